@@ -1,0 +1,19 @@
+import { createDataSource } from '@saldo/postgres';
+import type { DataSource } from 'typeorm';
+import { LedgerSchema1767225600000 } from './migrations/1767225600000-ledger-schema';
+import { LedgerPostingFunctions1767225600001 } from './migrations/1767225600001-ledger-posting-functions';
+
+/** Every migration of the ledger, in order. Append only. */
+export const LEDGER_MIGRATIONS = [LedgerSchema1767225600000, LedgerPostingFunctions1767225600001];
+
+export const LEDGER_MIGRATION_LOCK = 'saldo:wallet-ledger:migrations';
+
+export function createLedgerDataSource(url: string, poolSize: number): DataSource {
+  return createDataSource({
+    url,
+    poolSize,
+    applicationName: 'saldo-wallet-ledger',
+    migrations: LEDGER_MIGRATIONS,
+    migrationsTableName: 'ledger_migrations',
+  });
+}

@@ -1,0 +1,75 @@
+import { Inject, Module, type OnApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { WalletLocks, createRedisClient } from '@saldo/locks';
+import { createLogger, type Logger } from '@saldo/logging';
+import type Redis from 'ioredis';
+import type { DataSource } from 'typeorm';
+import { LEDGER_CONFIG, type LedgerConfig } from './config';
+import { createLedgerDataSource } from './database/ledger-data-source';
+import { HoldExpirySweeper } from './ledger/hold-expiry.sweeper';
+import { LedgerGrpcController } from './ledger/ledger.grpc-controller';
+import { LedgerRepository } from './ledger/ledger.repository';
+import { LedgerService } from './ledger/ledger.service';
+import { ServiceTokenGuard } from './ledger/service-token.guard';
+
+export const LOGGER = Symbol('LOGGER');
+const DATA_SOURCE = Symbol('DATA_SOURCE');
+const REDIS = Symbol('REDIS');
+
+/** Wires the wallet-ledger: PostgreSQL, Redis locks, the use cases, the sweeper and the gRPC controller. */
+@Module({})
+export class LedgerModule implements OnApplicationBootstrap, OnApplicationShutdown {
+  static forConfig(config: LedgerConfig, logger: Logger = createLogger('wallet-ledger', config.LOG_LEVEL)) {
+    return {
+      module: LedgerModule,
+      controllers: [LedgerGrpcController],
+      providers: [
+        { provide: LEDGER_CONFIG, useValue: config },
+        { provide: LOGGER, useValue: logger },
+        {
+          provide: DATA_SOURCE,
+          useFactory: () => createLedgerDataSource(config.DATABASE_URL, config.LEDGER_DB_POOL_SIZE).initialize(),
+        },
+        { provide: REDIS, useFactory: () => createRedisClient(config.REDIS_URL, 'saldo-wallet-ledger') },
+        {
+          provide: LedgerService,
+          inject: [DATA_SOURCE, REDIS],
+          useFactory: (db: DataSource, redis: Redis) =>
+            new LedgerService(
+              new LedgerRepository(db),
+              new WalletLocks(redis, {
+                mode: config.LEDGER_REDIS_LOCK_MODE,
+                ttlMs: config.LEDGER_LOCK_TTL_MS,
+                retryCount: config.LEDGER_LOCK_RETRY_COUNT,
+                retryDelayMs: config.LEDGER_LOCK_RETRY_DELAY_MS,
+                maxWaitersPerKey: config.LEDGER_LOCK_MAX_WAITERS,
+                keyPrefix: 'saldo:ledger:lock:',
+              }),
+            ),
+        },
+        {
+          provide: HoldExpirySweeper,
+          inject: [LedgerService],
+          useFactory: (ledger: LedgerService) =>
+            new HoldExpirySweeper(ledger, logger, config.LEDGER_HOLD_SWEEP_INTERVAL_MS, config.LEDGER_HOLD_SWEEP_BATCH),
+        },
+        ServiceTokenGuard,
+      ],
+    };
+  }
+
+  constructor(
+    private readonly sweeper: HoldExpirySweeper,
+    @Inject(DATA_SOURCE) private readonly db: DataSource,
+    @Inject(REDIS) private readonly redis: Redis,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.sweeper.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.sweeper.stop();
+    await this.db.destroy();
+    this.redis.disconnect();
+  }
+}

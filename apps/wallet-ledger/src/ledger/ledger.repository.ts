@@ -1,0 +1,222 @@
+import { LEDGER_ERROR_CODES, LedgerError, type LedgerErrorCode, type TenantId } from '@saldo/ledger-domain';
+import { classifyPgError } from '@saldo/postgres';
+import type { DataSource } from 'typeorm';
+import type { AccountRow, EntryRow, TotalsRow, TransactionRow } from './wire-mapping';
+
+/** The write payloads the SQL functions take (amounts as decimal strings). */
+export interface PostTransactionCommand {
+  idempotency_key: string;
+  request_hash: string;
+  legs: Array<{ account_id?: string; system_account?: string; side: string; amount: string }>;
+  asset_code: string | null;
+  pending: boolean;
+  timeout_seconds: number;
+  action: string;
+  references: Record<string, string>;
+  metadata: Record<string, string>;
+}
+
+export interface ResolvePendingCommand {
+  idempotency_key: string;
+  request_hash: string;
+  operation: 'post_pending' | 'void_pending';
+  pending_transaction_id: string;
+  amount: string | null;
+  metadata: Record<string, string>;
+}
+
+export interface ReverseCommand {
+  idempotency_key: string;
+  request_hash: string;
+  transaction_id: string;
+  metadata: Record<string, string>;
+}
+
+export interface OpenAccountCommand {
+  idempotency_key: string;
+  request_hash: string;
+  asset_code: string;
+  overdraft_limit: string;
+  external_ref: string;
+  metadata: Record<string, string>;
+}
+
+export interface BalanceAsOfRow extends TotalsRow {
+  account_version: string;
+  normal_side: 'debit' | 'credit';
+}
+
+/**
+ * Every SQL the ledger runs, each scoped to one tenant. Writes are single calls to the ledger's
+ * SQL functions (one round trip, one transaction); PostgreSQL errors become LedgerErrors here.
+ */
+export class LedgerRepository {
+  constructor(private readonly db: DataSource) {}
+
+  defineAsset(tenant: TenantId, code: string, scale: number): Promise<{ tenant_id: string; code: string; scale: number; created_at: string }> {
+    return this.one('SELECT ledger.define_asset($1, $2, $3::smallint) AS r', [tenant, code, scale]);
+  }
+
+  openAccount(tenant: TenantId, command: OpenAccountCommand): Promise<AccountRow> {
+    return this.one('SELECT ledger.open_account($1::jsonb) AS r', [JSON.stringify({ ...command, tenant_id: tenant })]);
+  }
+
+  postTransaction(tenant: TenantId, command: PostTransactionCommand): Promise<TransactionRow> {
+    return this.one('SELECT ledger.post_transaction($1::jsonb) AS r', [JSON.stringify({ ...command, tenant_id: tenant })]);
+  }
+
+  resolvePending(tenant: TenantId, command: ResolvePendingCommand): Promise<TransactionRow> {
+    return this.one('SELECT ledger.resolve_pending($1::jsonb) AS r', [JSON.stringify({ ...command, tenant_id: tenant })]);
+  }
+
+  reverse(tenant: TenantId, command: ReverseCommand): Promise<TransactionRow> {
+    return this.one('SELECT ledger.reverse_transaction($1::jsonb) AS r', [JSON.stringify({ ...command, tenant_id: tenant })]);
+  }
+
+  async findAccount(tenant: TenantId, accountId: string): Promise<AccountRow | undefined> {
+    const rows = await this.run<{ r: AccountRow | null }>(
+      `SELECT ledger.account_json(a.id) AS r FROM ledger.accounts a WHERE a.tenant_id = $1 AND a.id = $2`,
+      [tenant, accountId],
+    );
+    return rows[0]?.r ?? undefined;
+  }
+
+  async listSystemAccounts(tenant: TenantId, assetCode: string): Promise<AccountRow[]> {
+    const rows = await this.run<{ r: AccountRow }>(
+      `SELECT ledger.account_json(a.id) AS r FROM ledger.accounts a
+        WHERE a.tenant_id = $1 AND a.asset_code = $2 AND a.type <> 'wallet' ORDER BY a.type`,
+      [tenant, assetCode],
+    );
+    return rows.map((row) => row.r);
+  }
+
+  async findTransaction(tenant: TenantId, transactionId: string): Promise<TransactionRow | undefined> {
+    const rows = await this.run<{ r: TransactionRow }>(
+      `SELECT ledger.transaction_json(t.id) AS r FROM ledger.transactions t WHERE t.tenant_id = $1 AND t.id = $2`,
+      [tenant, transactionId],
+    );
+    return rows[0]?.r;
+  }
+
+  /** The account's totals right after its last entry at or before asOf (undefined: no entry yet). */
+  async balanceAsOf(tenant: TenantId, accountId: string, asOf: Date): Promise<BalanceAsOfRow | undefined> {
+    const rows = await this.run<BalanceAsOfRow>(
+      `SELECT e.debits_posted::text, e.credits_posted::text, e.debits_pending::text, e.credits_pending::text,
+              e.account_version::text, a.normal_side
+         FROM ledger.entries e JOIN ledger.accounts a ON a.id = e.account_id
+        WHERE e.tenant_id = $1 AND e.account_id = $2 AND e.created_at <= $3
+        ORDER BY e.created_at DESC, e.id DESC LIMIT 1`,
+      [tenant, accountId, asOf],
+    );
+    return rows[0];
+  }
+
+  /** Entries of an account, newest first, strictly before the cursor entry id. */
+  listEntries(tenant: TenantId, accountId: string, beforeEntryId: string | undefined, limit: number): Promise<EntryRow[]> {
+    return this.run<EntryRow>(
+      `SELECT e.id::text AS entry_id, e.transaction_id, e.account_id, e.asset_code, e.side, e.phase, e.amount::text,
+              a.normal_side, e.account_version::text, e.debits_posted::text, e.credits_posted::text,
+              e.debits_pending::text, e.credits_pending::text, e.created_at
+         FROM ledger.entries e JOIN ledger.accounts a ON a.id = e.account_id
+        WHERE e.tenant_id = $1 AND e.account_id = $2 AND ($3::bigint IS NULL OR e.id < $3::bigint)
+        ORDER BY e.id DESC LIMIT $4`,
+      [tenant, accountId, beforeEntryId ?? null, limit],
+    );
+  }
+
+  /**
+   * Transactions touching an account, newest first. An account's entries of one transaction are
+   * adjacent (the account is locked while they are written), so a transaction starts wherever the
+   * transaction id changes; the cursor is the newest entry id of the next page's first transaction.
+   */
+  async listAccountTransactions(
+    tenant: TenantId,
+    accountId: string,
+    fromEntryId: string | undefined,
+    limit: number,
+  ): Promise<{ transactions: TransactionRow[]; nextEntryId: string | undefined }> {
+    const heads = await this.run<{ transaction_id: string; entry_id: string }>(
+      `SELECT transaction_id, id::text AS entry_id FROM (
+         SELECT e.transaction_id, e.id, lag(e.transaction_id) OVER (ORDER BY e.id DESC) AS newer
+           FROM ledger.entries e
+          WHERE e.tenant_id = $1 AND e.account_id = $2 AND ($3::bigint IS NULL OR e.id <= $3::bigint)
+          ORDER BY e.id DESC) x
+        WHERE newer IS DISTINCT FROM transaction_id
+        LIMIT $4`,
+      [tenant, accountId, fromEntryId ?? null, limit + 1],
+    );
+    const page = heads.slice(0, limit);
+    const rows = await this.run<{ r: TransactionRow }>(
+      `SELECT ledger.transaction_json(t.id) AS r FROM unnest($1::uuid[]) WITH ORDINALITY AS t(id, n) ORDER BY n`,
+      [page.map((head) => head.transaction_id)],
+    );
+    return { transactions: rows.map((row) => row.r), nextEntryId: heads[limit]?.entry_id };
+  }
+
+  /** Holds whose expiry has passed, oldest first. */
+  async expiredHolds(limit: number): Promise<Array<{ tenant_id: TenantId; id: string }>> {
+    return this.run(
+      `SELECT tenant_id, id FROM ledger.transactions
+        WHERE status = 'pending' AND expires_at IS NOT NULL AND expires_at <= clock_timestamp()
+        ORDER BY expires_at LIMIT $1`,
+      [limit],
+    );
+  }
+
+  private async one<T>(sql: string, params: unknown[]): Promise<T> {
+    const rows = await this.run<{ r: T }>(sql, params);
+    const row = rows[0];
+    if (!row) throw new LedgerError('INTERNAL', 'the ledger function returned no row');
+    return row.r;
+  }
+
+  private async run<T>(sql: string, params: unknown[]): Promise<T[]> {
+    try {
+      return (await this.db.query(sql, params)) as T[];
+    } catch (error) {
+      throw toLedgerError(error);
+    }
+  }
+}
+
+const KNOWN_CODES = new Set<string>(LEDGER_ERROR_CODES);
+
+/** The single translation of PostgreSQL failures into ledger errors. */
+export function toLedgerError(error: unknown): unknown {
+  const failure = classifyPgError(error);
+  switch (failure.kind) {
+    case 'domain': {
+      if (!KNOWN_CODES.has(failure.code)) return error;
+      const hint = parseHint(failure.hint);
+      return new LedgerError(failure.code as LedgerErrorCode, failure.message, hint);
+    }
+    case 'retryable':
+      return new LedgerError('CONFLICT_RETRY', 'the ledger is busy with a conflicting operation; retry shortly');
+    case 'unavailable':
+      return new LedgerError('DEPENDENCY_UNAVAILABLE', 'the ledger database is unavailable; retry shortly');
+    case 'constraint':
+      if (failure.constraint === 'accounts_within_limit') {
+        return new LedgerError('INSUFFICIENT_FUNDS', 'insufficient funds', { field: 'amount' });
+      }
+      return error;
+    case 'overflow':
+      return new LedgerError('BALANCE_OVERFLOW', 'the amount would overflow the account totals (bigint)', {
+        field: 'amount',
+      });
+    case 'other':
+      return error;
+  }
+}
+
+function parseHint(hint: string | undefined): { field?: string; facts?: Record<string, string> } {
+  if (!hint) return {};
+  try {
+    const parsed = JSON.parse(hint) as { field?: string; facts?: Record<string, unknown> };
+    const facts = parsed.facts
+      ? Object.fromEntries(Object.entries(parsed.facts).map(([k, v]) => [k, String(v)]))
+      : undefined;
+    return { ...(parsed.field ? { field: parsed.field } : {}), ...(facts ? { facts } : {}) };
+  } catch {
+    return {};
+  }
+}

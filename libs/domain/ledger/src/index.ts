@@ -1,0 +1,12 @@
+export { LedgerError, LEDGER_ERROR_CODES, isLedgerError } from './ledger-error';
+export type { LedgerErrorCode, LedgerErrorDetails } from './ledger-error';
+export { parseAmount, parseOptionalAmount, MAX_AMOUNT_MINOR, formatMinor } from './money';
+export { validateLegs, MAX_LEGS } from './posting';
+export type { LegInput, ValidLeg, Side, SystemAccountType } from './posting';
+export { SYSTEM_ACCOUNT_TYPES, ACCOUNT_TYPES, normalSideOf } from './accounts';
+export type { AccountType, NormalSide } from './accounts';
+export { computeBalance } from './balance';
+export type { BalanceTotals, BalanceFigures } from './balance';
+export { requestFingerprint } from './fingerprint';
+export type { TenantId } from './input';
+export { requireIdempotencyKey, requireId, requireTenant, parseAssetCode, parseScale, parseMetadata } from './input';

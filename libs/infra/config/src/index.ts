@@ -1,0 +1,2 @@
+export { loadConfig, ConfigError, describeConfig } from './load-config';
+export { envSchemas } from './env-schemas';

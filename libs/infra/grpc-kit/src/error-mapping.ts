@@ -1,0 +1,80 @@
+import { Metadata, status } from '@grpc/grpc-js';
+import { isLedgerError, type LedgerError, type LedgerErrorCode } from '@saldo/ledger-domain';
+import { encodeStatusDetails } from './status-details';
+
+export const ERROR_CODE_METADATA_KEY = 'saldo-error-code';
+export const ERROR_FIELD_METADATA_KEY = 'saldo-error-field';
+
+/** The one place a domain error code becomes a gRPC status. Exhaustive: a new code must be mapped here. */
+export function grpcStatusOf(code: LedgerErrorCode): status {
+  switch (code) {
+    case 'INVALID_ARGUMENT':
+    case 'UNBALANCED_TRANSACTION':
+    case 'ASSET_MISMATCH':
+      return status.INVALID_ARGUMENT;
+    case 'ASSET_NOT_FOUND':
+    case 'ACCOUNT_NOT_FOUND':
+    case 'TRANSACTION_NOT_FOUND':
+      return status.NOT_FOUND;
+    case 'INSUFFICIENT_FUNDS':
+    case 'HOLD_NOT_PENDING':
+    case 'HOLD_EXPIRED':
+    case 'AMOUNT_EXCEEDS_HOLD':
+    case 'NOT_REVERSIBLE':
+    case 'BALANCE_OVERFLOW':
+      return status.FAILED_PRECONDITION;
+    case 'IDEMPOTENCY_CONFLICT':
+    case 'ASSET_CONFLICT':
+      return status.ALREADY_EXISTS;
+    case 'CONFLICT_RETRY':
+      return status.ABORTED;
+    case 'DEPENDENCY_UNAVAILABLE':
+      return status.UNAVAILABLE;
+    case 'UNAUTHENTICATED':
+      return status.UNAUTHENTICATED;
+    case 'PERMISSION_DENIED':
+      return status.PERMISSION_DENIED;
+    case 'INTERNAL':
+      return status.INTERNAL;
+    default:
+      return assertNever(code);
+  }
+}
+
+export interface GrpcErrorPayload {
+  code: status;
+  message: string;
+  details: string;
+  metadata: Metadata;
+}
+
+/**
+ * A gRPC error for grpc-js: the status, a readable message, and machine-readable details both as
+ * trailers (saldo-error-code, saldo-error-field) and as google.rpc.Status in grpc-status-details-bin
+ * (ErrorInfo + BadRequest field violation), which grpcurl and Google client libraries understand.
+ * Anything that is not a LedgerError becomes INTERNAL without leaking its text.
+ */
+export function toGrpcError(error: unknown): GrpcErrorPayload {
+  const ledgerError: LedgerError | undefined = isLedgerError(error) ? error : undefined;
+  const code: LedgerErrorCode = ledgerError?.code ?? 'INTERNAL';
+  const message = ledgerError?.message ?? 'internal error; it has been logged';
+  const grpcCode = grpcStatusOf(code);
+  const metadata = new Metadata();
+  metadata.set(ERROR_CODE_METADATA_KEY, code);
+  if (ledgerError?.details.field) metadata.set(ERROR_FIELD_METADATA_KEY, ledgerError.details.field);
+  metadata.set(
+    'grpc-status-details-bin',
+    encodeStatusDetails({
+      code: grpcCode,
+      message,
+      reason: code,
+      field: ledgerError?.details.field,
+      facts: ledgerError?.details.facts,
+    }),
+  );
+  return { code: grpcCode, message, details: message, metadata };
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unmapped error code ${String(value)}`);
+}

@@ -1,0 +1,36 @@
+import { DataSource, type MigrationInterface } from 'typeorm';
+
+export interface DataSourceOptions {
+  readonly url: string;
+  /** Shows in pg_stat_activity, e.g. "saldo-wallet-ledger". */
+  readonly applicationName: string;
+  readonly poolSize: number;
+  readonly migrations?: ReadonlyArray<new () => MigrationInterface>;
+  readonly migrationsTableName?: string;
+  /** Upper bound for any single statement, so a stuck query cannot hold a connection forever. */
+  readonly statementTimeoutMs?: number;
+}
+
+/**
+ * A TypeORM DataSource on the pg driver. Schema sync is off everywhere: the schema changes only
+ * through reviewed migrations (see runMigrationsUnderLock).
+ */
+export function createDataSource(options: DataSourceOptions): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: options.url,
+    applicationName: options.applicationName,
+    synchronize: false,
+    migrationsRun: false,
+    migrations: options.migrations ? [...options.migrations] : [],
+    migrationsTableName: options.migrationsTableName ?? 'migrations',
+    entities: [],
+    logging: ['error', 'warn', 'migration'],
+    extra: {
+      max: options.poolSize,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: options.statementTimeoutMs ?? 30_000,
+    },
+  });
+}

@@ -1,0 +1,5 @@
+export { createDataSource } from './data-source';
+export type { DataSourceOptions } from './data-source';
+export { runMigrationsUnderLock } from './migrations';
+export { classifyPgError } from './pg-errors';
+export type { PgErrorClass } from './pg-errors';

@@ -1,0 +1,21 @@
+import type { DataSource, Migration } from 'typeorm';
+
+/**
+ * Runs pending migrations while holding a PostgreSQL advisory lock, so several instances (or a
+ * Job and a developer) starting at once apply each migration exactly once; the others wait, then
+ * find nothing to do. Each migration runs in its own transaction.
+ */
+export async function runMigrationsUnderLock(dataSource: DataSource, lockName: string): Promise<Migration[]> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock(hashtext($1))', [lockName]);
+    try {
+      return await dataSource.runMigrations({ transaction: 'each' });
+    } finally {
+      await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [lockName]);
+    }
+  } finally {
+    await runner.release();
+  }
+}

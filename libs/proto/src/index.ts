@@ -1,0 +1,4 @@
+// Wire types generated from proto/ (ts-proto, NestJS mode) and where the .proto files live at run time.
+export * as ledgerV1 from './generated/saldo/ledger/v1/ledger';
+export type { Timestamp } from './generated/google/protobuf/timestamp';
+export { protoRoot, protoFile } from './proto-files';
