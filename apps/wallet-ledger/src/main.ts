@@ -1,40 +1,19 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import type { MicroserviceOptions } from '@nestjs/microservices';
 import { ConfigError, describeConfig } from '@saldo/config';
-import { GrpcErrorFilter, grpcServerOptions } from '@saldo/grpc-kit';
-import { createLogger, PinoNestLogger } from '@saldo/logging';
-import { protoFile, protoRoot } from '@saldo/proto';
+import { createLogger } from '@saldo/logging';
+import { startLedgerServer } from './bootstrap';
 import { loadLedgerConfig } from './config';
-import { LedgerModule } from './ledger.module';
-
-const SERVICE = 'saldo.ledger.v1.LedgerService';
 
 async function main(): Promise<void> {
   const config = loadLedgerConfig();
   const logger = createLogger('wallet-ledger', config.LOG_LEVEL);
-  const grpc = grpcServerOptions({
-    url: config.LEDGER_GRPC_URL,
-    packageName: 'saldo.ledger.v1',
-    serviceNames: [SERVICE],
-    protoPath: protoFile('saldo/ledger/v1/ledger.proto'),
-    includeDirs: [protoRoot()],
-  });
-  const app = await NestFactory.createMicroservice<MicroserviceOptions>(LedgerModule.forConfig(config, logger), {
-    ...grpc.options,
-    logger: new PinoNestLogger(logger),
-  });
-  app.useGlobalFilters(new GrpcErrorFilter(logger));
-  await app.listen();
-  grpc.health.setStatus('', 'SERVING');
-  grpc.health.setStatus(SERVICE, 'SERVING');
+  const ledger = await startLedgerServer(config, logger);
   logger.info({ url: config.LEDGER_GRPC_URL, config: describeConfig(config) }, 'wallet-ledger is serving');
 
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down: draining in-flight calls');
-    grpc.health.setStatus('', 'NOT_SERVING');
-    grpc.health.setStatus(SERVICE, 'NOT_SERVING');
-    await app.close();
+    await ledger.stop();
+    logger.info('wallet-ledger stopped');
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -7,3 +7,5 @@ export { toTimestamp, fromTimestamp } from './timestamps';
 export { bearerTokenOf, safeEqual } from './auth';
 export { decodeStatusDetails } from './status-details';
 export type { DecodedStatusDetails } from './status-details';
+export { createGrpcClient } from './grpc-client';
+export type { GrpcClientHandle, UnaryCall, PromiseClientOf } from './grpc-client';

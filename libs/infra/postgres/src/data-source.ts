@@ -25,7 +25,8 @@ export function createDataSource(options: DataSourceOptions): DataSource {
     migrations: options.migrations ? [...options.migrations] : [],
     migrationsTableName: options.migrationsTableName ?? 'migrations',
     entities: [],
-    logging: ['error', 'warn', 'migration'],
+    // Failed queries are not logged here: callers map them to domain errors and log what matters.
+    logging: ['warn', 'migration'],
     extra: {
       max: options.poolSize,
       connectionTimeoutMillis: 5_000,

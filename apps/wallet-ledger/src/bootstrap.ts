@@ -1,0 +1,44 @@
+import 'reflect-metadata';
+import type { INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { MicroserviceOptions } from '@nestjs/microservices';
+import { GrpcErrorFilter, grpcServerOptions } from '@saldo/grpc-kit';
+import { PinoNestLogger, type Logger } from '@saldo/logging';
+import { protoFile, protoRoot } from '@saldo/proto';
+import type { LedgerConfig } from './config';
+import { LedgerModule } from './ledger.module';
+
+export const LEDGER_SERVICE_NAME = 'saldo.ledger.v1.LedgerService';
+
+export interface RunningLedger {
+  app: INestMicroservice;
+  /** Marks the service NOT_SERVING (so balancers stop sending), drains in-flight calls, closes. */
+  stop(): Promise<void>;
+}
+
+/** Starts the wallet-ledger's gRPC server (with health and reflection) and its background work. */
+export async function startLedgerServer(config: LedgerConfig, logger: Logger): Promise<RunningLedger> {
+  const grpc = grpcServerOptions({
+    url: config.LEDGER_GRPC_URL,
+    packageName: 'saldo.ledger.v1',
+    serviceNames: [LEDGER_SERVICE_NAME],
+    protoPath: protoFile('saldo/ledger/v1/ledger.proto'),
+    includeDirs: [protoRoot()],
+  });
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(LedgerModule.forConfig(config, logger), {
+    ...grpc.options,
+    logger: new PinoNestLogger(logger),
+  });
+  app.useGlobalFilters(new GrpcErrorFilter(logger));
+  await app.listen();
+  grpc.health.setStatus('', 'SERVING');
+  grpc.health.setStatus(LEDGER_SERVICE_NAME, 'SERVING');
+  return {
+    app,
+    stop: async () => {
+      grpc.health.setStatus('', 'NOT_SERVING');
+      grpc.health.setStatus(LEDGER_SERVICE_NAME, 'NOT_SERVING');
+      await app.close();
+    },
+  };
+}
