@@ -12,6 +12,7 @@ export const TEST_SERVICE_TOKEN = 'test-ledger-service-token-0123456789';
 
 export interface LedgerHarness {
   client: LedgerClient;
+  app: RunningLedger['app'];
   /** A client without a token, or with another token. */
   clientWithToken(token: string | undefined): LedgerClient;
   config: LedgerConfig;
@@ -67,6 +68,7 @@ export async function startLedgerHarness(overrides: Partial<Record<string, strin
   await pg.connect();
   return {
     client: clientWithToken(TEST_SERVICE_TOKEN),
+    app: running.app,
     clientWithToken,
     config,
     address,
