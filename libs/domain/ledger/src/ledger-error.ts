@@ -23,6 +23,10 @@ export const LEDGER_ERROR_CODES = [
   'UNAUTHENTICATED',
   'PERMISSION_DENIED',
   'INTERNAL',
+  // transaction-aggregator: its wallet models.
+  'WALLET_NOT_FOUND',
+  'WALLET_RULE_VIOLATION',
+  'SPEND_LIMIT_EXCEEDED',
 ] as const;
 
 export type LedgerErrorCode = (typeof LEDGER_ERROR_CODES)[number];

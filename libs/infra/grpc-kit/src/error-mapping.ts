@@ -15,6 +15,7 @@ export function grpcStatusOf(code: LedgerErrorCode): status {
     case 'ASSET_NOT_FOUND':
     case 'ACCOUNT_NOT_FOUND':
     case 'TRANSACTION_NOT_FOUND':
+    case 'WALLET_NOT_FOUND':
       return status.NOT_FOUND;
     case 'INSUFFICIENT_FUNDS':
     case 'HOLD_NOT_PENDING':
@@ -22,6 +23,8 @@ export function grpcStatusOf(code: LedgerErrorCode): status {
     case 'AMOUNT_EXCEEDS_HOLD':
     case 'NOT_REVERSIBLE':
     case 'BALANCE_OVERFLOW':
+    case 'WALLET_RULE_VIOLATION':
+    case 'SPEND_LIMIT_EXCEEDED':
       return status.FAILED_PRECONDITION;
     case 'IDEMPOTENCY_CONFLICT':
     case 'ASSET_CONFLICT':

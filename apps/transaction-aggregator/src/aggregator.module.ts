@@ -1,0 +1,77 @@
+import { Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Logger } from '@saldo/logging';
+import type { DataSource } from 'typeorm';
+import { ApiKeyStore } from './auth/api-key.store';
+import { parseBootstrapKeys } from './auth/bootstrap-keys';
+import { KeyCipher } from './auth/key-crypto';
+import { AGGREGATOR_CONFIG, type AggregatorConfig } from './config';
+import { createAggregatorDataSource } from './database/aggregator-data-source';
+import { TransactionGrpcController } from './grpc/transaction.grpc-controller';
+import { LedgerClient } from './ledger/ledger-client';
+import { BalanceActionsConsumer } from './pubsub/balance-actions.consumer';
+import { AggregatorRepository } from './wallets/aggregator.repository';
+import { AggregatorService } from './wallets/aggregator.service';
+
+const LOGGER = Symbol('LOGGER');
+const DATA_SOURCE = Symbol('DATA_SOURCE');
+
+/** Wires the aggregator: PostgreSQL (its own schema), the ledger client, API keys, the gRPC controller and the Pub/Sub intake. */
+@Module({})
+export class AggregatorModule implements OnApplicationBootstrap, OnApplicationShutdown {
+  static forConfig(config: AggregatorConfig, logger: Logger) {
+    return {
+      module: AggregatorModule,
+      controllers: [TransactionGrpcController],
+      providers: [
+        { provide: AGGREGATOR_CONFIG, useValue: config },
+        { provide: LOGGER, useValue: logger },
+        {
+          provide: DATA_SOURCE,
+          useFactory: () => createAggregatorDataSource(config.DATABASE_URL, config.AGGREGATOR_DB_POOL_SIZE).initialize(),
+        },
+        {
+          provide: LedgerClient,
+          useFactory: () => new LedgerClient(config.AGGREGATOR_LEDGER_TARGET, config.LEDGER_SERVICE_TOKEN, config.AGGREGATOR_LEDGER_DEADLINE_MS),
+        },
+        {
+          provide: ApiKeyStore,
+          inject: [DATA_SOURCE],
+          useFactory: async (db: DataSource) => {
+            const store = new ApiKeyStore(db, new KeyCipher(config.SALDO_KEY_ENCRYPTION_KEY));
+            const result = await store.bootstrap(parseBootstrapKeys(config.SALDO_API_KEYS));
+            logger.info(result, 'API keys from SALDO_API_KEYS registered');
+            return store;
+          },
+        },
+        {
+          provide: AggregatorService,
+          inject: [DATA_SOURCE, LedgerClient],
+          useFactory: (db: DataSource, ledger: LedgerClient) => new AggregatorService(new AggregatorRepository(db), ledger.api),
+        },
+        {
+          provide: BalanceActionsConsumer,
+          inject: [ApiKeyStore, AggregatorService],
+          useFactory: (keys: ApiKeyStore, service: AggregatorService) => new BalanceActionsConsumer(config, keys, service, logger),
+        },
+      ],
+    };
+  }
+
+  constructor(
+    @Inject(AGGREGATOR_CONFIG) private readonly config: AggregatorConfig,
+    private readonly consumer: BalanceActionsConsumer,
+    private readonly ledger: LedgerClient,
+    @Inject(DATA_SOURCE) private readonly db: DataSource,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.config.AGGREGATOR_PUBSUB_ENABLED) await this.consumer.start();
+  }
+
+  /** In-flight Pub/Sub messages finish before the database and the ledger client go away. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer.stop();
+    this.ledger.close();
+    await this.db.destroy();
+  }
+}

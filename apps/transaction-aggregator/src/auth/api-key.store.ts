@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { LedgerError, requireTenant, type TenantId } from '@saldo/ledger-domain';
+import type { DataSource } from 'typeorm';
+import type { BootstrapKey } from './bootstrap-keys';
+import { generateApiKey, hashApiKey, keyHint, signatureMatches, type KeyCipher } from './key-crypto';
+
+export interface ApiKeyInfo {
+  id: string;
+  tenant_id: string;
+  key_hint: string;
+  source: 'env' | 'cli';
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/** At most this many active keys per tenant are tried when verifying a Pub/Sub signature. */
+const MAX_ACTIVE_KEYS_PER_TENANT = 20;
+
+/**
+ * API keys: stored as SHA-256 for lookup, plus an AES-GCM sealed copy used only to verify the
+ * HMAC signatures of Pub/Sub messages (producers sign with the key itself, so the verifier needs it).
+ */
+export class ApiKeyStore {
+  constructor(
+    private readonly db: DataSource,
+    private readonly cipher: KeyCipher,
+  ) {}
+
+  /** The tenant of an active key, or UNAUTHENTICATED. One indexed lookup, no cache: revocation is immediate. */
+  async authenticate(token: string | undefined): Promise<TenantId> {
+    if (token) {
+      const rows: Array<{ tenant_id: string }> = await this.db.query(
+        `SELECT tenant_id FROM aggregator.api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
+        [hashApiKey(token)],
+      );
+      if (rows[0]) return rows[0].tenant_id as TenantId;
+    }
+    throw new LedgerError('UNAUTHENTICATED', 'a valid API key is required (authorization: Bearer <api key>)');
+  }
+
+  /** Registers the keys from SALDO_API_KEYS (idempotent; a revoked key stays revoked). */
+  async bootstrap(keys: readonly BootstrapKey[]): Promise<{ added: number; revokedSkipped: number }> {
+    let added = 0;
+    let revokedSkipped = 0;
+    for (const { tenant, key } of keys) {
+      const existing: Array<{ tenant_id: string; revoked_at: string | null }> = await this.db.query(
+        `SELECT tenant_id, revoked_at FROM aggregator.api_keys WHERE key_hash = $1`,
+        [hashApiKey(key)],
+      );
+      if (existing[0]) {
+        if (existing[0].tenant_id !== tenant) {
+          throw new LedgerError('INVALID_ARGUMENT', `SALDO_API_KEYS: the key given to ${tenant} already belongs to another tenant`);
+        }
+        if (existing[0].revoked_at) revokedSkipped += 1;
+        continue;
+      }
+      await this.insert(tenant, key, 'env');
+      added += 1;
+    }
+    return { added, revokedSkipped };
+  }
+
+  /** A new key for a tenant (created on first use). The key is returned once and never stored in clear. */
+  async create(tenantRaw: string): Promise<{ id: string; tenant: TenantId; key: string }> {
+    const tenant = requireTenant(tenantRaw, 'tenant');
+    const key = generateApiKey();
+    const id = await this.insert(tenant, key, 'cli');
+    return { id, tenant, key };
+  }
+
+  async revoke(id: string): Promise<boolean> {
+    const [, affected] = (await this.db.query(
+      `UPDATE aggregator.api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`,
+      [id],
+    )) as [unknown, number];
+    return affected === 1;
+  }
+
+  list(tenant?: string): Promise<ApiKeyInfo[]> {
+    return this.db.query(
+      `SELECT id, tenant_id, key_hint, source, created_at, revoked_at FROM aggregator.api_keys
+        WHERE ($1::text IS NULL OR tenant_id = $1) ORDER BY tenant_id, created_at`,
+      [tenant ?? null],
+    );
+  }
+
+  /** True when the hex signature is the HMAC-SHA256 of body under one of the tenant's active keys. */
+  async verifySignature(tenant: string, body: Buffer, signatureHex: string): Promise<boolean> {
+    const rows: Array<{ id: string; key_ciphertext: Buffer }> = await this.db.query(
+      `SELECT id, key_ciphertext FROM aggregator.api_keys WHERE tenant_id = $1 AND revoked_at IS NULL
+        ORDER BY created_at DESC LIMIT ${MAX_ACTIVE_KEYS_PER_TENANT}`,
+      [tenant],
+    );
+    let matched = false;
+    for (const row of rows) {
+      // Every candidate is checked, so timing does not tell which key matched.
+      if (signatureMatches(body, signatureHex, this.cipher.decrypt(row.key_ciphertext, `${tenant}:${row.id}`))) matched = true;
+    }
+    return matched;
+  }
+
+  /** Concurrent bootstraps of the same key: the first row wins, the others insert nothing. */
+  private async insert(tenant: TenantId, key: string, source: 'env' | 'cli'): Promise<string> {
+    const id = randomUUID();
+    await this.db.query(`INSERT INTO aggregator.tenants (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`, [tenant]);
+    await this.db.query(
+      `INSERT INTO aggregator.api_keys (id, tenant_id, key_hash, key_ciphertext, key_hint, source)
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key_hash) DO NOTHING`,
+      [id, tenant, hashApiKey(key), this.cipher.encrypt(key, `${tenant}:${id}`), keyHint(key), source],
+    );
+    return id;
+  }
+}

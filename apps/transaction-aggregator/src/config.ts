@@ -1,0 +1,48 @@
+import { envSchemas, loadConfig } from '@saldo/config';
+import { z } from 'zod';
+
+const booleanFlag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'], { error: 'expected true or false' })
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => value === 'true' || value === '1');
+
+/** Everything the transaction-aggregator reads from its environment, validated before it starts. */
+export const aggregatorConfigSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  AGGREGATOR_GRPC_URL: envSchemas.hostPort('0.0.0.0:50051'),
+  DATABASE_URL: envSchemas.url('postgres://postgres@127.0.0.1:5432/saldo', ['postgres', 'postgresql']),
+  AGGREGATOR_DB_POOL_SIZE: envSchemas.positiveInt(10, 200),
+  /** Where the wallet-ledger listens (host:port) and the token it expects. */
+  AGGREGATOR_LEDGER_TARGET: envSchemas.hostPort('127.0.0.1:50052'),
+  LEDGER_SERVICE_TOKEN: envSchemas.secret(16),
+  /** Deadline of one ledger call; a call that runs out is answered UNAVAILABLE (retry with the same key). */
+  AGGREGATOR_LEDGER_DEADLINE_MS: envSchemas.positiveInt(10_000, 120_000),
+  /**
+   * Encrypts the stored copy of each API key (needed to verify Pub/Sub HMAC signatures). At least
+   * 32 characters of high-entropy secret; the AES-256 key is derived from it with HKDF-SHA256.
+   */
+  SALDO_KEY_ENCRYPTION_KEY: envSchemas.secret(32),
+  /** Optional bootstrap: "tenantA=keyA,tenantB=keyB"; each key at least 16 characters. */
+  SALDO_API_KEYS: z.string().default(''),
+  AGGREGATOR_PUBSUB_ENABLED: booleanFlag(true),
+  /** Create the topics and the subscription when missing (local runs, emulator); off in production. */
+  AGGREGATOR_PUBSUB_CREATE_RESOURCES: booleanFlag(true),
+  AGGREGATOR_ACTIONS_TOPIC: z.string().min(3).default('balance-actions'),
+  AGGREGATOR_ACTIONS_SUBSCRIPTION: z.string().min(3).default('balance-actions-aggregator'),
+  AGGREGATOR_RESULTS_TOPIC: z.string().min(3).default('balance-action-results'),
+  AGGREGATOR_DEAD_LETTER_TOPIC: z.string().min(3).default('balance-actions-dead-letter'),
+  /** At most this many messages in flight at once in one instance. */
+  AGGREGATOR_PUBSUB_MAX_MESSAGES: envSchemas.positiveInt(32, 1_000),
+  /** Ack deadline the subscriber keeps extending while a message is in flight (10..600 s). */
+  AGGREGATOR_PUBSUB_ACK_DEADLINE_S: z.coerce.number().int().min(10).max(600).default(30),
+  LOG_LEVEL: envSchemas.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+});
+
+export type AggregatorConfig = z.infer<typeof aggregatorConfigSchema>;
+
+export const AGGREGATOR_CONFIG = Symbol('AGGREGATOR_CONFIG');
+
+export function loadAggregatorConfig(env: NodeJS.ProcessEnv = process.env): AggregatorConfig {
+  return loadConfig(aggregatorConfigSchema, env);
+}

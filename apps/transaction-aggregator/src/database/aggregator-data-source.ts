@@ -1,0 +1,18 @@
+import { createDataSource } from '@saldo/postgres';
+import type { DataSource } from 'typeorm';
+import { AggregatorSchema1767312000000 } from './migrations/1767312000000-aggregator-schema';
+
+/** Every migration of the aggregator, in order. Append only. */
+export const AGGREGATOR_MIGRATIONS = [AggregatorSchema1767312000000];
+
+export const AGGREGATOR_MIGRATION_LOCK = 'saldo:transaction-aggregator:migrations';
+
+export function createAggregatorDataSource(url: string, poolSize: number): DataSource {
+  return createDataSource({
+    url,
+    poolSize,
+    applicationName: 'saldo-transaction-aggregator',
+    migrations: AGGREGATOR_MIGRATIONS,
+    migrationsTableName: 'aggregator_migrations',
+  });
+}

@@ -1,0 +1,59 @@
+import type { Metadata } from '@grpc/grpc-js';
+import { Controller } from '@nestjs/common';
+import { bearerTokenOf } from '@saldo/grpc-kit';
+import type { TenantId } from '@saldo/ledger-domain';
+import { transactionV1 } from '@saldo/proto';
+import { ApiKeyStore } from '../auth/api-key.store';
+import { AggregatorService } from '../wallets/aggregator.service';
+
+/**
+ * saldo.transaction.v1.TransactionService over gRPC. Every method authenticates first (the API
+ * key names the tenant), then hands the tenant and the request to the use case: no request field
+ * can choose the tenant.
+ */
+@Controller()
+@transactionV1.TransactionServiceControllerMethods()
+export class TransactionGrpcController implements transactionV1.TransactionServiceController {
+  constructor(
+    private readonly keys: ApiKeyStore,
+    private readonly service: AggregatorService,
+  ) {}
+
+  openWallet(request: transactionV1.OpenWalletRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.openWallet(tenant, request));
+  }
+  getWallet(request: transactionV1.GetWalletRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.getWallet(tenant, request));
+  }
+  topUp(request: transactionV1.TopUpRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.topUp(tenant, request));
+  }
+  bookUsage(request: transactionV1.BookUsageRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.bookUsage(tenant, request));
+  }
+  transfer(request: transactionV1.TransferRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.transfer(tenant, request));
+  }
+  reserve(request: transactionV1.ReserveRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.reserve(tenant, request));
+  }
+  capture(request: transactionV1.CaptureRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.capture(tenant, request));
+  }
+  void(request: transactionV1.VoidRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.void(tenant, request));
+  }
+  getTransaction(request: transactionV1.GetTransactionRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.getTransaction(tenant, request));
+  }
+  listTransactions(request: transactionV1.ListTransactionsRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.listTransactions(tenant, request));
+  }
+  listChildWallets(request: transactionV1.ListChildWalletsRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.listChildWallets(tenant, request));
+  }
+
+  private async as<T>(metadata: Metadata | undefined, work: (tenant: TenantId) => Promise<T>): Promise<T> {
+    return work(await this.keys.authenticate(bearerTokenOf(metadata)));
+  }
+}

@@ -1,0 +1,51 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { MicroserviceOptions } from '@nestjs/microservices';
+import { ConfigError, describeConfig } from '@saldo/config';
+import { GrpcErrorFilter, grpcServerOptions } from '@saldo/grpc-kit';
+import { createLogger, PinoNestLogger } from '@saldo/logging';
+import { protoFile, protoRoot } from '@saldo/proto';
+import { AggregatorModule } from './aggregator.module';
+import { loadAggregatorConfig } from './config';
+
+const SERVICE = 'saldo.transaction.v1.TransactionService';
+
+async function main(): Promise<void> {
+  const config = loadAggregatorConfig();
+  const logger = createLogger('transaction-aggregator', config.LOG_LEVEL);
+  const grpc = grpcServerOptions({
+    url: config.AGGREGATOR_GRPC_URL,
+    packageName: 'saldo.transaction.v1',
+    serviceNames: [SERVICE],
+    protoPath: protoFile('saldo/transaction/v1/transaction.proto'),
+    includeDirs: [protoRoot()],
+  });
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(AggregatorModule.forConfig(config, logger), {
+    ...grpc.options,
+    logger: new PinoNestLogger(logger),
+  });
+  app.useGlobalFilters(new GrpcErrorFilter(logger));
+  await app.listen();
+  grpc.health.setStatus('', 'SERVING');
+  grpc.health.setStatus(SERVICE, 'SERVING');
+  logger.info({ url: config.AGGREGATOR_GRPC_URL, config: describeConfig(config) }, 'transaction-aggregator is serving');
+
+  const stop = async (signal: string) => {
+    logger.info({ signal }, 'shutting down: draining in-flight calls and messages');
+    grpc.health.setStatus('', 'NOT_SERVING');
+    grpc.health.setStatus(SERVICE, 'NOT_SERVING');
+    await app.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`transaction-aggregator cannot start.\n${error.message}\n`);
+  } else {
+    process.stderr.write(`transaction-aggregator failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  }
+  process.exit(1);
+});
