@@ -3,6 +3,7 @@ import { ConfigError, envSchemas, loadConfig } from '@saldo/config';
 import { runMigrationsUnderLock } from '@saldo/postgres';
 import { z } from 'zod';
 import { createLedgerDataSource, LEDGER_MIGRATION_LOCK } from './database/ledger-data-source';
+import { EVENTS_USAGE, eventsWorkerCommand, mirrorRebuildCommand } from './outbox/events-commands';
 import { verifyLedger } from './verify/ledger-verifier';
 
 const USAGE = `usage: wallet-ledger <command>
@@ -11,7 +12,7 @@ commands:
   migrate   apply pending database migrations (under an advisory lock; safe to run concurrently)
   verify    recompute every balance from the entries and check every ledger invariant
             (read-only, consistent snapshot); exits 1 when anything is violated. --json for scripts.
-`;
+${EVENTS_USAGE}`;
 
 const cliConfigSchema = z.object({
   DATABASE_URL: envSchemas.url('postgres://postgres@127.0.0.1:5432/saldo', ['postgres', 'postgresql']),
@@ -23,6 +24,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command ? 0 : 2;
   }
+  if (command === 'mirror-rebuild') return mirrorRebuildCommand(flags);
+  if (command === 'events-worker') return eventsWorkerCommand();
   const config = loadConfig(cliConfigSchema);
   const db = await createLedgerDataSource(config.DATABASE_URL, 2).initialize();
   try {

@@ -15,8 +15,36 @@ export const ledgerConfigSchema = z.object({
   LEDGER_LOCK_RETRY_COUNT: z.coerce.number().int().min(0).max(1_000).default(100),
   LEDGER_LOCK_RETRY_DELAY_MS: envSchemas.positiveInt(10, 10_000),
   LEDGER_LOCK_MAX_WAITERS: envSchemas.positiveInt(10_000, 1_000_000),
+  /** Group commit: commands per database transaction, and batches in flight at once. */
+  LEDGER_BATCH_MAX: envSchemas.positiveInt(64, 1_000),
+  LEDGER_BATCH_CONCURRENCY: envSchemas.positiveInt(4, 100),
+  LEDGER_BATCH_MAX_QUEUED: envSchemas.positiveInt(10_000, 1_000_000),
   LEDGER_HOLD_SWEEP_INTERVAL_MS: envSchemas.positiveInt(1_000, 3_600_000),
   LEDGER_HOLD_SWEEP_BATCH: envSchemas.positiveInt(100, 10_000),
+  // Ledger events (outbox relay → Pub/Sub) and the Firestore read mirror; see docs/events.md.
+  GOOGLE_CLOUD_PROJECT: z.string().min(1).default('saldo-local'),
+  LEDGER_EVENTS_TOPIC: z.string().regex(/^[A-Za-z][\w.~+%-]{2,254}$/, 'expected a Pub/Sub topic name').default('ledger-events'),
+  /** Create the topic when missing: for local runs and tests (production provisions it). */
+  LEDGER_EVENTS_CREATE_TOPIC: envSchemas.oneOf(['true', 'false'] as const, 'true'),
+  LEDGER_OUTBOX_RELAY_ENABLED: envSchemas.oneOf(['true', 'false'] as const, 'true'),
+  LEDGER_OUTBOX_BATCH_SIZE: envSchemas.positiveInt(500, 10_000),
+  LEDGER_OUTBOX_POLL_INTERVAL_MS: envSchemas.positiveInt(50, 60_000),
+  LEDGER_OUTBOX_STANDBY_POLL_MS: envSchemas.positiveInt(2_000, 60_000),
+  LEDGER_OUTBOX_RETRY_BASE_MS: envSchemas.positiveInt(200, 60_000),
+  LEDGER_OUTBOX_RETRY_MAX_MS: envSchemas.positiveInt(30_000, 600_000),
+  LEDGER_OUTBOX_PUBLISH_TIMEOUT_MS: envSchemas.positiveInt(30_000, 300_000),
+  LEDGER_OUTBOX_RETENTION_HOURS: envSchemas.positiveInt(168, 24 * 365),
+  LEDGER_MIRROR_ENABLED: envSchemas.oneOf(['true', 'false'] as const, 'true'),
+  LEDGER_MIRROR_BATCH_SIZE: envSchemas.positiveInt(200, 1_000),
+  LEDGER_MIRROR_CONCURRENCY: envSchemas.positiveInt(16, 100),
+  /** Least time between two writes of one wallet document (Firestore sustains about 1 write/s per document). */
+  LEDGER_MIRROR_MIN_INTERVAL_MS: envSchemas.positiveInt(1_000, 60_000),
+  LEDGER_MIRROR_POLL_INTERVAL_MS: envSchemas.positiveInt(50, 60_000),
+  LEDGER_MIRROR_LEASE_MS: envSchemas.positiveInt(30_000, 600_000),
+  LEDGER_MIRROR_TRANSACTIONS_KEPT: envSchemas.positiveInt(100, 200),
+  /** /metrics, /healthz, /readyz. Port 0 picks a free port (tests running several ledgers). */
+  LEDGER_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  LEDGER_HTTP_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).default(9464),
   LOG_LEVEL: envSchemas.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
 });
 

@@ -3,16 +3,20 @@ import { ConfigError, describeConfig } from '@saldo/config';
 import { createLogger } from '@saldo/logging';
 import { startLedgerServer } from './bootstrap';
 import { loadLedgerConfig } from './config';
+import { startLedgerEventsRuntime } from './outbox/ledger-events-runtime';
 
 async function main(): Promise<void> {
   const config = loadLedgerConfig();
   const logger = createLogger('wallet-ledger', config.LOG_LEVEL);
   const ledger = await startLedgerServer(config, logger);
+  // The outbox relay to Pub/Sub, the Firestore mirror and /metrics, /healthz, /readyz.
+  const events = await startLedgerEventsRuntime(config, logger);
   logger.info({ url: config.LEDGER_GRPC_URL, config: describeConfig(config) }, 'wallet-ledger is serving');
 
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down: draining in-flight calls');
     await ledger.stop();
+    await events.stop();
     logger.info('wallet-ledger stopped');
     process.exit(0);
   };

@@ -1,0 +1,123 @@
+import { FieldValue, Timestamp, type DocumentReference, type Firestore } from '@google-cloud/firestore';
+import { toTimestamp } from '@saldo/grpc-kit';
+import type { WalletSnapshot, WalletTransactionView } from './wallet-snapshot';
+
+export const WALLETS_COLLECTION = 'wallets';
+export const TRANSACTIONS_SUBCOLLECTION = 'transactions';
+
+export type MirrorWriteResult =
+  /** The document now holds the snapshot's version. */
+  | { outcome: 'written'; storedVersion: number | undefined }
+  /** The document holds a newer version (or the same, unless repairing): nothing was written. */
+  | { outcome: 'stale'; storedVersion: number };
+
+export interface MirrorWriteOptions {
+  /** Rewrite a document that already holds this exact version (the rebuild repairs with it). Never an older one. */
+  rewriteSameVersion?: boolean;
+}
+
+/**
+ * Writes wallets/{walletId} and its newest transactions in one Firestore transaction that reads
+ * the stored version first: a snapshot older than what is stored is refused, so a slow or
+ * replayed write can never roll a balance back. Amounts are exact decimal strings.
+ */
+export class FirestoreMirror {
+  constructor(
+    private readonly firestore: Firestore,
+    /** How many transactions each wallet keeps in its subcollection (≤ 200: one Firestore transaction holds ≤ 500 writes). */
+    readonly transactionsKept: number,
+  ) {
+    if (transactionsKept < 1 || transactionsKept > 200) throw new Error('transactionsKept must be 1..200');
+  }
+
+  walletRef(walletId: string): DocumentReference {
+    return this.firestore.collection(WALLETS_COLLECTION).doc(walletId);
+  }
+
+  async write(snapshot: WalletSnapshot, options: MirrorWriteOptions = {}): Promise<MirrorWriteResult> {
+    const version = Number(snapshot.version);
+    if (!Number.isSafeInteger(version)) throw new Error(`wallet ${snapshot.accountId}: version ${snapshot.version} is not a safe integer`);
+    const walletRef = this.walletRef(snapshot.identity.walletId);
+    const transactions = walletRef.collection(TRANSACTIONS_SUBCOLLECTION);
+    return this.firestore.runTransaction(
+      async (tx): Promise<MirrorWriteResult> => {
+        const stored = await tx.get(walletRef);
+        const storedVersion = stored.exists ? (stored.get('version') as unknown) : undefined;
+        if (typeof storedVersion === 'number') {
+          if (storedVersion > version || (storedVersion === version && !options.rewriteSameVersion)) {
+            return { outcome: 'stale', storedVersion };
+          }
+        }
+        // Reads before writes (a Firestore transaction rule): documents that fall out of the window.
+        const oldestKept = version - this.transactionsKept + 1;
+        const expired = await tx.get(transactions.where('walletVersion', '<', oldestKept).limit(this.transactionsKept + 50));
+        const known = typeof storedVersion === 'number' && !options.rewriteSameVersion ? storedVersion : -1;
+        tx.set(walletRef, walletDocument(snapshot));
+        for (const view of transactionsToWrite(snapshot.transactions, known)) {
+          tx.set(transactions.doc(view.transactionId), transactionDocument(snapshot, view));
+        }
+        for (const doc of expired.docs) tx.delete(doc.ref);
+        return { outcome: 'written', storedVersion: typeof storedVersion === 'number' ? storedVersion : undefined };
+      },
+      { maxAttempts: 5 },
+    );
+  }
+}
+
+/**
+ * Transactions newer than what Firestore has, plus those they resolve or reverse (within the
+ * window): their status changed (a hold captured or voided, a posting reversed).
+ */
+export function transactionsToWrite(views: readonly WalletTransactionView[], storedVersion: number): WalletTransactionView[] {
+  const fresh = views.filter((view) => view.walletVersion > BigInt(storedVersion));
+  const touched = new Set(fresh.flatMap((view) => [view.pendingTransactionId, view.reversesTransactionId]).filter(Boolean));
+  return views.filter((view) => view.walletVersion > BigInt(storedVersion) || touched.has(view.transactionId));
+}
+
+export function walletDocument(snapshot: WalletSnapshot): Record<string, unknown> {
+  return {
+    walletId: snapshot.identity.walletId,
+    accountId: snapshot.accountId,
+    tenantId: snapshot.tenantId,
+    ownerType: snapshot.identity.ownerType,
+    ownerId: snapshot.identity.ownerId,
+    parentOwnerId: snapshot.identity.parentOwnerId,
+    currency: snapshot.currency,
+    assetScale: snapshot.assetScale,
+    postedBalance: snapshot.postedBalance.toString(),
+    pendingDebits: snapshot.pendingDebits.toString(),
+    availableBalance: snapshot.availableBalance.toString(),
+    overdraftLimit: snapshot.overdraftLimit,
+    version: Number(snapshot.version),
+    updatedAt: firestoreTime(snapshot.updatedAt),
+    mirroredAt: FieldValue.serverTimestamp(),
+  };
+}
+
+export function transactionDocument(snapshot: WalletSnapshot, view: WalletTransactionView): Record<string, unknown> {
+  return {
+    transactionId: view.transactionId,
+    walletId: snapshot.identity.walletId,
+    tenantId: snapshot.tenantId,
+    walletVersion: Number(view.walletVersion),
+    kind: view.kind,
+    status: view.status,
+    action: view.action,
+    currency: snapshot.currency,
+    postedDelta: view.postedDelta.toString(),
+    availableDelta: view.availableDelta.toString(),
+    postedBalanceAfter: view.postedBalanceAfter.toString(),
+    availableBalanceAfter: view.availableBalanceAfter.toString(),
+    pendingDebitsAfter: view.pendingDebitsAfter.toString(),
+    references: view.references,
+    pendingTransactionId: view.pendingTransactionId ?? '',
+    reversesTransactionId: view.reversesTransactionId ?? '',
+    createdAt: firestoreTime(view.createdAt),
+  };
+}
+
+function firestoreTime(iso: string): Timestamp {
+  const ts = toTimestamp(iso);
+  if (!ts) throw new Error(`"${iso}" is not a timestamp`);
+  return new Timestamp(Number(ts.seconds), ts.nanos);
+}
