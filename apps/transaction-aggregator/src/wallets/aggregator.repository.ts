@@ -70,7 +70,7 @@ export type ClaimOutcome = { kind: 'new' | 'resume' | 'replay'; operation: Opera
 
 const MAX_CLAIM_ATTEMPTS = 3;
 const USAGE_COUNTS = `(o.state = 'completed' OR (o.state = 'started' AND o.spend_minor > 0))
-  AND NOT (o.action = 'Reserve' AND NOT o.hold_resolved AND o.hold_expires_at <= now())`;
+  AND NOT (o.action = 'Reserve' AND NOT o.hold_resolved AND coalesce(o.hold_expires_at <= now(), false))`;
 
 /** Every SQL of the aggregator; each query takes the tenant first and filters by it. */
 export class AggregatorRepository {
