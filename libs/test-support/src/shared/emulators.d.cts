@@ -1,0 +1,39 @@
+// Types for emulators.cjs (consumed by @saldo/test-support).
+export type EmulatorKind = 'pubsub' | 'firestore';
+
+export interface StartEmulatorOptions {
+  projectId?: string;
+  logDir?: string;
+  timeoutMs?: number;
+  ownerPid?: number;
+}
+
+export interface StartedEmulator {
+  kind: EmulatorKind;
+  /** host:port, the value for PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST */
+  host: string;
+  port: number;
+  projectId: string;
+  /** pid of the group leader, also the process group id */
+  pid: number;
+  logFile: string;
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export interface WaitForOptions {
+  timeoutMs?: number;
+  intervalMs?: number;
+  what?: string;
+}
+
+export const DEFAULT_PROJECT_ID: string;
+export function freePort(): Promise<number>;
+export function waitFor<T>(
+  predicate: () => T | Promise<T>,
+  options?: WaitForOptions,
+): Promise<NonNullable<T>>;
+export function answersOk(hostPort: string, timeoutMs?: number): Promise<boolean>;
+export function portClosed(port: number, host?: string): Promise<boolean>;
+export function runDirFor(runId: string | undefined): string;
+export function startEmulator(kind: EmulatorKind, options?: StartEmulatorOptions): Promise<StartedEmulator>;
