@@ -4,7 +4,9 @@
 import { status } from '@grpc/grpc-js';
 import { checkHealth } from '@saldo/test-support';
 import { randomUUID } from 'node:crypto';
-import { Api, apiKey, cli, sql, startStack, tenantId, type Stack } from './harness';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { AGGREGATOR_SCRIPT, Api, apiKey, cli, ROOT, sql, startStack, tenantId, type Stack } from './harness';
 
 jest.setTimeout(60_000);
 
@@ -62,6 +64,15 @@ describe('the server', () => {
   it('serves gRPC health for the whole server and for TransactionService', async () => {
     expect(await checkHealth(stack.aggregatorTarget)).toBe('SERVING');
     expect(await checkHealth(stack.aggregatorTarget, 'saldo.transaction.v1.TransactionService')).toBe('SERVING');
+  });
+
+  it('refuses to start with a bad configuration, naming the variable and hiding secrets', () => {
+    const env = { ...process.env, ...stack.env, SALDO_KEY_ENCRYPTION_KEY: 'too-short-secret', AGGREGATOR_GRPC_URL: 'nowhere' };
+    const result = spawnSync(process.execPath, [path.join(ROOT, AGGREGATOR_SCRIPT)], { env, encoding: 'utf8', timeout: 20_000 });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('SALDO_KEY_ENCRYPTION_KEY: must be at least 32 characters');
+    expect(result.stderr).toContain('AGGREGATOR_GRPC_URL: expected host:port');
+    expect(result.stderr).not.toContain('too-short-secret');
   });
 });
 
@@ -441,6 +452,20 @@ describe('enterprise wallets', () => {
     await api.call('Void', { idempotencyKey: key('v'), transactionId: hold.transactionId });
     expect(await wallet(member.walletId)).toMatchObject({ periodSpent: '0', availableBalance: '100' });
     expect((await wallet(org.walletId)).postedBalance).toBe('1000');
+  });
+});
+
+describe('enterprise holds that lapse', () => {
+  it("stops counting a member's lapsed hold against its limit", async () => {
+    const org = await openWallet({ ownerType: 'ENTERPRISE', ownerId: 'lapse' });
+    const member = await openWallet({ ownerType: 'PERSONAL', ownerId: 'm', parentWalletId: org.walletId, spendLimit: '100' });
+    await topUp(org.walletId, '1000');
+    await api.call('Reserve', { idempotencyKey: key('r'), walletId: member.walletId, amount: '100', expiresInSeconds: 1 });
+    expect((await api.fail('BookUsage', { idempotencyKey: key('u'), walletId: member.walletId, amount: '1' })).reason).toBe('SPEND_LIMIT_EXCEEDED');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect((await wallet(member.walletId)).periodSpent).toBe('0');
+    await api.call('BookUsage', { idempotencyKey: key('u'), walletId: member.walletId, amount: '100' });
+    expect((await wallet(member.walletId)).periodSpent).toBe('100');
   });
 });
 
