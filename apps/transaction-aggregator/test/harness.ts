@@ -37,8 +37,8 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startLedger(databaseUrl: string): Promise<{ process: ServiceProcess; target: string }> {
-  const target = `127.0.0.1:${await freePort()}`;
+export async function startLedger(databaseUrl: string, at?: string): Promise<{ process: ServiceProcess; target: string }> {
+  const target = at ?? `127.0.0.1:${await freePort()}`;
   const process_ = await startServiceProcess({
     name: 'wallet-ledger',
     script: LEDGER_SCRIPT,

@@ -62,6 +62,8 @@ let proxy: FreezableProxy;
 const aggregators: ServiceProcess[] = [];
 let pubsub: PubSub;
 let results: Collector;
+let secondTarget: string;
+let ledgerTarget: string;
 
 beforeAll(async () => {
   [emulator, database] = await Promise.all([startPubSubEmulator(), createTestDatabase('agg_crash')]);
@@ -81,6 +83,7 @@ afterAll(async () => {
 it('posts once when the consumer is killed after the ledger committed and before the ack', async () => {
   const started = await startLedger(database.url);
   ledger = started.process;
+  ledgerTarget = started.target;
   const [host, port] = started.target.split(':') as [string, string];
   proxy = new FreezableProxy({ host, port: Number(port) });
   const proxyTarget = await proxy.listen();
@@ -126,6 +129,29 @@ it('posts once when the consumer is killed after the ledger committed and before
   const check = new Api(second.target, KEY);
   expect(await check.call('GetWallet', { walletId: opened.walletId })).toMatchObject({ postedBalance: '2500' });
   check.close();
+  secondTarget = second.target;
   const [done] = await sql<{ state: string; result_id: string }>(database.url, `SELECT state, result_id FROM aggregator.operations WHERE tenant_id = $1 AND idempotency_key = $2`, [TENANT, key]);
   expect(done).toEqual({ state: 'completed', result_id: posted.id });
+});
+
+it('answers UNAVAILABLE while the ledger is down, and the retry with the same key posts once when it is back', async () => {
+  const api = new Api(secondTarget, KEY);
+  try {
+    const opened = await api.call('OpenWallet', { idempotencyKey: randomUUID(), ownerType: 'PERSONAL', ownerId: 'u2', currency: 'IDR' });
+    const target = ledgerTarget;
+    await ledger.stop();
+    const request = { idempotencyKey: `down-${randomUUID()}`, walletId: opened.walletId, amount: '70' };
+    const refused = await api.fail('TopUp', request);
+    expect(refused.codeName).toBe('UNAVAILABLE');
+    const [claim] = await sql<{ state: string }>(database.url, `SELECT state FROM aggregator.operations WHERE tenant_id = $1 AND idempotency_key = $2`, [TENANT, request.idempotencyKey]);
+    expect(claim?.state).toBe('started');
+
+    ledger = (await startLedger(database.url, target)).process;
+    const posted = await waitFor(() => api.call('TopUp', request).catch(() => undefined), { timeoutMs: 20_000, intervalMs: 200, what: 'the retried TopUp' });
+    expect(posted).toMatchObject({ type: 'TOP_UP', amount: '70' });
+    expect((await api.call('TopUp', request)).transactionId).toBe(posted.transactionId);
+    expect((await api.call('GetWallet', { walletId: opened.walletId })).postedBalance).toBe('70');
+  } finally {
+    api.close();
+  }
 });
