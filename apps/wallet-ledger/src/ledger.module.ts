@@ -9,6 +9,7 @@ import { HoldExpirySweeper } from './ledger/hold-expiry.sweeper';
 import { LedgerGrpcController } from './ledger/ledger.grpc-controller';
 import { LedgerRepository } from './ledger/ledger.repository';
 import { LedgerService } from './ledger/ledger.service';
+import { PostingBatcher } from './ledger/posting-batcher';
 import { ServiceTokenGuard } from './ledger/service-token.guard';
 
 export const LOGGER = Symbol('LOGGER');
@@ -33,18 +34,23 @@ export class LedgerModule implements OnApplicationBootstrap, OnApplicationShutdo
         {
           provide: LedgerService,
           inject: [DATA_SOURCE, REDIS],
-          useFactory: (db: DataSource, redis: Redis) =>
-            new LedgerService(
-              new LedgerRepository(db),
-              new WalletLocks(redis, {
-                mode: config.LEDGER_REDIS_LOCK_MODE,
-                ttlMs: config.LEDGER_LOCK_TTL_MS,
-                retryCount: config.LEDGER_LOCK_RETRY_COUNT,
-                retryDelayMs: config.LEDGER_LOCK_RETRY_DELAY_MS,
-                maxWaitersPerKey: config.LEDGER_LOCK_MAX_WAITERS,
-                keyPrefix: 'saldo:ledger:lock:',
-              }),
-            ),
+          useFactory: (db: DataSource, redis: Redis) => {
+            const repository = new LedgerRepository(db);
+            const locks = new WalletLocks(redis, {
+              mode: config.LEDGER_REDIS_LOCK_MODE,
+              ttlMs: config.LEDGER_LOCK_TTL_MS,
+              retryCount: config.LEDGER_LOCK_RETRY_COUNT,
+              retryDelayMs: config.LEDGER_LOCK_RETRY_DELAY_MS,
+              maxWaitersPerKey: config.LEDGER_LOCK_MAX_WAITERS,
+              keyPrefix: 'saldo:ledger:lock:',
+            });
+            const batcher = new PostingBatcher(repository, locks, {
+              maxBatchSize: config.LEDGER_BATCH_MAX,
+              maxConcurrentBatches: config.LEDGER_BATCH_CONCURRENCY,
+              maxQueued: config.LEDGER_BATCH_MAX_QUEUED,
+            });
+            return new LedgerService(repository, batcher);
+          },
         },
         {
           provide: HoldExpirySweeper,

@@ -41,6 +41,28 @@ export interface OpenAccountCommand {
   metadata: Record<string, string>;
 }
 
+/** A write for PostingBatcher: one of the ledger's posting functions with its input. */
+export type PostingCommand =
+  | ({ op: 'post_transaction'; tenant_id: TenantId } & PostTransactionCommand)
+  | ({ op: 'resolve_pending'; tenant_id: TenantId } & ResolvePendingCommand)
+  | ({ op: 'reverse_transaction'; tenant_id: TenantId } & ReverseCommand);
+
+interface SqlErrorFields {
+  code: string;
+  message: string;
+  detail?: string | null;
+  hint?: string | null;
+}
+
+/** An error shaped like pg's, from the fields post_batch reports for a failed command. */
+function sqlError(fields: SqlErrorFields | undefined): Error {
+  const error = new Error(fields?.message ?? 'unknown batch error') as Error & Record<string, unknown>;
+  error['code'] = fields?.code;
+  error['detail'] = fields?.detail ?? undefined;
+  error['hint'] = fields?.hint ?? undefined;
+  return error;
+}
+
 export interface BalanceAsOfRow extends TotalsRow {
   account_version: string;
   normal_side: 'debit' | 'credit';
@@ -61,16 +83,18 @@ export class LedgerRepository {
     return this.one('SELECT ledger.open_account($1::jsonb) AS r', [JSON.stringify({ ...command, tenant_id: tenant })]);
   }
 
-  postTransaction(tenant: TenantId, command: PostTransactionCommand): Promise<TransactionRow> {
-    return this.one('SELECT ledger.post_transaction($1::jsonb) AS r', [JSON.stringify({ ...command, tenant_id: tenant })]);
-  }
-
-  resolvePending(tenant: TenantId, command: ResolvePendingCommand): Promise<TransactionRow> {
-    return this.one('SELECT ledger.resolve_pending($1::jsonb) AS r', [JSON.stringify({ ...command, tenant_id: tenant })]);
-  }
-
-  reverse(tenant: TenantId, command: ReverseCommand): Promise<TransactionRow> {
-    return this.one('SELECT ledger.reverse_transaction($1::jsonb) AS r', [JSON.stringify({ ...command, tenant_id: tenant })]);
+  /**
+   * Runs posting commands as one database transaction (each in its own subtransaction); returns
+   * each command's transaction or its error, in order. See PostingBatcher.
+   */
+  async postBatch(commands: readonly PostingCommand[]): Promise<Array<{ ok: TransactionRow } | { error: unknown }>> {
+    const results = await this.one<Array<{ ok?: TransactionRow; error?: SqlErrorFields }>>(
+      'SELECT ledger.post_batch($1::jsonb) AS r',
+      [JSON.stringify(commands)],
+    );
+    return results.map((result) =>
+      result.ok ? { ok: result.ok } : { error: toLedgerError(sqlError(result.error)) },
+    );
   }
 
   async findAccount(tenant: TenantId, accountId: string): Promise<AccountRow | undefined> {

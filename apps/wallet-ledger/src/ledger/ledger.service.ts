@@ -13,9 +13,9 @@ import {
   type TenantId,
 } from '@saldo/ledger-domain';
 import { fromTimestamp, toTimestamp } from '@saldo/grpc-kit';
-import type { WalletLocks } from '@saldo/locks';
 import { ledgerV1 } from '@saldo/proto';
 import type { LedgerRepository } from './ledger.repository';
+import type { PostingBatcher } from './posting-batcher';
 import {
   accountToWire,
   accountTypeFromWire,
@@ -36,7 +36,7 @@ const MAX_TIMEOUT_SECONDS = 366 * 24 * 3600;
 export class LedgerService {
   constructor(
     private readonly repository: LedgerRepository,
-    private readonly locks: WalletLocks,
+    private readonly batcher: PostingBatcher,
   ) {}
 
   async defineAsset(request: ledgerV1.DefineAssetRequest): Promise<ledgerV1.Asset> {
@@ -129,12 +129,15 @@ export class LedgerService {
       metadata: parseMetadata(request.metadata, 'metadata'),
     };
     const walletIds = legs.flatMap((leg) => (leg.accountId ? [leg.accountId] : []));
-    const row = await this.locks.withLocks(walletIds, () =>
-      this.repository.postTransaction(tenant, {
+    const row = await this.batcher.submit(
+      {
+        op: 'post_transaction',
+        tenant_id: tenant,
         ...command,
         idempotency_key: key,
         request_hash: requestFingerprint('post_transaction', command),
-      }),
+      },
+      walletIds,
     );
     return transactionToWire(row);
   }
@@ -170,12 +173,15 @@ export class LedgerService {
       transaction_id: requireId(request.transactionId, 'transaction_id'),
       metadata: { ...parseMetadata(request.metadata, 'metadata'), ...(reason ? { reason } : {}) },
     };
-    const row = await this.locks.withLocks([`transaction:${command.transaction_id}`], () =>
-      this.repository.reverse(tenant, {
+    const row = await this.batcher.submit(
+      {
+        op: 'reverse_transaction',
+        tenant_id: tenant,
         ...command,
         idempotency_key: key,
         request_hash: requestFingerprint('reverse_transaction', command),
-      }),
+      },
+      [`transaction:${command.transaction_id}`],
     );
     return transactionToWire(row);
   }
@@ -251,12 +257,15 @@ export class LedgerService {
       metadata: Record<string, string>;
     },
   ): Promise<ledgerV1.Transaction> {
-    const row = await this.locks.withLocks([`transaction:${command.pending_transaction_id}`], () =>
-      this.repository.resolvePending(tenant, {
+    const row = await this.batcher.submit(
+      {
+        op: 'resolve_pending',
+        tenant_id: tenant,
         ...command,
         idempotency_key: key,
         request_hash: requestFingerprint(command.operation, command),
-      }),
+      },
+      [`transaction:${command.pending_transaction_id}`],
     );
     return transactionToWire(row);
   }
