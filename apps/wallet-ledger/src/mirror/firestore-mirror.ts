@@ -39,7 +39,7 @@ export class FirestoreMirror {
     if (!Number.isSafeInteger(version)) throw new Error(`wallet ${snapshot.accountId}: version ${snapshot.version} is not a safe integer`);
     const walletRef = this.walletRef(snapshot.identity.walletId);
     const transactions = walletRef.collection(TRANSACTIONS_SUBCOLLECTION);
-    return this.firestore.runTransaction(
+    const result = await this.firestore.runTransaction(
       async (tx): Promise<MirrorWriteResult> => {
         const stored = await tx.get(walletRef);
         const storedVersion = stored.exists ? (stored.get('version') as unknown) : undefined;
@@ -48,19 +48,36 @@ export class FirestoreMirror {
             return { outcome: 'stale', storedVersion };
           }
         }
-        // Reads before writes (a Firestore transaction rule): documents that fall out of the window.
-        const oldestKept = version - this.transactionsKept + 1;
-        const expired = await tx.get(transactions.where('walletVersion', '<', oldestKept).limit(this.transactionsKept + 50));
         const known = typeof storedVersion === 'number' && !options.rewriteSameVersion ? storedVersion : -1;
         tx.set(walletRef, walletDocument(snapshot));
         for (const view of transactionsToWrite(snapshot.transactions, known)) {
           tx.set(transactions.doc(view.transactionId), transactionDocument(snapshot, view));
         }
-        for (const doc of expired.docs) tx.delete(doc.ref);
         return { outcome: 'written', storedVersion: typeof storedVersion === 'number' ? storedVersion : undefined };
       },
       { maxAttempts: 5 },
     );
+    if (result.outcome === 'written') await this.trim(walletRef, version);
+    return result;
+  }
+
+  /**
+   * Deletes the transactions that fell out of the window. Outside the guarded transaction on
+   * purpose (a query inside a Firestore transaction locks the whole range): it only removes
+   * documents older than this version's window, which every newer version's window excludes too,
+   * so it is safe whoever runs it and whenever; a crash before it leaves extra documents that the
+   * next write removes.
+   */
+  private async trim(walletRef: DocumentReference, version: number): Promise<void> {
+    const oldestKept = version - this.transactionsKept + 1;
+    for (let round = 0; round < 10; round += 1) {
+      const expired = await walletRef.collection(TRANSACTIONS_SUBCOLLECTION).where('walletVersion', '<', oldestKept).select().limit(400).get();
+      if (expired.empty) return;
+      const batch = this.firestore.batch();
+      for (const doc of expired.docs) batch.delete(doc.ref);
+      await batch.commit();
+      if (expired.size < 400) return;
+    }
   }
 }
 

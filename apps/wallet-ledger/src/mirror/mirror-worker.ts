@@ -143,8 +143,13 @@ export class MirrorWorker {
     try {
       const snapshot = await loadWalletSnapshot(options.pool, wallet.account_id, options.mirror.transactionsKept);
       if (!snapshot) throw new Error(`account ${wallet.account_id} is not a wallet`);
+      const writeStarted = Date.now();
       const result = await options.mirror.write(snapshot);
       options.metrics.writes.inc({ outcome: result.outcome });
+      options.logger.debug(
+        { accountId: wallet.account_id, version: snapshot.version.toString(), outcome: result.outcome, writeMs: Date.now() - writeStarted },
+        'mirror: wallet written',
+      );
       const { rows } = await options.pool.query<{ lag_s: number | null }>(
         `UPDATE ledger.mirror_state
             SET mirrored_version = greatest(mirrored_version, $3),

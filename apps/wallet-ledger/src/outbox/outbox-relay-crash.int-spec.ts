@@ -39,7 +39,7 @@ describe('outbox relay crashes (own Pub/Sub emulator)', () => {
   async function seed(actions: number): Promise<LedgerFixture> {
     const ledger = new LedgerFixture(pool, `tenant-${randomUUID().slice(0, 8)}`);
     await ledger.defineAsset();
-    const wallets = [];
+    const wallets: string[] = [];
     for (let i = 0; i < 4; i += 1) {
       const wallet = await ledger.openWallet({ walletId: `w${i}-${ledger.tenant}` });
       await ledger.topUp(wallet, 1_000_000);
