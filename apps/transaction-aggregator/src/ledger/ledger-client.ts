@@ -67,12 +67,13 @@ export class LedgerClient {
   }
 
   private call(method: string, request: unknown, metadata: Metadata): Promise<unknown> {
-    const fn = (this.client as unknown as Record<string, Function>)[method] as (
+    type UnaryCall = (
       req: unknown,
       md: Metadata,
       options: { deadline: Date },
       callback: (error: ServiceError | null, response: unknown) => void,
     ) => void;
+    const fn = (this.client as unknown as Record<string, UnaryCall>)[method] as UnaryCall;
     return new Promise((resolve, reject) => {
       fn.call(this.client, request, metadata.clone(), { deadline: new Date(Date.now() + this.deadlineMs) }, (error, response) =>
         error ? reject(fromLedgerError(error, method)) : resolve(response),

@@ -20,7 +20,7 @@ export function optionalText(raw: unknown, field: string, max: number): string {
   if (raw === undefined || raw === null || raw === '') return '';
   if (typeof raw !== 'string') throw LedgerError.invalid(field, 'must be a string');
   if (raw.length > max) throw LedgerError.invalid(field, `at most ${max} characters`);
-  if (/[\u0000-\u001f\u007f]/.test(raw)) throw LedgerError.invalid(field, 'must not contain control characters');
+  if ([...raw].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) throw LedgerError.invalid(field, 'must not contain control characters');
   return raw;
 }
 
