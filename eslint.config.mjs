@@ -31,6 +31,28 @@ export default [
     },
   },
   {
+    // Specs may also use the test-support library; production code may not.
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/test/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:data-access', 'type:util', 'type:proto', 'type:test-support'] },
+            { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:domain', 'type:data-access', 'type:util', 'type:proto', 'type:test-support'] },
+            { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util', 'type:proto', 'type:test-support'] },
+            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain'] },
+            { sourceTag: 'type:proto', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'type:test-support', onlyDependOnLibsWithTags: ['type:domain', 'type:data-access', 'type:util', 'type:proto', 'type:test-support'] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  {
     files: ['libs/domain/**/*.ts'],
     rules: {
       // The domain does no I/O and knows no framework.

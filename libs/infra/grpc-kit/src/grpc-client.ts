@@ -49,7 +49,15 @@ export function createGrpcClient<C>(params: {
   const client: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(ServiceClient.service)) {
     if (method.requestStream || method.responseStream) continue;
-    const call = (channel as unknown as Record<string, Function>)[name]!.bind(channel);
+    type RawUnary = (
+      request: unknown,
+      metadata: grpc.Metadata,
+      options: grpc.CallOptions,
+      callback: (error: grpc.ServiceError | null, response: unknown) => void,
+    ) => void;
+    const raw = (channel as unknown as Record<string, RawUnary | undefined>)[name];
+    if (!raw) continue;
+    const call = raw.bind(channel);
     const lowerName = name.charAt(0).toLowerCase() + name.slice(1);
     client[lowerName] = (request: unknown, options: { deadlineMs?: number; metadata?: grpc.Metadata } = {}) =>
       new Promise((resolve, reject) => {
