@@ -176,6 +176,20 @@ async function stopGroup(pgid) {
   while (groupAlive(pgid) && Date.now() < killDeadline) await sleep(100);
 }
 
+/**
+ * Starts a detached bash watchdog that kills process group `pgid` once `ownerPid` is gone. Kill the
+ * returned child (SIGKILL) when the group is stopped on purpose.
+ */
+function watchGroup(ownerPid, pgid) {
+  const watchdog = spawn('bash', ['-c', WATCHDOG, 'saldo-emulator-watchdog', String(ownerPid), String(pgid)], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  watchdog.unref();
+  watchdog.on('error', () => {}); // without a watchdog the group still stops with stopGroup()
+  return watchdog;
+}
+
 function spawnEmulator(kind, hostPort, projectId, logFile, ownerPid) {
   const fd = fs.openSync(logFile, 'a');
   try {
@@ -188,17 +202,7 @@ function spawnEmulator(kind, hostPort, projectId, logFile, ownerPid) {
     emulator.unref();
     emulator.on('error', () => {}); // reported through the 'exit'/'error' listeners in startOnce
     if (!emulator.pid) return { emulator, watchdog: null };
-    const watchdog = spawn(
-      'bash',
-      ['-c', WATCHDOG, 'saldo-emulator-watchdog', String(ownerPid), String(emulator.pid)],
-      {
-        detached: true,
-        stdio: 'ignore',
-      },
-    );
-    watchdog.unref();
-    watchdog.on('error', () => {}); // without a watchdog the emulator still stops with stop()
-    return { emulator, watchdog };
+    return { emulator, watchdog: watchGroup(ownerPid, emulator.pid) };
   } finally {
     fs.closeSync(fd);
   }
@@ -206,7 +210,7 @@ function spawnEmulator(kind, hostPort, projectId, logFile, ownerPid) {
 
 async function startOnce(kind, options, attempt) {
   const { label } = KINDS[kind];
-  const port = await freePort();
+  const port = options.port || (await freePort());
   const hostPort = `127.0.0.1:${port}`;
   const logFile = path.join(options.logDir, `${kind}-${port}.log`);
   const { emulator, watchdog } = spawnEmulator(kind, hostPort, options.projectId, logFile, options.ownerPid);
@@ -241,7 +245,7 @@ async function startOnce(kind, options, attempt) {
     await handle.stop();
     const tail = logTail(logFile);
     const portTaken = /address already in use|BindException/i.test(tail);
-    if (error.exited && portTaken && attempt < START_ATTEMPTS_MAX)
+    if (error.exited && portTaken && !options.port && attempt < START_ATTEMPTS_MAX)
       return startOnce(kind, options, attempt + 1);
     throw new Error(`${error.message}\n--- last lines of ${logFile} ---\n${tail}`);
   }
@@ -250,7 +254,8 @@ async function startOnce(kind, options, attempt) {
 /**
  * Starts an emulator on a free port and resolves once it answers HTTP. Options: projectId,
  * logDir (default: the run directory of SALDO_TEST_RUN_ID), timeoutMs (default 90 s), ownerPid
- * (default: this process; the emulator dies with it).
+ * (default: this process; the emulator dies with it), port (default: a free one; a fixed port is
+ * tried once).
  */
 async function startEmulator(kind, options = {}) {
   if (!KINDS[kind])
@@ -260,9 +265,21 @@ async function startEmulator(kind, options = {}) {
     logDir: options.logDir || path.join(runDirFor(process.env.SALDO_TEST_RUN_ID), 'emulators'),
     timeoutMs: options.timeoutMs || START_TIMEOUT_MS,
     ownerPid: options.ownerPid || process.pid,
+    port: options.port || 0,
   };
   fs.mkdirSync(resolved.logDir, { recursive: true });
   return startOnce(kind, resolved, 1);
 }
 
-module.exports = { DEFAULT_PROJECT_ID, freePort, waitFor, answersOk, portClosed, runDirFor, startEmulator };
+module.exports = {
+  DEFAULT_PROJECT_ID,
+  freePort,
+  waitFor,
+  answersOk,
+  portClosed,
+  runDirFor,
+  startEmulator,
+  watchGroup,
+  groupAlive,
+  stopGroup,
+};

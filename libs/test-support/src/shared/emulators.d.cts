@@ -6,6 +6,8 @@ export interface StartEmulatorOptions {
   logDir?: string;
   timeoutMs?: number;
   ownerPid?: number;
+  /** Listen on this port of 127.0.0.1 instead of a free one (tried once). */
+  port?: number;
 }
 
 export interface StartedEmulator {
@@ -37,3 +39,8 @@ export function answersOk(hostPort: string, timeoutMs?: number): Promise<boolean
 export function portClosed(port: number, host?: string): Promise<boolean>;
 export function runDirFor(runId: string | undefined): string;
 export function startEmulator(kind: EmulatorKind, options?: StartEmulatorOptions): Promise<StartedEmulator>;
+/** Detached watchdog that kills process group `pgid` once `ownerPid` is gone. */
+export function watchGroup(ownerPid: number, pgid: number): import('node:child_process').ChildProcess;
+export function groupAlive(pgid: number): boolean;
+/** SIGTERM to the group, SIGKILL after a grace period; resolves once the group is gone. */
+export function stopGroup(pgid: number): Promise<void>;
