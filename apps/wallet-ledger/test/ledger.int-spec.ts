@@ -385,8 +385,14 @@ describe('reversal', () => {
     expect(await rejection(ledger.client.reverseTransaction({ tenantId, idempotencyKey: 'rev-3', transactionId: reversal.transactionId, reason: '', metadata: {} })))
       .toMatchObject({ errorCode: 'NOT_REVERSIBLE' });
     const hold = await ledger.client.postTransaction(transferRequest(tenantId, 'h', { id: a! }, REVENUE, 5n, { pending: true }));
-    expect(await rejection(ledger.client.reverseTransaction({ tenantId, idempotencyKey: 'rev-4', transactionId: hold.transactionId, reason: '', metadata: {} })))
-      .toMatchObject({ errorCode: 'NOT_REVERSIBLE' });
+    const open = await rejection(ledger.client.reverseTransaction({ tenantId, idempotencyKey: 'rev-4', transactionId: hold.transactionId, reason: '', metadata: {} }));
+    expect(open).toMatchObject({ errorCode: 'NOT_REVERSIBLE' });
+    expect(open.message).toMatch(/is a hold: void it instead/);
+    const capture = await ledger.client.postPending({ tenantId, idempotencyKey: 'cap', pendingTransactionId: hold.transactionId, amount: '', metadata: {} });
+    const captured = await rejection(ledger.client.reverseTransaction({ tenantId, idempotencyKey: 'rev-5', transactionId: hold.transactionId, reason: '', metadata: {} }));
+    expect(captured.message).toContain(`captured by transaction ${capture.transactionId}: reverse that capture instead`);
+    await ledger.client.reverseTransaction({ tenantId, idempotencyKey: 'rev-6', transactionId: capture.transactionId, reason: '', metadata: {} });
+    expect(await balanceOf(ledger.client, tenantId, a!)).toMatchObject({ postedBalance: '100' });
   });
 
   it('refuses a reversal that would overdraw the wallet that received the money', async () => {
