@@ -1,0 +1,635 @@
+#!/usr/bin/env node
+// `npm start`: the whole Saldo stack on this machine, in the foreground, until Ctrl-C.
+//
+//   1. npm install if node_modules is missing or older than package-lock.json; build (dist/out-tsc)
+//   2. local secrets: LEDGER_SERVICE_TOKEN, SALDO_KEY_ENCRYPTION_KEY and a demo API key, generated
+//      once into $SALDO_STATE_DIR/local.env (default .saldo/, git-ignored) and reused afterwards
+//   3. both apps' configs validated up front (a bad variable is named before anything starts)
+//   4. Pub/Sub and Firestore emulators on PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST (default
+//      127.0.0.1:8085 / :8086): reused when one answers there, started when the host is local,
+//      refused otherwise
+//   5. PostgreSQL: the database of DATABASE_URL created if missing, every app's migrate command
+//   6. the Pub/Sub topics and subscriptions the apps use (idempotent)
+//   7. wallet-ledger, then transaction-aggregator, then erp-sync (skipped while it is not built),
+//      each ready once its gRPC health service says SERVING; logs prefixed with the service name
+//   8. a banner with every address and a first command; `start: ready` marks it for scripts
+//   9. SIGINT/SIGTERM: services stopped gracefully (reverse order), then the emulators this run
+//      started; exit 0. A service that dies on its own stops the rest and exits 1.
+//
+// Knobs (environment; every app variable is passed through to the apps as well):
+//   DATABASE_URL, REDIS_URL, LEDGER_GRPC_URL (127.0.0.1:50052), AGGREGATOR_GRPC_URL (127.0.0.1:50051),
+//   LEDGER_HTTP_HOST/LEDGER_HTTP_PORT (127.0.0.1:9464), ERP_SYNC_GRPC_URL (127.0.0.1:50053),
+//   PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST, GOOGLE_CLOUD_PROJECT (saldo-local),
+//   SALDO_STATE_DIR (.saldo), SALDO_START_BUILD=0 (skip install and build: dist must be current),
+//   SALDO_LOG_FORMAT=json (raw pino lines instead of the compact form), NO_COLOR.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import emulators from '../../libs/test-support/src/shared/emulators.cjs';
+import databases from '../../libs/test-support/src/shared/databases.cjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const require = createRequire(path.join(root, 'package.json'));
+
+const PROJECT_ID = 'saldo-local';
+const INSTALL_TIMEOUT_MS = 20 * 60_000;
+const BUILD_TIMEOUT_MS = 10 * 60_000;
+const MIGRATE_TIMEOUT_MS = 5 * 60_000;
+const SERVICE_READY_TIMEOUT_MS = 60_000;
+const SERVICE_STOP_GRACE_MS = 15_000;
+const EMULATOR_START_TIMEOUT_MS = 120_000;
+const PUBSUB_SETUP_TIMEOUT_MS = 30_000;
+const LOG_EXTRA_MAX_CHARS = 400;
+const STDERR_TAIL_LINES = 30;
+
+const dist = (app, file) => `dist/out-tsc/apps/${app}/src/${file}`;
+const MIGRATIONS = [
+  { app: 'wallet-ledger', script: dist('wallet-ledger', 'cli.js') },
+  { app: 'transaction-aggregator', script: dist('transaction-aggregator', 'cli.js') },
+  { app: 'erp-sync', script: dist('erp-sync', 'cli.js') },
+];
+
+const color = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code, text) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
+const log = (message) => console.log(`${paint('1', 'start:')} ${message}`);
+const fail = (message) => console.error(`${paint('1;31', 'start:')} ${message}`);
+
+class StartError extends Error {}
+
+const state = {
+  emulators: [], // started by this run
+  services: [], // running service handles, in start order
+  children: new Set(), // install/build/migrate children, killed on a signal
+  stopping: null,
+  signal: null,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Child processes
+
+function run(label, command, args, { env = process.env, timeoutMs, quiet = false } = {}) {
+  if (state.signal) return Promise.reject(new StartError(`${label}: interrupted`));
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    state.children.add(child);
+    const output = [];
+    const collect = (stream, target) =>
+      readline.createInterface({ input: stream }).on('line', (line) => {
+        output.push(line);
+        if (output.length > 200) output.shift();
+        if (!quiet) target.write(`${paint('2', `[${label}]`)} ${line}\n`);
+      });
+    collect(child.stdout, process.stdout);
+    collect(child.stderr, process.stderr);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      state.children.delete(child);
+      reject(new StartError(`${label}: cannot run ${command}: ${error.message}`));
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      state.children.delete(child);
+      if (code === 0) return resolve(output);
+      const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+      const tail = quiet ? `\n${output.slice(-STDERR_TAIL_LINES).join('\n')}` : '';
+      reject(new StartError(`${label} failed (${how})${tail}`));
+    });
+  });
+}
+
+async function ensureInstalled() {
+  const marker = path.join(root, 'node_modules/.package-lock.json');
+  const lock = path.join(root, 'package-lock.json');
+  const stale =
+    !fs.existsSync(marker) || (fs.existsSync(lock) && fs.statSync(lock).mtimeMs > fs.statSync(marker).mtimeMs);
+  if (!stale) return;
+  log('node_modules is missing or older than package-lock.json: npm install');
+  const npmCli = process.env.npm_execpath;
+  const [command, prefix] = npmCli && /\.c?js$/.test(npmCli) ? [process.execPath, [npmCli]] : ['npm', []];
+  await run('npm install', command, [...prefix, 'install', '--no-audit', '--no-fund'], {
+    timeoutMs: INSTALL_TIMEOUT_MS,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Local secrets, kept across restarts
+
+const stateDir = path.resolve(root, process.env.SALDO_STATE_DIR || '.saldo');
+const envFile = path.join(stateDir, 'local.env');
+const shownPath = (file) => (file.startsWith(`${root}${path.sep}`) ? path.relative(root, file) : file);
+
+function readEnvFile(file) {
+  if (!fs.existsSync(file)) return {};
+  const entries = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .map((line) => line.match(/^([A-Z0-9_]+)=(.*)$/))
+    .filter(Boolean)
+    .map(([, key, value]) => [key, value.replace(/^'(.*)'$/, '$1')]);
+  return Object.fromEntries(entries);
+}
+
+/** Returns the local secrets (generated once) and whether the demo key is new. */
+function localSecrets() {
+  const saved = readEnvFile(envFile);
+  const secret = (bytes) => randomBytes(bytes).toString('base64url');
+  const demoKey = saved.SALDO_DEMO_API_KEY || `sk_demo_${secret(32)}`;
+  const secrets = {
+    LEDGER_SERVICE_TOKEN: saved.LEDGER_SERVICE_TOKEN || secret(32),
+    SALDO_KEY_ENCRYPTION_KEY: saved.SALDO_KEY_ENCRYPTION_KEY || secret(48),
+    SALDO_DEMO_API_KEY: demoKey,
+    SALDO_API_KEYS: saved.SALDO_API_KEYS || `demo=${demoKey}`,
+  };
+  const created = Object.keys(secrets).some((key) => saved[key] !== secrets[key]);
+  if (created) {
+    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const lines = [
+      '# Generated by `npm start` for this machine only. Never commit, never use in production.',
+      '# Delete this file to get new secrets (existing data stays readable only with the old ones).',
+      ...Object.entries(secrets).map(([key, value]) => `${key}='${value}'`),
+    ];
+    fs.writeFileSync(envFile, `${lines.join('\n')}\n`, { mode: 0o600 });
+  }
+  return { secrets, newDemoKey: !saved.SALDO_DEMO_API_KEY };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+const localHost = (hostPort) => hostPort.replace(/^(0\.0\.0\.0|\[::\]|::):/, '127.0.0.1:');
+const portOf = (hostPort) => Number(hostPort.slice(hostPort.lastIndexOf(':') + 1));
+const isLoopback = (hostPort) => /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+$/.test(hostPort);
+
+function stackEnv(secrets) {
+  const defaults = {
+    NODE_ENV: 'development',
+    DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/saldo',
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    GOOGLE_CLOUD_PROJECT: PROJECT_ID,
+    PUBSUB_EMULATOR_HOST: '127.0.0.1:8085',
+    FIRESTORE_EMULATOR_HOST: '127.0.0.1:8086',
+    METADATA_SERVER_DETECTION: 'none', // no GCE metadata server: do not probe for one
+    LEDGER_GRPC_URL: '127.0.0.1:50052',
+    LEDGER_HTTP_HOST: '127.0.0.1',
+    LEDGER_HTTP_PORT: '9464',
+    AGGREGATOR_GRPC_URL: '127.0.0.1:50051',
+    ERP_SYNC_GRPC_URL: '127.0.0.1:50053',
+  };
+  const env = { ...defaults, ...secrets, ...withoutEmpty(process.env) };
+  env.PUBSUB_PROJECT_ID ||= env.GOOGLE_CLOUD_PROJECT;
+  env.FIRESTORE_PROJECT_ID ||= env.GOOGLE_CLOUD_PROJECT;
+  env.AGGREGATOR_LEDGER_TARGET ||= localHost(env.LEDGER_GRPC_URL);
+  return env;
+}
+
+const withoutEmpty = (env) => Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+
+/** Loads the apps' own config schemas (built JS) so a bad variable is named before anything starts. */
+function validateConfigs(env) {
+  const checks = [
+    ['wallet-ledger', dist('wallet-ledger', 'config.js'), 'loadLedgerConfig'],
+    ['transaction-aggregator', dist('transaction-aggregator', 'config.js'), 'loadAggregatorConfig'],
+  ];
+  const configs = {};
+  const problems = [];
+  for (const [app, file, loader] of checks) {
+    try {
+      configs[app] = require(path.join(root, file))[loader](env);
+    } catch (error) {
+      problems.push(`${app}: ${error.message}`);
+    }
+  }
+  if (problems.length > 0) throw new StartError(`configuration refused:\n${problems.join('\n')}`);
+  return configs;
+}
+
+function portFree(port, host) {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+async function checkPortsFree(ports) {
+  for (const { variable, hostPort } of ports) {
+    const host = hostPort.slice(0, hostPort.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+    if (!(await portFree(portOf(hostPort), host))) {
+      throw new StartError(
+        `${hostPort} (${variable}) is already in use: is another Saldo running? Stop it or set ${variable} to a free address.`,
+      );
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Emulators, PostgreSQL, Redis, Pub/Sub resources
+
+async function ensureEmulator(kind, variable, env) {
+  const hostPort = env[variable];
+  if (await emulators.answersOk(hostPort)) return { kind, hostPort, origin: 'already running' };
+  if (!isLoopback(hostPort))
+    throw new StartError(`${variable}=${hostPort} does not answer, and npm start only starts emulators on this machine`);
+  const started = Date.now();
+  log(`${kind} emulator: starting on ${hostPort} (gcloud)`);
+  const emulator = await emulators.startEmulator(kind, {
+    projectId: env.GOOGLE_CLOUD_PROJECT,
+    port: portOf(hostPort),
+    logDir: path.join(stateDir, 'logs'),
+    timeoutMs: EMULATOR_START_TIMEOUT_MS,
+  });
+  state.emulators.push(emulator);
+  log(`${kind} emulator: ready on ${hostPort} in ${((Date.now() - started) / 1000).toFixed(1)} s, log ${shownPath(emulator.logFile)}`);
+  return { kind, hostPort, origin: 'started by npm start' };
+}
+
+function quoteIdent(name) {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+async function ensureDatabase(databaseUrl) {
+  const name = decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
+  if (!name) throw new StartError('DATABASE_URL names no database');
+  const admin = databases.adminConfigFromUrl(databaseUrl);
+  try {
+    const created = await databases.withClient(admin, async (client) => {
+      const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+      if (found.rowCount > 0) return false;
+      await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
+      return true;
+    });
+    log(created ? `PostgreSQL: created database ${name}` : `PostgreSQL: database ${name} exists`);
+  } catch (error) {
+    throw new StartError(
+      `cannot prepare PostgreSQL database "${name}" (DATABASE_URL=${databases.redactUrl(databaseUrl)}): ${error.message}`,
+    );
+  }
+}
+
+/** PING over RESP; the ledger runs without Redis (best-effort locks), so this only warns. */
+function redisAnswers(redisUrl) {
+  const url = new URL(redisUrl);
+  if (url.protocol !== 'redis:') return Promise.resolve(true); // rediss: TLS, not probed here
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: url.hostname, port: Number(url.port || 6379) });
+    socket.setTimeout(2_000);
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => done(/^(\+PONG|-NOAUTH)/.test(data.toString())));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function migrate(env) {
+  for (const { app, script } of MIGRATIONS) {
+    if (!fs.existsSync(path.join(root, script))) {
+      log(`migrate ${app}: skipped, ${script} is not built (the app has no migrate command yet)`);
+      continue;
+    }
+    await run(`migrate ${app}`, process.execPath, [script, 'migrate'], { env, timeoutMs: MIGRATE_TIMEOUT_MS });
+  }
+}
+
+/** Topics and subscriptions of both apps; the apps create theirs too locally, this makes it explicit. */
+function pubsubResources(configs) {
+  const ledger = configs['wallet-ledger'];
+  const aggregator = configs['transaction-aggregator'];
+  return {
+    topics: [
+      ledger.LEDGER_EVENTS_TOPIC,
+      aggregator.AGGREGATOR_ACTIONS_TOPIC,
+      aggregator.AGGREGATOR_RESULTS_TOPIC,
+      aggregator.AGGREGATOR_DEAD_LETTER_TOPIC,
+    ],
+    subscriptions: [
+      {
+        topic: aggregator.AGGREGATOR_ACTIONS_TOPIC,
+        name: aggregator.AGGREGATOR_ACTIONS_SUBSCRIPTION,
+        options: { ackDeadlineSeconds: aggregator.AGGREGATOR_PUBSUB_ACK_DEADLINE_S },
+      },
+    ],
+  };
+}
+
+async function ensurePubSubResources(env, resources) {
+  process.env.METADATA_SERVER_DETECTION ||= 'none'; // this process's own Pub/Sub client, as the apps'
+  const { PubSub } = require('@google-cloud/pubsub');
+  const ALREADY_EXISTS = 6;
+  const pubsub = new PubSub({ projectId: env.PUBSUB_PROJECT_ID, apiEndpoint: env.PUBSUB_EMULATOR_HOST });
+  const ignoreExists = (error) => {
+    if (error.code !== ALREADY_EXISTS) throw error;
+  };
+  const work = (async () => {
+    for (const topic of resources.topics) await pubsub.createTopic(topic).catch(ignoreExists);
+    for (const { topic, name, options } of resources.subscriptions)
+      await pubsub.topic(topic).createSubscription(name, options).catch(ignoreExists);
+  })();
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer in ${PUBSUB_SETUP_TIMEOUT_MS / 1000} s`)), PUBSUB_SETUP_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([work, timeout]);
+  } catch (error) {
+    throw new StartError(`cannot create Pub/Sub topics on ${env.PUBSUB_EMULATOR_HOST}: ${error.message}`);
+  } finally {
+    clearTimeout(timer);
+    await pubsub.close();
+  }
+  const subscriptions = resources.subscriptions.map((s) => `${s.name} (on ${s.topic})`);
+  log(`Pub/Sub: topics ${resources.topics.join(', ')}; subscriptions ${subscriptions.join(', ')}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Services
+
+const LEVELS = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const LEVEL_COLORS = { 40: '33', 50: '31', 60: '31' };
+const PINO_KEYS = new Set(['level', 'time', 'pid', 'hostname', 'service', 'name', 'msg']);
+
+/** A pino JSON line as `HH:MM:SS.mmm LEVEL message {extra}`; anything else unchanged. */
+function formatLine(line) {
+  if (process.env.SALDO_LOG_FORMAT === 'json' || !line.startsWith('{')) return line;
+  let entry;
+  try {
+    entry = JSON.parse(line);
+  } catch {
+    return line;
+  }
+  if (typeof entry !== 'object' || entry === null || !('level' in entry)) return line;
+  const time = typeof entry.time === 'string' ? entry.time.slice(11, 23) : new Date().toISOString().slice(11, 23);
+  const level = LEVELS[entry.level] ?? String(entry.level);
+  const extra = Object.fromEntries(Object.entries(entry).filter(([key]) => !PINO_KEYS.has(key)));
+  let rest = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
+  if (rest.length > LOG_EXTRA_MAX_CHARS) rest = `${rest.slice(0, LOG_EXTRA_MAX_CHARS)}…`;
+  return `${paint('2', time)} ${paint(LEVEL_COLORS[entry.level] ?? '32', level.padEnd(5))} ${entry.msg ?? ''}${paint('2', rest)}`;
+}
+
+const SERVICE_COLORS = { 'wallet-ledger': '36', 'transaction-aggregator': '35', 'erp-sync': '34' };
+
+let healthClientCtor;
+function checkHealth(target, service = '', timeoutMs = 1_000) {
+  const grpc = require('@grpc/grpc-js');
+  if (!healthClientCtor) {
+    const { loadSync } = require('@grpc/proto-loader');
+    const definition = loadSync(require.resolve('grpc-health-check/proto/health/v1/health.proto'), {
+      keepCase: true,
+      enums: String,
+      defaults: true,
+    });
+    healthClientCtor = grpc.loadPackageDefinition(definition).grpc.health.v1.Health;
+  }
+  const client = new healthClientCtor(target, grpc.credentials.createInsecure());
+  return new Promise((resolve) => {
+    client.Check({ service }, { deadline: new Date(Date.now() + timeoutMs) }, (error, response) => {
+      client.close();
+      resolve(error ? undefined : response?.status);
+    });
+  });
+}
+
+function startService(spec, env) {
+  const width = Math.max(...Object.keys(SERVICE_COLORS).map((name) => name.length));
+  const prefix = paint(SERVICE_COLORS[spec.name] ?? '1', `${spec.name.padEnd(width)} |`);
+  // Own process group: Ctrl-C reaches only this script, which stops the services in order. The
+  // watchdog stops the group should this script die without doing so.
+  const child = spawn(process.execPath, [spec.script], {
+    cwd: root,
+    env: { ...env, ...spec.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const service = {
+    ...spec,
+    child,
+    stderrTail: [],
+    exit: null,
+    watchdog: child.pid ? emulators.watchGroup(process.pid, child.pid) : null,
+  };
+  service.exited = new Promise((resolve) => {
+    child.once('error', (error) => {
+      service.exit = { error: error.message };
+      resolve();
+    });
+    child.once('close', (code, signal) => {
+      service.exit = { code, signal };
+      resolve();
+    });
+  });
+  readline.createInterface({ input: child.stdout }).on('line', (line) => {
+    process.stdout.write(`${prefix} ${formatLine(line)}\n`);
+  });
+  readline.createInterface({ input: child.stderr }).on('line', (line) => {
+    service.stderrTail.push(line);
+    if (service.stderrTail.length > STDERR_TAIL_LINES) service.stderrTail.shift();
+    process.stderr.write(`${prefix} ${formatLine(line)}\n`);
+  });
+  state.services.push(service);
+  service.exited.then(() => {
+    service.watchdog?.kill('SIGKILL');
+    if (!state.stopping) onServiceDied(service);
+  });
+  return service;
+}
+
+const describeExit = (exit) =>
+  exit?.error ? `could not start: ${exit.error}` : exit?.signal ? `killed by ${exit.signal}` : `exit code ${exit?.code}`;
+
+async function waitUntilServing(service) {
+  const deadline = Date.now() + SERVICE_READY_TIMEOUT_MS;
+  const started = Date.now();
+  while (!state.stopping) {
+    if (service.exit) throw new StartError(`${service.name} exited before it was ready (${describeExit(service.exit)})`);
+    if ((await checkHealth(service.healthTarget, service.healthService)) === 'SERVING') {
+      log(`${service.name}: SERVING on ${service.healthTarget} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      return;
+    }
+    if (Date.now() > deadline)
+      throw new StartError(`${service.name} was not SERVING on ${service.healthTarget} after ${SERVICE_READY_TIMEOUT_MS / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function onServiceDied(service) {
+  const tail = service.stderrTail.length > 0 ? `; its last error output:\n${service.stderrTail.join('\n')}` : '';
+  fail(`${service.name} stopped unexpectedly (${describeExit(service.exit)})${tail}`);
+  shutdown(1);
+}
+
+async function stopService(service) {
+  if (service.exit) return;
+  service.child.kill('SIGTERM');
+  const timer = setTimeout(() => {
+    log(`${service.name}: still running ${SERVICE_STOP_GRACE_MS / 1000} s after SIGTERM, killing it`);
+    try {
+      process.kill(-service.child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }, SERVICE_STOP_GRACE_MS);
+  await service.exited;
+  clearTimeout(timer);
+  log(`${service.name}: stopped (${describeExit(service.exit)})`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Banner
+
+function banner({ env, configs, emulatorInfo, skipped, newDemoKey, startedAt }) {
+  const ledger = configs['wallet-ledger'];
+  const aggregatorTarget = localHost(env.AGGREGATOR_GRPC_URL);
+  const envPath = shownPath(envFile);
+  const openWallet = JSON.stringify({
+    idempotency_key: 'first-wallet',
+    owner_type: 'PERSONAL',
+    owner_id: 'alice',
+    currency: 'IDR',
+  });
+  const service = 'saldo.transaction.v1.TransactionService';
+  const auth = '-H "authorization: Bearer $SALDO_DEMO_API_KEY"';
+  const rows = [
+    ['transaction-aggregator', `grpc ${aggregatorTarget}`, `${service} (public API; health, reflection)`],
+    ['wallet-ledger', `grpc ${localHost(env.LEDGER_GRPC_URL)}`, 'saldo.ledger.v1.LedgerService (internal; Bearer LEDGER_SERVICE_TOKEN)'],
+    ['', `http http://${localHost(`${ledger.LEDGER_HTTP_HOST}:${ledger.LEDGER_HTTP_PORT}`)}`, '/metrics /healthz /readyz'],
+    ...skipped.map((name) => [name, 'not started', `not built yet (${dist(name, 'main.js')} is missing)`]),
+    ['PostgreSQL', databases.redactUrl(env.DATABASE_URL), ''],
+    ['Redis', env.REDIS_URL, ''],
+    ...emulatorInfo.map((e) => [`${e.kind} emulator`, e.hostPort, `${e.origin}, project ${env.GOOGLE_CLOUD_PROJECT}`]),
+    ['local secrets', envPath, 'LEDGER_SERVICE_TOKEN, SALDO_KEY_ENCRYPTION_KEY, SALDO_DEMO_API_KEY (tenant "demo")'],
+  ];
+  const lines = [
+    '',
+    paint('1;32', `Saldo is running (ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s)`),
+    ...rows.map(([name, where, what]) => `  ${name.padEnd(24)}${where.padEnd(44)}${what}`),
+    '',
+  ];
+  if (newDemoKey) lines.push(`Your demo API key (tenant "demo") is ${env.SALDO_DEMO_API_KEY} — also in ${envPath}.`, '');
+  lines.push(
+    'First command to try (opens a wallet for tenant "demo"):',
+    `  set -a; . ${envPath}; set +a`,
+    `  grpcurl -plaintext ${auth} -d '${openWallet}' ${aggregatorTarget} ${service}/OpenWallet`,
+    'or, without grpcurl:',
+    `  node tools/scripts/grpc-call.mjs ${auth} -d '${openWallet}' ${aggregatorTarget} ${service}/OpenWallet`,
+    '',
+    'Ctrl-C stops everything.',
+  );
+  console.log(lines.join('\n'));
+  log('ready');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shutdown
+
+function shutdown(code) {
+  state.stopping ??= (async () => {
+    for (const child of state.children) child.kill('SIGTERM');
+    for (const service of [...state.services].reverse()) await stopService(service);
+    await Promise.allSettled(
+      state.emulators.map(async (emulator) => {
+        await emulator.stop();
+        log(`${emulator.kind} emulator on ${emulator.host}: stopped`);
+      }),
+    );
+    log(code === 0 ? 'everything stopped' : 'stopped after an error');
+    process.exit(code);
+  })();
+  return state.stopping;
+}
+
+function onSignal(signal) {
+  if (state.signal) {
+    fail(`${signal} again: killing everything now`);
+    for (const service of state.services) {
+      try {
+        process.kill(-service.child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    // Emulators die with this process: their watchdog sees it exit.
+    process.exit(130);
+  }
+  state.signal = signal;
+  log(`${signal}: stopping`);
+  shutdown(0);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const startedAt = Date.now();
+  if (process.env.SALDO_START_BUILD !== '0') {
+    await ensureInstalled();
+    log('building (tools/scripts/build.mjs)');
+    await run('build', process.execPath, ['tools/scripts/build.mjs'], { timeoutMs: BUILD_TIMEOUT_MS });
+  }
+  const { secrets, newDemoKey } = localSecrets();
+  const env = stackEnv(secrets);
+  const configs = validateConfigs(env);
+  const services = [
+    {
+      name: 'wallet-ledger',
+      script: dist('wallet-ledger', 'main.js'),
+      healthTarget: localHost(env.LEDGER_GRPC_URL),
+      healthService: 'saldo.ledger.v1.LedgerService',
+    },
+    {
+      name: 'transaction-aggregator',
+      script: dist('transaction-aggregator', 'main.js'),
+      healthTarget: localHost(env.AGGREGATOR_GRPC_URL),
+      healthService: 'saldo.transaction.v1.TransactionService',
+    },
+    // erp-sync: not built yet when this was written; its health target is assumed to follow the
+    // other apps (ERP_SYNC_GRPC_URL with the standard gRPC health service).
+    { name: 'erp-sync', script: dist('erp-sync', 'main.js'), healthTarget: localHost(env.ERP_SYNC_GRPC_URL), healthService: '' },
+  ];
+  const skipped = services.filter((s) => !fs.existsSync(path.join(root, s.script))).map((s) => s.name);
+  for (const name of skipped) log(`${name}: skipped, ${dist(name, 'main.js')} does not exist (not built yet)`);
+  const toStart = services.filter((s) => !skipped.includes(s.name));
+
+  await checkPortsFree([
+    { variable: 'LEDGER_GRPC_URL', hostPort: env.LEDGER_GRPC_URL },
+    { variable: 'LEDGER_HTTP_PORT', hostPort: `${configs['wallet-ledger'].LEDGER_HTTP_HOST}:${configs['wallet-ledger'].LEDGER_HTTP_PORT}` },
+    { variable: 'AGGREGATOR_GRPC_URL', hostPort: env.AGGREGATOR_GRPC_URL },
+    ...(skipped.includes('erp-sync') ? [] : [{ variable: 'ERP_SYNC_GRPC_URL', hostPort: env.ERP_SYNC_GRPC_URL }]),
+  ]);
+  if (!(await redisAnswers(env.REDIS_URL)))
+    log(`WARNING: Redis does not answer at ${env.REDIS_URL} (REDIS_URL): the ledger runs without its cross-instance locks`);
+
+  const emulatorsReady = Promise.all([
+    ensureEmulator('pubsub', 'PUBSUB_EMULATOR_HOST', env),
+    ensureEmulator('firestore', 'FIRESTORE_EMULATOR_HOST', env),
+  ]);
+  emulatorsReady.catch(() => {}); // awaited below, after the database work that runs meanwhile
+  await ensureDatabase(env.DATABASE_URL);
+  await migrate(env);
+  const emulatorInfo = await emulatorsReady;
+  await ensurePubSubResources(env, pubsubResources(configs));
+
+  for (const spec of toStart) {
+    if (state.stopping) return;
+    log(`${spec.name}: starting (node ${spec.script})`);
+    await waitUntilServing(startService(spec, env));
+  }
+  if (state.stopping) return;
+  banner({ env, configs, emulatorInfo, skipped, newDemoKey, startedAt });
+}
+
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+main().catch(async (error) => {
+  if (state.stopping) return;
+  fail(error instanceof StartError ? error.message : (error.stack ?? String(error)));
+  // Emulators still starting are stopped by their watchdog once this process exits.
+  await shutdown(1);
+});
