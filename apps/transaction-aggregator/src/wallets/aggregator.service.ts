@@ -119,7 +119,14 @@ export class AggregatorService {
                 type: A.ACCOUNT_TYPE_WALLET,
                 overdraftLimit: command.overdraft_limit,
                 externalRef: walletId,
-                metadata: { owner_type: ownerType, owner_id: ownerId },
+                // The owner contract of the ledger's events and Firestore mirror (docs/events.md):
+                // documents are keyed by the public wallet id, readable by its owner.
+                metadata: {
+                  wallet_id: walletId,
+                  owner_type: ownerType,
+                  owner_id: ownerId,
+                  ...(parent ? { parent_owner_id: parent.owner_id } : {}),
+                },
               })
             ).accountId;
       await this.repository.insertWallet(tenant, {
