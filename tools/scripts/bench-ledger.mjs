@@ -3,9 +3,13 @@
 // tpcb-like at the same client count, then prints the ratios (figures on shared machines are
 // noisy; ratios measured side by side are what to compare).
 //
-//   npm run bench:ledger -- [--concurrency 16] [--duration 15] [--wallets 1000] [--skip-pgbench]
+//   npm run bench:ledger -- [--concurrency 16] [--duration 15] [--wallets 1000] [--skip-pgbench] [--skip-aggregator]
 //
-// Workloads: "uniform" transfers between random wallets; "hot" transfers that all debit one wallet.
+// Workloads, each a closed loop of `concurrency` clients:
+// - LedgerService (internal API): "uniform" transfers between random wallets; "hot" transfers
+//   that all debit one wallet;
+// - TransactionService end to end (product API → aggregator → ledger): uniform Transfers between
+//   personal wallets, authenticated with an API key.
 import { spawn, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +48,11 @@ async function main() {
     env: { ...process.env, DATABASE_URL: dbUrl },
     stdio: 'inherit',
   });
+
+  const aggregatorCli = path.join(root, 'dist/out-tsc/apps/transaction-aggregator/src/cli.js');
+  if (!args['skip-aggregator']) {
+    execFileSync(process.execPath, [aggregatorCli, 'migrate'], { env: { ...process.env, DATABASE_URL: dbUrl }, stdio: 'inherit' });
+  }
 
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
@@ -94,6 +103,48 @@ async function main() {
     transfer(tenantId, `h-${i}`, hot, wallets[1 + Math.floor(Math.random() * (wallets.length - 1))]),
   );
 
+  let aggregatorRun;
+  if (!args['skip-aggregator']) {
+    const apiKey = `bench-key-${randomBytes(16).toString('hex')}`;
+    const aggregatorAddress = `127.0.0.1:${await freePort()}`;
+    const aggregatorProcess = spawn(process.execPath, [path.join(root, 'dist/out-tsc/apps/transaction-aggregator/src/main.js')], {
+      env: {
+        ...process.env,
+        DATABASE_URL: dbUrl,
+        AGGREGATOR_GRPC_URL: aggregatorAddress,
+        AGGREGATOR_LEDGER_TARGET: address,
+        AGGREGATOR_DB_POOL_SIZE: String(concurrency + 4),
+        LEDGER_SERVICE_TOKEN: token,
+        SALDO_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+        SALDO_API_KEYS: `${tenantId}-api=${apiKey}`,
+        AGGREGATOR_PUBSUB_ENABLED: 'false',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    cleanups.push(() => stopProcess(aggregatorProcess));
+    const aggregator = createGrpcClient({
+      protoPath: path.join(protoRoot, 'saldo/transaction/v1/transaction.proto'),
+      includeDirs: [protoRoot],
+      serviceName: 'saldo.transaction.v1.TransactionService',
+      address: aggregatorAddress,
+      token: apiKey,
+      defaultDeadlineMs: 30_000,
+    });
+    cleanups.push(aggregator.close);
+    await waitForAggregator(aggregator.client);
+    const count = Math.min(walletCount, 300);
+    console.log(`bench: opening ${count} wallets through the aggregator…`);
+    const publicWallets = await setUpThroughAggregator(aggregator.client, count);
+    console.log(`bench: TransactionService transfers end to end, ${concurrency} clients, ${durationS}s…`);
+    aggregatorRun = await measured(aggregator.client, durationS, concurrency, (i) => {
+      const from = publicWallets[Math.floor(Math.random() * publicWallets.length)];
+      let to = from;
+      while (to === from) to = publicWallets[Math.floor(Math.random() * publicWallets.length)];
+      return { idempotencyKey: `e2e-${i}`, fromWalletId: from, toWalletId: to, amount: '1' };
+    }, 'transfer', aggregatorProcess);
+  }
+
   let pgbenchTps;
   if (!args['skip-pgbench']) {
     console.log(`bench: pgbench tpcb-like, ${concurrency} clients, ${durationS}s, same PostgreSQL…`);
@@ -105,7 +156,8 @@ async function main() {
   console.log(`node ${process.version}, PostgreSQL at ${pgHost}:${pgPort}, ${await serverVersion()}`);
   console.log('');
   console.log('workload              ops     tps        p50 ms   p99 ms   errors');
-  for (const [name, r] of [['uniform transfers', uniform], ['hot wallet', hotRun]]) {
+  const rows = [['uniform transfers', uniform], ['hot wallet', hotRun], ...(aggregatorRun ? [['end to end (API)', aggregatorRun]] : [])];
+  for (const [name, r] of rows) {
     console.log(
       `${name.padEnd(20)} ${String(r.ok).padStart(6)} ${r.tps.toFixed(1).padStart(9)}  ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)}   ${r.errors}${r.firstError ? ` (${r.firstError})` : ''}`,
     );
@@ -114,13 +166,17 @@ async function main() {
   console.log('');
   console.log('');
   console.log('CPU per operation (ms; shows where the time goes on a shared machine):');
-  for (const [name, r] of [['uniform transfers', uniform], ['hot wallet', hotRun]]) {
+  for (const [name, r] of rows) {
     const per = (ms) => (ms / Math.max(1, r.ok + r.warmup)).toFixed(3);
-    console.log(`  ${name.padEnd(18)} ledger ${per(r.cpu.ledger)}  bench client ${per(r.cpu.client)}  postgres ${per(r.cpu.postgres)}`);
+    const aggregatorCpu = r.cpu.aggregator !== undefined ? `  aggregator ${per(r.cpu.aggregator)}` : '';
+    console.log(`  ${name.padEnd(18)} ledger ${per(r.cpu.ledger)}${aggregatorCpu}  bench client ${per(r.cpu.client)}  postgres ${per(r.cpu.postgres)}`);
   }
   console.log('');
   if (pgbenchTps) console.log(`ratio uniform / pgbench tpcb-like = ${(uniform.tps / pgbenchTps).toFixed(2)}  (goal >= 0.50)`);
   console.log(`ratio hot / uniform               = ${(hotRun.tps / uniform.tps).toFixed(2)}  (goal >= 0.25)`);
+  if (aggregatorRun && pgbenchTps) {
+    console.log(`ratio end to end / pgbench        = ${(aggregatorRun.tps / pgbenchTps).toFixed(2)}`);
+  }
 
   console.log('');
   console.log('bench: verifying the ledger after the run…');
@@ -170,9 +226,10 @@ async function setUp(client, tenantId, count) {
 }
 
 /** drive() plus the CPU time the ledger process, this client and the database's backends used. */
-async function measured(client, seconds, clients, makeRequest) {
+async function measured(client, seconds, clients, makeRequest, method = 'postTransaction', extraProcess) {
   const before = await cpuSnapshot();
-  const result = await drive(client, seconds, clients, makeRequest);
+  const extraBefore = extraProcess ? procCpuMs(extraProcess.pid) : 0;
+  const result = await drive(client, seconds, clients, makeRequest, method);
   const after = await cpuSnapshot();
   return {
     ...result,
@@ -180,6 +237,7 @@ async function measured(client, seconds, clients, makeRequest) {
       ledger: after.ledger - before.ledger,
       client: after.client - before.client,
       postgres: after.postgres - before.postgres,
+      ...(extraProcess ? { aggregator: procCpuMs(extraProcess.pid) - extraBefore } : {}),
     },
   };
 }
@@ -206,7 +264,7 @@ function procCpuMs(pid) {
 }
 
 /** Closed loop: `clients` workers each send one request at a time until the time is up. */
-async function drive(client, seconds, clients, makeRequest) {
+async function drive(client, seconds, clients, makeRequest, method = 'postTransaction') {
   const latencies = [];
   let errors = 0;
   let firstError;
@@ -221,7 +279,7 @@ async function drive(client, seconds, clients, makeRequest) {
         const request = makeRequest(`${process.pid}-${sequence++}`);
         const started = performance.now();
         try {
-          await client.postTransaction(request);
+          await client[method](request);
           const now = Date.now();
           if (now >= warmupEnd) {
             measuredStart ??= now;
@@ -255,6 +313,36 @@ function runPgbench() {
   const match = /tps = ([\d.]+)/.exec(out);
   if (!match) throw new Error(`could not read pgbench output:\n${out}`);
   return Number(match[1]);
+}
+
+async function setUpThroughAggregator(client, count) {
+  const ids = [];
+  for (let start = 0; start < count; start += 25) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(25, count - start) }, async (_, j) => {
+        const i = start + j;
+        const wallet = await client.openWallet({ idempotencyKey: `open-${i}`, ownerType: 'PERSONAL', ownerId: `user-${i}`, currency: 'IDR' });
+        await client.topUp({ idempotencyKey: `top-${i}`, walletId: wallet.walletId, amount: '1000000000', reference: `bench-${i}` });
+        return wallet.walletId;
+      }),
+    );
+    ids.push(...batch);
+  }
+  return ids;
+}
+
+async function waitForAggregator(client) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await client.getWallet({ walletId: '00000000-0000-4000-8000-000000000000' }, { deadlineMs: 1_000 });
+      return;
+    } catch (error) {
+      if (error.code === 5 || error.code === 3) return; // NOT_FOUND / INVALID_ARGUMENT: it answers
+      if (Date.now() > deadline) throw new Error(`the aggregator did not start: ${error.message}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 
 async function waitForLedger(client) {
