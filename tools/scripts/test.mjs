@@ -41,6 +41,7 @@ const MIGRATIONS = [
     script: 'dist/out-tsc/apps/transaction-aggregator/src/cli.js',
     args: ['migrate'],
   },
+  { app: 'erp-sync', script: 'dist/out-tsc/apps/erp-sync/src/cli.js', args: ['migrate'] },
 ];
 
 const PROJECT_ID = 'saldo-test';

@@ -1,0 +1,115 @@
+import 'reflect-metadata';
+import { ConfigError, envSchemas, loadConfig } from '@saldo/config';
+import { runMigrationsUnderLock } from '@saldo/postgres';
+import { z } from 'zod';
+import { loadErpSyncConfig } from './config';
+import { createErpSyncDataSource, ERP_SYNC_MIGRATION_LOCK } from './database/erp-sync-data-source';
+import { mapLedgerEvent } from './mapping/accounting';
+import { ledgerEventSchema } from './mapping/ledger-event';
+import { TenantConfigError } from './mapping/tenant-config';
+import { formatReport, reconcile } from './reconcile/reconcile';
+import { createConnectors, loadTenants } from './runtime';
+import { SyncStore } from './store/sync-store';
+
+const USAGE = `usage: erp-sync <command>
+
+commands:
+  migrate                          apply pending migrations of the erp_sync schema (advisory lock)
+  dead-letters list [--json]       list dead sync records with their reason
+  replay <id>                      send a dead record again (unmappable events are mapped again
+                                   with the current tenant configuration)
+  reconcile --tenant T --day D     compare the ledger's revenue, cost and prepayment totals of UTC
+            [--json]               day D (YYYY-MM-DD) with what NetSuite holds; exit 1 on differences
+`;
+
+const cliConfigSchema = z.object({
+  DATABASE_URL: envSchemas.url('postgres://postgres@127.0.0.1:5432/saldo', ['postgres', 'postgresql']),
+});
+
+function option(flags: string[], name: string): string | undefined {
+  const i = flags.indexOf(name);
+  return i >= 0 ? flags[i + 1] : undefined;
+}
+
+const json = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...flags] = argv;
+  if (!command || command === '--help' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command ? 0 : 2;
+  }
+  const { DATABASE_URL } = loadConfig(cliConfigSchema);
+  const db = await createErpSyncDataSource(DATABASE_URL, 2).initialize();
+  const store = new SyncStore(db);
+  try {
+    switch (command) {
+      case 'migrate': {
+        const applied = await runMigrationsUnderLock(db, ERP_SYNC_MIGRATION_LOCK);
+        process.stdout.write(
+          applied.length ? `erp-sync: applied ${applied.length} migration(s): ${applied.map((m) => m.name).join(', ')}\n` : 'erp-sync: database is up to date\n',
+        );
+        return 0;
+      }
+      case 'dead-letters': {
+        if (flags[0] !== 'list') break;
+        const dead = await store.listDead(1_000);
+        if (flags.includes('--json')) process.stdout.write(`${json(dead)}\n`);
+        else {
+          for (const r of dead) {
+            process.stdout.write(`${r.id}\t${r.connector}\t${r.recordKey}\tattempts=${r.attempts}\t${r.updatedAt.toISOString()}\t${r.deadReason}\n`);
+          }
+          process.stdout.write(`${dead.length} dead record(s)\n`);
+        }
+        return 0;
+      }
+      case 'replay': {
+        const id = flags[0];
+        if (!id || !/^\d+$/.test(id)) break;
+        const record = await store.get(id);
+        if (!record) throw new Error(`no sync record ${id}`);
+        if (record.state !== 'dead') throw new Error(`sync record ${id} is ${record.state}, not dead`);
+        if (record.connector === 'mapping') {
+          const tenants = loadTenants(loadErpSyncConfig());
+          const event = ledgerEventSchema.parse(record.payload);
+          const mapping = mapLedgerEvent(event, tenants);
+          if (mapping.outcome === 'unmappable') throw new Error(`still unmappable: ${mapping.reason}`);
+          const externalId = await store.replayUnmappable(id, mapping.accounting, event.eventId, 0);
+          process.stdout.write(`replayed ${id}: recorded for journal ${externalId}\n`);
+        } else {
+          await store.requeueDead(id);
+          process.stdout.write(`replayed ${id}: ${record.connector} ${record.recordKey} is pending again; the worker sends it\n`);
+        }
+        return 0;
+      }
+      case 'reconcile': {
+        const tenantId = option(flags, '--tenant');
+        const day = option(flags, '--day');
+        if (!tenantId || !day) break;
+        const config = loadErpSyncConfig();
+        const tenant = loadTenants(config)[tenantId];
+        if (!tenant) throw new Error(`tenant "${tenantId}" is not in the accounting configuration`);
+        const netsuite = createConnectors({ ...config, ZENDESK_ENABLED: false, ACTIVECAMPAIGN_ENABLED: false, NETSUITE_ENABLED: true }, store).netsuite!;
+        const report = await reconcile(db, netsuite, tenantId, tenant, day);
+        process.stdout.write(flags.includes('--json') ? `${json(report)}\n` : formatReport(report));
+        return report.differences.length > 0 || report.unmappedErpAccounts.length > 0 ? 1 : 0;
+      }
+    }
+    process.stderr.write(`unknown or incomplete command "${argv.join(' ')}"\n\n${USAGE}`);
+    return 2;
+  } finally {
+    await db.destroy();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(
+      error instanceof ConfigError || error instanceof TenantConfigError
+        ? `${error.message}\n`
+        : `erp-sync: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);

@@ -1,0 +1,78 @@
+import { envSchemas, loadConfig } from '@saldo/config';
+import { z } from 'zod';
+
+const flag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false'], { error: 'expected true or false' })
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true');
+const httpUrl = (fallback: string) => envSchemas.url(fallback, ['http', 'https']);
+const ms = (fallback: number, max = 3_600_000) => envSchemas.positiveInt(fallback, max);
+
+/**
+ * Everything erp-sync reads from its environment, validated before it starts. Vendor base URLs
+ * default to the local stand-ins (`npm start`); production sets the real ones. The tenant
+ * accounting mapping comes from ERP_SYNC_TENANTS_FILE or ERP_SYNC_TENANTS_JSON (see mapping/tenant-config).
+ */
+export const erpSyncConfigSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  DATABASE_URL: envSchemas.url('postgres://postgres@127.0.0.1:5432/saldo', ['postgres', 'postgresql']),
+  ERP_SYNC_DB_POOL_SIZE: envSchemas.positiveInt(8, 100),
+  GOOGLE_CLOUD_PROJECT: z.string().min(1).default('saldo-local'),
+  LEDGER_EVENTS_TOPIC: z.string().regex(/^[A-Za-z][\w.~+%-]{2,254}$/, 'expected a Pub/Sub topic name').default('ledger-events'),
+  ERP_SYNC_SUBSCRIPTION: z.string().regex(/^[A-Za-z][\w.~+%-]{2,254}$/, 'expected a Pub/Sub subscription name').default('ledger-events-erp-sync'),
+  /** Create the topic and the ordered subscription when missing (local runs, tests); off in production. */
+  ERP_SYNC_CREATE_SUBSCRIPTION: flag(true),
+  ERP_SYNC_CONSUMER_ENABLED: flag(true),
+  /** Messages held at once by this instance; they are stored in batches of up to ERP_SYNC_INGEST_BATCH. */
+  ERP_SYNC_MAX_MESSAGES: envSchemas.positiveInt(1_000, 10_000),
+  ERP_SYNC_INGEST_BATCH: envSchemas.positiveInt(500, 1_000),
+  ERP_SYNC_INGEST_LINGER_MS: ms(50, 10_000),
+  ERP_SYNC_TENANTS_FILE: z.string().optional(),
+  ERP_SYNC_TENANTS_JSON: z.string().optional(),
+  /** A summary journal is written this long after its first change (then again after later changes). */
+  ERP_SYNC_SUMMARY_DELAY_MS: ms(30_000),
+  /** A CRM balance is sent this long after it changes: later changes in the window coalesce. */
+  ERP_SYNC_BALANCE_DELAY_MS: ms(5_000),
+  ERP_SYNC_WORKER_ENABLED: flag(true),
+  ERP_SYNC_POLL_INTERVAL_MS: ms(500, 60_000),
+  ERP_SYNC_CLAIM_BATCH: envSchemas.positiveInt(50, 1_000),
+  ERP_SYNC_LEASE_MS: ms(120_000),
+  ERP_SYNC_MAX_ATTEMPTS: envSchemas.positiveInt(8, 100),
+  ERP_SYNC_RETRY_BASE_MS: ms(1_000),
+  ERP_SYNC_RETRY_MAX_MS: ms(300_000),
+  ERP_SYNC_HTTP_TIMEOUT_MS: ms(30_000, 300_000),
+  NETSUITE_ENABLED: flag(true),
+  NETSUITE_BASE_URL: httpUrl('http://127.0.0.1:4010'),
+  NETSUITE_CLIENT_ID: z.string().min(1).default('saldo-local-client'),
+  NETSUITE_CERTIFICATE_ID: z.string().min(1).default('saldo-local-cert'),
+  /** PEM of the certificate's private key (RSA → PS256, EC P-256 → ES256); or NETSUITE_PRIVATE_KEY_FILE. */
+  NETSUITE_PRIVATE_KEY: z.string().optional(),
+  NETSUITE_PRIVATE_KEY_FILE: z.string().optional(),
+  /** Concurrent requests NetSuite allows this integration (5 on a developer account). */
+  NETSUITE_CONCURRENCY: envSchemas.positiveInt(5, 100),
+  ZENDESK_ENABLED: flag(true),
+  ZENDESK_BASE_URL: httpUrl('http://127.0.0.1:4011'),
+  ZENDESK_EMAIL: z.string().email('expected an e-mail address').default('saldo@example.com'),
+  ZENDESK_API_TOKEN: z.string().min(8, 'must be at least 8 characters').default('local-zendesk-token'),
+  ZENDESK_CONCURRENCY: envSchemas.positiveInt(2, 100),
+  /** Least time between two requests (Zendesk: about 1 request/s per account on create_or_update). */
+  ZENDESK_MIN_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
+  ACTIVECAMPAIGN_ENABLED: flag(true),
+  ACTIVECAMPAIGN_BASE_URL: httpUrl('http://127.0.0.1:4012'),
+  ACTIVECAMPAIGN_API_TOKEN: z.string().min(8, 'must be at least 8 characters').default('local-activecampaign-token'),
+  ACTIVECAMPAIGN_CONCURRENCY: envSchemas.positiveInt(5, 100),
+  ACTIVECAMPAIGN_MIN_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(200),
+  ACTIVECAMPAIGN_FIELD_BALANCE: z.string().regex(/^\d+$/, 'expected a custom field id').default('1'),
+  ACTIVECAMPAIGN_FIELD_CURRENCY: z.string().regex(/^\d+$/, 'expected a custom field id').default('2'),
+  ACTIVECAMPAIGN_FIELD_LAST_USAGE: z.string().regex(/^\d+$/, 'expected a custom field id').default('3'),
+  ERP_SYNC_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  ERP_SYNC_HTTP_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).default(9466),
+  LOG_LEVEL: envSchemas.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+});
+
+export type ErpSyncConfig = z.infer<typeof erpSyncConfigSchema>;
+
+export function loadErpSyncConfig(env: NodeJS.ProcessEnv = process.env): ErpSyncConfig {
+  return loadConfig(erpSyncConfigSchema, env);
+}

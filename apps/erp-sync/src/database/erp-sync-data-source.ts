@@ -1,0 +1,18 @@
+import { createDataSource } from '@saldo/postgres';
+import type { DataSource } from 'typeorm';
+import { ErpSyncSchema1767312000000 } from './migrations/1767312000000-erp-sync-schema';
+
+/** Every migration of erp-sync, in order. Append only. */
+export const ERP_SYNC_MIGRATIONS = [ErpSyncSchema1767312000000];
+
+export const ERP_SYNC_MIGRATION_LOCK = 'saldo:erp-sync:migrations';
+
+export function createErpSyncDataSource(url: string, poolSize: number): DataSource {
+  return createDataSource({
+    url,
+    poolSize,
+    applicationName: 'saldo-erp-sync',
+    migrations: ERP_SYNC_MIGRATIONS,
+    migrationsTableName: 'erp_sync_migrations',
+  });
+}

@@ -1,0 +1,108 @@
+import { ConfigError, describeConfig } from '@saldo/config';
+import { createLogger } from '@saldo/logging';
+import { createMetricsRegistry, startObservabilityServer } from '@saldo/observability';
+import { Gauge } from 'prom-client';
+import { loadErpSyncConfig } from './config';
+import { LedgerEventsConsumer } from './consumer/ledger-events.consumer';
+import { createErpSyncDataSource } from './database/erp-sync-data-source';
+import { TenantConfigError } from './mapping/tenant-config';
+import { createConnectors, createWorker, crmConnectorsOf, loadTenants } from './runtime';
+import { SyncStore } from './store/sync-store';
+
+async function main(): Promise<void> {
+  const config = loadErpSyncConfig();
+  const tenants = loadTenants(config);
+  const logger = createLogger('erp-sync', config.LOG_LEVEL);
+  const db = await createErpSyncDataSource(config.DATABASE_URL, config.ERP_SYNC_DB_POOL_SIZE).initialize();
+  const store = new SyncStore(db);
+  const connectors = createConnectors(config, store);
+  const timing = { journalDelayMs: config.ERP_SYNC_SUMMARY_DELAY_MS, balanceDelayMs: config.ERP_SYNC_BALANCE_DELAY_MS };
+  const worker = createWorker(config, store, connectors, tenants, logger);
+  const consumer = new LedgerEventsConsumer(
+    store,
+    tenants,
+    {
+      projectId: config.GOOGLE_CLOUD_PROJECT,
+      topic: config.LEDGER_EVENTS_TOPIC,
+      subscription: config.ERP_SYNC_SUBSCRIPTION,
+      createSubscription: config.ERP_SYNC_CREATE_SUBSCRIPTION,
+      maxMessages: config.ERP_SYNC_MAX_MESSAGES,
+      batchSize: config.ERP_SYNC_INGEST_BATCH,
+      lingerMs: config.ERP_SYNC_INGEST_LINGER_MS,
+      timing,
+      crmConnectors: crmConnectorsOf(connectors),
+    },
+    logger,
+  );
+
+  const registry = createMetricsRegistry('erp-sync');
+  new Gauge({
+    name: 'saldo_erp_sync_records',
+    help: 'Sync records by connector and state',
+    labelNames: ['connector', 'state'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [key, n] of Object.entries(await store.counts())) {
+        const [connector, state] = key.split(':');
+        this.set({ connector, state }, n);
+      }
+    },
+  });
+  new Gauge({
+    name: 'saldo_erp_sync_limiter_in_flight',
+    help: 'Vendor requests in flight, by connector',
+    labelNames: ['connector'],
+    registers: [registry],
+    collect() {
+      for (const [name, limiter] of Object.entries(connectors.limiters)) this.set({ connector: name }, limiter.stats().inFlight);
+    },
+  });
+  const http = await startObservabilityServer({
+    host: config.ERP_SYNC_HTTP_HOST,
+    port: config.ERP_SYNC_HTTP_PORT,
+    registry,
+    readiness: [
+      {
+        name: 'database',
+        critical: true,
+        check: async () => {
+          await db.query('SELECT 1');
+          return { ok: true, detail: 'up' };
+        },
+      },
+      {
+        name: 'dead_letters',
+        critical: false,
+        check: async () => {
+          const dead = Object.entries(await store.counts()).filter(([k]) => k.endsWith(':dead')).reduce((s, [, n]) => s + n, 0);
+          return { ok: dead === 0, detail: `${dead} dead record(s)` };
+        },
+      },
+    ],
+  });
+
+  if (config.ERP_SYNC_WORKER_ENABLED) worker.start();
+  if (config.ERP_SYNC_CONSUMER_ENABLED) await consumer.start();
+  logger.info({ config: describeConfig(config), tenants: Object.keys(tenants), http: http.url }, 'erp-sync is running');
+
+  const stop = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    await consumer.stop();
+    await worker.stop();
+    await http.close();
+    await db.destroy();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof TenantConfigError) {
+    process.stderr.write(`erp-sync cannot start.\n${error.message}\n`);
+  } else {
+    process.stderr.write(`erp-sync failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  }
+  process.exit(1);
+});
