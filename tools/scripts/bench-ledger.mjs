@@ -56,7 +56,9 @@ async function main() {
 
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
-  ledgerProcess = spawn(process.execPath, [path.join(root, 'dist/out-tsc/apps/wallet-ledger/src/main.js')], {
+  // --profile-ledger writes a V8 CPU profile of the ledger process to tmp/bench-profiles/.
+  const profileArgs = args['profile-ledger'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(root, 'tmp/bench-profiles')}`] : [];
+  ledgerProcess = spawn(process.execPath, [...profileArgs, path.join(root, 'dist/out-tsc/apps/wallet-ledger/src/main.js')], {
     env: {
       ...process.env,
       DATABASE_URL: dbUrl,

@@ -6,11 +6,13 @@ import { OutboxRelay1767225600002 } from './migrations/1767225600002-outbox-rela
 import { LedgerBatchPosting1767225601000 } from './migrations/1767225601000-ledger-batch-posting';
 import { LedgerPostingFastPaths1767225601001 } from './migrations/1767225601001-ledger-posting-fast-paths';
 import { LedgerRefinements1767225601002 } from './migrations/1767225601002-ledger-refinements';
+import { LedgerLeanerPosting1767225601003 } from './migrations/1767225601003-ledger-leaner-posting';
 
 /** Every migration of the ledger, in order. Append only. */
 export const LEDGER_MIGRATIONS = [LedgerSchema1767225600000, LedgerPostingFunctions1767225600001, OutboxRelay1767225600002, LedgerBatchPosting1767225601000,
   LedgerPostingFastPaths1767225601001,
   LedgerRefinements1767225601002,
+  LedgerLeanerPosting1767225601003,
 ];
 
 export const LEDGER_MIGRATION_LOCK = 'saldo:wallet-ledger:migrations';
@@ -22,5 +24,7 @@ export function createLedgerDataSource(url: string, poolSize: number): DataSourc
     applicationName: 'saldo-wallet-ledger',
     migrations: LEDGER_MIGRATIONS,
     migrationsTableName: 'ledger_migrations',
+    // No posting waits on a row lock for long: it fails with ABORTED and the caller retries.
+    lockTimeoutMs: 5_000,
   });
 }

@@ -9,6 +9,8 @@ export interface DataSourceOptions {
   readonly migrationsTableName?: string;
   /** Upper bound for any single statement, so a stuck query cannot hold a connection forever. */
   readonly statementTimeoutMs?: number;
+  /** Upper bound for waiting on a lock (lock_timeout); unset: wait as long as the statement may. */
+  readonly lockTimeoutMs?: number;
 }
 
 /**
@@ -32,6 +34,7 @@ export function createDataSource(options: DataSourceOptions): DataSource {
       connectionTimeoutMillis: 5_000,
       idleTimeoutMillis: 30_000,
       statement_timeout: options.statementTimeoutMs ?? 30_000,
+      ...(options.lockTimeoutMs ? { options: `-c lock_timeout=${options.lockTimeoutMs}` } : {}),
     },
   });
 }

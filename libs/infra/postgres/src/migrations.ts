@@ -9,6 +9,8 @@ export async function runMigrationsUnderLock(dataSource: DataSource, lockName: s
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
+    // Wait for another migrator as long as it takes (the pool may set a short lock_timeout).
+    await runner.query('SET lock_timeout = 0');
     await runner.query('SELECT pg_advisory_lock(hashtext($1))', [lockName]);
     try {
       return await dataSource.runMigrations({ transaction: 'each' });
