@@ -131,7 +131,7 @@ function printedNodeCommand(output: string): string[] {
 /** The user's environment, minus what `npm test` set for its own services. */
 function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const name of ['PUBSUB_EMULATOR_HOST', 'FIRESTORE_EMULATOR_HOST', 'GOOGLE_CLOUD_PROJECT', 'PUBSUB_PROJECT_ID', 'FIRESTORE_PROJECT_ID', 'DATABASE_URL']) {
+  for (const name of ['ERP_SYNC_TENANTS_FILE', 'ERP_SYNC_TENANTS_JSON', 'PUBSUB_EMULATOR_HOST', 'FIRESTORE_EMULATOR_HOST', 'GOOGLE_CLOUD_PROJECT', 'PUBSUB_PROJECT_ID', 'FIRESTORE_PROJECT_ID', 'DATABASE_URL']) {
     delete env[name];
   }
   return env;
@@ -147,7 +147,7 @@ describe('npm start (tools/scripts/start.mjs)', () => {
 
   beforeAll(async () => {
     if (!sharedUrl) throw new Error('SALDO_TEST_DATABASE_URL is not set: run this spec with `npm test`');
-    for (const name of ['pubsub', 'firestore', 'ledger', 'ledgerHttp', 'aggregator', 'erpSync']) ports[name] = await freePort();
+    for (const name of ['pubsub', 'firestore', 'ledger', 'ledgerHttp', 'aggregator', 'erpSyncHttp']) ports[name] = await freePort();
     env = {
       ...cleanEnv(),
       SALDO_START_BUILD: '0', // `npm test` built dist already; rebuilding it would race other specs
@@ -159,7 +159,7 @@ describe('npm start (tools/scripts/start.mjs)', () => {
       LEDGER_GRPC_URL: `127.0.0.1:${ports['ledger']}`,
       LEDGER_HTTP_PORT: String(ports['ledgerHttp']),
       AGGREGATOR_GRPC_URL: `127.0.0.1:${ports['aggregator']}`,
-      ERP_SYNC_GRPC_URL: `127.0.0.1:${ports['erpSync']}`,
+      ERP_SYNC_HTTP_PORT: String(ports['erpSyncHttp']),
     };
   });
 
@@ -176,6 +176,8 @@ describe('npm start (tools/scripts/start.mjs)', () => {
     const output = run.output();
 
     expect(output).toContain(`PostgreSQL: created database ${databaseName}`);
+    // erp-sync needs its tenant accounting mapping; without one it is skipped, saying why.
+    expect(output).toMatch(/erp-sync: skipped, (needs its tenant accounting mapping|not built)/);
     expect(output).toMatch(new RegExp(`pubsub emulator: ready on 127\\.0\\.0\\.1:${ports['pubsub']}`));
     expect(output).toMatch(new RegExp(`firestore emulator: ready on 127\\.0\\.0\\.1:${ports['firestore']}`));
     expect(output).toMatch(/^wallet-ledger +\| .*wallet-ledger is serving/m);

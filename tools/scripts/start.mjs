@@ -10,21 +10,25 @@
 //      refused otherwise
 //   5. PostgreSQL: the database of DATABASE_URL created if missing, every app's migrate command
 //   6. the Pub/Sub topics and subscriptions the apps use (idempotent)
-//   7. wallet-ledger, then transaction-aggregator, then erp-sync (skipped while it is not built),
-//      each ready once its gRPC health service says SERVING; logs prefixed with the service name
+//   7. wallet-ledger, then transaction-aggregator, each ready once its gRPC health service says
+//      SERVING; then erp-sync, ready once its /readyz answers 200, when it is built and its tenant
+//      mapping is configured (ERP_SYNC_TENANTS_FILE or ERP_SYNC_TENANTS_JSON), else skipped with a
+//      note. Logs prefixed with the service name.
 //   8. a banner with every address and a first command; `start: ready` marks it for scripts
 //   9. SIGINT/SIGTERM: services stopped gracefully (reverse order), then the emulators this run
 //      started; exit 0. A service that dies on its own stops the rest and exits 1.
 //
 // Knobs (environment; every app variable is passed through to the apps as well):
 //   DATABASE_URL, REDIS_URL, LEDGER_GRPC_URL (127.0.0.1:50052), AGGREGATOR_GRPC_URL (127.0.0.1:50051),
-//   LEDGER_HTTP_HOST/LEDGER_HTTP_PORT (127.0.0.1:9464), ERP_SYNC_GRPC_URL (127.0.0.1:50053),
+//   LEDGER_HTTP_HOST/LEDGER_HTTP_PORT (127.0.0.1:9464), ERP_SYNC_HTTP_HOST/ERP_SYNC_HTTP_PORT
+//   (127.0.0.1:9466), ERP_SYNC_TENANTS_FILE / ERP_SYNC_TENANTS_JSON,
 //   PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST, GOOGLE_CLOUD_PROJECT (saldo-local),
 //   SALDO_STATE_DIR (.saldo), SALDO_START_BUILD=0 (skip install and build: dist must be current),
 //   SALDO_LOG_FORMAT=json (raw pino lines instead of the compact form), NO_COLOR.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
@@ -179,7 +183,8 @@ function stackEnv(secrets) {
     LEDGER_HTTP_HOST: '127.0.0.1',
     LEDGER_HTTP_PORT: '9464',
     AGGREGATOR_GRPC_URL: '127.0.0.1:50051',
-    ERP_SYNC_GRPC_URL: '127.0.0.1:50053',
+    ERP_SYNC_HTTP_HOST: '127.0.0.1',
+    ERP_SYNC_HTTP_PORT: '9466',
   };
   const env = { ...defaults, ...secrets, ...withoutEmpty(process.env) };
   env.PUBSUB_PROJECT_ID ||= env.GOOGLE_CLOUD_PROJECT;
@@ -195,7 +200,8 @@ function validateConfigs(env) {
   const checks = [
     ['wallet-ledger', dist('wallet-ledger', 'config.js'), 'loadLedgerConfig'],
     ['transaction-aggregator', dist('transaction-aggregator', 'config.js'), 'loadAggregatorConfig'],
-  ];
+    ['erp-sync', dist('erp-sync', 'config.js'), 'loadErpSyncConfig'],
+  ].filter(([app, file]) => app !== 'erp-sync' || fs.existsSync(path.join(root, file)));
   const configs = {};
   const problems = [];
   for (const [app, file, loader] of checks) {
@@ -304,6 +310,12 @@ async function migrate(env) {
 function pubsubResources(configs) {
   const ledger = configs['wallet-ledger'];
   const aggregator = configs['transaction-aggregator'];
+  const erpSync = configs['erp-sync'];
+  // erp-sync's ordered subscription exists from the first run on, so it misses no ledger event
+  // even while erp-sync itself is not started; same options as the app creates it with.
+  const erpSyncSubscriptions = erpSync
+    ? [{ topic: erpSync.LEDGER_EVENTS_TOPIC, name: erpSync.ERP_SYNC_SUBSCRIPTION, options: { enableMessageOrdering: true, ackDeadlineSeconds: 60 } }]
+    : [];
   return {
     topics: [
       ledger.LEDGER_EVENTS_TOPIC,
@@ -317,6 +329,7 @@ function pubsubResources(configs) {
         name: aggregator.AGGREGATOR_ACTIONS_SUBSCRIPTION,
         options: { ackDeadlineSeconds: aggregator.AGGREGATOR_PUBSUB_ACK_DEADLINE_S },
       },
+      ...erpSyncSubscriptions,
     ],
   };
 }
@@ -398,6 +411,18 @@ function checkHealth(target, service = '', timeoutMs = 1_000) {
   });
 }
 
+/** The HTTP status of GET url, or undefined when nothing answers. */
+function httpStatus(url, timeoutMs = 1_000) {
+  return new Promise((resolve) => {
+    const request = http.get(url, { timeout: timeoutMs }, (response) => {
+      response.resume();
+      resolve(response.statusCode);
+    });
+    request.on('timeout', () => request.destroy());
+    request.on('error', () => resolve(undefined));
+  });
+}
+
 function startService(spec, env) {
   const width = Math.max(...Object.keys(SERVICE_COLORS).map((name) => name.length));
   const prefix = paint(SERVICE_COLORS[spec.name] ?? '1', `${spec.name.padEnd(width)} |`);
@@ -450,12 +475,15 @@ async function waitUntilServing(service) {
   const started = Date.now();
   while (!state.stopping) {
     if (service.exit) throw new StartError(`${service.name} exited before it was ready (${describeExit(service.exit)})`);
-    if ((await checkHealth(service.healthTarget, service.healthService)) === 'SERVING') {
-      log(`${service.name}: SERVING on ${service.healthTarget} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    const ready = service.readyUrl
+      ? (await httpStatus(service.readyUrl)) === 200
+      : (await checkHealth(service.healthTarget, service.healthService)) === 'SERVING';
+    const where = service.readyUrl ?? service.healthTarget;
+    if (ready) {
+      log(`${service.name}: ready on ${where} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
       return;
     }
-    if (Date.now() > deadline)
-      throw new StartError(`${service.name} was not SERVING on ${service.healthTarget} after ${SERVICE_READY_TIMEOUT_MS / 1000} s`);
+    if (Date.now() > deadline) throw new StartError(`${service.name} was not ready on ${where} after ${SERVICE_READY_TIMEOUT_MS / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -485,7 +513,7 @@ async function stopService(service) {
 // ---------------------------------------------------------------------------------------------
 // Banner
 
-function banner({ env, configs, emulatorInfo, skipped, newDemoKey, startedAt }) {
+function banner({ env, configs, emulatorInfo, started, skipped, newDemoKey, startedAt }) {
   const ledger = configs['wallet-ledger'];
   const aggregatorTarget = localHost(env.AGGREGATOR_GRPC_URL);
   const envPath = shownPath(envFile);
@@ -501,7 +529,10 @@ function banner({ env, configs, emulatorInfo, skipped, newDemoKey, startedAt }) 
     ['transaction-aggregator', `grpc ${aggregatorTarget}`, `${service} (public API; health, reflection)`],
     ['wallet-ledger', `grpc ${localHost(env.LEDGER_GRPC_URL)}`, 'saldo.ledger.v1.LedgerService (internal; Bearer LEDGER_SERVICE_TOKEN)'],
     ['', `http http://${localHost(`${ledger.LEDGER_HTTP_HOST}:${ledger.LEDGER_HTTP_PORT}`)}`, '/metrics /healthz /readyz'],
-    ...skipped.map((name) => [name, 'not started', `not built yet (${dist(name, 'main.js')} is missing)`]),
+    ...(started.includes('erp-sync')
+      ? [['erp-sync', `http http://${localHost(`${env.ERP_SYNC_HTTP_HOST}:${env.ERP_SYNC_HTTP_PORT}`)}`, '/metrics /healthz /readyz (ledger events → ERP, CRMs)']]
+      : []),
+    ...Object.entries(skipped).map(([name, why]) => [name, 'not started', why]),
     ['PostgreSQL', databases.redactUrl(env.DATABASE_URL), ''],
     ['Redis', env.REDIS_URL, ''],
     ...emulatorInfo.map((e) => [`${e.kind} emulator`, e.hostPort, `${e.origin}, project ${env.GOOGLE_CLOUD_PROJECT}`]),
@@ -589,19 +620,27 @@ async function main() {
       healthTarget: localHost(env.AGGREGATOR_GRPC_URL),
       healthService: 'saldo.transaction.v1.TransactionService',
     },
-    // erp-sync: not built yet when this was written; its health target is assumed to follow the
-    // other apps (ERP_SYNC_GRPC_URL with the standard gRPC health service).
-    { name: 'erp-sync', script: dist('erp-sync', 'main.js'), healthTarget: localHost(env.ERP_SYNC_GRPC_URL), healthService: '' },
+    // erp-sync serves no gRPC: ready once its /readyz answers 200 (database reachable).
+    {
+      name: 'erp-sync',
+      script: dist('erp-sync', 'main.js'),
+      readyUrl: `http://${localHost(`${env.ERP_SYNC_HTTP_HOST}:${env.ERP_SYNC_HTTP_PORT}`)}/readyz`,
+    },
   ];
-  const skipped = services.filter((s) => !fs.existsSync(path.join(root, s.script))).map((s) => s.name);
-  for (const name of skipped) log(`${name}: skipped, ${dist(name, 'main.js')} does not exist (not built yet)`);
-  const toStart = services.filter((s) => !skipped.includes(s.name));
+  const skipped = {};
+  for (const service of services) {
+    if (!fs.existsSync(path.join(root, service.script))) skipped[service.name] = `not built (${service.script} is missing)`;
+  }
+  if (!skipped['erp-sync'] && !env.ERP_SYNC_TENANTS_FILE && !env.ERP_SYNC_TENANTS_JSON)
+    skipped['erp-sync'] = 'needs its tenant accounting mapping: set ERP_SYNC_TENANTS_FILE or ERP_SYNC_TENANTS_JSON';
+  for (const [name, why] of Object.entries(skipped)) log(`${name}: skipped, ${why}`);
+  const toStart = services.filter((s) => !(s.name in skipped));
 
   await checkPortsFree([
     { variable: 'LEDGER_GRPC_URL', hostPort: env.LEDGER_GRPC_URL },
     { variable: 'LEDGER_HTTP_PORT', hostPort: `${configs['wallet-ledger'].LEDGER_HTTP_HOST}:${configs['wallet-ledger'].LEDGER_HTTP_PORT}` },
     { variable: 'AGGREGATOR_GRPC_URL', hostPort: env.AGGREGATOR_GRPC_URL },
-    ...(skipped.includes('erp-sync') ? [] : [{ variable: 'ERP_SYNC_GRPC_URL', hostPort: env.ERP_SYNC_GRPC_URL }]),
+    ...('erp-sync' in skipped ? [] : [{ variable: 'ERP_SYNC_HTTP_PORT', hostPort: `${env.ERP_SYNC_HTTP_HOST}:${env.ERP_SYNC_HTTP_PORT}` }]),
   ]);
   if (!(await redisAnswers(env.REDIS_URL)))
     log(`WARNING: Redis does not answer at ${env.REDIS_URL} (REDIS_URL): the ledger runs without its cross-instance locks`);
@@ -622,7 +661,7 @@ async function main() {
     await waitUntilServing(startService(spec, env));
   }
   if (state.stopping) return;
-  banner({ env, configs, emulatorInfo, skipped, newDemoKey, startedAt });
+  banner({ env, configs, emulatorInfo, started: toStart.map((s) => s.name), skipped, newDemoKey, startedAt });
 }
 
 process.on('SIGINT', onSignal);
