@@ -36,5 +36,5 @@ COPY package.json package.json
 USER node
 EXPOSE 50051
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "docker/healthcheck.js", "AGGREGATOR_GRPC_URL", "0.0.0.0:50051", "saldo.transaction.v1.TransactionService"]
+  CMD ["node", "docker/healthcheck.js", "grpc", "AGGREGATOR_GRPC_URL", "0.0.0.0:50051", "saldo.transaction.v1.TransactionService"]
 CMD ["node", "dist/out-tsc/apps/transaction-aggregator/src/main.js"]

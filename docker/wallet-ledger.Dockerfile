@@ -36,5 +36,5 @@ COPY package.json package.json
 USER node
 EXPOSE 50052 9464
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "docker/healthcheck.js", "LEDGER_GRPC_URL", "0.0.0.0:50052", "saldo.ledger.v1.LedgerService"]
+  CMD ["node", "docker/healthcheck.js", "grpc", "LEDGER_GRPC_URL", "0.0.0.0:50052", "saldo.ledger.v1.LedgerService"]
 CMD ["node", "dist/out-tsc/apps/wallet-ledger/src/main.js"]

@@ -59,14 +59,21 @@ function protoFiles(dir) {
 function loadRoot() {
   const protoDir = process.env.SALDO_PROTO_DIR || path.join(root, 'proto');
   const protoRoot = new protobuf.Root();
-  protoRoot.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(protoDir, target));
+  protoRoot.resolvePath = (_origin, target) =>
+    path.isAbsolute(target) ? target : path.join(protoDir, target);
   protoRoot.loadSync(protoFiles(protoDir), { keepCase: true });
   return protoRoot.resolveAll();
 }
 
 /** Message to JSON-friendly object; Timestamps become RFC 3339 strings like grpcurl prints them. */
 function render(type, message) {
-  const object = type.toObject(message, { enums: String, longs: String, defaults: true, arrays: true, objects: true });
+  const object = type.toObject(message, {
+    enums: String,
+    longs: String,
+    defaults: true,
+    arrays: true,
+    objects: true,
+  });
   return convertTimestamps(type, object);
 }
 
@@ -99,7 +106,8 @@ const camel = (name) => name.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
  * JSON names, and (like grpcurl) refuses fields the message does not have, which fromObject would drop.
  */
 function normalize(type, object, where) {
-  if (object === null || typeof object !== 'object' || Array.isArray(object)) throw new Error(`${where}: expected an object`);
+  if (object === null || typeof object !== 'object' || Array.isArray(object))
+    throw new Error(`${where}: expected an object`);
   const out = {};
   for (const [key, value] of Object.entries(object)) {
     const field = type.fields[key] ?? type.fieldsArray.find((f) => camel(f.name) === key);

@@ -10,7 +10,12 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { adminConfigFromUrl, dropDatabase, withClient, withDatabase } from '../../libs/test-support/src/shared/databases.cjs';
+import {
+  adminConfigFromUrl,
+  dropDatabase,
+  withClient,
+  withDatabase,
+} from '../../libs/test-support/src/shared/databases.cjs';
 
 const ROOT = path.resolve(__dirname, '../..');
 const READY_TIMEOUT_MS = 180_000;
@@ -25,7 +30,11 @@ interface StartRun {
 }
 
 function runStart(env: NodeJS.ProcessEnv): StartRun {
-  const child = spawn(process.execPath, ['tools/scripts/start.mjs'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['tools/scripts/start.mjs'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let text = '';
   child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -108,8 +117,16 @@ function httpGet(url: string): Promise<{ status: number; body: string }> {
 }
 
 /** Runs shell lines the way a user pastes them into bash in the workspace root. */
-function shell(lines: string[], env: NodeJS.ProcessEnv): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync('bash', ['-c', lines.join('\n')], { cwd: ROOT, env, encoding: 'utf8', timeout: 30_000 });
+function shell(
+  lines: string[],
+  env: NodeJS.ProcessEnv,
+): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync('bash', ['-c', lines.join('\n')], {
+    cwd: ROOT,
+    env,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -119,19 +136,34 @@ function printedNodeCommand(output: string): string[] {
   const at = lines.findIndex((line) => line.startsWith('First command to try'));
   expect(at).toBeGreaterThan(-1);
   const sourceLine = lines[at + 1]?.trim() ?? '';
-  const nodeLine = lines.slice(at).find((line) => line.trim().startsWith('node tools/scripts/grpc-call.mjs'))?.trim() ?? '';
+  const nodeLine =
+    lines
+      .slice(at)
+      .find((line) => line.trim().startsWith('node tools/scripts/grpc-call.mjs'))
+      ?.trim() ?? '';
   const grpcurlLine = lines[at + 2]?.trim() ?? '';
   expect(sourceLine).toMatch(/^set -a; \. .+local\.env; set \+a$/);
   expect(grpcurlLine).toMatch(/^grpcurl -plaintext /);
   // The node line takes exactly grpcurl's arguments.
-  expect(nodeLine.replace('node tools/scripts/grpc-call.mjs', '')).toBe(grpcurlLine.replace('grpcurl -plaintext', ''));
+  expect(nodeLine.replace('node tools/scripts/grpc-call.mjs', '')).toBe(
+    grpcurlLine.replace('grpcurl -plaintext', ''),
+  );
   return [sourceLine, nodeLine];
 }
 
 /** The user's environment, minus what `npm test` set for its own services. */
 function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const name of ['ERP_SYNC_TENANTS_FILE', 'ERP_SYNC_TENANTS_JSON', 'PUBSUB_EMULATOR_HOST', 'FIRESTORE_EMULATOR_HOST', 'GOOGLE_CLOUD_PROJECT', 'PUBSUB_PROJECT_ID', 'FIRESTORE_PROJECT_ID', 'DATABASE_URL']) {
+  for (const name of [
+    'ERP_SYNC_TENANTS_FILE',
+    'ERP_SYNC_TENANTS_JSON',
+    'PUBSUB_EMULATOR_HOST',
+    'FIRESTORE_EMULATOR_HOST',
+    'GOOGLE_CLOUD_PROJECT',
+    'PUBSUB_PROJECT_ID',
+    'FIRESTORE_PROJECT_ID',
+    'DATABASE_URL',
+  ]) {
     delete env[name];
   }
   return env;
@@ -147,7 +179,8 @@ describe('npm start (tools/scripts/start.mjs)', () => {
 
   beforeAll(async () => {
     if (!sharedUrl) throw new Error('SALDO_TEST_DATABASE_URL is not set: run this spec with `npm test`');
-    for (const name of ['pubsub', 'firestore', 'ledger', 'ledgerHttp', 'aggregator', 'erpSyncHttp']) ports[name] = await freePort();
+    for (const name of ['pubsub', 'firestore', 'ledger', 'ledgerHttp', 'aggregator', 'erpSyncHttp'])
+      ports[name] = await freePort();
     env = {
       ...cleanEnv(),
       SALDO_START_BUILD: '0', // `npm test` built dist already; rebuilding it would race other specs
@@ -165,7 +198,8 @@ describe('npm start (tools/scripts/start.mjs)', () => {
 
   afterAll(async () => {
     fs.rmSync(stateDir, { recursive: true, force: true });
-    if (sharedUrl) await withClient(adminConfigFromUrl(sharedUrl), (client) => dropDatabase(client, databaseName));
+    if (sharedUrl)
+      await withClient(adminConfigFromUrl(sharedUrl), (client) => dropDatabase(client, databaseName));
   });
 
   let walletId = '';
@@ -187,7 +221,9 @@ describe('npm start (tools/scripts/start.mjs)', () => {
     const envFile = path.join(stateDir, 'local.env');
     expect(fs.statSync(envFile).mode & 0o077).toBe(0);
     const saved = Object.fromEntries(
-      [...fs.readFileSync(envFile, 'utf8').matchAll(/^([A-Z_]+)='(.*)'$/gm)].map((m) => [m[1], m[2]] as const),
+      [...fs.readFileSync(envFile, 'utf8').matchAll(/^([A-Z_]+)='(.*)'$/gm)].map(
+        (m) => [m[1], m[2]] as const,
+      ),
     );
     expect(saved['SALDO_API_KEYS']).toBe(`demo=${saved['SALDO_DEMO_API_KEY']}`);
     expect(output.split(saved['SALDO_DEMO_API_KEY'] as string)).toHaveLength(2);
@@ -202,7 +238,13 @@ describe('npm start (tools/scripts/start.mjs)', () => {
     expect(opened.stderr).toBe('');
     expect(opened.status).toBe(0);
     const wallet = JSON.parse(opened.stdout) as Record<string, unknown>;
-    expect(wallet).toMatchObject({ owner_type: 'PERSONAL', owner_id: 'alice', currency: 'IDR', posted_balance: '0', replayed: false });
+    expect(wallet).toMatchObject({
+      owner_type: 'PERSONAL',
+      owner_id: 'alice',
+      currency: 'IDR',
+      posted_balance: '0',
+      replayed: false,
+    });
     walletId = String(wallet['wallet_id']);
     expect(walletId).toMatch(/^[0-9a-f-]{36}$/);
 
@@ -219,10 +261,16 @@ describe('npm start (tools/scripts/start.mjs)', () => {
     expect(topUp.status).toBe(0);
     expect(JSON.parse(topUp.stdout)).toMatchObject({ type: 'TOP_UP', status: 'POSTED', amount: '15000' });
     const read = call('GetWallet', { wallet_id: walletId });
-    expect(JSON.parse(read.stdout)).toMatchObject({ wallet_id: walletId, posted_balance: '15000', available_balance: '15000' });
+    expect(JSON.parse(read.stdout)).toMatchObject({
+      wallet_id: walletId,
+      posted_balance: '15000',
+      available_balance: '15000',
+    });
     // A wrong key is refused: the command really authenticates.
     const refused = shell(
-      [`node tools/scripts/grpc-call.mjs -H "authorization: Bearer wrong-key-0123456789" -d '{"wallet_id":"${walletId}"}' 127.0.0.1:${ports['aggregator']} saldo.transaction.v1.TransactionService/GetWallet`],
+      [
+        `node tools/scripts/grpc-call.mjs -H "authorization: Bearer wrong-key-0123456789" -d '{"wallet_id":"${walletId}"}' 127.0.0.1:${ports['aggregator']} saldo.transaction.v1.TransactionService/GetWallet`,
+      ],
       cleanEnv(),
     );
     expect(refused.status).toBe(1);
@@ -243,10 +291,14 @@ describe('npm start (tools/scripts/start.mjs)', () => {
     run.child.kill('SIGINT');
     const exit = await Promise.race([
       run.exited,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit after SIGINT:\n${run.output()}`)), STOP_TIMEOUT_MS)),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`no exit after SIGINT:\n${run.output()}`)), STOP_TIMEOUT_MS),
+      ),
     ]);
     expect(exit).toEqual({ code: 0, signal: null });
-    expect(run.output()).toMatch(/start: transaction-aggregator: stopped \(exit code 0\)[\s\S]*start: wallet-ledger: stopped \(exit code 0\)/);
+    expect(run.output()).toMatch(
+      /start: transaction-aggregator: stopped \(exit code 0\)[\s\S]*start: wallet-ledger: stopped \(exit code 0\)/,
+    );
     expect(run.output()).toMatch(/start: everything stopped\s*$/);
 
     const left = [...started].filter(([child, command]) => cmdline(child) === command);

@@ -111,7 +111,8 @@ async function ensureInstalled() {
   const marker = path.join(root, 'node_modules/.package-lock.json');
   const lock = path.join(root, 'package-lock.json');
   const stale =
-    !fs.existsSync(marker) || (fs.existsSync(lock) && fs.statSync(lock).mtimeMs > fs.statSync(marker).mtimeMs);
+    !fs.existsSync(marker) ||
+    (fs.existsSync(lock) && fs.statSync(lock).mtimeMs > fs.statSync(marker).mtimeMs);
   if (!stale) return;
   log('node_modules is missing or older than package-lock.json: npm install');
   const npmCli = process.env.npm_execpath;
@@ -241,7 +242,9 @@ async function ensureEmulator(kind, variable, env) {
   const hostPort = env[variable];
   if (await emulators.answersOk(hostPort)) return { kind, hostPort, origin: 'already running' };
   if (!isLoopback(hostPort))
-    throw new StartError(`${variable}=${hostPort} does not answer, and npm start only starts emulators on this machine`);
+    throw new StartError(
+      `${variable}=${hostPort} does not answer, and npm start only starts emulators on this machine`,
+    );
   const started = Date.now();
   log(`${kind} emulator: starting on ${hostPort} (gcloud)`);
   const emulator = await emulators.startEmulator(kind, {
@@ -251,7 +254,9 @@ async function ensureEmulator(kind, variable, env) {
     timeoutMs: EMULATOR_START_TIMEOUT_MS,
   });
   state.emulators.push(emulator);
-  log(`${kind} emulator: ready on ${hostPort} in ${((Date.now() - started) / 1000).toFixed(1)} s, log ${shownPath(emulator.logFile)}`);
+  log(
+    `${kind} emulator: ready on ${hostPort} in ${((Date.now() - started) / 1000).toFixed(1)} s, log ${shownPath(emulator.logFile)}`,
+  );
   return { kind, hostPort, origin: 'started by npm start' };
 }
 
@@ -302,7 +307,10 @@ async function migrate(env) {
       log(`migrate ${app}: skipped, ${script} is not built (the app has no migrate command yet)`);
       continue;
     }
-    await run(`migrate ${app}`, process.execPath, [script, 'migrate'], { env, timeoutMs: MIGRATE_TIMEOUT_MS });
+    await run(`migrate ${app}`, process.execPath, [script, 'migrate'], {
+      env,
+      timeoutMs: MIGRATE_TIMEOUT_MS,
+    });
   }
 }
 
@@ -314,7 +322,13 @@ function pubsubResources(configs) {
   // erp-sync's ordered subscription exists from the first run on, so it misses no ledger event
   // even while erp-sync itself is not started; same options as the app creates it with.
   const erpSyncSubscriptions = erpSync
-    ? [{ topic: erpSync.LEDGER_EVENTS_TOPIC, name: erpSync.ERP_SYNC_SUBSCRIPTION, options: { enableMessageOrdering: true, ackDeadlineSeconds: 60 } }]
+    ? [
+        {
+          topic: erpSync.LEDGER_EVENTS_TOPIC,
+          name: erpSync.ERP_SYNC_SUBSCRIPTION,
+          options: { enableMessageOrdering: true, ackDeadlineSeconds: 60 },
+        },
+      ]
     : [];
   return {
     topics: [
@@ -349,7 +363,10 @@ async function ensurePubSubResources(env, resources) {
   })();
   let timer;
   const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer in ${PUBSUB_SETUP_TIMEOUT_MS / 1000} s`)), PUBSUB_SETUP_TIMEOUT_MS);
+    timer = setTimeout(
+      () => reject(new Error(`no answer in ${PUBSUB_SETUP_TIMEOUT_MS / 1000} s`)),
+      PUBSUB_SETUP_TIMEOUT_MS,
+    );
   });
   try {
     await Promise.race([work, timeout]);
@@ -380,7 +397,8 @@ function formatLine(line) {
     return line;
   }
   if (typeof entry !== 'object' || entry === null || !('level' in entry)) return line;
-  const time = typeof entry.time === 'string' ? entry.time.slice(11, 23) : new Date().toISOString().slice(11, 23);
+  const time =
+    typeof entry.time === 'string' ? entry.time.slice(11, 23) : new Date().toISOString().slice(11, 23);
   const level = LEVELS[entry.level] ?? String(entry.level);
   const extra = Object.fromEntries(Object.entries(entry).filter(([key]) => !PINO_KEYS.has(key)));
   let rest = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
@@ -468,13 +486,18 @@ function startService(spec, env) {
 }
 
 const describeExit = (exit) =>
-  exit?.error ? `could not start: ${exit.error}` : exit?.signal ? `killed by ${exit.signal}` : `exit code ${exit?.code}`;
+  exit?.error
+    ? `could not start: ${exit.error}`
+    : exit?.signal
+      ? `killed by ${exit.signal}`
+      : `exit code ${exit?.code}`;
 
 async function waitUntilServing(service) {
   const deadline = Date.now() + SERVICE_READY_TIMEOUT_MS;
   const started = Date.now();
   while (!state.stopping) {
-    if (service.exit) throw new StartError(`${service.name} exited before it was ready (${describeExit(service.exit)})`);
+    if (service.exit)
+      throw new StartError(`${service.name} exited before it was ready (${describeExit(service.exit)})`);
     const ready = service.readyUrl
       ? (await httpStatus(service.readyUrl)) === 200
       : (await checkHealth(service.healthTarget, service.healthService)) === 'SERVING';
@@ -483,13 +506,17 @@ async function waitUntilServing(service) {
       log(`${service.name}: ready on ${where} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
       return;
     }
-    if (Date.now() > deadline) throw new StartError(`${service.name} was not ready on ${where} after ${SERVICE_READY_TIMEOUT_MS / 1000} s`);
+    if (Date.now() > deadline)
+      throw new StartError(
+        `${service.name} was not ready on ${where} after ${SERVICE_READY_TIMEOUT_MS / 1000} s`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
 
 function onServiceDied(service) {
-  const tail = service.stderrTail.length > 0 ? `; its last error output:\n${service.stderrTail.join('\n')}` : '';
+  const tail =
+    service.stderrTail.length > 0 ? `; its last error output:\n${service.stderrTail.join('\n')}` : '';
   fail(`${service.name} stopped unexpectedly (${describeExit(service.exit)})${tail}`);
   shutdown(1);
 }
@@ -527,16 +554,38 @@ function banner({ env, configs, emulatorInfo, started, skipped, newDemoKey, star
   const auth = '-H "authorization: Bearer $SALDO_DEMO_API_KEY"';
   const rows = [
     ['transaction-aggregator', `grpc ${aggregatorTarget}`, `${service} (public API; health, reflection)`],
-    ['wallet-ledger', `grpc ${localHost(env.LEDGER_GRPC_URL)}`, 'saldo.ledger.v1.LedgerService (internal; Bearer LEDGER_SERVICE_TOKEN)'],
-    ['', `http http://${localHost(`${ledger.LEDGER_HTTP_HOST}:${ledger.LEDGER_HTTP_PORT}`)}`, '/metrics /healthz /readyz'],
+    [
+      'wallet-ledger',
+      `grpc ${localHost(env.LEDGER_GRPC_URL)}`,
+      'saldo.ledger.v1.LedgerService (internal; Bearer LEDGER_SERVICE_TOKEN)',
+    ],
+    [
+      '',
+      `http http://${localHost(`${ledger.LEDGER_HTTP_HOST}:${ledger.LEDGER_HTTP_PORT}`)}`,
+      '/metrics /healthz /readyz',
+    ],
     ...(started.includes('erp-sync')
-      ? [['erp-sync', `http http://${localHost(`${env.ERP_SYNC_HTTP_HOST}:${env.ERP_SYNC_HTTP_PORT}`)}`, '/metrics /healthz /readyz (ledger events → ERP, CRMs)']]
+      ? [
+          [
+            'erp-sync',
+            `http http://${localHost(`${env.ERP_SYNC_HTTP_HOST}:${env.ERP_SYNC_HTTP_PORT}`)}`,
+            '/metrics /healthz /readyz (ledger events → ERP, CRMs)',
+          ],
+        ]
       : []),
     ...Object.entries(skipped).map(([name, why]) => [name, 'not started', why]),
     ['PostgreSQL', databases.redactUrl(env.DATABASE_URL), ''],
     ['Redis', env.REDIS_URL, ''],
-    ...emulatorInfo.map((e) => [`${e.kind} emulator`, e.hostPort, `${e.origin}, project ${env.GOOGLE_CLOUD_PROJECT}`]),
-    ['local secrets', envPath, 'LEDGER_SERVICE_TOKEN, SALDO_KEY_ENCRYPTION_KEY, SALDO_DEMO_API_KEY (tenant "demo")'],
+    ...emulatorInfo.map((e) => [
+      `${e.kind} emulator`,
+      e.hostPort,
+      `${e.origin}, project ${env.GOOGLE_CLOUD_PROJECT}`,
+    ]),
+    [
+      'local secrets',
+      envPath,
+      'LEDGER_SERVICE_TOKEN, SALDO_KEY_ENCRYPTION_KEY, SALDO_DEMO_API_KEY (tenant "demo")',
+    ],
   ];
   const lines = [
     '',
@@ -544,7 +593,8 @@ function banner({ env, configs, emulatorInfo, started, skipped, newDemoKey, star
     ...rows.map(([name, where, what]) => `  ${name.padEnd(24)}${where.padEnd(44)}${what}`),
     '',
   ];
-  if (newDemoKey) lines.push(`Your demo API key (tenant "demo") is ${env.SALDO_DEMO_API_KEY} — also in ${envPath}.`, '');
+  if (newDemoKey)
+    lines.push(`Your demo API key (tenant "demo") is ${env.SALDO_DEMO_API_KEY} — also in ${envPath}.`, '');
   lines.push(
     'First command to try (opens a wallet for tenant "demo"):',
     `  set -a; . ${envPath}; set +a`,
@@ -629,21 +679,32 @@ async function main() {
   ];
   const skipped = {};
   for (const service of services) {
-    if (!fs.existsSync(path.join(root, service.script))) skipped[service.name] = `not built (${service.script} is missing)`;
+    if (!fs.existsSync(path.join(root, service.script)))
+      skipped[service.name] = `not built (${service.script} is missing)`;
   }
   if (!skipped['erp-sync'] && !env.ERP_SYNC_TENANTS_FILE && !env.ERP_SYNC_TENANTS_JSON)
-    skipped['erp-sync'] = 'needs its tenant accounting mapping: set ERP_SYNC_TENANTS_FILE or ERP_SYNC_TENANTS_JSON';
+    skipped['erp-sync'] =
+      'needs its tenant accounting mapping: set ERP_SYNC_TENANTS_FILE or ERP_SYNC_TENANTS_JSON';
   for (const [name, why] of Object.entries(skipped)) log(`${name}: skipped, ${why}`);
   const toStart = services.filter((s) => !(s.name in skipped));
 
   await checkPortsFree([
     { variable: 'LEDGER_GRPC_URL', hostPort: env.LEDGER_GRPC_URL },
-    { variable: 'LEDGER_HTTP_PORT', hostPort: `${configs['wallet-ledger'].LEDGER_HTTP_HOST}:${configs['wallet-ledger'].LEDGER_HTTP_PORT}` },
+    {
+      variable: 'LEDGER_HTTP_PORT',
+      hostPort: `${configs['wallet-ledger'].LEDGER_HTTP_HOST}:${configs['wallet-ledger'].LEDGER_HTTP_PORT}`,
+    },
     { variable: 'AGGREGATOR_GRPC_URL', hostPort: env.AGGREGATOR_GRPC_URL },
-    ...('erp-sync' in skipped ? [] : [{ variable: 'ERP_SYNC_HTTP_PORT', hostPort: `${env.ERP_SYNC_HTTP_HOST}:${env.ERP_SYNC_HTTP_PORT}` }]),
+    ...('erp-sync' in skipped
+      ? []
+      : [
+          { variable: 'ERP_SYNC_HTTP_PORT', hostPort: `${env.ERP_SYNC_HTTP_HOST}:${env.ERP_SYNC_HTTP_PORT}` },
+        ]),
   ]);
   if (!(await redisAnswers(env.REDIS_URL)))
-    log(`WARNING: Redis does not answer at ${env.REDIS_URL} (REDIS_URL): the ledger runs without its cross-instance locks`);
+    log(
+      `WARNING: Redis does not answer at ${env.REDIS_URL} (REDIS_URL): the ledger runs without its cross-instance locks`,
+    );
 
   const emulatorsReady = Promise.all([
     ensureEmulator('pubsub', 'PUBSUB_EMULATOR_HOST', env),
