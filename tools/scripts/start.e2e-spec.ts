@@ -289,12 +289,16 @@ describe('npm start (tools/scripts/start.mjs)', () => {
     expect(commands.some((c) => /java/.test(c) && c.includes(String(ports['firestore'])))).toBe(true);
 
     run.child.kill('SIGINT');
+    let timer: NodeJS.Timeout | undefined;
     const exit = await Promise.race([
       run.exited,
-      new Promise<never>((_, reject) =>
-        setTimeout(() => reject(new Error(`no exit after SIGINT:\n${run.output()}`)), STOP_TIMEOUT_MS),
-      ),
-    ]);
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no exit after SIGINT:\n${run.output()}`)),
+          STOP_TIMEOUT_MS,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
     expect(exit).toEqual({ code: 0, signal: null });
     expect(run.output()).toMatch(
       /start: transaction-aggregator: stopped \(exit code 0\)[\s\S]*start: wallet-ledger: stopped \(exit code 0\)/,
