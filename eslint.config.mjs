@@ -17,12 +17,21 @@ export default [
           enforceBuildableLibDependency: false,
           allow: [],
           depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:data-access', 'type:util', 'type:proto'] },
-            { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:domain', 'type:data-access', 'type:util', 'type:proto'] },
+            {
+              sourceTag: 'type:app',
+              onlyDependOnLibsWithTags: ['type:domain', 'type:data-access', 'type:util', 'type:proto'],
+            },
+            {
+              sourceTag: 'type:data-access',
+              onlyDependOnLibsWithTags: ['type:domain', 'type:data-access', 'type:util', 'type:proto'],
+            },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util', 'type:proto'] },
             { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain'] },
             { sourceTag: 'type:proto', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:test-support', onlyDependOnLibsWithTags: ['type:domain', 'type:data-access', 'type:util', 'type:proto'] },
+            {
+              sourceTag: 'type:test-support',
+              onlyDependOnLibsWithTags: ['type:domain', 'type:data-access', 'type:util', 'type:proto'],
+            },
           ],
         },
       ],
@@ -40,12 +49,42 @@ export default [
           enforceBuildableLibDependency: false,
           allow: [],
           depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:data-access', 'type:util', 'type:proto', 'type:test-support'] },
-            { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:domain', 'type:data-access', 'type:util', 'type:proto', 'type:test-support'] },
-            { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util', 'type:proto', 'type:test-support'] },
+            {
+              sourceTag: 'type:app',
+              onlyDependOnLibsWithTags: [
+                'type:domain',
+                'type:data-access',
+                'type:util',
+                'type:proto',
+                'type:test-support',
+              ],
+            },
+            {
+              sourceTag: 'type:data-access',
+              onlyDependOnLibsWithTags: [
+                'type:domain',
+                'type:data-access',
+                'type:util',
+                'type:proto',
+                'type:test-support',
+              ],
+            },
+            {
+              sourceTag: 'type:util',
+              onlyDependOnLibsWithTags: ['type:util', 'type:proto', 'type:test-support'],
+            },
             { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain'] },
             { sourceTag: 'type:proto', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:test-support', onlyDependOnLibsWithTags: ['type:domain', 'type:data-access', 'type:util', 'type:proto', 'type:test-support'] },
+            {
+              sourceTag: 'type:test-support',
+              onlyDependOnLibsWithTags: [
+                'type:domain',
+                'type:data-access',
+                'type:util',
+                'type:proto',
+                'type:test-support',
+              ],
+            },
           ],
         },
       ],
@@ -56,7 +95,24 @@ export default [
     files: ['libs/domain/**/*.ts'],
     rules: {
       // The domain does no I/O and knows no framework.
-      'no-restricted-imports': ['error', { patterns: ['@nestjs/*', 'typeorm', 'pg', 'ioredis', 'redlock', '@grpc/*', '@google-cloud/*', 'fs', 'node:fs', 'net', 'node:net'] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            '@nestjs/*',
+            'typeorm',
+            'pg',
+            'ioredis',
+            'redlock',
+            '@grpc/*',
+            '@google-cloud/*',
+            'fs',
+            'node:fs',
+            'net',
+            'node:net',
+          ],
+        },
+      ],
     },
   },
   prettier,

@@ -51,31 +51,42 @@ async function main() {
 
   const aggregatorCli = path.join(root, 'dist/out-tsc/apps/transaction-aggregator/src/cli.js');
   if (!args['skip-aggregator']) {
-    execFileSync(process.execPath, [aggregatorCli, 'migrate'], { env: { ...process.env, DATABASE_URL: dbUrl }, stdio: 'inherit' });
+    execFileSync(process.execPath, [aggregatorCli, 'migrate'], {
+      env: { ...process.env, DATABASE_URL: dbUrl },
+      stdio: 'inherit',
+    });
   }
 
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
   // --profile-ledger writes a V8 CPU profile of the ledger process to tmp/bench-profiles/.
-  const profileArgs = args['profile-ledger'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(root, 'tmp/bench-profiles')}`] : [];
-  ledgerProcess = spawn(process.execPath, [...profileArgs, path.join(root, 'dist/out-tsc/apps/wallet-ledger/src/main.js')], {
-    env: {
-      ...process.env,
-      DATABASE_URL: dbUrl,
-      LEDGER_GRPC_URL: address,
-      LEDGER_SERVICE_TOKEN: token,
-      LEDGER_DB_POOL_SIZE: String(concurrency + 4),
-      LEDGER_HTTP_PORT: '0',
-      // The posting path alone: the outbox rows are written (same transaction), not drained.
-      LEDGER_OUTBOX_RELAY_ENABLED: 'false',
-      LEDGER_MIRROR_ENABLED: 'false',
-      LOG_LEVEL: 'warn',
+  const profileArgs = args['profile-ledger']
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.join(root, 'tmp/bench-profiles')}`]
+    : [];
+  ledgerProcess = spawn(
+    process.execPath,
+    [...profileArgs, path.join(root, 'dist/out-tsc/apps/wallet-ledger/src/main.js')],
+    {
+      env: {
+        ...process.env,
+        DATABASE_URL: dbUrl,
+        LEDGER_GRPC_URL: address,
+        LEDGER_SERVICE_TOKEN: token,
+        LEDGER_DB_POOL_SIZE: String(concurrency + 4),
+        LEDGER_HTTP_PORT: '0',
+        // The posting path alone: the outbox rows are written (same transaction), not drained.
+        LEDGER_OUTBOX_RELAY_ENABLED: 'false',
+        LEDGER_MIRROR_ENABLED: 'false',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  );
   cleanups.push(() => stopProcess(ledgerProcess));
 
-  const { createGrpcClient } = require(path.join(root, 'dist/out-tsc/libs/infra/grpc-kit/src/grpc-client.js'));
+  const { createGrpcClient } = require(
+    path.join(root, 'dist/out-tsc/libs/infra/grpc-kit/src/grpc-client.js'),
+  );
   const protoRoot = path.join(root, 'proto');
   const { client, close } = createGrpcClient({
     protoPath: path.join(protoRoot, 'saldo/ledger/v1/ledger.proto'),
@@ -109,21 +120,25 @@ async function main() {
   if (!args['skip-aggregator']) {
     const apiKey = `bench-key-${randomBytes(16).toString('hex')}`;
     const aggregatorAddress = `127.0.0.1:${await freePort()}`;
-    const aggregatorProcess = spawn(process.execPath, [path.join(root, 'dist/out-tsc/apps/transaction-aggregator/src/main.js')], {
-      env: {
-        ...process.env,
-        DATABASE_URL: dbUrl,
-        AGGREGATOR_GRPC_URL: aggregatorAddress,
-        AGGREGATOR_LEDGER_TARGET: address,
-        AGGREGATOR_DB_POOL_SIZE: String(concurrency + 4),
-        LEDGER_SERVICE_TOKEN: token,
-        SALDO_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-        SALDO_API_KEYS: `${tenantId}-api=${apiKey}`,
-        AGGREGATOR_PUBSUB_ENABLED: 'false',
-        LOG_LEVEL: 'warn',
+    const aggregatorProcess = spawn(
+      process.execPath,
+      [path.join(root, 'dist/out-tsc/apps/transaction-aggregator/src/main.js')],
+      {
+        env: {
+          ...process.env,
+          DATABASE_URL: dbUrl,
+          AGGREGATOR_GRPC_URL: aggregatorAddress,
+          AGGREGATOR_LEDGER_TARGET: address,
+          AGGREGATOR_DB_POOL_SIZE: String(concurrency + 4),
+          LEDGER_SERVICE_TOKEN: token,
+          SALDO_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+          SALDO_API_KEYS: `${tenantId}-api=${apiKey}`,
+          AGGREGATOR_PUBSUB_ENABLED: 'false',
+          LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'inherit', 'inherit'],
       },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    );
     cleanups.push(() => stopProcess(aggregatorProcess));
     const aggregator = createGrpcClient({
       protoPath: path.join(protoRoot, 'saldo/transaction/v1/transaction.proto'),
@@ -139,12 +154,19 @@ async function main() {
     console.log(`bench: opening ${count} wallets through the aggregator…`);
     const publicWallets = await setUpThroughAggregator(aggregator.client, count);
     console.log(`bench: TransactionService transfers end to end, ${concurrency} clients, ${durationS}s…`);
-    aggregatorRun = await measured(aggregator.client, durationS, concurrency, (i) => {
-      const from = publicWallets[Math.floor(Math.random() * publicWallets.length)];
-      let to = from;
-      while (to === from) to = publicWallets[Math.floor(Math.random() * publicWallets.length)];
-      return { idempotencyKey: `e2e-${i}`, fromWalletId: from, toWalletId: to, amount: '1' };
-    }, 'transfer', aggregatorProcess);
+    aggregatorRun = await measured(
+      aggregator.client,
+      durationS,
+      concurrency,
+      (i) => {
+        const from = publicWallets[Math.floor(Math.random() * publicWallets.length)];
+        let to = from;
+        while (to === from) to = publicWallets[Math.floor(Math.random() * publicWallets.length)];
+        return { idempotencyKey: `e2e-${i}`, fromWalletId: from, toWalletId: to, amount: '1' };
+      },
+      'transfer',
+      aggregatorProcess,
+    );
   }
 
   let pgbenchTps;
@@ -154,27 +176,39 @@ async function main() {
   }
 
   console.log('');
-  console.log(`wallet-ledger benchmark — ${concurrency} concurrent clients, ${durationS}s per workload, ${walletCount} wallets`);
+  console.log(
+    `wallet-ledger benchmark — ${concurrency} concurrent clients, ${durationS}s per workload, ${walletCount} wallets`,
+  );
   console.log(`node ${process.version}, PostgreSQL at ${pgHost}:${pgPort}, ${await serverVersion()}`);
   console.log('');
   console.log('workload              ops     tps        p50 ms   p99 ms   errors');
-  const rows = [['uniform transfers', uniform], ['hot wallet', hotRun], ...(aggregatorRun ? [['end to end (API)', aggregatorRun]] : [])];
+  const rows = [
+    ['uniform transfers', uniform],
+    ['hot wallet', hotRun],
+    ...(aggregatorRun ? [['end to end (API)', aggregatorRun]] : []),
+  ];
   for (const [name, r] of rows) {
     console.log(
       `${name.padEnd(20)} ${String(r.ok).padStart(6)} ${r.tps.toFixed(1).padStart(9)}  ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)}   ${r.errors}${r.firstError ? ` (${r.firstError})` : ''}`,
     );
   }
-  if (pgbenchTps) console.log(`${'pgbench tpcb-like'.padEnd(20)} ${''.padStart(6)} ${pgbenchTps.toFixed(1).padStart(9)}`);
+  if (pgbenchTps)
+    console.log(`${'pgbench tpcb-like'.padEnd(20)} ${''.padStart(6)} ${pgbenchTps.toFixed(1).padStart(9)}`);
   console.log('');
   console.log('');
   console.log('CPU per operation (ms; shows where the time goes on a shared machine):');
   for (const [name, r] of rows) {
     const per = (ms) => (ms / Math.max(1, r.ok + r.warmup)).toFixed(3);
     const aggregatorCpu = r.cpu.aggregator !== undefined ? `  aggregator ${per(r.cpu.aggregator)}` : '';
-    console.log(`  ${name.padEnd(18)} ledger ${per(r.cpu.ledger)}${aggregatorCpu}  bench client ${per(r.cpu.client)}  postgres ${per(r.cpu.postgres)}`);
+    console.log(
+      `  ${name.padEnd(18)} ledger ${per(r.cpu.ledger)}${aggregatorCpu}  bench client ${per(r.cpu.client)}  postgres ${per(r.cpu.postgres)}`,
+    );
   }
   console.log('');
-  if (pgbenchTps) console.log(`ratio uniform / pgbench tpcb-like = ${(uniform.tps / pgbenchTps).toFixed(2)}  (goal >= 0.50)`);
+  if (pgbenchTps)
+    console.log(
+      `ratio uniform / pgbench tpcb-like = ${(uniform.tps / pgbenchTps).toFixed(2)}  (goal >= 0.50)`,
+    );
   console.log(`ratio hot / uniform               = ${(hotRun.tps / uniform.tps).toFixed(2)}  (goal >= 0.25)`);
   if (aggregatorRun && pgbenchTps) {
     console.log(`ratio end to end / pgbench        = ${(aggregatorRun.tps / pgbenchTps).toFixed(2)}`);
@@ -208,7 +242,12 @@ async function setUp(client, tenantId, count) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(50, count - start) }, async (_, j) => {
         const i = start + j;
-        const account = await client.openAccount({ tenantId, idempotencyKey: `w-${i}`, assetCode: 'IDR', type: 'ACCOUNT_TYPE_WALLET' });
+        const account = await client.openAccount({
+          tenantId,
+          idempotencyKey: `w-${i}`,
+          assetCode: 'IDR',
+          type: 'ACCOUNT_TYPE_WALLET',
+        });
         await client.postTransaction({
           tenantId,
           idempotencyKey: `fund-${i}`,
@@ -297,19 +336,58 @@ async function drive(client, seconds, clients, makeRequest, method = 'postTransa
   const elapsedS = (Date.now() - (measuredStart ?? warmupEnd)) / 1000;
   latencies.sort((a, b) => a - b);
   const pick = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { ok: latencies.length, warmup, tps: latencies.length / elapsedS, p50: pick(0.5), p99: pick(0.99), errors, firstError };
+  return {
+    ok: latencies.length,
+    warmup,
+    tps: latencies.length / elapsedS,
+    p50: pick(0.5),
+    p99: pick(0.99),
+    errors,
+    firstError,
+  };
 }
 
 function runPgbench() {
-  execFileSync('psql', ['-h', pgHost, '-p', pgPort, '-U', pgUser, '-qc', `CREATE DATABASE ${pgbenchDb}`, 'postgres']);
+  execFileSync('psql', [
+    '-h',
+    pgHost,
+    '-p',
+    pgPort,
+    '-U',
+    pgUser,
+    '-qc',
+    `CREATE DATABASE ${pgbenchDb}`,
+    'postgres',
+  ]);
   cleanups.push(() => dropDatabase(pgbenchDb));
   // Scale = clients, so tpcb-like's branch rows are not an artificial bottleneck.
-  execFileSync('pgbench', ['-h', pgHost, '-p', pgPort, '-U', pgUser, '-i', '-q', '-s', String(Math.max(1, concurrency)), pgbenchDb], {
-    stdio: ['ignore', 'ignore', 'ignore'],
-  });
+  execFileSync(
+    'pgbench',
+    ['-h', pgHost, '-p', pgPort, '-U', pgUser, '-i', '-q', '-s', String(Math.max(1, concurrency)), pgbenchDb],
+    {
+      stdio: ['ignore', 'ignore', 'ignore'],
+    },
+  );
   const out = execFileSync(
     'pgbench',
-    ['-h', pgHost, '-p', pgPort, '-U', pgUser, '-b', 'tpcb-like', '-c', String(concurrency), '-j', '2', '-T', String(durationS), '-n', pgbenchDb],
+    [
+      '-h',
+      pgHost,
+      '-p',
+      pgPort,
+      '-U',
+      pgUser,
+      '-b',
+      'tpcb-like',
+      '-c',
+      String(concurrency),
+      '-j',
+      '2',
+      '-T',
+      String(durationS),
+      '-n',
+      pgbenchDb,
+    ],
     { encoding: 'utf8' },
   );
   const match = /tps = ([\d.]+)/.exec(out);
@@ -323,8 +401,18 @@ async function setUpThroughAggregator(client, count) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(25, count - start) }, async (_, j) => {
         const i = start + j;
-        const wallet = await client.openWallet({ idempotencyKey: `open-${i}`, ownerType: 'PERSONAL', ownerId: `user-${i}`, currency: 'IDR' });
-        await client.topUp({ idempotencyKey: `top-${i}`, walletId: wallet.walletId, amount: '1000000000', reference: `bench-${i}` });
+        const wallet = await client.openWallet({
+          idempotencyKey: `open-${i}`,
+          ownerType: 'PERSONAL',
+          ownerId: `user-${i}`,
+          currency: 'IDR',
+        });
+        await client.topUp({
+          idempotencyKey: `top-${i}`,
+          walletId: wallet.walletId,
+          amount: '1000000000',
+          reference: `bench-${i}`,
+        });
         return wallet.walletId;
       }),
     );

@@ -20,7 +20,12 @@ const pg = require('pg');
 const emulators = require(path.join(root, 'libs/test-support/src/shared/emulators.cjs'));
 
 const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith('--') ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
+  process.argv
+    .slice(2)
+    .reduce(
+      (pairs, arg, i, all) => (arg.startsWith('--') ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs),
+      [],
+    ),
 );
 const backlog = Number(args.backlog ?? 5_000);
 const rate = Number(args.rate ?? 200);
@@ -50,7 +55,10 @@ async function main() {
     emulators.startEmulator('pubsub', { projectId: 'saldo-bench', logDir }),
     emulators.startEmulator('firestore', { projectId: 'saldo-bench', logDir }),
   ]);
-  cleanups.push(() => pubsubEmu.stop(), () => firestoreEmu.stop());
+  cleanups.push(
+    () => pubsubEmu.stop(),
+    () => firestoreEmu.stop(),
+  );
   process.env.PUBSUB_EMULATOR_HOST = pubsubEmu.host;
   process.env.FIRESTORE_EMULATOR_HOST = firestoreEmu.host;
 
@@ -69,27 +77,53 @@ async function main() {
   cleanups.unshift(() => pool.end());
 
   const call = (fn, input) =>
-    pool.query(`SELECT ledger.${fn}($1::jsonb) AS r`, [JSON.stringify({ request_hash: 'h', idempotency_key: randomUUID(), ...input })]).then((r) => r.rows[0].r);
+    pool
+      .query(`SELECT ledger.${fn}($1::jsonb) AS r`, [
+        JSON.stringify({ request_hash: 'h', idempotency_key: randomUUID(), ...input }),
+      ])
+      .then((r) => r.rows[0].r);
   const tenant = 'bench';
   await pool.query(`SELECT ledger.define_asset($1, 'IDR', 0::smallint)`, [tenant]);
   const wallets = [];
   for (let i = 0; i < walletCount; i += 1) {
-    const account = await call('open_account', { tenant_id: tenant, asset_code: 'IDR', overdraft_limit: '0', metadata: { wallet_id: `w${i}`, owner_id: `uid-${i}`, owner_type: 'personal' } });
+    const account = await call('open_account', {
+      tenant_id: tenant,
+      asset_code: 'IDR',
+      overdraft_limit: '0',
+      metadata: { wallet_id: `w${i}`, owner_id: `uid-${i}`, owner_type: 'personal' },
+    });
     wallets.push(account.account_id);
   }
-  const post = (legs, action) => call('post_transaction', { tenant_id: tenant, asset_code: 'IDR', legs, action });
-  const topUp = (w, amount) => post([{ system_account: 'cash_clearing', side: 'debit', amount: String(amount) }, { account_id: w, side: 'credit', amount: String(amount) }], 'TOP_UP');
-  const transfer = (a, b) => post([{ account_id: a, side: 'debit', amount: '1' }, { account_id: b, side: 'credit', amount: '1' }], 'TRANSFER');
+  const post = (legs, action) =>
+    call('post_transaction', { tenant_id: tenant, asset_code: 'IDR', legs, action });
+  const topUp = (w, amount) =>
+    post(
+      [
+        { system_account: 'cash_clearing', side: 'debit', amount: String(amount) },
+        { account_id: w, side: 'credit', amount: String(amount) },
+      ],
+      'TOP_UP',
+    );
+  const transfer = (a, b) =>
+    post(
+      [
+        { account_id: a, side: 'debit', amount: '1' },
+        { account_id: b, side: 'credit', amount: '1' },
+      ],
+      'TRANSFER',
+    );
   await Promise.all(wallets.map((w) => topUp(w, 1_000_000_000)));
 
   // 1. Relay throughput over a backlog.
   console.log(`bench:relay: writing a backlog of ${backlog} changes…`);
   for (let done = 0; done < backlog; done += 200) {
-    await Promise.all(Array.from({ length: Math.min(200, backlog - done) }, (_, i) => {
-      const a = wallets[(done + i) % walletCount];
-      const b = wallets[(done + i + 1) % walletCount];
-      return transfer(a, b);
-    }));
+    await Promise.all(
+      Array.from({ length: Math.min(200, backlog - done) }, (_, i) => {
+        const a = wallets[(done + i) % walletCount];
+        const b = wallets[(done + i + 1) % walletCount];
+        return transfer(a, b);
+      }),
+    );
   }
   const { PubSub } = require('@google-cloud/pubsub');
   const { Registry } = require('prom-client');
@@ -103,25 +137,45 @@ async function main() {
   const { RelayMetrics } = dist('outbox/relay-metrics.js');
   const registry = new Registry();
   const relayMetrics = new RelayMetrics(registry);
-  const publisher = new PubSubEventPublisher(pubsub, { topicName: 'ledger-events', createTopic: true, publishTimeoutMs: 30_000 });
+  const publisher = new PubSubEventPublisher(pubsub, {
+    topicName: 'ledger-events',
+    createTopic: true,
+    publishTimeoutMs: 30_000,
+  });
   await publisher.publishAll([]); // creates the topic outside the measurement
-  const [outbox] = (await pool.query(`SELECT count(*)::int AS n FROM ledger.outbox WHERE published_at IS NULL`)).rows.map((r) => r.n);
+  const [outbox] = (
+    await pool.query(`SELECT count(*)::int AS n FROM ledger.outbox WHERE published_at IS NULL`)
+  ).rows.map((r) => r.n);
   const relay = new OutboxRelay({
-    databaseUrl: dbUrl, pool, publisher, codec: ProtoJsonCodec.load('saldo/events/v1/events.proto'), logger, metrics: relayMetrics,
-    batchSize: Number(args.batch ?? 500), pollIntervalMs: 20, standbyPollMs: 500, retryBaseMs: 100, retryMaxMs: 5_000,
-    batchTimeoutMs: 60_000, retentionHours: 24, backlogSampleMs: 1_000,
+    databaseUrl: dbUrl,
+    pool,
+    publisher,
+    codec: ProtoJsonCodec.load('saldo/events/v1/events.proto'),
+    logger,
+    metrics: relayMetrics,
+    batchSize: Number(args.batch ?? 500),
+    pollIntervalMs: 20,
+    standbyPollMs: 500,
+    retryBaseMs: 100,
+    retryMaxMs: 5_000,
+    batchTimeoutMs: 60_000,
+    retentionHours: 24,
+    backlogSampleMs: 1_000,
   });
   const drainStarted = Date.now();
   relay.start();
   cleanups.unshift(() => relay.stop());
   for (;;) {
-    const left = (await pool.query(`SELECT count(*)::int AS n FROM ledger.outbox WHERE published_at IS NULL`)).rows[0].n;
+    const left = (await pool.query(`SELECT count(*)::int AS n FROM ledger.outbox WHERE published_at IS NULL`))
+      .rows[0].n;
     if (left === 0) break;
     await sleep(20);
   }
   const drainS = (Date.now() - drainStarted) / 1000;
   const events = (await relayMetrics.eventsPublished.get()).values[0]?.value ?? 0;
-  console.log(`relay: ${outbox} outbox rows → ${events} events in ${drainS.toFixed(2)} s: ${(events / drainS).toFixed(0)} events/s, ${(outbox / drainS).toFixed(0)} rows/s (batch ${args.batch ?? 500}, one relay)`);
+  console.log(
+    `relay: ${outbox} outbox rows → ${events} events in ${drainS.toFixed(2)} s: ${(events / drainS).toFixed(0)} events/s, ${(outbox / drainS).toFixed(0)} rows/s (batch ${args.batch ?? 500}, one relay)`,
+  );
 
   // 2. Mirror lag under a steady load (the relay keeps running, as in production).
   const { Firestore } = require('@google-cloud/firestore');
@@ -133,10 +187,22 @@ async function main() {
   const { rebuildMirror } = dist('mirror/mirror-rebuild.js');
   const mirror = new FirestoreMirror(firestore, 100);
   await rebuildMirror({ pool, mirror, name: 'bench', restart: true, pageSize: 100, concurrency: 8 });
-  await pool.query(`UPDATE ledger.mirror_state SET pending_since = NULL WHERE pending_version <= mirrored_version`);
+  await pool.query(
+    `UPDATE ledger.mirror_state SET pending_since = NULL WHERE pending_version <= mirrored_version`,
+  );
   const worker = new MirrorWorker({
-    pool, mirror, logger, metrics: new MirrorMetrics(registry), batchSize: 200, concurrency: 16, minIntervalMs: 1_000,
-    pollIntervalMs: 50, leaseMs: 30_000, retryBaseMs: 100, retryMaxMs: 5_000, backlogSampleMs: 1_000,
+    pool,
+    mirror,
+    logger,
+    metrics: new MirrorMetrics(registry),
+    batchSize: 200,
+    concurrency: 16,
+    minIntervalMs: 1_000,
+    pollIntervalMs: 50,
+    leaseMs: 30_000,
+    retryBaseMs: 100,
+    retryMaxMs: 5_000,
+    backlogSampleMs: 1_000,
   });
   worker.start();
   cleanups.unshift(() => worker.stop());
@@ -165,10 +231,13 @@ async function main() {
   cleanups.unshift(() => unsubscribe());
   await sleep(1_000);
   for (const [w, id] of idOf) {
-    const version = (await pool.query(`SELECT version FROM ledger.accounts WHERE id = $1`, [w])).rows[0].version;
+    const version = (await pool.query(`SELECT version FROM ledger.accounts WHERE id = $1`, [w])).rows[0]
+      .version;
     seenVersion.set(id, Math.max(seenVersion.get(id) ?? -1, Number(version)));
   }
-  console.log(`mirror: ${rate} changes/s for ${durationS} s on ${walletCount} wallets (${hotCount} hot take half the load)…`);
+  console.log(
+    `mirror: ${rate} changes/s for ${durationS} s on ${walletCount} wallets (${hotCount} hot take half the load)…`,
+  );
   const loadStarted = Date.now();
   let issued = 0;
   const inFlight = new Set();
@@ -181,7 +250,8 @@ async function main() {
       issued += 1;
       const p = transfer(a, b).then((tx) => {
         const at = Date.now();
-        for (const e of tx.entries) committed.set(`${idOf.get(e.account_id)}:${Number(e.account_version)}`, at);
+        for (const e of tx.entries)
+          committed.set(`${idOf.get(e.account_id)}:${Number(e.account_version)}`, at);
       });
       inFlight.add(p);
       p.finally(() => inFlight.delete(p));
@@ -197,7 +267,10 @@ async function main() {
       `p50 ${percentile(lagsMs, 50)} ms, p99 ${percentile(lagsMs, 99)} ms, max ${lagsMs[lagsMs.length - 1]} ms` +
       (committed.size ? `; ${committed.size} changes never seen` : ''),
   );
-  const hotDocWrites = (await registry.getSingleMetric('saldo_mirror_writes_total').get()).values.reduce((s, v) => s + v.value, 0);
+  const hotDocWrites = (await registry.getSingleMetric('saldo_mirror_writes_total').get()).values.reduce(
+    (s, v) => s + v.value,
+    0,
+  );
   console.log(`mirror: ${hotDocWrites} wallet document writes for ${issued * 2} wallet changes (coalesced)`);
 }
 
@@ -208,6 +281,9 @@ main()
     exitCode = 1;
   })
   .finally(async () => {
-    for (const cleanup of cleanups) await Promise.resolve().then(cleanup).catch((e) => console.error(`cleanup: ${e.message}`));
+    for (const cleanup of cleanups)
+      await Promise.resolve()
+        .then(cleanup)
+        .catch((e) => console.error(`cleanup: ${e.message}`));
     process.exit(exitCode);
   });

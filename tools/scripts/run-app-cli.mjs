@@ -9,14 +9,18 @@ import path from 'node:path';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const [app, ...args] = process.argv.slice(2);
 if (!app || !existsSync(path.join(root, 'apps', app, 'src/cli.ts'))) {
-  const apps = readdirSync(path.join(root, 'apps')).filter((name) => existsSync(path.join(root, 'apps', name, 'src/cli.ts')));
+  const apps = readdirSync(path.join(root, 'apps')).filter((name) =>
+    existsSync(path.join(root, 'apps', name, 'src/cli.ts')),
+  );
   console.error(`usage: run-app-cli.mjs <app> [command…]  (apps with a CLI: ${apps.join(', ')})`);
   process.exit(2);
 }
 
 const cli = path.join(root, 'dist/out-tsc/apps', app, 'src/cli.js');
 if (!existsSync(cli) || newestSource() > statSync(cli).mtimeMs) {
-  execFileSync(process.execPath, [path.join(root, 'tools/scripts/build.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, [path.join(root, 'tools/scripts/build.mjs')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
 const result = spawnSync(process.execPath, [cli, ...args], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

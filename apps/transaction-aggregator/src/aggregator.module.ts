@@ -27,11 +27,17 @@ export class AggregatorModule implements OnApplicationBootstrap, OnApplicationSh
         { provide: LOGGER, useValue: logger },
         {
           provide: DATA_SOURCE,
-          useFactory: () => createAggregatorDataSource(config.DATABASE_URL, config.AGGREGATOR_DB_POOL_SIZE).initialize(),
+          useFactory: () =>
+            createAggregatorDataSource(config.DATABASE_URL, config.AGGREGATOR_DB_POOL_SIZE).initialize(),
         },
         {
           provide: LedgerClient,
-          useFactory: () => new LedgerClient(config.AGGREGATOR_LEDGER_TARGET, config.LEDGER_SERVICE_TOKEN, config.AGGREGATOR_LEDGER_DEADLINE_MS),
+          useFactory: () =>
+            new LedgerClient(
+              config.AGGREGATOR_LEDGER_TARGET,
+              config.LEDGER_SERVICE_TOKEN,
+              config.AGGREGATOR_LEDGER_DEADLINE_MS,
+            ),
         },
         {
           provide: ApiKeyStore,
@@ -46,12 +52,14 @@ export class AggregatorModule implements OnApplicationBootstrap, OnApplicationSh
         {
           provide: AggregatorService,
           inject: [DATA_SOURCE, LedgerClient],
-          useFactory: (db: DataSource, ledger: LedgerClient) => new AggregatorService(new AggregatorRepository(db), ledger.api),
+          useFactory: (db: DataSource, ledger: LedgerClient) =>
+            new AggregatorService(new AggregatorRepository(db), ledger.api),
         },
         {
           provide: BalanceActionsConsumer,
           inject: [ApiKeyStore, AggregatorService],
-          useFactory: (keys: ApiKeyStore, service: AggregatorService) => new BalanceActionsConsumer(config, keys, service, logger),
+          useFactory: (keys: ApiKeyStore, service: AggregatorService) =>
+            new BalanceActionsConsumer(config, keys, service, logger),
         },
       ],
     };

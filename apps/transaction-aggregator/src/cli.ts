@@ -104,7 +104,12 @@ async function withDb(url: string, work: (db: DataSource) => Promise<number>): P
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const message = error instanceof ConfigError || isLedgerError(error) ? error.message : error instanceof Error ? error.message : String(error);
+    const message =
+      error instanceof ConfigError || isLedgerError(error)
+        ? error.message
+        : error instanceof Error
+          ? error.message
+          : String(error);
     process.stderr.write(`transaction-aggregator: ${message}\n`);
     process.exit(1);
   },

@@ -36,7 +36,10 @@ export const aggregatorConfigSchema = z.object({
   AGGREGATOR_PUBSUB_MAX_MESSAGES: envSchemas.positiveInt(32, 1_000),
   /** Ack deadline the subscriber keeps extending while a message is in flight (10..600 s). */
   AGGREGATOR_PUBSUB_ACK_DEADLINE_S: z.coerce.number().int().min(10).max(600).default(30),
-  LOG_LEVEL: envSchemas.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+  LOG_LEVEL: envSchemas.oneOf(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+    'info',
+  ),
 });
 
 export type AggregatorConfig = z.infer<typeof aggregatorConfigSchema>;

@@ -20,15 +20,21 @@ async function main(): Promise<void> {
     protoPath: protoFile('saldo/transaction/v1/transaction.proto'),
     includeDirs: [protoRoot()],
   });
-  const app = await NestFactory.createMicroservice<MicroserviceOptions>(AggregatorModule.forConfig(config, logger), {
-    ...grpc.options,
-    logger: new PinoNestLogger(logger),
-  });
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(
+    AggregatorModule.forConfig(config, logger),
+    {
+      ...grpc.options,
+      logger: new PinoNestLogger(logger),
+    },
+  );
   app.useGlobalFilters(new GrpcErrorFilter(logger));
   await app.listen();
   grpc.health.setStatus('', 'SERVING');
   grpc.health.setStatus(SERVICE, 'SERVING');
-  logger.info({ url: config.AGGREGATOR_GRPC_URL, config: describeConfig(config) }, 'transaction-aggregator is serving');
+  logger.info(
+    { url: config.AGGREGATOR_GRPC_URL, config: describeConfig(config) },
+    'transaction-aggregator is serving',
+  );
 
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down: draining in-flight calls and messages');
@@ -45,7 +51,9 @@ main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`transaction-aggregator cannot start.\n${error.message}\n`);
   } else {
-    process.stderr.write(`transaction-aggregator failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.stderr.write(
+      `transaction-aggregator failed to start: ${error instanceof Error ? error.stack : String(error)}\n`,
+    );
   }
   process.exit(1);
 });

@@ -1,11 +1,24 @@
 // End-to-end harness: the real wallet-ledger and transaction-aggregator processes (built JS),
 // each on a free port, on a private clone of the run's migrated database; gRPC clients as a
 // product backend would use them.
-import { credentials, loadPackageDefinition, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
+import {
+  credentials,
+  loadPackageDefinition,
+  Metadata,
+  status,
+  type Client,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { decodeStatusDetails, PROTO_LOADER_OPTIONS } from '@saldo/grpc-kit';
 import { protoFile, protoRoot } from '@saldo/proto';
-import { createTestDatabase, freePort, startServiceProcess, type ServiceProcess, type TestDatabase } from '@saldo/test-support';
+import {
+  createTestDatabase,
+  freePort,
+  startServiceProcess,
+  type ServiceProcess,
+  type TestDatabase,
+} from '@saldo/test-support';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -37,7 +50,10 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startLedger(databaseUrl: string, at?: string): Promise<{ process: ServiceProcess; target: string }> {
+export async function startLedger(
+  databaseUrl: string,
+  at?: string,
+): Promise<{ process: ServiceProcess; target: string }> {
   const target = at ?? `127.0.0.1:${await freePort()}`;
   const process_ = await startServiceProcess({
     name: 'wallet-ledger',
@@ -58,7 +74,11 @@ export async function startLedger(databaseUrl: string, at?: string): Promise<{ p
   return { process: process_, target };
 }
 
-export function aggregatorEnv(databaseUrl: string, ledgerTarget: string, extra: Record<string, string>): Record<string, string> {
+export function aggregatorEnv(
+  databaseUrl: string,
+  ledgerTarget: string,
+  extra: Record<string, string>,
+): Record<string, string> {
   return {
     DATABASE_URL: databaseUrl,
     AGGREGATOR_LEDGER_TARGET: ledgerTarget,
@@ -71,7 +91,9 @@ export function aggregatorEnv(databaseUrl: string, ledgerTarget: string, extra: 
   };
 }
 
-export async function startAggregator(env: Record<string, string>): Promise<{ process: ServiceProcess; target: string }> {
+export async function startAggregator(
+  env: Record<string, string>,
+): Promise<{ process: ServiceProcess; target: string }> {
   const target = `127.0.0.1:${await freePort()}`;
   const process_ = await startServiceProcess({
     name: 'transaction-aggregator',
@@ -120,34 +142,63 @@ export interface CallError {
   field?: string;
 }
 
-type Unary = (request: unknown, metadata: Metadata, options: { deadline: Date }, cb: (e: ServiceError | null, r: unknown) => void) => void;
+type Unary = (
+  request: unknown,
+  metadata: Metadata,
+  options: { deadline: Date },
+  cb: (e: ServiceError | null, r: unknown) => void,
+) => void;
 
 /** A TransactionService client for one API key (null: send none). Calls resolve with the response or reject with a CallError. */
 export class Api {
   private readonly client: Client;
 
-  constructor(target: string, private readonly key: string | undefined) {
-    const definition = loadSync(protoFile('saldo/transaction/v1/transaction.proto'), { ...PROTO_LOADER_OPTIONS, includeDirs: [protoRoot()] });
+  constructor(
+    target: string,
+    private readonly key: string | undefined,
+  ) {
+    const definition = loadSync(protoFile('saldo/transaction/v1/transaction.proto'), {
+      ...PROTO_LOADER_OPTIONS,
+      includeDirs: [protoRoot()],
+    });
     const pkg = loadPackageDefinition(definition) as unknown as {
-      saldo: { transaction: { v1: { TransactionService: new (t: string, c: ReturnType<typeof credentials.createInsecure>) => Client } } };
+      saldo: {
+        transaction: {
+          v1: {
+            TransactionService: new (t: string, c: ReturnType<typeof credentials.createInsecure>) => Client;
+          };
+        };
+      };
     };
     this.client = new pkg.saldo.transaction.v1.TransactionService(target, credentials.createInsecure());
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  call<T = any>(method: string, request: Record<string, unknown>, key: string | null | undefined = this.key): Promise<T> {
+  call<T = any>(
+    method: string,
+    request: Record<string, unknown>,
+    key: string | null | undefined = this.key,
+  ): Promise<T> {
     const metadata = new Metadata();
     if (key !== undefined && key !== null) metadata.set('authorization', `Bearer ${key}`);
     const fn = (this.client as unknown as Record<string, Unary>)[method] as Unary;
     return new Promise((resolve, reject) =>
-      fn.call(this.client, request, metadata, { deadline: new Date(Date.now() + 20_000) }, (error, response) =>
-        error ? reject(toCallError(error)) : resolve(response as T),
+      fn.call(
+        this.client,
+        request,
+        metadata,
+        { deadline: new Date(Date.now() + 20_000) },
+        (error, response) => (error ? reject(toCallError(error)) : resolve(response as T)),
       ),
     );
   }
 
   /** The CallError of a call that must fail. */
-  async fail(method: string, request: Record<string, unknown>, key: string | null | undefined = this.key): Promise<CallError> {
+  async fail(
+    method: string,
+    request: Record<string, unknown>,
+    key: string | null | undefined = this.key,
+  ): Promise<CallError> {
     try {
       await this.call(method, request, key);
     } catch (error) {
@@ -174,7 +225,11 @@ function toCallError(error: ServiceError): CallError {
 }
 
 /** Runs a statement on a database (assertions read the ledger's and the aggregator's tables directly). */
-export async function sql<T = Record<string, unknown>>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
+export async function sql<T = Record<string, unknown>>(
+  url: string,
+  text: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const client = new PgClient({ connectionString: url });
   await client.connect();
   try {
@@ -185,7 +240,10 @@ export async function sql<T = Record<string, unknown>>(url: string, text: string
 }
 
 /** The aggregator's operator CLI, as an operator runs it. */
-export function cli(args: string[], env: Record<string, string>): { code: number; stdout: string; stderr: string } {
+export function cli(
+  args: string[],
+  env: Record<string, string>,
+): { code: number; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [path.join(ROOT, AGGREGATOR_CLI), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },

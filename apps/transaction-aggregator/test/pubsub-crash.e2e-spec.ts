@@ -4,7 +4,14 @@
 // aggregator: a TCP proxy between it and the ledger withholds the ledger's answer, so the crash
 // lands exactly in that window.
 import { PubSub } from '@google-cloud/pubsub';
-import { createTestDatabase, startPubSubEmulator, waitFor, type ServiceProcess, type TestDatabase, type TestEmulator } from '@saldo/test-support';
+import {
+  createTestDatabase,
+  startPubSubEmulator,
+  waitFor,
+  type ServiceProcess,
+  type TestDatabase,
+  type TestEmulator,
+} from '@saldo/test-support';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { aggregatorEnv, Api, apiKey, sql, startAggregator, startLedger, tenantId } from './harness';
@@ -37,7 +44,9 @@ class FreezableProxy {
 
   listen(): Promise<string> {
     return new Promise((resolve) =>
-      this.server.listen(0, '127.0.0.1', () => resolve(`127.0.0.1:${(this.server.address() as net.AddressInfo).port}`)),
+      this.server.listen(0, '127.0.0.1', () =>
+        resolve(`127.0.0.1:${(this.server.address() as net.AddressInfo).port}`),
+      ),
     );
   }
 
@@ -100,54 +109,101 @@ it('posts once when the consumer is killed after the ledger committed and before
   const first = await startAggregator(env(proxyTarget));
   aggregators.push(first.process);
   const api = new Api(first.target, KEY);
-  const opened = await api.call('OpenWallet', { idempotencyKey: randomUUID(), ownerType: 'PERSONAL', ownerId: 'u', currency: 'IDR' });
+  const opened = await api.call('OpenWallet', {
+    idempotencyKey: randomUUID(),
+    ownerType: 'PERSONAL',
+    ownerId: 'u',
+    currency: 'IDR',
+  });
   api.close();
   results = await Collector.on(pubsub, topics.AGGREGATOR_RESULTS_TOPIC);
 
   // The ledger will commit, but its answer never reaches the first aggregator.
   proxy.freeze();
   const key = `crash-${randomUUID()}`;
-  await publishAction(pubsub, topics.AGGREGATOR_ACTIONS_TOPIC, 'TopUp', TENANT, KEY, { idempotencyKey: key, walletId: opened.walletId, amount: '2500' });
+  await publishAction(pubsub, topics.AGGREGATOR_ACTIONS_TOPIC, 'TopUp', TENANT, KEY, {
+    idempotencyKey: key,
+    walletId: opened.walletId,
+    amount: '2500',
+  });
   const posted = await waitFor(
-    async () => (await sql<{ id: string }>(database.url, `SELECT id FROM ledger.transactions WHERE tenant_id = $1 AND idempotency_key = $2`, [TENANT, `agg:topup:${key}`]))[0],
+    async () =>
+      (
+        await sql<{ id: string }>(
+          database.url,
+          `SELECT id FROM ledger.transactions WHERE tenant_id = $1 AND idempotency_key = $2`,
+          [TENANT, `agg:topup:${key}`],
+        )
+      )[0],
     { timeoutMs: 20_000, intervalMs: 50, what: 'the ledger posting' },
   );
   await first.process.kill();
-  const [claim] = await sql<{ state: string }>(database.url, `SELECT state FROM aggregator.operations WHERE tenant_id = $1 AND idempotency_key = $2`, [TENANT, key]);
+  const [claim] = await sql<{ state: string }>(
+    database.url,
+    `SELECT state FROM aggregator.operations WHERE tenant_id = $1 AND idempotency_key = $2`,
+    [TENANT, key],
+  );
   expect(claim?.state).toBe('started');
   expect(results.messages).toEqual([]);
 
   // A fresh aggregator on the same subscription gets the redelivery once the ack deadline passes.
   const second = await startAggregator(env(`${host}:${port}`));
   aggregators.push(second.process);
-  const result = await results.next((m) => m.attributes['idempotency_key'] === key, 'the redelivered result', 60_000);
+  const result = await results.next(
+    (m) => m.attributes['idempotency_key'] === key,
+    'the redelivered result',
+    60_000,
+  );
   expect(result.attributes['status']).toBe('OK');
   expect(JSON.parse(result.data)).toMatchObject({ transactionId: posted.id, amount: '2500', replayed: true });
 
-  const postings = await sql(database.url, `SELECT id FROM ledger.transactions WHERE tenant_id = $1 AND idempotency_key LIKE $2`, [TENANT, `%${key}`]);
+  const postings = await sql(
+    database.url,
+    `SELECT id FROM ledger.transactions WHERE tenant_id = $1 AND idempotency_key LIKE $2`,
+    [TENANT, `%${key}`],
+  );
   expect(postings).toHaveLength(1);
   const check = new Api(second.target, KEY);
-  expect(await check.call('GetWallet', { walletId: opened.walletId })).toMatchObject({ postedBalance: '2500' });
+  expect(await check.call('GetWallet', { walletId: opened.walletId })).toMatchObject({
+    postedBalance: '2500',
+  });
   check.close();
   secondTarget = second.target;
-  const [done] = await sql<{ state: string; result_id: string }>(database.url, `SELECT state, result_id FROM aggregator.operations WHERE tenant_id = $1 AND idempotency_key = $2`, [TENANT, key]);
+  const [done] = await sql<{ state: string; result_id: string }>(
+    database.url,
+    `SELECT state, result_id FROM aggregator.operations WHERE tenant_id = $1 AND idempotency_key = $2`,
+    [TENANT, key],
+  );
   expect(done).toEqual({ state: 'completed', result_id: posted.id });
 });
 
 it('answers UNAVAILABLE while the ledger is down, and the retry with the same key posts once when it is back', async () => {
   const api = new Api(secondTarget, KEY);
   try {
-    const opened = await api.call('OpenWallet', { idempotencyKey: randomUUID(), ownerType: 'PERSONAL', ownerId: 'u2', currency: 'IDR' });
+    const opened = await api.call('OpenWallet', {
+      idempotencyKey: randomUUID(),
+      ownerType: 'PERSONAL',
+      ownerId: 'u2',
+      currency: 'IDR',
+    });
     const target = ledgerTarget;
     await ledger.stop();
     const request = { idempotencyKey: `down-${randomUUID()}`, walletId: opened.walletId, amount: '70' };
     const refused = await api.fail('TopUp', request);
     expect(refused.codeName).toBe('UNAVAILABLE');
-    const [claim] = await sql<{ state: string }>(database.url, `SELECT state FROM aggregator.operations WHERE tenant_id = $1 AND idempotency_key = $2`, [TENANT, request.idempotencyKey]);
+    const [claim] = await sql<{ state: string }>(
+      database.url,
+      `SELECT state FROM aggregator.operations WHERE tenant_id = $1 AND idempotency_key = $2`,
+      [TENANT, request.idempotencyKey],
+    );
     expect(claim?.state).toBe('started');
 
     ledger = (await startLedger(database.url, target)).process;
-    const posted = await waitFor(() => api.call('TopUp', request).catch(() => undefined), { timeoutMs: 20_000, intervalMs: 200, what: 'the retried TopUp' });
+    const posted = await waitFor(() => api.call('TopUp', request).catch(() => undefined), {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+      what: 'the retried TopUp',
+    });
     expect(posted).toMatchObject({ type: 'TOP_UP', amount: '70' });
     expect((await api.call('TopUp', request)).transactionId).toBe(posted.transactionId);
     expect((await api.call('GetWallet', { walletId: opened.walletId })).postedBalance).toBe('70');

@@ -38,7 +38,9 @@ export class Collector {
   }
 
   static async on(pubsub: PubSub, topic: string): Promise<Collector> {
-    const [subscription] = await pubsub.topic(topic).createSubscription(`${topic}-probe-${randomBytes(3).toString('hex')}`);
+    const [subscription] = await pubsub
+      .topic(topic)
+      .createSubscription(`${topic}-probe-${randomBytes(3).toString('hex')}`);
     return new Collector(subscription);
   }
 
@@ -69,6 +71,11 @@ export async function publishAction(
   const body = overrides.body ?? JSON.stringify(request);
   return pubsub.topic(topic).publishMessage({
     data: Buffer.from(body),
-    attributes: { action, tenant, signature: overrides.signature ?? sign(body, key), ...overrides.attributes },
+    attributes: {
+      action,
+      tenant,
+      signature: overrides.signature ?? sign(body, key),
+      ...overrides.attributes,
+    },
   });
 }

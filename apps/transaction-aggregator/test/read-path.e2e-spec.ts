@@ -3,9 +3,24 @@
 // where the app reads the wallet under the same wallet id that GetWallet returns.
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub, type Message } from '@google-cloud/pubsub';
-import { createTestDatabase, freePort, startServiceProcess, waitFor, type ServiceProcess, type TestDatabase } from '@saldo/test-support';
+import {
+  createTestDatabase,
+  freePort,
+  startServiceProcess,
+  waitFor,
+  type ServiceProcess,
+  type TestDatabase,
+} from '@saldo/test-support';
 import { randomBytes } from 'node:crypto';
-import { aggregatorEnv, Api, apiKey, LEDGER_SCRIPT, SERVICE_TOKEN, startAggregator, tenantId } from './harness';
+import {
+  aggregatorEnv,
+  Api,
+  apiKey,
+  LEDGER_SCRIPT,
+  SERVICE_TOKEN,
+  startAggregator,
+  tenantId,
+} from './harness';
 
 const TENANT = tenantId('readpath');
 const KEY = apiKey();
@@ -57,7 +72,9 @@ beforeAll(async () => {
       LOG_LEVEL: 'warn',
     },
   });
-  const started = await startAggregator(aggregatorEnv(database.url, ledgerTarget, { SALDO_API_KEYS: `${TENANT}=${KEY}` }));
+  const started = await startAggregator(
+    aggregatorEnv(database.url, ledgerTarget, { SALDO_API_KEYS: `${TENANT}=${KEY}` }),
+  );
   aggregator = started.process;
   api = new Api(started.target, KEY);
 }, 120_000);
@@ -73,11 +90,26 @@ afterAll(async () => {
 
 it('a top-up and a usage through the aggregator reach Pub/Sub and Firestore under the public wallet id', async () => {
   const wallet = await api.call('OpenWallet', {
-    idempotencyKey: 'open-1', ownerType: 'PERSONAL', ownerId: 'firebase-uid-1', currency: 'IDR', metadata: {},
+    idempotencyKey: 'open-1',
+    ownerType: 'PERSONAL',
+    ownerId: 'firebase-uid-1',
+    currency: 'IDR',
+    metadata: {},
   });
-  await api.call('TopUp', { idempotencyKey: 'top-1', walletId: wallet.walletId, amount: '15000', reference: 'inv-1', metadata: {} });
+  await api.call('TopUp', {
+    idempotencyKey: 'top-1',
+    walletId: wallet.walletId,
+    amount: '15000',
+    reference: 'inv-1',
+    metadata: {},
+  });
   await api.call('BookUsage', {
-    idempotencyKey: 'use-1', walletId: wallet.walletId, amount: '4000', productCode: 'esign', costAmount: '1000', metadata: {},
+    idempotencyKey: 'use-1',
+    walletId: wallet.walletId,
+    amount: '4000',
+    productCode: 'esign',
+    costAmount: '1000',
+    metadata: {},
   });
   const read = await api.call('GetWallet', { walletId: wallet.walletId });
   expect(read).toMatchObject({ postedBalance: '11000', availableBalance: '11000' });
@@ -113,7 +145,13 @@ it('a top-up and a usage through the aggregator reach Pub/Sub and Firestore unde
     'LEDGER_EVENT_TYPE_TRANSACTION_POSTED',
     'LEDGER_EVENT_TYPE_TRANSACTION_POSTED',
   ]);
-  expect(mine.every((e) => e.wallet?.walletId === wallet.walletId && e.wallet?.ownerId === 'firebase-uid-1')).toBe(true);
-  expect(mine[2]?.businessAction).toMatchObject({ productCode: 'esign', costAmount: '1000', revenueAmount: '4000' });
+  expect(
+    mine.every((e) => e.wallet?.walletId === wallet.walletId && e.wallet?.ownerId === 'firebase-uid-1'),
+  ).toBe(true);
+  expect(mine[2]?.businessAction).toMatchObject({
+    productCode: 'esign',
+    costAmount: '1000',
+    revenueAmount: '4000',
+  });
   expect(mine[2]?.wallet?.postedBalance).toBe('11000');
 }, 90_000);

@@ -25,10 +25,13 @@ export async function startLedgerServer(config: LedgerConfig, logger: Logger): P
     protoPath: protoFile('saldo/ledger/v1/ledger.proto'),
     includeDirs: [protoRoot()],
   });
-  const app = await NestFactory.createMicroservice<MicroserviceOptions>(LedgerModule.forConfig(config, logger), {
-    ...grpc.options,
-    logger: new PinoNestLogger(logger),
-  });
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(
+    LedgerModule.forConfig(config, logger),
+    {
+      ...grpc.options,
+      logger: new PinoNestLogger(logger),
+    },
+  );
   app.useGlobalFilters(new GrpcErrorFilter(logger));
   await app.listen();
   grpc.health.setStatus('', 'SERVING');

@@ -55,7 +55,9 @@ async function verify(db: Parameters<typeof verifyLedger>[0], json: boolean): Pr
   const report = await verifyLedger(db, (check) => {
     if (json) return;
     const mark = check.violations.length ? 'FAIL' : 'ok  ';
-    process.stdout.write(`${mark} ${check.name.padEnd(28)} ${String(check.checked).padStart(9)} checked  ${check.description}\n`);
+    process.stdout.write(
+      `${mark} ${check.name.padEnd(28)} ${String(check.checked).padStart(9)} checked  ${check.description}\n`,
+    );
     for (const violation of check.violations) process.stdout.write(`       - ${violation}\n`);
   });
   if (json) {
@@ -75,7 +77,9 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     process.stderr.write(
-      error instanceof ConfigError ? `${error.message}\n` : `wallet-ledger: ${error instanceof Error ? error.message : String(error)}\n`,
+      error instanceof ConfigError
+        ? `${error.message}\n`
+        : `wallet-ledger: ${error instanceof Error ? error.message : String(error)}\n`,
     );
     process.exit(1);
   },

@@ -23,7 +23,10 @@ export const ledgerConfigSchema = z.object({
   LEDGER_HOLD_SWEEP_BATCH: envSchemas.positiveInt(100, 10_000),
   // Ledger events (outbox relay → Pub/Sub) and the Firestore read mirror; see docs/events.md.
   GOOGLE_CLOUD_PROJECT: z.string().min(1).default('saldo-local'),
-  LEDGER_EVENTS_TOPIC: z.string().regex(/^[A-Za-z][\w.~+%-]{2,254}$/, 'expected a Pub/Sub topic name').default('ledger-events'),
+  LEDGER_EVENTS_TOPIC: z
+    .string()
+    .regex(/^[A-Za-z][\w.~+%-]{2,254}$/, 'expected a Pub/Sub topic name')
+    .default('ledger-events'),
   /** Create the topic when missing: for local runs and tests (production provisions it). */
   LEDGER_EVENTS_CREATE_TOPIC: envSchemas.oneOf(['true', 'false'] as const, 'true'),
   LEDGER_OUTBOX_RELAY_ENABLED: envSchemas.oneOf(['true', 'false'] as const, 'true'),
@@ -44,8 +47,16 @@ export const ledgerConfigSchema = z.object({
   LEDGER_MIRROR_TRANSACTIONS_KEPT: envSchemas.positiveInt(100, 200),
   /** /metrics, /healthz, /readyz. Port 0 picks a free port (tests running several ledgers). */
   LEDGER_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
-  LEDGER_HTTP_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).default(9464),
-  LOG_LEVEL: envSchemas.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+  LEDGER_HTTP_PORT: z.coerce
+    .number({ error: 'expected a port number' })
+    .int()
+    .min(0)
+    .max(65535)
+    .default(9464),
+  LOG_LEVEL: envSchemas.oneOf(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+    'info',
+  ),
 });
 
 export type LedgerConfig = z.infer<typeof ledgerConfigSchema>;

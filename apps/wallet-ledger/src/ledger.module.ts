@@ -28,7 +28,8 @@ export class LedgerModule implements OnApplicationBootstrap, OnApplicationShutdo
         { provide: LOGGER, useValue: logger },
         {
           provide: DATA_SOURCE,
-          useFactory: () => createLedgerDataSource(config.DATABASE_URL, config.LEDGER_DB_POOL_SIZE).initialize(),
+          useFactory: () =>
+            createLedgerDataSource(config.DATABASE_URL, config.LEDGER_DB_POOL_SIZE).initialize(),
         },
         { provide: REDIS, useFactory: () => createRedisClient(config.REDIS_URL, 'saldo-wallet-ledger') },
         {
@@ -56,7 +57,12 @@ export class LedgerModule implements OnApplicationBootstrap, OnApplicationShutdo
           provide: HoldExpirySweeper,
           inject: [LedgerService],
           useFactory: (ledger: LedgerService) =>
-            new HoldExpirySweeper(ledger, logger, config.LEDGER_HOLD_SWEEP_INTERVAL_MS, config.LEDGER_HOLD_SWEEP_BATCH),
+            new HoldExpirySweeper(
+              ledger,
+              logger,
+              config.LEDGER_HOLD_SWEEP_INTERVAL_MS,
+              config.LEDGER_HOLD_SWEEP_BATCH,
+            ),
         },
         ServiceTokenGuard,
       ],

@@ -28,7 +28,9 @@ main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`wallet-ledger cannot start.\n${error.message}\n`);
   } else {
-    process.stderr.write(`wallet-ledger failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.stderr.write(
+      `wallet-ledger failed to start: ${error instanceof Error ? error.stack : String(error)}\n`,
+    );
   }
   process.exit(1);
 });

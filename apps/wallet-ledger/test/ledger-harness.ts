@@ -39,7 +39,9 @@ export async function freeLocalPort(): Promise<number> {
 }
 
 /** Starts a real wallet-ledger gRPC server in this process against the test database. */
-export async function startLedgerHarness(overrides: Partial<Record<string, string>> = {}): Promise<LedgerHarness> {
+export async function startLedgerHarness(
+  overrides: Partial<Record<string, string>> = {},
+): Promise<LedgerHarness> {
   const port = await freeLocalPort();
   const config = loadLedgerConfig({
     DATABASE_URL: testDatabaseUrl(),
@@ -50,7 +52,10 @@ export async function startLedgerHarness(overrides: Partial<Record<string, strin
     LEDGER_HOLD_SWEEP_INTERVAL_MS: '200',
     ...overrides,
   });
-  const running: RunningLedger = await startLedgerServer(config, createLogger('wallet-ledger-test', config.LOG_LEVEL));
+  const running: RunningLedger = await startLedgerServer(
+    config,
+    createLogger('wallet-ledger-test', config.LOG_LEVEL),
+  );
   const address = `127.0.0.1:${port}`;
   const handles: Array<{ close(): void }> = [];
   const clientWithToken = (token: string | undefined): LedgerClient => {
@@ -114,12 +119,26 @@ export async function setupWallets(
   return ids;
 }
 
-export function topUp(client: LedgerClient, tenantId: string, accountId: string, amount: bigint, key: string, asset = 'IDR') {
+export function topUp(
+  client: LedgerClient,
+  tenantId: string,
+  accountId: string,
+  amount: bigint,
+  key: string,
+  asset = 'IDR',
+) {
   return client.postTransaction(
-    transferRequest(tenantId, key, { system: ledgerV1.AccountType.ACCOUNT_TYPE_CASH_CLEARING }, { id: accountId }, amount, {
-      assetCode: asset,
-      action: 'TOP_UP',
-    }),
+    transferRequest(
+      tenantId,
+      key,
+      { system: ledgerV1.AccountType.ACCOUNT_TYPE_CASH_CLEARING },
+      { id: accountId },
+      amount,
+      {
+        assetCode: asset,
+        action: 'TOP_UP',
+      },
+    ),
   );
 }
 
@@ -154,12 +173,18 @@ export function transferRequest(
   };
 }
 
-export async function balanceOf(client: LedgerClient, tenantId: string, accountId: string): Promise<ledgerV1.Balance> {
+export async function balanceOf(
+  client: LedgerClient,
+  tenantId: string,
+  accountId: string,
+): Promise<ledgerV1.Balance> {
   return client.getBalance({ tenantId, accountId, asOf: undefined });
 }
 
 /** The gRPC status and saldo error code of a rejected call. */
-export async function rejection(promise: Promise<unknown>): Promise<{ code: number; message: string; errorCode: string; field: string }> {
+export async function rejection(
+  promise: Promise<unknown>,
+): Promise<{ code: number; message: string; errorCode: string; field: string }> {
   try {
     await promise;
   } catch (error) {

@@ -34,18 +34,37 @@ describe('hold expiry', () => {
       const tenantId = uniqueTenant();
       const [wallet] = await setupWallets(ledger.client, tenantId, 1, 100n);
       const hold = await ledger.client.postTransaction(
-        transferRequest(tenantId, 'hold', { id: wallet! }, REVENUE, 40n, { pending: true, timeoutSeconds: 1 }),
+        transferRequest(tenantId, 'hold', { id: wallet! }, REVENUE, 40n, {
+          pending: true,
+          timeoutSeconds: 1,
+        }),
       );
       expect(hold.expiresAt).toBeDefined();
       await new Promise((resolve) => setTimeout(resolve, 1_200));
       const late = await rejection(
-        ledger.client.postPending({ tenantId, idempotencyKey: 'late', pendingTransactionId: hold.transactionId, amount: '', metadata: {} }),
+        ledger.client.postPending({
+          tenantId,
+          idempotencyKey: 'late',
+          pendingTransactionId: hold.transactionId,
+          amount: '',
+          metadata: {},
+        }),
       );
       expect(late).toMatchObject({ code: status.FAILED_PRECONDITION, errorCode: 'HOLD_EXPIRED' });
-      await ledger.client.voidPending({ tenantId, idempotencyKey: 'void', pendingTransactionId: hold.transactionId, reason: 'too late' });
-      expect(await balanceOf(ledger.client, tenantId, wallet!)).toMatchObject({ availableBalance: '100', debitsPending: '0' });
+      await ledger.client.voidPending({
+        tenantId,
+        idempotencyKey: 'void',
+        pendingTransactionId: hold.transactionId,
+        reason: 'too late',
+      });
+      expect(await balanceOf(ledger.client, tenantId, wallet!)).toMatchObject({
+        availableBalance: '100',
+        debitsPending: '0',
+      });
       const refused = await rejection(
-        ledger.client.postTransaction(transferRequest(tenantId, 'posted-expiry', { id: wallet! }, REVENUE, 1n, { timeoutSeconds: 5 })),
+        ledger.client.postTransaction(
+          transferRequest(tenantId, 'posted-expiry', { id: wallet! }, REVENUE, 1n, { timeoutSeconds: 5 }),
+        ),
       );
       expect(refused).toMatchObject({ code: status.INVALID_ARGUMENT, field: 'timeout_seconds' });
     } finally {
@@ -63,7 +82,10 @@ describe('hold expiry', () => {
       const holds = await Promise.all(
         Array.from({ length: 30 }, (_, i) =>
           first.client.postTransaction(
-            transferRequest(tenantId, `hold-${i}`, { id: wallet! }, REVENUE, 10n, { pending: true, timeoutSeconds: 1 }),
+            transferRequest(tenantId, `hold-${i}`, { id: wallet! }, REVENUE, 10n, {
+              pending: true,
+              timeoutSeconds: 1,
+            }),
           ),
         ),
       );
@@ -87,7 +109,10 @@ describe('hold expiry', () => {
       expect(new Set(voids.map((row) => row.pending_id))).toEqual(new Set(holds.map((h) => h.transactionId)));
       const voided = await first.client.getTransaction({ tenantId, transactionId: holds[0]!.transactionId });
       expect(voided.status).toBe(ledgerV1.TransactionStatus.TRANSACTION_STATUS_VOIDED);
-      expect(await balanceOf(first.client, tenantId, wallet!)).toMatchObject({ postedBalance: '1000', debitsPending: '0' });
+      expect(await balanceOf(first.client, tenantId, wallet!)).toMatchObject({
+        postedBalance: '1000',
+        debitsPending: '0',
+      });
     } finally {
       await Promise.all(instances.map((instance) => instance.stop()));
     }
@@ -97,15 +122,23 @@ describe('hold expiry', () => {
 describe('Redis outages and lost locks', () => {
   it('best-effort mode keeps posting correctly without Redis', async () => {
     const deadPort = await freeLocalPort();
-    const ledger = await startLedgerHarness({ REDIS_URL: `redis://127.0.0.1:${deadPort}`, LEDGER_REDIS_LOCK_MODE: 'best-effort' });
+    const ledger = await startLedgerHarness({
+      REDIS_URL: `redis://127.0.0.1:${deadPort}`,
+      LEDGER_REDIS_LOCK_MODE: 'best-effort',
+    });
     try {
       const tenantId = uniqueTenant();
       const [wallet] = await setupWallets(ledger.client, tenantId, 1, 20n);
       const outcomes = await Promise.allSettled(
-        Array.from({ length: 40 }, (_, i) => ledger.client.postTransaction(transferRequest(tenantId, `d-${i}`, { id: wallet! }, REVENUE, 1n))),
+        Array.from({ length: 40 }, (_, i) =>
+          ledger.client.postTransaction(transferRequest(tenantId, `d-${i}`, { id: wallet! }, REVENUE, 1n)),
+        ),
       );
       expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(20);
-      expect(await balanceOf(ledger.client, tenantId, wallet!)).toMatchObject({ postedBalance: '0', version: '21' });
+      expect(await balanceOf(ledger.client, tenantId, wallet!)).toMatchObject({
+        postedBalance: '0',
+        version: '21',
+      });
     } finally {
       await ledger.stop();
     }
@@ -113,19 +146,38 @@ describe('Redis outages and lost locks', () => {
 
   it('required mode answers UNAVAILABLE without Redis and posts nothing', async () => {
     const deadPort = await freeLocalPort();
-    const ledger = await startLedgerHarness({ REDIS_URL: `redis://127.0.0.1:${deadPort}`, LEDGER_REDIS_LOCK_MODE: 'required' });
+    const ledger = await startLedgerHarness({
+      REDIS_URL: `redis://127.0.0.1:${deadPort}`,
+      LEDGER_REDIS_LOCK_MODE: 'required',
+    });
     try {
       const tenantId = uniqueTenant();
       await ledger.client.defineAsset({ tenantId, code: 'IDR', scale: 0 });
       const wallet = await ledger.client.openAccount({
-        tenantId, idempotencyKey: 'w', assetCode: 'IDR', type: ledgerV1.AccountType.ACCOUNT_TYPE_WALLET,
-        overdraftLimit: '0', externalRef: '', metadata: {},
+        tenantId,
+        idempotencyKey: 'w',
+        assetCode: 'IDR',
+        type: ledgerV1.AccountType.ACCOUNT_TYPE_WALLET,
+        overdraftLimit: '0',
+        externalRef: '',
+        metadata: {},
       });
       const refused = await rejection(
-        ledger.client.postTransaction(transferRequest(tenantId, 'top', { system: ledgerV1.AccountType.ACCOUNT_TYPE_CASH_CLEARING }, { id: wallet.accountId }, 5n)),
+        ledger.client.postTransaction(
+          transferRequest(
+            tenantId,
+            'top',
+            { system: ledgerV1.AccountType.ACCOUNT_TYPE_CASH_CLEARING },
+            { id: wallet.accountId },
+            5n,
+          ),
+        ),
       );
       expect(refused).toMatchObject({ code: status.UNAVAILABLE, errorCode: 'DEPENDENCY_UNAVAILABLE' });
-      expect(await balanceOf(ledger.client, tenantId, wallet.accountId)).toMatchObject({ postedBalance: '0', version: '0' });
+      expect(await balanceOf(ledger.client, tenantId, wallet.accountId)).toMatchObject({
+        postedBalance: '0',
+        version: '0',
+      });
     } finally {
       await ledger.stop();
     }
@@ -144,9 +196,13 @@ describe('Redis outages and lost locks', () => {
           // Every request is sent twice, once to each instance: a retry that lands elsewhere.
           return Promise.allSettled([
             client.postTransaction(transferRequest(tenantId, `debit-${i}`, { id: wallet! }, REVENUE, 1n)),
-            (i % 2 ? withoutRedis : withRedis).client.postTransaction(transferRequest(tenantId, `debit-${i}`, { id: wallet! }, REVENUE, 1n)),
+            (i % 2 ? withoutRedis : withRedis).client.postTransaction(
+              transferRequest(tenantId, `debit-${i}`, { id: wallet! }, REVENUE, 1n),
+            ),
           ]).then((pair) => {
-            const ok = pair.filter((p): p is PromiseFulfilledResult<ledgerV1.Transaction> => p.status === 'fulfilled');
+            const ok = pair.filter(
+              (p): p is PromiseFulfilledResult<ledgerV1.Transaction> => p.status === 'fulfilled',
+            );
             if (ok.length === 0) throw new Error('refused');
             return new Set(ok.map((p) => p.value.transactionId)).size;
           });
@@ -155,7 +211,10 @@ describe('Redis outages and lost locks', () => {
       const succeeded = outcomes.filter((o): o is PromiseFulfilledResult<number> => o.status === 'fulfilled');
       expect(succeeded).toHaveLength(37);
       expect(succeeded.every((o) => o.value === 1)).toBe(true);
-      expect(await balanceOf(withRedis.client, tenantId, wallet!)).toMatchObject({ postedBalance: '0', version: '38' });
+      expect(await balanceOf(withRedis.client, tenantId, wallet!)).toMatchObject({
+        postedBalance: '0',
+        version: '38',
+      });
     } finally {
       await withoutRedis.stop();
       await withRedis.stop();

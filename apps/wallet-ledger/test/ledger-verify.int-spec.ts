@@ -10,7 +10,9 @@ const CLI = path.resolve(__dirname, '../../../dist/out-tsc/apps/wallet-ledger/sr
 
 async function verify(url: string): Promise<{ code: number; output: string }> {
   try {
-    const { stdout } = await run(process.execPath, [CLI, 'verify'], { env: { ...process.env, DATABASE_URL: url } });
+    const { stdout } = await run(process.execPath, [CLI, 'verify'], {
+      env: { ...process.env, DATABASE_URL: url },
+    });
     return { code: 0, output: stdout };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -29,12 +31,35 @@ describe('ledger verify (the operator command, built CLI, private database)', ()
       const tenantId = uniqueTenant();
       wallets = await setupWallets(ledger.client, tenantId, 3, 500n);
       const revenue = { system: ledgerV1.AccountType.ACCOUNT_TYPE_REVENUE };
-      const pay = await ledger.client.postTransaction(transferRequest(tenantId, 'pay', { id: wallets[0]! }, { id: wallets[1]! }, 120n));
-      await ledger.client.reverseTransaction({ tenantId, idempotencyKey: 'rev', transactionId: pay.transactionId, reason: '', metadata: {} });
-      const hold = await ledger.client.postTransaction(transferRequest(tenantId, 'hold', { id: wallets[2]! }, revenue, 90n, { pending: true }));
-      await ledger.client.postPending({ tenantId, idempotencyKey: 'cap', pendingTransactionId: hold.transactionId, amount: '40', metadata: {} });
-      const hold2 = await ledger.client.postTransaction(transferRequest(tenantId, 'hold2', { id: wallets[2]! }, revenue, 10n, { pending: true }));
-      await ledger.client.voidPending({ tenantId, idempotencyKey: 'void', pendingTransactionId: hold2.transactionId, reason: '' });
+      const pay = await ledger.client.postTransaction(
+        transferRequest(tenantId, 'pay', { id: wallets[0]! }, { id: wallets[1]! }, 120n),
+      );
+      await ledger.client.reverseTransaction({
+        tenantId,
+        idempotencyKey: 'rev',
+        transactionId: pay.transactionId,
+        reason: '',
+        metadata: {},
+      });
+      const hold = await ledger.client.postTransaction(
+        transferRequest(tenantId, 'hold', { id: wallets[2]! }, revenue, 90n, { pending: true }),
+      );
+      await ledger.client.postPending({
+        tenantId,
+        idempotencyKey: 'cap',
+        pendingTransactionId: hold.transactionId,
+        amount: '40',
+        metadata: {},
+      });
+      const hold2 = await ledger.client.postTransaction(
+        transferRequest(tenantId, 'hold2', { id: wallets[2]! }, revenue, 10n, { pending: true }),
+      );
+      await ledger.client.voidPending({
+        tenantId,
+        idempotencyKey: 'void',
+        pendingTransactionId: hold2.transactionId,
+        reason: '',
+      });
     } finally {
       await ledger.stop();
     }
@@ -56,7 +81,9 @@ describe('ledger verify (the operator command, built CLI, private database)', ()
     await withPg(db.url, async (pg) => {
       // Only a superuser bypassing every trigger can do this; verify must still notice.
       await pg.query('SET session_replication_role = replica');
-      await pg.query('UPDATE ledger.accounts SET credits_posted = credits_posted + 5 WHERE id = $1', [wallets[0]]);
+      await pg.query('UPDATE ledger.accounts SET credits_posted = credits_posted + 5 WHERE id = $1', [
+        wallets[0],
+      ]);
       await pg.query(
         `DELETE FROM ledger.entries WHERE id = (SELECT max(id) FROM ledger.entries WHERE account_id = $1)`,
         [wallets[1]],

@@ -37,10 +37,16 @@ const wallet = fc.integer({ min: 0, max: WALLETS - 1 });
 const index = fc.nat({ max: 30 });
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('topUp' as const), wallet, amount }),
-  fc.record({ kind: fc.constant('transfer' as const), from: wallet, to: wallet, amount }).filter((o) => o.from !== o.to),
+  fc
+    .record({ kind: fc.constant('transfer' as const), from: wallet, to: wallet, amount })
+    .filter((o) => o.from !== o.to),
   fc.record({ kind: fc.constant('usage' as const), wallet, amount }),
   fc.record({ kind: fc.constant('reserve' as const), wallet, amount }),
-  fc.record({ kind: fc.constant('capture' as const), hold: index, part: fc.option(fc.integer({ min: 1, max: 130 })) }),
+  fc.record({
+    kind: fc.constant('capture' as const),
+    hold: index,
+    part: fc.option(fc.integer({ min: 1, max: 130 })),
+  }),
   fc.record({ kind: fc.constant('void' as const), hold: index }),
   fc.record({ kind: fc.constant('reverse' as const), target: index }),
   fc.record({ kind: fc.constant('replay' as const), target: index }),
@@ -89,7 +95,14 @@ async function expectRefused(promise: Promise<unknown>, code: status): Promise<v
   expect(status[error.code]).toBe(status[code]);
 }
 
-async function apply(client: LedgerClient, tenantId: string, ids: string[], model: Model, op: Op, step: number): Promise<void> {
+async function apply(
+  client: LedgerClient,
+  tenantId: string,
+  ids: string[],
+  model: Model,
+  op: Op,
+  step: number,
+): Promise<void> {
   const key = `op-${step}`;
   const post = async (request: ledgerV1.PostTransactionRequest) => {
     const result = await client.postTransaction(request);
@@ -98,17 +111,30 @@ async function apply(client: LedgerClient, tenantId: string, ids: string[], mode
   };
   switch (op.kind) {
     case 'topUp': {
-      const result = await post(transferRequest(tenantId, key, CASH, { id: ids[op.wallet]! }, BigInt(op.amount)));
+      const result = await post(
+        transferRequest(tenantId, key, CASH, { id: ids[op.wallet]! }, BigInt(op.amount)),
+      );
       model.wallets[op.wallet]!.posted += BigInt(op.amount);
-      model.posted.push({ id: result.transactionId, effects: [[op.wallet, BigInt(op.amount)]], reversed: false });
+      model.posted.push({
+        id: result.transactionId,
+        effects: [[op.wallet, BigInt(op.amount)]],
+        reversed: false,
+      });
       return;
     }
     case 'transfer':
     case 'usage': {
       const from = op.kind === 'transfer' ? op.from : op.wallet;
       const value = BigInt(op.amount);
-      const request = transferRequest(tenantId, key, { id: ids[from]! }, op.kind === 'transfer' ? { id: ids[op.to]! } : REVENUE, value);
-      if (!model.canDebit(from, value)) return expectRefused(client.postTransaction(request), status.FAILED_PRECONDITION);
+      const request = transferRequest(
+        tenantId,
+        key,
+        { id: ids[from]! },
+        op.kind === 'transfer' ? { id: ids[op.to]! } : REVENUE,
+        value,
+      );
+      if (!model.canDebit(from, value))
+        return expectRefused(client.postTransaction(request), status.FAILED_PRECONDITION);
       const result = await post(request);
       model.wallets[from]!.posted -= value;
       const effects: Array<[number, bigint]> = [[from, -value]];
@@ -121,8 +147,11 @@ async function apply(client: LedgerClient, tenantId: string, ids: string[], mode
     }
     case 'reserve': {
       const value = BigInt(op.amount);
-      const request = transferRequest(tenantId, key, { id: ids[op.wallet]! }, REVENUE, value, { pending: true });
-      if (!model.canDebit(op.wallet, value)) return expectRefused(client.postTransaction(request), status.FAILED_PRECONDITION);
+      const request = transferRequest(tenantId, key, { id: ids[op.wallet]! }, REVENUE, value, {
+        pending: true,
+      });
+      if (!model.canDebit(op.wallet, value))
+        return expectRefused(client.postTransaction(request), status.FAILED_PRECONDITION);
       const result = await post(request);
       model.wallets[op.wallet]!.pending += value;
       model.holds.push({ id: result.transactionId, wallet: op.wallet, amount: value, open: true });
@@ -135,9 +164,16 @@ async function apply(client: LedgerClient, tenantId: string, ids: string[], mode
       const part = op.kind === 'capture' && op.part !== null ? BigInt(op.part) : null;
       const call =
         op.kind === 'capture'
-          ? client.postPending({ tenantId, idempotencyKey: key, pendingTransactionId: hold.id, amount: part?.toString() ?? '', metadata: {} })
+          ? client.postPending({
+              tenantId,
+              idempotencyKey: key,
+              pendingTransactionId: hold.id,
+              amount: part?.toString() ?? '',
+              metadata: {},
+            })
           : client.voidPending({ tenantId, idempotencyKey: key, pendingTransactionId: hold.id, reason: '' });
-      if (!hold.open || (part !== null && part > hold.amount)) return expectRefused(call, status.FAILED_PRECONDITION);
+      if (!hold.open || (part !== null && part > hold.amount))
+        return expectRefused(call, status.FAILED_PRECONDITION);
       const result = await call;
       hold.open = false;
       model.wallets[hold.wallet]!.pending -= hold.amount;
@@ -151,10 +187,17 @@ async function apply(client: LedgerClient, tenantId: string, ids: string[], mode
     case 'reverse': {
       const target = model.posted[op.target % Math.max(model.posted.length, 1)];
       if (!target) return;
-      const call = client.reverseTransaction({ tenantId, idempotencyKey: key, transactionId: target.id, reason: 'test', metadata: {} });
+      const call = client.reverseTransaction({
+        tenantId,
+        idempotencyKey: key,
+        transactionId: target.id,
+        reason: 'test',
+        metadata: {},
+      });
       const debits = target.effects.filter(([, delta]) => delta > 0);
       if (target.reversed) return expectRefused(call, status.FAILED_PRECONDITION);
-      if (debits.some(([w, delta]) => !model.canDebit(w, delta))) return expectRefused(call, status.FAILED_PRECONDITION);
+      if (debits.some(([w, delta]) => !model.canDebit(w, delta)))
+        return expectRefused(call, status.FAILED_PRECONDITION);
       await call;
       target.reversed = true;
       for (const [w, delta] of target.effects) model.wallets[w]!.posted -= delta;
@@ -171,7 +214,12 @@ async function apply(client: LedgerClient, tenantId: string, ids: string[], mode
   }
 }
 
-async function checkInvariants(ledger: LedgerHarness, tenantId: string, ids: string[], model: Model): Promise<void> {
+async function checkInvariants(
+  ledger: LedgerHarness,
+  tenantId: string,
+  ids: string[],
+  model: Model,
+): Promise<void> {
   for (let i = 0; i < WALLETS; i += 1) {
     const balance = await balanceOf(ledger.client, tenantId, ids[i]!);
     expect({ wallet: i, posted: balance.postedBalance, pending: balance.debitsPending }).toEqual({
@@ -219,8 +267,13 @@ it('random operation sequences keep the ledger equal to the model and every inva
       const ids: string[] = [];
       for (let i = 0; i < WALLETS; i += 1) {
         const account = await ledger.client.openAccount({
-          tenantId, idempotencyKey: `w-${i}`, assetCode: 'IDR', type: ledgerV1.AccountType.ACCOUNT_TYPE_WALLET,
-          overdraftLimit: OVERDRAFT[i]!.toString(), externalRef: '', metadata: {},
+          tenantId,
+          idempotencyKey: `w-${i}`,
+          assetCode: 'IDR',
+          type: ledgerV1.AccountType.ACCOUNT_TYPE_WALLET,
+          overdraftLimit: OVERDRAFT[i]!.toString(),
+          externalRef: '',
+          metadata: {},
         });
         ids.push(account.accountId);
       }

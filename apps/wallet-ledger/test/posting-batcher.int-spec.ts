@@ -5,7 +5,13 @@ import type Redis from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { LedgerRepository, type PostingCommand } from '../src/ledger/ledger.repository';
 import { PostingBatcher } from '../src/ledger/posting-batcher';
-import { setupWallets, startLedgerHarness, testDatabaseUrl, uniqueTenant, type LedgerHarness } from './ledger-harness';
+import {
+  setupWallets,
+  startLedgerHarness,
+  testDatabaseUrl,
+  uniqueTenant,
+  type LedgerHarness,
+} from './ledger-harness';
 
 /** Group commit, seen from inside: many commands in one transaction, each succeeding or failing alone. */
 describe('PostingBatcher with the real database', () => {
@@ -15,7 +21,11 @@ describe('PostingBatcher with the real database', () => {
 
   beforeAll(async () => {
     ledger = await startLedgerHarness();
-    db = await createDataSource({ url: testDatabaseUrl(), applicationName: 'batcher-test', poolSize: 4 }).initialize();
+    db = await createDataSource({
+      url: testDatabaseUrl(),
+      applicationName: 'batcher-test',
+      poolSize: 4,
+    }).initialize();
     redis = createRedisClient(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', 'batcher-test');
   });
 
@@ -27,9 +37,18 @@ describe('PostingBatcher with the real database', () => {
 
   function batcher(): PostingBatcher {
     const locks = new WalletLocks(redis, {
-      mode: 'best-effort', ttlMs: 10_000, retryCount: 100, retryDelayMs: 10, maxWaitersPerKey: 1_000, keyPrefix: 'saldo:test:lock:',
+      mode: 'best-effort',
+      ttlMs: 10_000,
+      retryCount: 100,
+      retryDelayMs: 10,
+      maxWaitersPerKey: 1_000,
+      keyPrefix: 'saldo:test:lock:',
     });
-    return new PostingBatcher(new LedgerRepository(db), locks, { maxBatchSize: 64, maxConcurrentBatches: 1, maxQueued: 1_000 });
+    return new PostingBatcher(new LedgerRepository(db), locks, {
+      maxBatchSize: 64,
+      maxConcurrentBatches: 1,
+      maxQueued: 1_000,
+    });
   }
 
   function debit(tenant: string, key: string, wallet: string, amount: number): PostingCommand {
@@ -68,9 +87,21 @@ describe('PostingBatcher with the real database', () => {
     const outcomes = await Promise.allSettled(commands.map((command) => posting.submit(command, [wallet!])));
     expect(posting.stats.largestBatch).toBeGreaterThan(1);
     const summary = outcomes.map((outcome) =>
-      outcome.status === 'fulfilled' ? (outcome.value.replayed ? 'replayed' : 'ok') : (outcome.reason as LedgerError).code,
+      outcome.status === 'fulfilled'
+        ? outcome.value.replayed
+          ? 'replayed'
+          : 'ok'
+        : (outcome.reason as LedgerError).code,
     );
-    expect(summary).toEqual(['ok', 'INSUFFICIENT_FUNDS', 'ok', 'replayed', 'IDEMPOTENCY_CONFLICT', 'ok', 'INSUFFICIENT_FUNDS']);
+    expect(summary).toEqual([
+      'ok',
+      'INSUFFICIENT_FUNDS',
+      'ok',
+      'replayed',
+      'IDEMPOTENCY_CONFLICT',
+      'ok',
+      'INSUFFICIENT_FUNDS',
+    ]);
     const first = outcomes[0] as PromiseFulfilledResult<{ transaction_id: string }>;
     const duplicate = outcomes[3] as PromiseFulfilledResult<{ transaction_id: string }>;
     expect(duplicate.value.transaction_id).toBe(first.value.transaction_id);

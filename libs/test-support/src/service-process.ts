@@ -42,15 +42,22 @@ const ROOT = path.resolve(__dirname, '../../..');
 const HEALTH_PROTO = require.resolve('grpc-health-check/proto/health/v1/health.proto');
 
 type HealthClient = Client & {
-  check(request: { service: string }, options: { deadline: Date }, callback: (error: ServiceError | null, response?: { status: string }) => void): void;
+  check(
+    request: { service: string },
+    options: { deadline: Date },
+    callback: (error: ServiceError | null, response?: { status: string }) => void,
+  ): void;
 };
 
-let healthCtor: (new (target: string, creds: ReturnType<typeof credentials.createInsecure>) => HealthClient) | undefined;
+let healthCtor:
+  (new (target: string, creds: ReturnType<typeof credentials.createInsecure>) => HealthClient) | undefined;
 
 function healthClient(target: string): HealthClient {
   if (!healthCtor) {
     const definition = loadSync(HEALTH_PROTO, { keepCase: true, enums: String, defaults: true });
-    const pkg = loadPackageDefinition(definition) as unknown as { grpc: { health: { v1: { Health: typeof healthCtor } } } };
+    const pkg = loadPackageDefinition(definition) as unknown as {
+      grpc: { health: { v1: { Health: typeof healthCtor } } };
+    };
     healthCtor = pkg.grpc.health.v1.Health;
   }
   return new (healthCtor as NonNullable<typeof healthCtor>)(target, credentials.createInsecure());
@@ -82,7 +89,10 @@ function exited(child: ChildProcess): Promise<void> {
 /** Starts the service and resolves once its health check says SERVING; fails with the log's tail otherwise. */
 export async function startServiceProcess(options: ServiceProcessOptions): Promise<ServiceProcess> {
   const script = path.isAbsolute(options.script) ? options.script : path.join(ROOT, options.script);
-  const logFile = path.join(logDir(), `${options.name}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.log`);
+  const logFile = path.join(
+    logDir(),
+    `${options.name}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.log`,
+  );
   const log = createWriteStream(logFile);
   const child = spawn(process.execPath, [script, ...(options.args ?? [])], {
     cwd: ROOT,
@@ -118,12 +128,16 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
   for (;;) {
     if (!handle.running()) {
       await gone;
-      throw new Error(`${options.name} exited before it was SERVING (code ${child.exitCode}); log: ${logFile}\n${await tail(logFile)}`);
+      throw new Error(
+        `${options.name} exited before it was SERVING (code ${child.exitCode}); log: ${logFile}\n${await tail(logFile)}`,
+      );
     }
     if ((await checkHealth(options.healthTarget, options.healthService ?? '')) === 'SERVING') return handle;
     if (Date.now() > deadline) {
       await handle.stop();
-      throw new Error(`${options.name} was not SERVING on ${options.healthTarget} in time; log: ${logFile}\n${await tail(logFile)}`);
+      throw new Error(
+        `${options.name} was not SERVING on ${options.healthTarget} in time; log: ${logFile}\n${await tail(logFile)}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -49,7 +49,10 @@ export class ApiKeyStore {
       );
       if (existing[0]) {
         if (existing[0].tenant_id !== tenant) {
-          throw new LedgerError('INVALID_ARGUMENT', `SALDO_API_KEYS: the key given to ${tenant} already belongs to another tenant`);
+          throw new LedgerError(
+            'INVALID_ARGUMENT',
+            `SALDO_API_KEYS: the key given to ${tenant} already belongs to another tenant`,
+          );
         }
         if (existing[0].revoked_at) revokedSkipped += 1;
         continue;
@@ -94,7 +97,10 @@ export class ApiKeyStore {
     let matched = false;
     for (const row of rows) {
       // Every candidate is checked, so timing does not tell which key matched.
-      if (signatureMatches(body, signatureHex, this.cipher.decrypt(row.key_ciphertext, `${tenant}:${row.id}`))) matched = true;
+      if (
+        signatureMatches(body, signatureHex, this.cipher.decrypt(row.key_ciphertext, `${tenant}:${row.id}`))
+      )
+        matched = true;
     }
     return matched;
   }
@@ -102,7 +108,9 @@ export class ApiKeyStore {
   /** Concurrent bootstraps of the same key: the first row wins, the others insert nothing. */
   private async insert(tenant: TenantId, key: string, source: 'env' | 'cli'): Promise<string> {
     const id = randomUUID();
-    await this.db.query(`INSERT INTO aggregator.tenants (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`, [tenant]);
+    await this.db.query(`INSERT INTO aggregator.tenants (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`, [
+      tenant,
+    ]);
     await this.db.query(
       `INSERT INTO aggregator.api_keys (id, tenant_id, key_hash, key_ciphertext, key_hint, source)
        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key_hash) DO NOTHING`,

@@ -25,6 +25,8 @@ describe('parseBootstrapKeys', () => {
   });
 
   it('refuses one key for two tenants', () => {
-    expect(() => parseBootstrapKeys('a=kkkkkkkkkkkkkkkk,b=kkkkkkkkkkkkkkkk')).toThrow(/one key is given to tenants a and b/);
+    expect(() => parseBootstrapKeys('a=kkkkkkkkkkkkkkkk,b=kkkkkkkkkkkkkkkk')).toThrow(
+      /one key is given to tenants a and b/,
+    );
   });
 });

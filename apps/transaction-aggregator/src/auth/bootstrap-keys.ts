@@ -14,7 +14,10 @@ const MAX_KEY_CHARS = 256;
  * position, never the key itself.
  */
 export function parseBootstrapKeys(raw: string): BootstrapKey[] {
-  const entries = raw.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  const entries = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
   const problems: string[] = [];
   const keys: BootstrapKey[] = [];
   entries.forEach((entry, index) => {
@@ -26,17 +29,22 @@ export function parseBootstrapKeys(raw: string): BootstrapKey[] {
     try {
       requireTenant(tenant);
     } catch {
-      return void problems.push(`${where}: tenant must be 1 to 64 letters, digits, dots, dashes or underscores`);
+      return void problems.push(
+        `${where}: tenant must be 1 to 64 letters, digits, dots, dashes or underscores`,
+      );
     }
     if (key.length < MIN_KEY_CHARS || key.length > MAX_KEY_CHARS || /\s/.test(key)) {
-      return void problems.push(`${where} (tenant ${tenant}): key must be ${MIN_KEY_CHARS} to ${MAX_KEY_CHARS} characters without spaces`);
+      return void problems.push(
+        `${where} (tenant ${tenant}): key must be ${MIN_KEY_CHARS} to ${MAX_KEY_CHARS} characters without spaces`,
+      );
     }
     keys.push({ tenant: tenant as TenantId, key });
   });
   const seen = new Map<string, string>();
   for (const { tenant, key } of keys) {
     const owner = seen.get(key);
-    if (owner !== undefined && owner !== tenant) problems.push(`SALDO_API_KEYS: one key is given to tenants ${owner} and ${tenant}`);
+    if (owner !== undefined && owner !== tenant)
+      problems.push(`SALDO_API_KEYS: one key is given to tenants ${owner} and ${tenant}`);
     seen.set(key, tenant);
   }
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,7 +1,12 @@
 import { credentials, Metadata, status, type ServiceError, type Client } from '@grpc/grpc-js';
 import { loadPackageDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { ERROR_CODE_METADATA_KEY, ERROR_FIELD_METADATA_KEY, PROTO_LOADER_OPTIONS, decodeStatusDetails } from '@saldo/grpc-kit';
+import {
+  ERROR_CODE_METADATA_KEY,
+  ERROR_FIELD_METADATA_KEY,
+  PROTO_LOADER_OPTIONS,
+  decodeStatusDetails,
+} from '@saldo/grpc-kit';
 import { LEDGER_ERROR_CODES, LedgerError, type LedgerErrorCode } from '@saldo/ledger-domain';
 import { ledgerV1, protoFile, protoRoot } from '@saldo/proto';
 
@@ -41,13 +46,27 @@ export class LedgerClient {
   readonly api: LedgerApi;
   private readonly client: Client;
 
-  constructor(target: string, token: string, private readonly deadlineMs: number) {
+  constructor(
+    target: string,
+    token: string,
+    private readonly deadlineMs: number,
+  ) {
     const definition = loadSync(protoFile('saldo/ledger/v1/ledger.proto'), {
       ...PROTO_LOADER_OPTIONS,
       includeDirs: [protoRoot()],
     });
     const pkg = loadPackageDefinition(definition) as unknown as {
-      saldo: { ledger: { v1: { LedgerService: new (target: string, creds: ReturnType<typeof credentials.createInsecure>, options?: object) => Client } } };
+      saldo: {
+        ledger: {
+          v1: {
+            LedgerService: new (
+              target: string,
+              creds: ReturnType<typeof credentials.createInsecure>,
+              options?: object,
+            ) => Client;
+          };
+        };
+      };
     };
     this.client = new pkg.saldo.ledger.v1.LedgerService(target, credentials.createInsecure(), {
       'grpc.keepalive_time_ms': 30_000,
@@ -75,8 +94,12 @@ export class LedgerClient {
     ) => void;
     const fn = (this.client as unknown as Record<string, UnaryCall>)[method] as UnaryCall;
     return new Promise((resolve, reject) => {
-      fn.call(this.client, request, metadata.clone(), { deadline: new Date(Date.now() + this.deadlineMs) }, (error, response) =>
-        error ? reject(fromLedgerError(error, method)) : resolve(response),
+      fn.call(
+        this.client,
+        request,
+        metadata.clone(),
+        { deadline: new Date(Date.now() + this.deadlineMs) },
+        (error, response) => (error ? reject(fromLedgerError(error, method)) : resolve(response)),
       );
     });
   }
@@ -88,7 +111,8 @@ const KNOWN_CODES = new Set<string>(LEDGER_ERROR_CODES);
 export function fromLedgerError(error: ServiceError, method: string): LedgerError | Error {
   const trailer = error.metadata?.get(ERROR_CODE_METADATA_KEY)[0];
   const field = error.metadata?.get(ERROR_FIELD_METADATA_KEY)[0];
-  const code = typeof trailer === 'string' && KNOWN_CODES.has(trailer) ? (trailer as LedgerErrorCode) : undefined;
+  const code =
+    typeof trailer === 'string' && KNOWN_CODES.has(trailer) ? (trailer as LedgerErrorCode) : undefined;
   if (code && code !== 'INTERNAL' && code !== 'UNAUTHENTICATED' && code !== 'PERMISSION_DENIED') {
     const details = error.metadata.get('grpc-status-details-bin')[0];
     const facts = Buffer.isBuffer(details) ? decodeStatusDetails(details).facts : undefined;
@@ -102,9 +126,15 @@ export function fromLedgerError(error: ServiceError, method: string): LedgerErro
     case status.DEADLINE_EXCEEDED:
     case status.RESOURCE_EXHAUSTED:
     case status.CANCELLED:
-      return new LedgerError('DEPENDENCY_UNAVAILABLE', `the ledger is unavailable (${method}: ${status[error.code]}); retry with the same idempotency key`);
+      return new LedgerError(
+        'DEPENDENCY_UNAVAILABLE',
+        `the ledger is unavailable (${method}: ${status[error.code]}); retry with the same idempotency key`,
+      );
     case status.ABORTED:
-      return new LedgerError('CONFLICT_RETRY', `the ledger asked to retry (${method}); retry with the same idempotency key`);
+      return new LedgerError(
+        'CONFLICT_RETRY',
+        `the ledger asked to retry (${method}); retry with the same idempotency key`,
+      );
     default:
       // A misconfigured token or a ledger bug: not the caller's fault. A plain Error is logged in
       // full by the error filter and leaves as INTERNAL without its text.

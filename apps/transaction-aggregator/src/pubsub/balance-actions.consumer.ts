@@ -61,29 +61,43 @@ export class BalanceActionsConsumer {
       const work = this.handle(message).finally(() => this.inFlight.delete(work));
       this.inFlight.add(work);
     });
-    this.subscription.on('error', (error: Error) => this.logger.error({ err: error }, 'balance-actions subscription error'));
+    this.subscription.on('error', (error: Error) =>
+      this.logger.error({ err: error }, 'balance-actions subscription error'),
+    );
     this.logger.info({ subscription: c.AGGREGATOR_ACTIONS_SUBSCRIPTION }, 'consuming balance actions');
   }
 
   /** Stops pulling, lets in-flight messages finish (bounded), then closes the client. */
   async stop(timeoutMs = 10_000): Promise<void> {
     await this.subscription?.close().catch(() => undefined);
-    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+    await Promise.race([
+      Promise.allSettled([...this.inFlight]),
+      new Promise((resolve) => setTimeout(resolve, timeoutMs).unref()),
+    ]);
     await this.pubsub.close().catch(() => undefined);
   }
 
   private async handle(message: Message): Promise<void> {
     const attributes = message.attributes ?? {};
     const action = attributes['action'];
-    const log = this.logger.child({ messageId: message.id, action, tenant: attributes['tenant'], attempt: message.deliveryAttempt });
+    const log = this.logger.child({
+      messageId: message.id,
+      action,
+      tenant: attributes['tenant'],
+      attempt: message.deliveryAttempt,
+    });
     let tenant: TenantId;
     let request: Record<string, unknown>;
     try {
       tenant = await this.authenticate(attributes['tenant'], attributes['signature'], message.data);
-      if (!isPubSubAction(action)) throw new Unprocessable(`unknown action "${String(action).slice(0, 64)}"; expected one of ${Object.keys(PUBSUB_ACTIONS).join(', ')}`);
+      if (!isPubSubAction(action))
+        throw new Unprocessable(
+          `unknown action "${String(action).slice(0, 64)}"; expected one of ${Object.keys(PUBSUB_ACTIONS).join(', ')}`,
+        );
       request = this.codec.parse(PUBSUB_ACTIONS[action].requestType, message.data);
     } catch (error) {
-      if (!(error instanceof Unprocessable || error instanceof ProtoJsonError)) return this.retryLater(message, log, error);
+      if (!(error instanceof Unprocessable || error instanceof ProtoJsonError))
+        return this.retryLater(message, log, error);
       return this.deadLetter(message, log, error.message);
     }
     const key = typeof request['idempotencyKey'] === 'string' ? request['idempotencyKey'] : '';
@@ -92,13 +106,22 @@ export class BalanceActionsConsumer {
       let body: string;
       try {
         const result = await PUBSUB_ACTIONS[action].run(this.service, tenant, request);
-        body = this.codec.stringify(action === 'OpenWallet' ? 'Wallet' : 'Transaction', result as unknown as Record<string, unknown>);
+        body = this.codec.stringify(
+          action === 'OpenWallet' ? 'Wallet' : 'Transaction',
+          result as unknown as Record<string, unknown>,
+        );
         await this.publish(this.results, body, { ...resultAttributes, status: 'OK' });
         this.stats.ok += 1;
       } catch (error) {
         if (!isLedgerError(error) || TRANSIENT.has(error.code) || error.code === 'INTERNAL') throw error;
         const code = status[grpcStatusOf(error.code)] as string;
-        body = JSON.stringify({ code, reason: error.code, message: error.message, field: error.details.field ?? '', facts: error.details.facts ?? {} });
+        body = JSON.stringify({
+          code,
+          reason: error.code,
+          message: error.message,
+          field: error.details.field ?? '',
+          facts: error.details.facts ?? {},
+        });
         await this.publish(this.results, body, { ...resultAttributes, status: code });
         this.stats.refused += 1;
         log.info({ reason: error.code }, 'balance action refused');
@@ -109,7 +132,11 @@ export class BalanceActionsConsumer {
     }
   }
 
-  private async authenticate(tenantRaw: string | undefined, signature: string | undefined, body: Buffer): Promise<TenantId> {
+  private async authenticate(
+    tenantRaw: string | undefined,
+    signature: string | undefined,
+    body: Buffer,
+  ): Promise<TenantId> {
     let tenant: TenantId;
     try {
       tenant = requireTenant(tenantRaw, 'tenant');
@@ -118,7 +145,9 @@ export class BalanceActionsConsumer {
     }
     if (!signature) throw new Unprocessable('missing "signature" attribute');
     if (!(await this.keys.verifySignature(tenant, body, signature))) {
-      throw new Unprocessable('bad signature: not the HMAC-SHA256 of the body under an active API key of the tenant');
+      throw new Unprocessable(
+        'bad signature: not the HMAC-SHA256 of the body under an active API key of the tenant',
+      );
     }
     return tenant;
   }
@@ -144,14 +173,22 @@ export class BalanceActionsConsumer {
     message.nack();
   }
 
-  private async publish(topic: Topic | undefined, body: string | Buffer, attributes: Record<string, string>): Promise<void> {
+  private async publish(
+    topic: Topic | undefined,
+    body: string | Buffer,
+    attributes: Record<string, string>,
+  ): Promise<void> {
     if (!topic) throw new Error('consumer not started');
     await topic.publishMessage({ data: Buffer.isBuffer(body) ? body : Buffer.from(body), attributes });
   }
 
   private async ensureResources(): Promise<void> {
     const c = this.config;
-    for (const name of [c.AGGREGATOR_ACTIONS_TOPIC, c.AGGREGATOR_RESULTS_TOPIC, c.AGGREGATOR_DEAD_LETTER_TOPIC]) {
+    for (const name of [
+      c.AGGREGATOR_ACTIONS_TOPIC,
+      c.AGGREGATOR_RESULTS_TOPIC,
+      c.AGGREGATOR_DEAD_LETTER_TOPIC,
+    ]) {
       await ignoreExists(this.pubsub.createTopic(name));
     }
     await ignoreExists(

@@ -13,7 +13,9 @@ export class ProtoJsonCodec {
   private readonly root: protobuf.Root;
 
   constructor() {
-    this.root = new protobuf.Root().loadSync(protoFile('saldo/transaction/v1/transaction.proto'), { keepCase: false });
+    this.root = new protobuf.Root().loadSync(protoFile('saldo/transaction/v1/transaction.proto'), {
+      keepCase: false,
+    });
     this.root.resolveAll();
   }
 
@@ -64,7 +66,8 @@ function readMessage(type: protobuf.Type, json: unknown, path: string): Record<s
 function readField(field: protobuf.Field, raw: unknown, path: string): unknown {
   if (field instanceof protobuf.MapField) {
     if (raw === undefined) return {};
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ProtoJsonError(`${path}: expected an object`);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      throw new ProtoJsonError(`${path}: expected an object`);
     for (const [key, value] of Object.entries(raw)) {
       if (typeof value !== 'string') throw new ProtoJsonError(`${path}.${key}: expected a string`);
     }
@@ -72,7 +75,8 @@ function readField(field: protobuf.Field, raw: unknown, path: string): unknown {
   }
   if (field.repeated) throw new ProtoJsonError(`${path}: repeated fields are not accepted here`);
   if (field.resolvedType instanceof protobuf.Enum) return readEnum(field.resolvedType, raw, path);
-  if (field.resolvedType instanceof protobuf.Type) throw new ProtoJsonError(`${path}: nested messages are not accepted here`);
+  if (field.resolvedType instanceof protobuf.Type)
+    throw new ProtoJsonError(`${path}: nested messages are not accepted here`);
   switch (field.type) {
     case 'string':
       if (raw === undefined) return '';
@@ -117,7 +121,9 @@ function writeMessage(type: protobuf.Type, value: Record<string, unknown>): Reco
 function writeField(field: protobuf.Field, raw: unknown): unknown {
   if (field instanceof protobuf.MapField) return raw;
   if (field.repeated && Array.isArray(raw)) {
-    return raw.map((item) => (field.resolvedType instanceof protobuf.Type ? writeNested(field.resolvedType, item) : item));
+    return raw.map((item) =>
+      field.resolvedType instanceof protobuf.Type ? writeNested(field.resolvedType, item) : item,
+    );
   }
   if (field.resolvedType instanceof protobuf.Type) return writeNested(field.resolvedType, raw);
   if (['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64'].includes(field.type)) return String(raw);

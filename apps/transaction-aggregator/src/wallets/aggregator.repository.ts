@@ -93,7 +93,12 @@ export class AggregatorRepository {
     return rows[0];
   }
 
-  async listChildren(tenant: TenantId, parentId: string, afterId: string | undefined, limit: number): Promise<WalletRow[]> {
+  async listChildren(
+    tenant: TenantId,
+    parentId: string,
+    afterId: string | undefined,
+    limit: number,
+  ): Promise<WalletRow[]> {
     return this.db.query(
       `SELECT w.*, w.spend_limit_minor::text AS spend_limit_minor FROM aggregator.wallets w
         WHERE w.tenant_id = $1 AND w.parent_wallet_id = $2 AND ($3::uuid IS NULL OR w.id > $3)
@@ -125,7 +130,11 @@ export class AggregatorRepository {
   }
 
   /** Usage attributed to a wallet in the current period of the unit. */
-  async periodSpent(tenant: TenantId, walletId: string, unit: PeriodUnit): Promise<{ spent: bigint; periodStart: Date }> {
+  async periodSpent(
+    tenant: TenantId,
+    walletId: string,
+    unit: PeriodUnit,
+  ): Promise<{ spent: bigint; periodStart: Date }> {
     const rows: Array<{ spent: string; period_start: Date }> = await this.db.query(
       `WITH p AS (SELECT ${periodStartSql('$3')} AS start)
        SELECT p.start AS period_start,
@@ -175,7 +184,8 @@ export class AggregatorRepository {
         return await this.inTransaction((runner) => this.claimOnce(runner, tenant, claim));
       } catch (error) {
         const kind = classifyPgError(error);
-        const retry = (kind.kind === 'constraint' && kind.constraint === 'operations_pkey') || kind.kind === 'retryable';
+        const retry =
+          (kind.kind === 'constraint' && kind.constraint === 'operations_pkey') || kind.kind === 'retryable';
         if (!retry || attempt >= MAX_CLAIM_ATTEMPTS) throw toLedgerError(error);
       }
     }
@@ -208,7 +218,11 @@ export class AggregatorRepository {
     );
   }
 
-  private async claimOnce(runner: QueryRunner, tenant: TenantId, claim: OperationClaim): Promise<ClaimOutcome> {
+  private async claimOnce(
+    runner: QueryRunner,
+    tenant: TenantId,
+    claim: OperationClaim,
+  ): Promise<ClaimOutcome> {
     if (claim.spend?.limitMinor !== undefined) {
       await runner.query(`SELECT 1 FROM aggregator.wallets WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [
         tenant,
@@ -264,18 +278,28 @@ export class AggregatorRepository {
     );
     if (!rows[0]) {
       // Claimed concurrently by an attempt that committed first: let the caller retry the claim.
-      throw Object.assign(new Error('idempotency key claimed concurrently'), { code: '23505', constraint: 'operations_pkey' });
+      throw Object.assign(new Error('idempotency key claimed concurrently'), {
+        code: '23505',
+        constraint: 'operations_pkey',
+      });
     }
     return { kind: 'new', operation: rows[0] };
   }
 
   private async periodStartOf(runner: QueryRunner, spend: SpendClaim): Promise<Date> {
     if ('start' in spend.period) return spend.period.start;
-    const rows: Array<{ start: Date }> = await runner.query(`SELECT ${periodStartSql('$1')} AS start`, [spend.period.unit]);
+    const rows: Array<{ start: Date }> = await runner.query(`SELECT ${periodStartSql('$1')} AS start`, [
+      spend.period.unit,
+    ]);
     return (rows[0] as { start: Date }).start;
   }
 
-  private async checkLimit(runner: QueryRunner, tenant: TenantId, spend: SpendClaim, periodStart: Date): Promise<void> {
+  private async checkLimit(
+    runner: QueryRunner,
+    tenant: TenantId,
+    spend: SpendClaim,
+    periodStart: Date,
+  ): Promise<void> {
     const rows: Array<{ spent: string }> = await runner.query(
       `SELECT coalesce(sum(o.spend_minor), 0)::text AS spent FROM aggregator.operations o
         WHERE o.tenant_id = $1 AND o.spender_wallet_id = $2 AND o.period_start = $3 AND ${USAGE_COUNTS}`,
@@ -287,7 +311,14 @@ export class AggregatorRepository {
       throw new LedgerError(
         'SPEND_LIMIT_EXCEEDED',
         `amount: the member's spend limit for this period is ${limit}; ${spent} is spent, so ${spend.amountMinor} more would exceed it`,
-        { field: 'amount', facts: { limit: limit.toString(), spent: spent.toString(), requested: spend.amountMinor.toString() } },
+        {
+          field: 'amount',
+          facts: {
+            limit: limit.toString(),
+            spent: spent.toString(),
+            requested: spend.amountMinor.toString(),
+          },
+        },
       );
     }
   }
@@ -319,7 +350,15 @@ function periodStartSql(unitParam: string): string {
 function toLedgerError(error: unknown): unknown {
   if (error instanceof LedgerError) return error;
   const kind = classifyPgError(error);
-  if (kind.kind === 'retryable') return new LedgerError('CONFLICT_RETRY', 'the request collided with another; retry with the same idempotency key');
-  if (kind.kind === 'unavailable') return new LedgerError('DEPENDENCY_UNAVAILABLE', 'the database is unavailable; retry with the same idempotency key');
+  if (kind.kind === 'retryable')
+    return new LedgerError(
+      'CONFLICT_RETRY',
+      'the request collided with another; retry with the same idempotency key',
+    );
+  if (kind.kind === 'unavailable')
+    return new LedgerError(
+      'DEPENDENCY_UNAVAILABLE',
+      'the database is unavailable; retry with the same idempotency key',
+    );
   return error;
 }

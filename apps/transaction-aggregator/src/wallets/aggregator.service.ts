@@ -9,7 +9,15 @@ import {
 import { toTimestamp } from '@saldo/grpc-kit';
 import { ledgerV1, transactionV1 } from '@saldo/proto';
 import type { LedgerApi } from '../ledger/ledger-client';
-import type { AggregatorRepository, OperationClaim, OwnerType, PeriodUnit, SpendClaim, WalletRole, WalletRow } from './aggregator.repository';
+import type {
+  AggregatorRepository,
+  OperationClaim,
+  OwnerType,
+  PeriodUnit,
+  SpendClaim,
+  WalletRole,
+  WalletRow,
+} from './aggregator.repository';
 import { currencyScale } from './currencies';
 import {
   callerMetadata,
@@ -20,7 +28,12 @@ import {
   requiredText,
   requireWalletId,
 } from './input';
-import { referencesOf, toPublicTransaction, walletAmountOf, type PostingReferences } from './transaction-view';
+import {
+  referencesOf,
+  toPublicTransaction,
+  walletAmountOf,
+  type PostingReferences,
+} from './transaction-view';
 
 const A = ledgerV1.AccountType;
 const DEBIT = ledgerV1.EntrySide.ENTRY_SIDE_DEBIT;
@@ -66,13 +79,18 @@ export class AggregatorService {
     private readonly ledger: LedgerApi,
   ) {}
 
-  async openWallet(tenant: TenantId, request: transactionV1.OpenWalletRequest): Promise<transactionV1.Wallet> {
+  async openWallet(
+    tenant: TenantId,
+    request: transactionV1.OpenWalletRequest,
+  ): Promise<transactionV1.Wallet> {
     const key = requirePublicKey(request.idempotencyKey);
     const ownerType = OWNER_TYPES[request.ownerType];
     if (!ownerType) throw LedgerError.invalid('owner_type', 'must be PERSONAL, ENTERPRISE or RESELLER');
     const ownerId = requiredText(request.ownerId, 'owner_id', 128);
     const { code: currency, scale } = currencyScale(request.currency);
-    const parentId = request.parentWalletId ? requireWalletId(request.parentWalletId, 'parent_wallet_id') : null;
+    const parentId = request.parentWalletId
+      ? requireWalletId(request.parentWalletId, 'parent_wallet_id')
+      : null;
     const overdraft = parseAmount(request.overdraftLimit || '0', 'overdraft_limit', { allowZero: true });
     const spendLimit = parseOptionalAmount(request.spendLimit, 'spend_limit');
     const period = limitPeriodOf(request.limitPeriod);
@@ -81,10 +99,19 @@ export class AggregatorService {
     const parent = parentId ? await this.requireWallet(tenant, parentId, 'parent_wallet_id') : undefined;
     const role = roleUnder(parent, ownerType, currency);
     if (role === 'member' && overdraft > 0n) {
-      throw LedgerError.invalid('overdraft_limit', "a member spends its organisation's balance and has no overdraft of its own");
+      throw LedgerError.invalid(
+        'overdraft_limit',
+        "a member spends its organisation's balance and has no overdraft of its own",
+      );
     }
-    if (role !== 'member' && (spendLimit !== undefined || request.limitPeriod !== transactionV1.LimitPeriod.LIMIT_PERIOD_UNSPECIFIED)) {
-      throw LedgerError.invalid(spendLimit !== undefined ? 'spend_limit' : 'limit_period', 'only enterprise members have a spend limit');
+    if (
+      role !== 'member' &&
+      (spendLimit !== undefined || request.limitPeriod !== transactionV1.LimitPeriod.LIMIT_PERIOD_UNSPECIFIED)
+    ) {
+      throw LedgerError.invalid(
+        spendLimit !== undefined ? 'spend_limit' : 'limit_period',
+        'only enterprise members have a spend limit',
+      );
     }
 
     const command = {
@@ -147,28 +174,49 @@ export class AggregatorService {
   }
 
   async getWallet(tenant: TenantId, request: transactionV1.GetWalletRequest): Promise<transactionV1.Wallet> {
-    const wallet = await this.requireWallet(tenant, requireWalletId(request.walletId, 'wallet_id'), 'wallet_id');
+    const wallet = await this.requireWallet(
+      tenant,
+      requireWalletId(request.walletId, 'wallet_id'),
+      'wallet_id',
+    );
     const funding = await this.fundingOf(tenant, wallet);
     const account = await this.ledger.getAccount({ tenantId: tenant, accountId: funding.accountId });
     return this.walletView(tenant, wallet, account);
   }
 
-  async listChildWallets(tenant: TenantId, request: transactionV1.ListChildWalletsRequest): Promise<transactionV1.ListChildWalletsResponse> {
-    const parent = await this.requireWallet(tenant, requireWalletId(request.walletId, 'wallet_id'), 'wallet_id');
+  async listChildWallets(
+    tenant: TenantId,
+    request: transactionV1.ListChildWalletsRequest,
+  ): Promise<transactionV1.ListChildWalletsResponse> {
+    const parent = await this.requireWallet(
+      tenant,
+      requireWalletId(request.walletId, 'wallet_id'),
+      'wallet_id',
+    );
     const pageSize = pageSizeOf(request.pageSize, 50, 100);
     const after = request.pageToken ? decodeToken(request.pageToken, `children:${parent.id}`) : undefined;
     const rows = await this.repository.listChildren(tenant, parent.id, after, pageSize + 1);
     const page = rows.slice(0, pageSize);
     const accounts = new Map<string, Promise<ledgerV1.Account>>();
     const accountOf = (accountId: string) => {
-      if (!accounts.has(accountId)) accounts.set(accountId, this.ledger.getAccount({ tenantId: tenant, accountId }));
+      if (!accounts.has(accountId))
+        accounts.set(accountId, this.ledger.getAccount({ tenantId: tenant, accountId }));
       return accounts.get(accountId) as Promise<ledgerV1.Account>;
     };
     const wallets = await Promise.all(
-      page.map(async (child) => this.walletView(tenant, child, await accountOf(child.ledger_account_id ?? (parent.ledger_account_id as string)))),
+      page.map(async (child) =>
+        this.walletView(
+          tenant,
+          child,
+          await accountOf(child.ledger_account_id ?? (parent.ledger_account_id as string)),
+        ),
+      ),
     );
     const last = page[page.length - 1];
-    return { wallets, nextPageToken: rows.length > pageSize && last ? encodeToken(`children:${parent.id}`, last.id) : '' };
+    return {
+      wallets,
+      nextPageToken: rows.length > pageSize && last ? encodeToken(`children:${parent.id}`, last.id) : '',
+    };
   }
 
   async topUp(tenant: TenantId, request: transactionV1.TopUpRequest): Promise<transactionV1.Transaction> {
@@ -179,26 +227,41 @@ export class AggregatorService {
     const metadata = callerMetadata(request.metadata);
     const funding = await this.fundingOf(tenant, await this.requireWallet(tenant, walletId, 'wallet_id'));
     if (funding.wallet.role === 'member') {
-      throw rule('wallet_id', "a member wallet spends its organisation's balance: top up the enterprise wallet instead");
+      throw rule(
+        'wallet_id',
+        "a member wallet spends its organisation's balance: top up the enterprise wallet instead",
+      );
     }
     const command = { wallet_id: walletId, amount: amount.toString(), reference, metadata };
-    return this.post(tenant, { key, action: 'TopUp', requestHash: requestFingerprint('TopUp', command), walletId }, {
-      tenantId: tenant,
-      idempotencyKey: ledgerKey('topup', key),
-      assetCode: funding.wallet.currency,
-      legs: [
-        { accountId: '', systemAccount: A.ACCOUNT_TYPE_CASH_CLEARING, side: DEBIT, amount: command.amount },
-        { accountId: funding.accountId, systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED, side: CREDIT, amount: command.amount },
-      ],
-      pending: false,
-      timeoutSeconds: 0,
-      action: 'TOP_UP',
-      references: referencesOf({ ...this.refsOf(funding), reference }),
-      metadata,
-    });
+    return this.post(
+      tenant,
+      { key, action: 'TopUp', requestHash: requestFingerprint('TopUp', command), walletId },
+      {
+        tenantId: tenant,
+        idempotencyKey: ledgerKey('topup', key),
+        assetCode: funding.wallet.currency,
+        legs: [
+          { accountId: '', systemAccount: A.ACCOUNT_TYPE_CASH_CLEARING, side: DEBIT, amount: command.amount },
+          {
+            accountId: funding.accountId,
+            systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED,
+            side: CREDIT,
+            amount: command.amount,
+          },
+        ],
+        pending: false,
+        timeoutSeconds: 0,
+        action: 'TOP_UP',
+        references: referencesOf({ ...this.refsOf(funding), reference }),
+        metadata,
+      },
+    );
   }
 
-  async bookUsage(tenant: TenantId, request: transactionV1.BookUsageRequest): Promise<transactionV1.Transaction> {
+  async bookUsage(
+    tenant: TenantId,
+    request: transactionV1.BookUsageRequest,
+  ): Promise<transactionV1.Transaction> {
     const key = requirePublicKey(request.idempotencyKey);
     const walletId = requireWalletId(request.walletId, 'wallet_id');
     const amount = parseAmount(request.amount, 'amount');
@@ -206,20 +269,42 @@ export class AggregatorService {
     const cost = parseOptionalAmount(request.costAmount, 'cost_amount');
     const metadata = callerMetadata(request.metadata);
     const funding = await this.fundingOf(tenant, await this.requireWallet(tenant, walletId, 'wallet_id'));
-    const command = { wallet_id: walletId, amount: amount.toString(), product_code: productCode, cost_amount: cost?.toString() ?? '', metadata };
+    const command = {
+      wallet_id: walletId,
+      amount: amount.toString(),
+      product_code: productCode,
+      cost_amount: cost?.toString() ?? '',
+      metadata,
+    };
     const legs: ledgerV1.Leg[] = [
-      { accountId: funding.accountId, systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED, side: DEBIT, amount: command.amount },
+      {
+        accountId: funding.accountId,
+        systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED,
+        side: DEBIT,
+        amount: command.amount,
+      },
       { accountId: '', systemAccount: A.ACCOUNT_TYPE_REVENUE, side: CREDIT, amount: command.amount },
     ];
     if (cost !== undefined) {
       legs.push(
-        { accountId: '', systemAccount: A.ACCOUNT_TYPE_COST_OF_REVENUE, side: DEBIT, amount: command.cost_amount },
+        {
+          accountId: '',
+          systemAccount: A.ACCOUNT_TYPE_COST_OF_REVENUE,
+          side: DEBIT,
+          amount: command.cost_amount,
+        },
         { accountId: '', systemAccount: A.ACCOUNT_TYPE_PAYABLES, side: CREDIT, amount: command.cost_amount },
       );
     }
     return this.post(
       tenant,
-      { key, action: 'BookUsage', requestHash: requestFingerprint('BookUsage', command), walletId, spend: this.spendOf(funding, amount) },
+      {
+        key,
+        action: 'BookUsage',
+        requestHash: requestFingerprint('BookUsage', command),
+        walletId,
+        spend: this.spendOf(funding, amount),
+      },
       {
         tenantId: tenant,
         idempotencyKey: ledgerKey('bookusage', key),
@@ -228,13 +313,20 @@ export class AggregatorService {
         pending: false,
         timeoutSeconds: 0,
         action: 'USAGE',
-        references: referencesOf({ ...this.refsOf(funding), product_code: productCode, cost_amount: command.cost_amount }),
+        references: referencesOf({
+          ...this.refsOf(funding),
+          product_code: productCode,
+          cost_amount: command.cost_amount,
+        }),
         metadata,
       },
     );
   }
 
-  async transfer(tenant: TenantId, request: transactionV1.TransferRequest): Promise<transactionV1.Transaction> {
+  async transfer(
+    tenant: TenantId,
+    request: transactionV1.TransferRequest,
+  ): Promise<transactionV1.Transaction> {
     const key = requirePublicKey(request.idempotencyKey);
     const fromId = requireWalletId(request.fromWalletId, 'from_wallet_id');
     const toId = requireWalletId(request.toWalletId, 'to_wallet_id');
@@ -245,25 +337,39 @@ export class AggregatorService {
     const to = await this.requireWallet(tenant, toId, 'to_wallet_id');
     checkTransfer(from, to);
     const command = { from_wallet_id: fromId, to_wallet_id: toId, amount: amount.toString(), metadata };
-    return this.post(tenant, { key, action: 'Transfer', requestHash: requestFingerprint('Transfer', command), walletId: fromId }, {
-      tenantId: tenant,
-      idempotencyKey: ledgerKey('transfer', key),
-      assetCode: from.currency,
-      legs: [
-        { accountId: from.ledger_account_id as string, systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED, side: DEBIT, amount: command.amount },
-        { accountId: to.ledger_account_id as string, systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED, side: CREDIT, amount: command.amount },
-      ],
-      pending: false,
-      timeoutSeconds: 0,
-      action: 'TRANSFER',
-      references: referencesOf({
-        wallet_id: fromId,
-        funding_wallet_id: fromId,
-        wallet_account_id: from.ledger_account_id as string,
-        counterparty_wallet_id: toId,
-      }),
-      metadata,
-    });
+    return this.post(
+      tenant,
+      { key, action: 'Transfer', requestHash: requestFingerprint('Transfer', command), walletId: fromId },
+      {
+        tenantId: tenant,
+        idempotencyKey: ledgerKey('transfer', key),
+        assetCode: from.currency,
+        legs: [
+          {
+            accountId: from.ledger_account_id as string,
+            systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED,
+            side: DEBIT,
+            amount: command.amount,
+          },
+          {
+            accountId: to.ledger_account_id as string,
+            systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED,
+            side: CREDIT,
+            amount: command.amount,
+          },
+        ],
+        pending: false,
+        timeoutSeconds: 0,
+        action: 'TRANSFER',
+        references: referencesOf({
+          wallet_id: fromId,
+          funding_wallet_id: fromId,
+          wallet_account_id: from.ledger_account_id as string,
+          counterparty_wallet_id: toId,
+        }),
+        metadata,
+      },
+    );
   }
 
   async reserve(tenant: TenantId, request: transactionV1.ReserveRequest): Promise<transactionV1.Transaction> {
@@ -277,7 +383,13 @@ export class AggregatorService {
     }
     const metadata = callerMetadata(request.metadata);
     const funding = await this.fundingOf(tenant, await this.requireWallet(tenant, walletId, 'wallet_id'));
-    const command = { wallet_id: walletId, amount: amount.toString(), product_code: productCode, expires_in_seconds: expiresIn, metadata };
+    const command = {
+      wallet_id: walletId,
+      amount: amount.toString(),
+      product_code: productCode,
+      expires_in_seconds: expiresIn,
+      metadata,
+    };
     return this.post(
       tenant,
       {
@@ -293,7 +405,12 @@ export class AggregatorService {
         idempotencyKey: ledgerKey('reserve', key),
         assetCode: funding.wallet.currency,
         legs: [
-          { accountId: funding.accountId, systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED, side: DEBIT, amount: command.amount },
+          {
+            accountId: funding.accountId,
+            systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED,
+            side: DEBIT,
+            amount: command.amount,
+          },
           { accountId: '', systemAccount: A.ACCOUNT_TYPE_REVENUE, side: CREDIT, amount: command.amount },
         ],
         pending: true,
@@ -311,14 +428,22 @@ export class AggregatorService {
     const amount = parseOptionalAmount(request.amount, 'amount');
     const hold = await this.requireOwnTransaction(tenant, holdId);
     if (hold.kind !== ledgerV1.TransactionKind.TRANSACTION_KIND_PENDING) {
-      throw new LedgerError('HOLD_NOT_PENDING', `transaction_id: transaction ${holdId} is not a hold (Reserve)`, { field: 'transaction_id' });
+      throw new LedgerError(
+        'HOLD_NOT_PENDING',
+        `transaction_id: transaction ${holdId} is not a hold (Reserve)`,
+        { field: 'transaction_id' },
+      );
     }
     const held = walletAmountOf(hold);
     if (amount !== undefined && amount > held) {
-      throw new LedgerError('AMOUNT_EXCEEDS_HOLD', `amount: ${amount} is more than the ${held} the hold holds`, {
-        field: 'amount',
-        facts: { held: held.toString() },
-      });
+      throw new LedgerError(
+        'AMOUNT_EXCEEDS_HOLD',
+        `amount: ${amount} is more than the ${held} the hold holds`,
+        {
+          field: 'amount',
+          facts: { held: held.toString() },
+        },
+      );
     }
     const command = { transaction_id: holdId, amount: amount?.toString() ?? '' };
     const claim: OperationClaim = {
@@ -358,7 +483,12 @@ export class AggregatorService {
     const ledgerIdempotencyKey = ledgerKey('void', key);
     return this.run(tenant, claim, () =>
       isHold
-        ? this.ledger.voidPending({ tenantId: tenant, idempotencyKey: ledgerIdempotencyKey, pendingTransactionId: targetId, reason })
+        ? this.ledger.voidPending({
+            tenantId: tenant,
+            idempotencyKey: ledgerIdempotencyKey,
+            pendingTransactionId: targetId,
+            reason,
+          })
         : this.ledger.reverseTransaction({
             tenantId: tenant,
             idempotencyKey: ledgerIdempotencyKey,
@@ -369,22 +499,36 @@ export class AggregatorService {
     );
   }
 
-  async getTransaction(tenant: TenantId, request: transactionV1.GetTransactionRequest): Promise<transactionV1.Transaction> {
+  async getTransaction(
+    tenant: TenantId,
+    request: transactionV1.GetTransactionRequest,
+  ): Promise<transactionV1.Transaction> {
     const id = requireWalletId(request.transactionId, 'transaction_id');
     return toPublicTransaction(await this.requireOwnTransaction(tenant, id));
   }
 
-  async listTransactions(tenant: TenantId, request: transactionV1.ListTransactionsRequest): Promise<transactionV1.ListTransactionsResponse> {
-    const wallet = await this.requireWallet(tenant, requireWalletId(request.walletId, 'wallet_id'), 'wallet_id');
+  async listTransactions(
+    tenant: TenantId,
+    request: transactionV1.ListTransactionsRequest,
+  ): Promise<transactionV1.ListTransactionsResponse> {
+    const wallet = await this.requireWallet(
+      tenant,
+      requireWalletId(request.walletId, 'wallet_id'),
+      'wallet_id',
+    );
     const pageSize = pageSizeOf(request.pageSize, 50, 200);
-    if (wallet.role === 'member') return this.listMemberTransactions(tenant, wallet, pageSize, request.pageToken);
+    if (wallet.role === 'member')
+      return this.listMemberTransactions(tenant, wallet, pageSize, request.pageToken);
     const page = await this.ledger.listAccountTransactions({
       tenantId: tenant,
       accountId: wallet.ledger_account_id as string,
       pageSize,
       pageToken: request.pageToken,
     });
-    return { transactions: page.transactions.map((tx) => toPublicTransaction(tx)), nextPageToken: page.nextPageToken };
+    return {
+      transactions: page.transactions.map((tx) => toPublicTransaction(tx)),
+      nextPageToken: page.nextPageToken,
+    };
   }
 
   /** A member has no ledger account: its transactions are the operations attributed to it. */
@@ -396,22 +540,36 @@ export class AggregatorService {
   ): Promise<transactionV1.ListTransactionsResponse> {
     const scope = `member:${member.id}`;
     const cursor = pageToken ? decodeToken(pageToken, scope).split('|') : undefined;
-    const before = cursor && cursor.length === 2 ? { createdAt: cursor[0] as string, key: cursor[1] as string } : undefined;
+    const before =
+      cursor && cursor.length === 2
+        ? { createdAt: cursor[0] as string, key: cursor[1] as string }
+        : undefined;
     if (cursor && !before) throw LedgerError.invalid('page_token', 'is not a token from this listing');
     const rows = await this.repository.spenderOperations(tenant, member.id, before, pageSize + 1);
     const page = rows.slice(0, pageSize);
     const transactions = await Promise.all(
-      page.map(async (row) => toPublicTransaction(await this.ledger.getTransaction({ tenantId: tenant, transactionId: row.result_id }))),
+      page.map(async (row) =>
+        toPublicTransaction(
+          await this.ledger.getTransaction({ tenantId: tenant, transactionId: row.result_id }),
+        ),
+      ),
     );
     const last = page[page.length - 1];
     return {
       transactions,
-      nextPageToken: rows.length > pageSize && last ? encodeToken(scope, `${last.created_at}|${last.idempotency_key}`) : '',
+      nextPageToken:
+        rows.length > pageSize && last
+          ? encodeToken(scope, `${last.created_at}|${last.idempotency_key}`)
+          : '',
     };
   }
 
   /** Claims the key, posts once, and answers with the ledger's transaction (or the replayed one). */
-  private post(tenant: TenantId, claim: OperationClaim, posting: ledgerV1.PostTransactionRequest): Promise<transactionV1.Transaction> {
+  private post(
+    tenant: TenantId,
+    claim: OperationClaim,
+    posting: ledgerV1.PostTransactionRequest,
+  ): Promise<transactionV1.Transaction> {
     return this.run(tenant, claim, () => this.ledger.postTransaction(posting));
   }
 
@@ -422,14 +580,22 @@ export class AggregatorService {
   ): Promise<transactionV1.Transaction> {
     const claimed = await this.repository.claim(tenant, claim);
     if (claimed.kind === 'replay') {
-      const original = await this.ledger.getTransaction({ tenantId: tenant, transactionId: claimed.operation.result_id as string });
+      const original = await this.ledger.getTransaction({
+        tenantId: tenant,
+        transactionId: claimed.operation.result_id as string,
+      });
       return toPublicTransaction(original, true);
     }
     let transaction: ledgerV1.Transaction | undefined;
-    await this.settle(tenant, claim.key, async () => {
-      transaction = await call();
-      return transaction.transactionId;
-    }, claim.resolvesHoldId);
+    await this.settle(
+      tenant,
+      claim.key,
+      async () => {
+        transaction = await call();
+        return transaction.transactionId;
+      },
+      claim.resolvesHoldId,
+    );
     const result = transaction as ledgerV1.Transaction;
     return toPublicTransaction(result, claimed.kind === 'resume' && result.replayed);
   }
@@ -439,18 +605,28 @@ export class AggregatorService {
    * result id; failed for a definitive refusal (the key may be used again for the same request);
    * left started when the outcome is unknown, so a retry resumes with the same ledger key.
    */
-  private async settle(tenant: TenantId, key: string, work: () => Promise<string>, resolvesHoldId?: string): Promise<void> {
+  private async settle(
+    tenant: TenantId,
+    key: string,
+    work: () => Promise<string>,
+    resolvesHoldId?: string,
+  ): Promise<void> {
     let resultId: string;
     try {
       resultId = await work();
     } catch (error) {
-      if (error instanceof LedgerError && !TRANSIENT_CODES.has(error.code)) await this.repository.fail(tenant, key, error.code);
+      if (error instanceof LedgerError && !TRANSIENT_CODES.has(error.code))
+        await this.repository.fail(tenant, key, error.code);
       throw error;
     }
     await this.repository.complete(tenant, key, resultId, resolvesHoldId);
   }
 
-  private async walletView(tenant: TenantId, wallet: WalletRow, account: ledgerV1.Account): Promise<transactionV1.Wallet> {
+  private async walletView(
+    tenant: TenantId,
+    wallet: WalletRow,
+    account: ledgerV1.Account,
+  ): Promise<transactionV1.Wallet> {
     const balance = account.balance as ledgerV1.Balance;
     const usage = await this.repository.periodSpent(tenant, wallet.id, wallet.limit_period);
     let available = BigInt(balance.availableBalance);
@@ -472,7 +648,10 @@ export class AggregatorService {
       role: ROLES_TO_WIRE[wallet.role],
       overdraftLimit: wallet.role === 'member' ? '0' : account.overdraftLimit,
       spendLimit: wallet.spend_limit_minor ?? '',
-      limitPeriod: wallet.limit_period === 'day' ? transactionV1.LimitPeriod.LIMIT_PERIOD_DAY : transactionV1.LimitPeriod.LIMIT_PERIOD_MONTH,
+      limitPeriod:
+        wallet.limit_period === 'day'
+          ? transactionV1.LimitPeriod.LIMIT_PERIOD_DAY
+          : transactionV1.LimitPeriod.LIMIT_PERIOD_MONTH,
       periodSpent: usage.spent.toString(),
       periodStart: toTimestamp(usage.periodStart),
       metadata: wallet.metadata,
@@ -483,12 +662,14 @@ export class AggregatorService {
 
   private async requireWallet(tenant: TenantId, walletId: string, field: string): Promise<WalletRow> {
     const wallet = await this.repository.findWallet(tenant, walletId);
-    if (!wallet) throw new LedgerError('WALLET_NOT_FOUND', `${field}: wallet ${walletId} does not exist`, { field });
+    if (!wallet)
+      throw new LedgerError('WALLET_NOT_FOUND', `${field}: wallet ${walletId} does not exist`, { field });
     return wallet;
   }
 
   private async fundingOf(tenant: TenantId, wallet: WalletRow): Promise<Funding> {
-    if (wallet.role !== 'member') return { wallet, funder: wallet, accountId: wallet.ledger_account_id as string };
+    if (wallet.role !== 'member')
+      return { wallet, funder: wallet, accountId: wallet.ledger_account_id as string };
     const organisation = await this.requireWallet(tenant, wallet.parent_wallet_id as string, 'wallet_id');
     return { wallet, funder: organisation, accountId: organisation.ledger_account_id as string };
   }
@@ -514,18 +695,28 @@ export class AggregatorService {
   }
 
   /** Captures, voids and reversals adjust the usage of the operation they act on, in its period. */
-  private async adjustmentOf(tenant: TenantId, originalId: string, amountMinor: bigint): Promise<SpendClaim | undefined> {
+  private async adjustmentOf(
+    tenant: TenantId,
+    originalId: string,
+    amountMinor: bigint,
+  ): Promise<SpendClaim | undefined> {
     const original = await this.repository.findOperationByResult(tenant, originalId);
     if (!original?.spender_wallet_id || !original.period_start) return undefined;
     if (!['BookUsage', 'Reserve', 'Capture'].includes(original.action)) return undefined;
-    return { spenderWalletId: original.spender_wallet_id, amountMinor, period: { start: original.period_start } };
+    return {
+      spenderWalletId: original.spender_wallet_id,
+      amountMinor,
+      period: { start: original.period_start },
+    };
   }
 
   /** A ledger transaction of the tenant that the aggregator made (else NOT_FOUND). */
   private async requireOwnTransaction(tenant: TenantId, id: string): Promise<ledgerV1.Transaction> {
     const tx = await this.ledger.getTransaction({ tenantId: tenant, transactionId: id });
     if (!tx.references['wallet_id']) {
-      throw new LedgerError('TRANSACTION_NOT_FOUND', `transaction_id: transaction ${id} does not exist`, { field: 'transaction_id' });
+      throw new LedgerError('TRANSACTION_NOT_FOUND', `transaction_id: transaction ${id} does not exist`, {
+        field: 'transaction_id',
+      });
     }
     return tx;
   }
@@ -538,8 +729,10 @@ function rule(field: string, message: string): LedgerError {
 /** The role a new wallet takes under its parent, or why it cannot be opened there. */
 function roleUnder(parent: WalletRow | undefined, ownerType: OwnerType, currency: string): WalletRole {
   if (!parent) return 'standalone';
-  if (parent.currency !== currency) throw rule('currency', `must be the parent wallet's currency (${parent.currency})`);
-  if (parent.role === 'member') throw rule('parent_wallet_id', 'a member wallet cannot have wallets under it');
+  if (parent.currency !== currency)
+    throw rule('currency', `must be the parent wallet's currency (${parent.currency})`);
+  if (parent.role === 'member')
+    throw rule('parent_wallet_id', 'a member wallet cannot have wallets under it');
   if (parent.owner_type === 'enterprise') {
     if (ownerType !== 'personal') throw rule('owner_type', 'an enterprise member wallet is PERSONAL');
     return 'member';
@@ -557,9 +750,15 @@ function roleUnder(parent: WalletRow | undefined, ownerType: OwnerType, currency
  * and a client's balance only back to its reseller.
  */
 function checkTransfer(from: WalletRow, to: WalletRow): void {
-  if (from.role === 'member') throw rule('from_wallet_id', "a member wallet has no balance of its own; it spends its organisation's");
-  if (to.role === 'member') throw rule('to_wallet_id', 'a member wallet has no balance of its own; transfer to its enterprise wallet');
-  if (from.currency !== to.currency) throw rule('to_wallet_id', `holds ${to.currency}, the sender holds ${from.currency}`);
+  if (from.role === 'member')
+    throw rule('from_wallet_id', "a member wallet has no balance of its own; it spends its organisation's");
+  if (to.role === 'member')
+    throw rule(
+      'to_wallet_id',
+      'a member wallet has no balance of its own; transfer to its enterprise wallet',
+    );
+  if (from.currency !== to.currency)
+    throw rule('to_wallet_id', `holds ${to.currency}, the sender holds ${from.currency}`);
   if (from.owner_type === 'reseller' && from.role === 'standalone' && to.parent_wallet_id !== from.id) {
     throw rule('to_wallet_id', "a reseller transfers only to its own clients' wallets");
   }
@@ -594,6 +793,7 @@ function encodeToken(scope: string, value: string): string {
 
 function decodeToken(token: string, scope: string): string {
   const decoded = Buffer.from(token, 'base64url').toString();
-  if (!decoded.startsWith(`${scope}|`)) throw LedgerError.invalid('page_token', 'is not a token from this listing');
+  if (!decoded.startsWith(`${scope}|`))
+    throw LedgerError.invalid('page_token', 'is not a token from this listing');
   return decoded.slice(scope.length + 1);
 }

@@ -6,7 +6,10 @@ export const MAX_PUBLIC_KEY_CHARS = 100;
 export function requirePublicKey(raw: unknown): string {
   const key = requireIdempotencyKey(raw);
   if (key.length > MAX_PUBLIC_KEY_CHARS) {
-    throw LedgerError.invalid('idempotency_key', `must be 1 to ${MAX_PUBLIC_KEY_CHARS} printable ASCII characters without spaces`);
+    throw LedgerError.invalid(
+      'idempotency_key',
+      `must be 1 to ${MAX_PUBLIC_KEY_CHARS} printable ASCII characters without spaces`,
+    );
   }
   return key;
 }
@@ -20,7 +23,8 @@ export function optionalText(raw: unknown, field: string, max: number): string {
   if (raw === undefined || raw === null || raw === '') return '';
   if (typeof raw !== 'string') throw LedgerError.invalid(field, 'must be a string');
   if (raw.length > max) throw LedgerError.invalid(field, `at most ${max} characters`);
-  if ([...raw].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) throw LedgerError.invalid(field, 'must not contain control characters');
+  if ([...raw].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f))
+    throw LedgerError.invalid(field, 'must not contain control characters');
   return raw;
 }
 
@@ -42,6 +46,7 @@ export const MAX_HOLD_SECONDS = 366 * 24 * 3600;
 
 export function pageSizeOf(requested: number | undefined, fallback: number, max: number): number {
   if (!requested) return fallback;
-  if (!Number.isInteger(requested) || requested < 1 || requested > max) throw LedgerError.invalid('page_size', `must be 1 to ${max}`);
+  if (!Number.isInteger(requested) || requested < 1 || requested > max)
+    throw LedgerError.invalid('page_size', `must be 1 to ${max}`);
   return requested;
 }

@@ -18,7 +18,9 @@ export interface PostingReferences {
 }
 
 export function referencesOf(refs: PostingReferences): Record<string, string> {
-  return Object.fromEntries(Object.entries(refs).filter(([, value]) => value !== undefined && value !== '')) as Record<string, string>;
+  return Object.fromEntries(
+    Object.entries(refs).filter(([, value]) => value !== undefined && value !== ''),
+  ) as Record<string, string>;
 }
 
 const ACTION_TYPES: Readonly<Record<string, transactionV1.Transaction_Type>> = {
@@ -59,8 +61,10 @@ function statusOf(tx: ledgerV1.Transaction): transactionV1.Transaction_Status {
 
 /** The entries that carry the wallet's movement: what is held, released or posted by this transaction. */
 function phaseOf(tx: ledgerV1.Transaction): ledgerV1.EntryPhase {
-  if (tx.kind === ledgerV1.TransactionKind.TRANSACTION_KIND_PENDING) return ledgerV1.EntryPhase.ENTRY_PHASE_PENDING;
-  if (tx.kind === ledgerV1.TransactionKind.TRANSACTION_KIND_VOID_PENDING) return ledgerV1.EntryPhase.ENTRY_PHASE_RELEASE;
+  if (tx.kind === ledgerV1.TransactionKind.TRANSACTION_KIND_PENDING)
+    return ledgerV1.EntryPhase.ENTRY_PHASE_PENDING;
+  if (tx.kind === ledgerV1.TransactionKind.TRANSACTION_KIND_VOID_PENDING)
+    return ledgerV1.EntryPhase.ENTRY_PHASE_RELEASE;
   return ledgerV1.EntryPhase.ENTRY_PHASE_POSTED;
 }
 

@@ -3,16 +3,12 @@ import type { DataSource } from 'typeorm';
 import { LedgerSchema1767225600000 } from './migrations/1767225600000-ledger-schema';
 import { LedgerPostingFunctions1767225600001 } from './migrations/1767225600001-ledger-posting-functions';
 import { OutboxRelay1767225600002 } from './migrations/1767225600002-outbox-relay';
-import { LedgerBatchPosting1767225601000 } from './migrations/1767225601000-ledger-batch-posting';
-import { LedgerPostingFastPaths1767225601001 } from './migrations/1767225601001-ledger-posting-fast-paths';
-import { LedgerRefinements1767225601002 } from './migrations/1767225601002-ledger-refinements';
-import { LedgerLeanerPosting1767225601003 } from './migrations/1767225601003-ledger-leaner-posting';
 
 /** Every migration of the ledger, in order. Append only. */
-export const LEDGER_MIGRATIONS = [LedgerSchema1767225600000, LedgerPostingFunctions1767225600001, OutboxRelay1767225600002, LedgerBatchPosting1767225601000,
-  LedgerPostingFastPaths1767225601001,
-  LedgerRefinements1767225601002,
-  LedgerLeanerPosting1767225601003,
+export const LEDGER_MIGRATIONS = [
+  LedgerSchema1767225600000,
+  LedgerPostingFunctions1767225600001,
+  OutboxRelay1767225600002,
 ];
 
 export const LEDGER_MIGRATION_LOCK = 'saldo:wallet-ledger:migrations';

@@ -75,19 +75,27 @@ export interface BalanceAsOfRow extends TotalsRow {
 export class LedgerRepository {
   constructor(private readonly db: DataSource) {}
 
-  defineAsset(tenant: TenantId, code: string, scale: number): Promise<{ tenant_id: string; code: string; scale: number; created_at: string }> {
+  defineAsset(
+    tenant: TenantId,
+    code: string,
+    scale: number,
+  ): Promise<{ tenant_id: string; code: string; scale: number; created_at: string }> {
     return this.one('SELECT ledger.define_asset($1, $2, $3::smallint) AS r', [tenant, code, scale]);
   }
 
   openAccount(tenant: TenantId, command: OpenAccountCommand): Promise<AccountRow> {
-    return this.one('SELECT ledger.open_account($1::jsonb) AS r', [JSON.stringify({ ...command, tenant_id: tenant })]);
+    return this.one('SELECT ledger.open_account($1::jsonb) AS r', [
+      JSON.stringify({ ...command, tenant_id: tenant }),
+    ]);
   }
 
   /**
    * Runs posting commands as one database transaction (each in its own subtransaction); returns
    * each command's transaction or its error, in order. See PostingBatcher.
    */
-  async postBatch(commands: readonly PostingCommand[]): Promise<Array<{ ok: TransactionRow } | { error: unknown }>> {
+  async postBatch(
+    commands: readonly PostingCommand[],
+  ): Promise<Array<{ ok: TransactionRow } | { error: unknown }>> {
     const results = await this.one<Array<{ ok?: TransactionRow; error?: SqlErrorFields }>>(
       'SELECT ledger.post_batch($1::jsonb) AS r',
       [JSON.stringify(commands)],
@@ -136,7 +144,12 @@ export class LedgerRepository {
   }
 
   /** Entries of an account, newest first, strictly before the cursor entry id. */
-  listEntries(tenant: TenantId, accountId: string, beforeEntryId: string | undefined, limit: number): Promise<EntryRow[]> {
+  listEntries(
+    tenant: TenantId,
+    accountId: string,
+    beforeEntryId: string | undefined,
+    limit: number,
+  ): Promise<EntryRow[]> {
     return this.run<EntryRow>(
       `SELECT e.id::text AS entry_id, e.transaction_id, e.account_id, e.asset_code, e.side, e.phase, e.amount::text,
               a.normal_side, e.account_version::text, e.debits_posted::text, e.credits_posted::text,
@@ -215,7 +228,10 @@ export function toLedgerError(error: unknown): unknown {
       return new LedgerError(failure.code as LedgerErrorCode, failure.message, hint);
     }
     case 'retryable':
-      return new LedgerError('CONFLICT_RETRY', 'the ledger is busy with a conflicting operation; retry shortly');
+      return new LedgerError(
+        'CONFLICT_RETRY',
+        'the ledger is busy with a conflicting operation; retry shortly',
+      );
     case 'unavailable':
       return new LedgerError('DEPENDENCY_UNAVAILABLE', 'the ledger database is unavailable; retry shortly');
     case 'constraint':

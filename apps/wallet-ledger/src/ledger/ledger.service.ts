@@ -44,7 +44,12 @@ export class LedgerService {
     const code = parseAssetCode(request.code, 'code');
     const scale = parseScale(request.scale);
     const row = await this.repository.defineAsset(tenant, code, scale);
-    return { tenantId: row.tenant_id, code: row.code, scale: row.scale, createdAt: toTimestamp(row.created_at) };
+    return {
+      tenantId: row.tenant_id,
+      code: row.code,
+      scale: row.scale,
+      createdAt: toTimestamp(row.created_at),
+    };
   }
 
   async openAccount(request: ledgerV1.OpenAccountRequest): Promise<ledgerV1.Account> {
@@ -56,7 +61,9 @@ export class LedgerService {
     }
     const command = {
       asset_code: parseAssetCode(request.assetCode),
-      overdraft_limit: parseAmount(request.overdraftLimit || '0', 'overdraft_limit', { allowZero: true }).toString(),
+      overdraft_limit: parseAmount(request.overdraftLimit || '0', 'overdraft_limit', {
+        allowZero: true,
+      }).toString(),
       external_ref: limitText(request.externalRef, 'external_ref', 256),
       metadata: parseMetadata(request.metadata, 'metadata'),
     };
@@ -74,13 +81,19 @@ export class LedgerService {
     return accountToWire(await this.requireAccount(tenant, accountId));
   }
 
-  async listSystemAccounts(request: ledgerV1.ListSystemAccountsRequest): Promise<ledgerV1.ListAccountsResponse> {
+  async listSystemAccounts(
+    request: ledgerV1.ListSystemAccountsRequest,
+  ): Promise<ledgerV1.ListAccountsResponse> {
     const tenant = requireTenant(request.tenantId);
     const rows = await this.repository.listSystemAccounts(tenant, parseAssetCode(request.assetCode));
     if (rows.length === 0) {
-      throw new LedgerError('ASSET_NOT_FOUND', `asset_code: ${request.assetCode} is not defined for this tenant`, {
-        field: 'asset_code',
-      });
+      throw new LedgerError(
+        'ASSET_NOT_FOUND',
+        `asset_code: ${request.assetCode} is not defined for this tenant`,
+        {
+          field: 'asset_code',
+        },
+      );
     }
     return { accounts: rows.map(accountToWire) };
   }
@@ -209,7 +222,9 @@ export class LedgerService {
     };
   }
 
-  async listAccountEntries(request: ledgerV1.ListAccountEntriesRequest): Promise<ledgerV1.ListAccountEntriesResponse> {
+  async listAccountEntries(
+    request: ledgerV1.ListAccountEntriesRequest,
+  ): Promise<ledgerV1.ListAccountEntriesResponse> {
     const tenant = requireTenant(request.tenantId);
     const accountId = requireId(request.accountId, 'account_id');
     await this.requireAccount(tenant, accountId);
@@ -277,7 +292,11 @@ export class LedgerService {
   }
 }
 
-function notFound(code: 'ACCOUNT_NOT_FOUND' | 'TRANSACTION_NOT_FOUND', field: string, message: string): LedgerError {
+function notFound(
+  code: 'ACCOUNT_NOT_FOUND' | 'TRANSACTION_NOT_FOUND',
+  field: string,
+  message: string,
+): LedgerError {
   return new LedgerError(code, `${field}: ${message}`, { field });
 }
 

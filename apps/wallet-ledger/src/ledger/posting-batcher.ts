@@ -86,7 +86,10 @@ export class PostingBatcher {
     batch.forEach((item, index) => {
       const outcome = outcomes[index];
       if (outcome && 'ok' in outcome) item.resolve(outcome.ok);
-      else item.reject(outcome?.error ?? new LedgerError('INTERNAL', 'the batch returned no result for a command'));
+      else
+        item.reject(
+          outcome?.error ?? new LedgerError('INTERNAL', 'the batch returned no result for a command'),
+        );
     });
   }
 }

@@ -15,7 +15,10 @@ export class ServiceTokenGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const token = bearerTokenOf(context.switchToRpc().getContext<Metadata>());
     if (!token || !safeEqual(token, this.config.LEDGER_SERVICE_TOKEN)) {
-      throw new LedgerError('UNAUTHENTICATED', 'a valid service token is required (authorization: Bearer <token>)');
+      throw new LedgerError(
+        'UNAUTHENTICATED',
+        'a valid service token is required (authorization: Bearer <token>)',
+      );
     }
     return true;
   }

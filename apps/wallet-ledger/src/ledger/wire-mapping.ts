@@ -1,4 +1,10 @@
-import { computeBalance, type AccountType, type NormalSide, type Side, type SystemAccountType } from '@saldo/ledger-domain';
+import {
+  computeBalance,
+  type AccountType,
+  type NormalSide,
+  type Side,
+  type SystemAccountType,
+} from '@saldo/ledger-domain';
 import { toTimestamp } from '@saldo/grpc-kit';
 import { ledgerV1 } from '@saldo/proto';
 
@@ -77,7 +83,9 @@ export function accountTypeFromWire(value: ledgerV1.AccountType | undefined): Ac
   return found?.[0] as AccountType | undefined;
 }
 
-export function systemAccountFromWire(value: ledgerV1.AccountType | undefined): SystemAccountType | undefined {
+export function systemAccountFromWire(
+  value: ledgerV1.AccountType | undefined,
+): SystemAccountType | undefined {
   const type = accountTypeFromWire(value);
   return type === 'wallet' ? undefined : type;
 }

@@ -36,7 +36,8 @@ export class FirestoreMirror {
 
   async write(snapshot: WalletSnapshot, options: MirrorWriteOptions = {}): Promise<MirrorWriteResult> {
     const version = Number(snapshot.version);
-    if (!Number.isSafeInteger(version)) throw new Error(`wallet ${snapshot.accountId}: version ${snapshot.version} is not a safe integer`);
+    if (!Number.isSafeInteger(version))
+      throw new Error(`wallet ${snapshot.accountId}: version ${snapshot.version} is not a safe integer`);
     const walletRef = this.walletRef(snapshot.identity.walletId);
     const transactions = walletRef.collection(TRANSACTIONS_SUBCOLLECTION);
     const result = await this.firestore.runTransaction(
@@ -53,7 +54,10 @@ export class FirestoreMirror {
         for (const view of transactionsToWrite(snapshot.transactions, known)) {
           tx.set(transactions.doc(view.transactionId), transactionDocument(snapshot, view));
         }
-        return { outcome: 'written', storedVersion: typeof storedVersion === 'number' ? storedVersion : undefined };
+        return {
+          outcome: 'written',
+          storedVersion: typeof storedVersion === 'number' ? storedVersion : undefined,
+        };
       },
       { maxAttempts: 5 },
     );
@@ -71,7 +75,12 @@ export class FirestoreMirror {
   private async trim(walletRef: DocumentReference, version: number): Promise<void> {
     const oldestKept = version - this.transactionsKept + 1;
     for (let round = 0; round < 10; round += 1) {
-      const expired = await walletRef.collection(TRANSACTIONS_SUBCOLLECTION).where('walletVersion', '<', oldestKept).select().limit(400).get();
+      const expired = await walletRef
+        .collection(TRANSACTIONS_SUBCOLLECTION)
+        .where('walletVersion', '<', oldestKept)
+        .select()
+        .limit(400)
+        .get();
       if (expired.empty) return;
       const batch = this.firestore.batch();
       for (const doc of expired.docs) batch.delete(doc.ref);
@@ -85,10 +94,17 @@ export class FirestoreMirror {
  * Transactions newer than what Firestore has, plus those they resolve or reverse (within the
  * window): their status changed (a hold captured or voided, a posting reversed).
  */
-export function transactionsToWrite(views: readonly WalletTransactionView[], storedVersion: number): WalletTransactionView[] {
+export function transactionsToWrite(
+  views: readonly WalletTransactionView[],
+  storedVersion: number,
+): WalletTransactionView[] {
   const fresh = views.filter((view) => view.walletVersion > BigInt(storedVersion));
-  const touched = new Set(fresh.flatMap((view) => [view.pendingTransactionId, view.reversesTransactionId]).filter(Boolean));
-  return views.filter((view) => view.walletVersion > BigInt(storedVersion) || touched.has(view.transactionId));
+  const touched = new Set(
+    fresh.flatMap((view) => [view.pendingTransactionId, view.reversesTransactionId]).filter(Boolean),
+  );
+  return views.filter(
+    (view) => view.walletVersion > BigInt(storedVersion) || touched.has(view.transactionId),
+  );
 }
 
 export function walletDocument(snapshot: WalletSnapshot): Record<string, unknown> {
@@ -111,7 +127,10 @@ export function walletDocument(snapshot: WalletSnapshot): Record<string, unknown
   };
 }
 
-export function transactionDocument(snapshot: WalletSnapshot, view: WalletTransactionView): Record<string, unknown> {
+export function transactionDocument(
+  snapshot: WalletSnapshot,
+  view: WalletTransactionView,
+): Record<string, unknown> {
   return {
     transactionId: view.transactionId,
     walletId: snapshot.identity.walletId,

@@ -31,32 +31,50 @@ function idToken(uid: string, claims: Claims = {}): string {
   return `${encode({ alg: 'none', typ: 'JWT' })}.${encode(payload)}.`;
 }
 
-async function request(method: string, url: string, user: { uid: string; claims?: Claims } | null, body?: unknown): Promise<number> {
+async function request(
+  method: string,
+  url: string,
+  user: { uid: string; claims?: Claims } | null,
+  body?: unknown,
+): Promise<number> {
   const response = await fetch(url, {
     method,
-    headers: { 'content-type': 'application/json', ...(user ? { authorization: `Bearer ${idToken(user.uid, user.claims)}` } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      ...(user ? { authorization: `Bearer ${idToken(user.uid, user.claims)}` } : {}),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   await response.text();
   return response.status;
 }
 
-const get = (docPath: string, user: { uid: string; claims?: Claims } | null) => request('GET', `${base}/${docPath}`, user);
+const get = (docPath: string, user: { uid: string; claims?: Claims } | null) =>
+  request('GET', `${base}/${docPath}`, user);
 const listWhereOwner = (ownerId: string, user: { uid: string; claims?: Claims } | null) =>
   request('POST', `${base}:runQuery`, user, {
     structuredQuery: {
       from: [{ collectionId: 'wallets' }],
-      where: { fieldFilter: { field: { fieldPath: 'ownerId' }, op: 'EQUAL', value: { stringValue: ownerId } } },
+      where: {
+        fieldFilter: { field: { fieldPath: 'ownerId' }, op: 'EQUAL', value: { stringValue: ownerId } },
+      },
     },
   });
-const listAll = (user: { uid: string; claims?: Claims } | null) => request('POST', `${base}:runQuery`, user, { structuredQuery: { from: [{ collectionId: 'wallets' }] } });
+const listAll = (user: { uid: string; claims?: Claims } | null) =>
+  request('POST', `${base}:runQuery`, user, { structuredQuery: { from: [{ collectionId: 'wallets' }] } });
 
 describe('firestore.rules (emulator)', () => {
   let firestore: Firestore;
   const alice = { uid: 'alice' };
   const bob = { uid: 'bob' };
-  const orgAdmin = { uid: 'carol', claims: { saldo_tenant: 't1', saldo_org: 'org-1', saldo_org_admin: true } };
-  const otherTenantAdmin = { uid: 'dave', claims: { saldo_tenant: 't2', saldo_org: 'org-1', saldo_org_admin: true } };
+  const orgAdmin = {
+    uid: 'carol',
+    claims: { saldo_tenant: 't1', saldo_org: 'org-1', saldo_org_admin: true },
+  };
+  const otherTenantAdmin = {
+    uid: 'dave',
+    claims: { saldo_tenant: 't2', saldo_org: 'org-1', saldo_org_admin: true },
+  };
   const member = { uid: 'erin', claims: { saldo_tenant: 't1', saldo_org: 'org-1', saldo_org_admin: false } };
 
   beforeAll(async () => {
@@ -119,8 +137,14 @@ describe('firestore.rules (emulator)', () => {
 
   it('refuses every client write, even by the owner', async () => {
     const patch = { fields: { availableBalance: { stringValue: '999999' } } };
-    expect(await request('PATCH', `${base}/wallets/w-alice?updateMask.fieldPaths=availableBalance`, alice, patch)).toBe(403);
-    expect(await request('PATCH', `${base}/wallets/w-new`, alice, { fields: { ownerId: { stringValue: 'alice' } } })).toBe(403);
+    expect(
+      await request('PATCH', `${base}/wallets/w-alice?updateMask.fieldPaths=availableBalance`, alice, patch),
+    ).toBe(403);
+    expect(
+      await request('PATCH', `${base}/wallets/w-new`, alice, {
+        fields: { ownerId: { stringValue: 'alice' } },
+      }),
+    ).toBe(403);
     expect(await request('DELETE', `${base}/wallets/w-alice`, alice)).toBe(403);
     expect(await request('PATCH', `${base}/wallets/w-alice/transactions/tx-2`, alice, patch)).toBe(403);
     expect((await firestore.doc('wallets/w-alice').get()).get('availableBalance')).toBe('100');

@@ -40,8 +40,12 @@ interface Checkpoint {
  */
 export async function rebuildMirror(options: RebuildOptions): Promise<RebuildProgress> {
   const { pool, mirror, name } = options;
-  await pool.query(`INSERT INTO ledger.mirror_rebuilds (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [name]);
-  const current = (await pool.query<Checkpoint>(`SELECT * FROM ledger.mirror_rebuilds WHERE name = $1`, [name])).rows[0]!;
+  await pool.query(`INSERT INTO ledger.mirror_rebuilds (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [
+    name,
+  ]);
+  const current = (
+    await pool.query<Checkpoint>(`SELECT * FROM ledger.mirror_rebuilds WHERE name = $1`, [name])
+  ).rows[0]!;
   if (options.restart || current.finished_at !== null) {
     await pool.query(
       `UPDATE ledger.mirror_rebuilds SET after_account = NULL, wallets_written = 0, wallets_skipped = 0,
@@ -66,7 +70,10 @@ export async function rebuildMirror(options: RebuildOptions): Promise<RebuildPro
       )
     ).rows.map((row) => row.id);
     if (ids.length === 0) {
-      await pool.query(`UPDATE ledger.mirror_rebuilds SET finished_at = clock_timestamp(), updated_at = clock_timestamp() WHERE name = $1`, [name]);
+      await pool.query(
+        `UPDATE ledger.mirror_rebuilds SET finished_at = clock_timestamp(), updated_at = clock_timestamp() WHERE name = $1`,
+        [name],
+      );
       progress.finished = true;
       options.onPage?.(progress);
       return progress;
@@ -77,7 +84,10 @@ export async function rebuildMirror(options: RebuildOptions): Promise<RebuildPro
       const result = await mirror.write(snapshot, { rewriteSameVersion: true });
       await pool.query(
         `UPDATE ledger.mirror_state SET mirrored_version = greatest(mirrored_version, $2) WHERE account_id = $1`,
-        [accountId, result.outcome === 'written' ? snapshot.version.toString() : String(result.storedVersion)],
+        [
+          accountId,
+          result.outcome === 'written' ? snapshot.version.toString() : String(result.storedVersion),
+        ],
       );
       return result.outcome === 'written' ? ('written' as const) : ('skipped' as const);
     });
@@ -95,7 +105,11 @@ export async function rebuildMirror(options: RebuildOptions): Promise<RebuildPro
   return progress;
 }
 
-async function mapBounded<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+async function mapBounded<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   await Promise.all(

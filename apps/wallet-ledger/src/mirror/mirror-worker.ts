@@ -116,7 +116,9 @@ export class MirrorWorker {
         this.status.state = 'retrying';
         this.options.metrics.failures.inc();
         this.options.logger.warn({ err: this.status.lastError }, 'mirror: round failed');
-        await this.sleep(backoffMs(this.status.consecutiveFailures, this.options.retryBaseMs, this.options.retryMaxMs));
+        await this.sleep(
+          backoffMs(this.status.consecutiveFailures, this.options.retryBaseMs, this.options.retryMaxMs),
+        );
       }
     }
   }
@@ -141,13 +143,22 @@ export class MirrorWorker {
   private async mirrorOne(wallet: Claimed): Promise<void> {
     const { options } = this;
     try {
-      const snapshot = await loadWalletSnapshot(options.pool, wallet.account_id, options.mirror.transactionsKept);
+      const snapshot = await loadWalletSnapshot(
+        options.pool,
+        wallet.account_id,
+        options.mirror.transactionsKept,
+      );
       if (!snapshot) throw new Error(`account ${wallet.account_id} is not a wallet`);
       const writeStarted = Date.now();
       const result = await options.mirror.write(snapshot);
       options.metrics.writes.inc({ outcome: result.outcome });
       options.logger.debug(
-        { accountId: wallet.account_id, version: snapshot.version.toString(), outcome: result.outcome, writeMs: Date.now() - writeStarted },
+        {
+          accountId: wallet.account_id,
+          version: snapshot.version.toString(),
+          outcome: result.outcome,
+          writeMs: Date.now() - writeStarted,
+        },
         'mirror: wallet written',
       );
       const { rows } = await options.pool.query<{ lag_s: number | null }>(
@@ -158,21 +169,37 @@ export class MirrorWorker {
                 lease_owner = NULL, lease_until = NULL, attempts = 0, last_error = NULL, mirrored_at = clock_timestamp()
           WHERE account_id = $1 AND lease_owner = $2
           RETURNING extract(epoch FROM clock_timestamp() - $6::timestamptz)::float8 AS lag_s`,
-        [wallet.account_id, this.owner, snapshot.version.toString(), snapshot.readAt, options.minIntervalMs, wallet.pending_since],
+        [
+          wallet.account_id,
+          this.owner,
+          snapshot.version.toString(),
+          snapshot.readAt,
+          options.minIntervalMs,
+          wallet.pending_since,
+        ],
       );
       const lag = rows[0]?.lag_s;
-      if (wallet.pending_since && typeof lag === 'number') options.metrics.lagSeconds.observe(Math.max(0, lag));
+      if (wallet.pending_since && typeof lag === 'number')
+        options.metrics.lagSeconds.observe(Math.max(0, lag));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       options.metrics.failures.inc();
-      options.logger.warn({ err: message, accountId: wallet.account_id, attempts: wallet.attempts + 1 }, 'mirror: wallet write failed');
+      options.logger.warn(
+        { err: message, accountId: wallet.account_id, attempts: wallet.attempts + 1 },
+        'mirror: wallet write failed',
+      );
       await options.pool
         .query(
           `UPDATE ledger.mirror_state
               SET attempts = attempts + 1, last_error = left($3, 1000), lease_owner = NULL, lease_until = NULL,
                   next_attempt_at = clock_timestamp() + make_interval(secs => $4::float8 / 1000)
             WHERE account_id = $1 AND lease_owner = $2`,
-          [wallet.account_id, this.owner, message, backoffMs(wallet.attempts + 1, options.retryBaseMs, options.retryMaxMs)],
+          [
+            wallet.account_id,
+            this.owner,
+            message,
+            backoffMs(wallet.attempts + 1, options.retryBaseMs, options.retryMaxMs),
+          ],
         )
         .catch(() => undefined); // the lease expires on its own
     }
@@ -189,7 +216,10 @@ export class MirrorWorker {
       this.options.metrics.backlogWallets.set(this.status.backlogWallets);
       this.options.metrics.oldestAgeSeconds.set(this.status.oldestAgeSeconds);
     } catch (error) {
-      this.options.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'mirror: backlog sample failed');
+      this.options.logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'mirror: backlog sample failed',
+      );
     }
   }
 

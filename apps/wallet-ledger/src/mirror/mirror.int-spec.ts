@@ -63,7 +63,14 @@ describe('Firestore mirror (emulator)', () => {
   /** Lists every difference between the ledger and Firestore for the tenant's wallets; [] when equal. */
   async function differences(firestore: Firestore, tenant: string): Promise<string[]> {
     const problems: string[] = [];
-    const wallets = await pool.query<{ id: string; wallet_id: string; owner_id: string; version: string; posted: string; pending: string }>(
+    const wallets = await pool.query<{
+      id: string;
+      wallet_id: string;
+      owner_id: string;
+      version: string;
+      posted: string;
+      pending: string;
+    }>(
       `SELECT id, coalesce(nullif(metadata->>'wallet_id', ''), id::text) AS wallet_id,
               coalesce(nullif(metadata->>'owner_id', ''), id::text) AS owner_id, version::text,
               (credits_posted - debits_posted)::text AS posted, debits_pending::text AS pending
@@ -83,7 +90,8 @@ describe('Firestore mirror (emulator)', () => {
         availableBalance: (BigInt(w.posted) - BigInt(w.pending)).toString(),
       };
       const got = data && Object.fromEntries(Object.keys(want).map((k) => [k, data[k]]));
-      if (JSON.stringify(got) !== JSON.stringify(want)) problems.push(`${w.wallet_id}: ${JSON.stringify(got)} != ${JSON.stringify(want)}`);
+      if (JSON.stringify(got) !== JSON.stringify(want))
+        problems.push(`${w.wallet_id}: ${JSON.stringify(got)} != ${JSON.stringify(want)}`);
       const txs = await pool.query<{ transaction_id: string; v: string; status: string }>(
         `SELECT e.transaction_id, max(e.account_version)::text AS v, t.status
            FROM ledger.entries e JOIN ledger.transactions t ON t.id = e.transaction_id
@@ -92,11 +100,19 @@ describe('Firestore mirror (emulator)', () => {
         [w.id, w.version, KEPT],
       );
       const wanted = txs.rows.map((t) => `${t.transaction_id}@${t.v}:${t.status}`).sort();
-      const stored = (await firestore.collection(WALLETS_COLLECTION).doc(w.wallet_id).collection(TRANSACTIONS_SUBCOLLECTION).get()).docs
+      const stored = (
+        await firestore
+          .collection(WALLETS_COLLECTION)
+          .doc(w.wallet_id)
+          .collection(TRANSACTIONS_SUBCOLLECTION)
+          .get()
+      ).docs
         .map((d) => `${d.id}@${d.get('walletVersion')}:${d.get('status')}`)
         .sort();
       if (JSON.stringify(stored) !== JSON.stringify(wanted)) {
-        problems.push(`${w.wallet_id}: transactions differ (${stored.length} stored, ${wanted.length} in the ledger's last ${KEPT})`);
+        problems.push(
+          `${w.wallet_id}: transactions differ (${stored.length} stored, ${wanted.length} in the ledger's last ${KEPT})`,
+        );
       }
     }
     return problems;
@@ -110,7 +126,9 @@ describe('Firestore mirror (emulator)', () => {
       if (last.length === 0) return Date.now() - started;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new Error(`Firestore still differs from the ledger after ${timeoutMs} ms:\n${last.slice(0, 5).join('\n')}`);
+    throw new Error(
+      `Firestore still differs from the ledger after ${timeoutMs} ms:\n${last.slice(0, 5).join('\n')}`,
+    );
   }
 
   it(`equals the ledger within ${CONVERGENCE_LIMIT_MS / 1000} s after a burst of 1,000 concurrent actions on hot wallets, writing each hot document about once a second`, async () => {
@@ -118,8 +136,18 @@ describe('Firestore mirror (emulator)', () => {
     const ledger = new LedgerFixture(pool, `tenant-${randomUUID().slice(0, 8)}`);
     await ledger.defineAsset();
     const hot: string[] = [];
-    for (let i = 0; i < 3; i += 1) hot.push(await ledger.openWallet({ walletId: `hot-${i}-${ledger.tenant}`, ownerType: 'personal', ownerId: `uid-${i}` }));
-    const cold = [await ledger.openWallet(), await ledger.openWallet({ ownerType: 'reseller', ownerId: 'reseller-1' })];
+    for (let i = 0; i < 3; i += 1)
+      hot.push(
+        await ledger.openWallet({
+          walletId: `hot-${i}-${ledger.tenant}`,
+          ownerType: 'personal',
+          ownerId: `uid-${i}`,
+        }),
+      );
+    const cold = [
+      await ledger.openWallet(),
+      await ledger.openWallet({ ownerType: 'reseller', ownerId: 'reseller-1' }),
+    ];
     for (const w of [...hot, ...cold]) await ledger.topUp(w, 10_000_000);
     const holds = await Promise.all(hot.map((w) => ledger.hold(w, 1_000)));
 
@@ -146,13 +174,18 @@ describe('Firestore mirror (emulator)', () => {
       await ledger.void(holds[1]!['transaction_id'] as string);
       const burstMs = Date.now() - burstStarted;
       const convergedMs = await waitUntilEqual(firestore, ledger.tenant, CONVERGENCE_LIMIT_MS);
-      process.stdout.write(`mirror: 1,000-action burst took ${burstMs} ms; Firestore equal to the ledger ${convergedMs} ms after it\n`);
+      process.stdout.write(
+        `mirror: 1,000-action burst took ${burstMs} ms; Firestore equal to the ledger ${convergedMs} ms after it\n`,
+      );
 
       // Coalesced: far fewer document writes than changes (about one per hot wallet per second).
-      const writes = (await metrics.writes.get()).values.find((v) => v.labels['outcome'] === 'written')?.value ?? 0;
+      const writes =
+        (await metrics.writes.get()).values.find((v) => v.labels['outcome'] === 'written')?.value ?? 0;
       expect(writes).toBeLessThan(1_000 / 4);
       const lag = await metrics.lagSeconds.get();
-      expect(lag.values.find((v) => v.metricName === 'saldo_mirror_lag_seconds_count')?.value).toBeGreaterThan(0);
+      expect(
+        lag.values.find((v) => v.metricName === 'saldo_mirror_lag_seconds_count')?.value,
+      ).toBeGreaterThan(0);
       // The captured hold shows as posted, the voided one as voided.
       const heldDoc = await firestore
         .collection(WALLETS_COLLECTION)
@@ -220,12 +253,24 @@ describe('Firestore mirror (emulator)', () => {
     const firestore = freshFirestore();
     const mirror = new FirestoreMirror(firestore, KEPT);
     const name = `rebuild-${ledger.tenant}`;
-    const allWallets = Number((await pool.query(`SELECT count(*) FROM ledger.accounts WHERE type = 'wallet'`)).rows[0].count);
+    const allWallets = Number(
+      (await pool.query(`SELECT count(*) FROM ledger.accounts WHERE type = 'wallet'`)).rows[0].count,
+    );
 
     // Stops after one page (a crash); the checkpoint says where.
-    const partial = await rebuildMirror({ pool, mirror, name, restart: false, pageSize: 2, concurrency: 2, maxPages: 1 });
+    const partial = await rebuildMirror({
+      pool,
+      mirror,
+      name,
+      restart: false,
+      pageSize: 2,
+      concurrency: 2,
+      maxPages: 1,
+    });
     expect(partial).toMatchObject({ finished: false, written: 2 });
-    const checkpoint = (await pool.query(`SELECT after_account FROM ledger.mirror_rebuilds WHERE name = $1`, [name])).rows[0];
+    const checkpoint = (
+      await pool.query(`SELECT after_account FROM ledger.mirror_rebuilds WHERE name = $1`, [name])
+    ).rows[0];
     expect(checkpoint.after_account).not.toBeNull();
 
     const resumed = await rebuildMirror({ pool, mirror, name, restart: false, pageSize: 2, concurrency: 2 });

@@ -102,7 +102,11 @@ const ENTRY_PAGE = 400;
 const MAX_PAGES = 50; // a transaction holds at most a few entries of one wallet; this is a runaway guard
 
 /** Reads the wallet and its newest `kept` transactions in one REPEATABLE READ snapshot; undefined if not a wallet. */
-export async function loadWalletSnapshot(pool: Pool, accountId: string, kept: number): Promise<WalletSnapshot | undefined> {
+export async function loadWalletSnapshot(
+  pool: Pool,
+  accountId: string,
+  kept: number,
+): Promise<WalletSnapshot | undefined> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -119,7 +123,11 @@ export async function loadWalletSnapshot(pool: Pool, accountId: string, kept: nu
   }
 }
 
-async function readSnapshot(client: PoolClient, accountId: string, kept: number): Promise<WalletSnapshot | undefined> {
+async function readSnapshot(
+  client: PoolClient,
+  accountId: string,
+  kept: number,
+): Promise<WalletSnapshot | undefined> {
   const account = (await client.query<AccountRow>(ACCOUNT_SQL, [accountId])).rows[0];
   if (!account || account.type !== 'wallet') return undefined;
   const version = BigInt(account.version);
@@ -140,10 +148,15 @@ async function readSnapshot(client: PoolClient, accountId: string, kept: number)
     }
     if (reachedOlder || rows.length < ENTRY_PAGE) break;
     before = rows[rows.length - 1]!.entry_id;
-    if (page === MAX_PAGES - 1) throw new Error(`wallet ${accountId}: more than ${MAX_PAGES * ENTRY_PAGE} entries in its last ${kept} transactions`);
+    if (page === MAX_PAGES - 1)
+      throw new Error(
+        `wallet ${accountId}: more than ${MAX_PAGES * ENTRY_PAGE} entries in its last ${kept} transactions`,
+      );
   }
   const figures = balanceOf(account);
-  const transactions = [...byTransaction.values()].map(transactionView).sort((a, b) => (a.walletVersion > b.walletVersion ? -1 : 1));
+  const transactions = [...byTransaction.values()]
+    .map(transactionView)
+    .sort((a, b) => (a.walletVersion > b.walletVersion ? -1 : 1));
   return {
     accountId: account.account_id,
     tenantId: account.tenant_id,
@@ -161,7 +174,12 @@ async function readSnapshot(client: PoolClient, accountId: string, kept: number)
   };
 }
 
-function balanceOf(totals: { debits_posted: string; credits_posted: string; debits_pending: string; credits_pending?: string }) {
+function balanceOf(totals: {
+  debits_posted: string;
+  credits_posted: string;
+  debits_pending: string;
+  credits_pending?: string;
+}) {
   return computeBalance(
     {
       debitsPosted: BigInt(totals.debits_posted),

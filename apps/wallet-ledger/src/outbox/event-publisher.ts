@@ -65,15 +65,24 @@ export class PubSubEventPublisher implements EventPublisher {
     const outcomes = await Promise.all(
       requests.map((request) =>
         withTimeout(
-          this.topic.publishMessage({ data: request.data, orderingKey: request.orderingKey, attributes: request.attributes }),
+          this.topic.publishMessage({
+            data: request.data,
+            orderingKey: request.orderingKey,
+            attributes: request.attributes,
+          }),
           this.options.publishTimeoutMs,
         ).then(
           (messageId): PublishOutcome => ({ ok: true, messageId }),
-          (error: unknown): PublishOutcome => ({ ok: false, error: error instanceof Error ? error : new Error(String(error)) }),
+          (error: unknown): PublishOutcome => ({
+            ok: false,
+            error: error instanceof Error ? error : new Error(String(error)),
+          }),
         ),
       ),
     );
-    const pausedKeys = new Set(requests.filter((_, i) => !outcomes[i]!.ok).map((request) => request.orderingKey));
+    const pausedKeys = new Set(
+      requests.filter((_, i) => !outcomes[i]!.ok).map((request) => request.orderingKey),
+    );
     for (const key of pausedKeys) this.topic.resumePublishing(key);
     return outcomes;
   }

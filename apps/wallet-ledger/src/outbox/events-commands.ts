@@ -26,14 +26,19 @@ function positive(flags: readonly string[], name: string, fallback: number, max:
   const raw = flagValue(flags, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > max) throw new Error(`${name}: expected a whole number from 1 to ${max}, got '${raw}'`);
+  if (!Number.isInteger(value) || value < 1 || value > max)
+    throw new Error(`${name}: expected a whole number from 1 to ${max}, got '${raw}'`);
   return value;
 }
 
 export async function mirrorRebuildCommand(flags: readonly string[]): Promise<number> {
   const config = loadConfig(eventsConfigSchema);
   const name = flagValue(flags, '--name') ?? 'default';
-  const pool = new Pool({ connectionString: config.DATABASE_URL, max: 12, application_name: 'saldo-wallet-ledger-mirror-rebuild' });
+  const pool = new Pool({
+    connectionString: config.DATABASE_URL,
+    max: 12,
+    application_name: 'saldo-wallet-ledger-mirror-rebuild',
+  });
   const firestore = new Firestore({ projectId: config.GOOGLE_CLOUD_PROJECT });
   const started = Date.now();
   try {
@@ -45,7 +50,9 @@ export async function mirrorRebuildCommand(flags: readonly string[]): Promise<nu
       pageSize: positive(flags, '--page-size', 200, 5_000),
       concurrency: positive(flags, '--concurrency', 8, 64),
       onPage: (p) =>
-        process.stdout.write(`mirror-rebuild ${p.name}: ${p.written} written, ${p.skipped} already current${p.finished ? ', done' : ''}\n`),
+        process.stdout.write(
+          `mirror-rebuild ${p.name}: ${p.written} written, ${p.skipped} already current${p.finished ? ', done' : ''}\n`,
+        ),
     });
     process.stdout.write(
       `mirror-rebuild ${name}: ${progress.resumedAfter ? `resumed after ${progress.resumedAfter}, ` : ''}` +

@@ -10,7 +10,11 @@ const REVENUE = '00000000-0000-4000-8000-0000000000e1';
 const COST = '00000000-0000-4000-8000-0000000000e2';
 const PAYABLES = '00000000-0000-4000-8000-0000000000e3';
 
-const facts = (account_id: string, type: AccountFacts['type'], metadata: Record<string, string> = {}): AccountFacts => ({
+const facts = (
+  account_id: string,
+  type: AccountFacts['type'],
+  metadata: Record<string, string> = {},
+): AccountFacts => ({
   account_id,
   type,
   asset_code: 'IDR',
@@ -19,7 +23,14 @@ const facts = (account_id: string, type: AccountFacts['type'], metadata: Record<
   metadata,
 });
 
-function entry(id: number, account_id: string, side: 'debit' | 'credit', phase: EntryJson['phase'], amount: string, after: Partial<EntryJson>): EntryJson {
+function entry(
+  id: number,
+  account_id: string,
+  side: 'debit' | 'credit',
+  phase: EntryJson['phase'],
+  amount: string,
+  after: Partial<EntryJson>,
+): EntryJson {
   return {
     entry_id: String(id),
     account_id,
@@ -63,7 +74,12 @@ describe('buildMessages', () => {
       references: { product_code: 'esign', reference: 'doc-9' },
       metadata: {},
       entries: [
-        entry(100, WALLET_A, 'debit', 'posted', '1500', { account_version: '7', credits_posted: '10000', debits_posted: '1500', debits_pending: '200' }),
+        entry(100, WALLET_A, 'debit', 'posted', '1500', {
+          account_version: '7',
+          credits_posted: '10000',
+          debits_posted: '1500',
+          debits_pending: '200',
+        }),
         entry(101, REVENUE, 'credit', 'posted', '1500', { account_version: '3', credits_posted: '4500' }),
         entry(102, COST, 'debit', 'posted', '400', { account_version: '2', debits_posted: '800' }),
         entry(103, PAYABLES, 'credit', 'posted', '400', { account_version: '2', credits_posted: '800' }),
@@ -75,7 +91,11 @@ describe('buildMessages', () => {
     const [message, ...rest] = buildMessages(usage);
     expect(rest).toHaveLength(0);
     expect(message!.orderingKey).toBe('w-a');
-    expect(message!.attributes).toEqual({ event_id: '42.1', event_type: 'LEDGER_EVENT_TYPE_TRANSACTION_POSTED', tenant: 'tenant-1' });
+    expect(message!.attributes).toEqual({
+      event_id: '42.1',
+      event_type: 'LEDGER_EVENT_TYPE_TRANSACTION_POSTED',
+      tenant: 'tenant-1',
+    });
     const json = codec.toJson(LEDGER_EVENT_TYPE, message!.event);
     expect(json).toMatchObject({
       eventId: '42.1',
@@ -99,11 +119,19 @@ describe('buildMessages', () => {
         postedDelta: '-1500',
         availableDelta: '-1500',
       },
-      businessAction: { action: 'USAGE', productCode: 'esign', costAmount: '400', revenueAmount: '1500', reference: 'doc-9' },
+      businessAction: {
+        action: 'USAGE',
+        productCode: 'esign',
+        costAmount: '400',
+        revenueAmount: '1500',
+        reference: 'doc-9',
+      },
     });
     const transaction = json['transaction'] as Record<string, unknown>;
     expect(transaction['status']).toBe('TRANSACTION_STATUS_POSTED');
-    expect((transaction['entries'] as unknown[]).map((e) => (e as Record<string, string>)['accountType'])).toEqual([
+    expect(
+      (transaction['entries'] as unknown[]).map((e) => (e as Record<string, string>)['accountType']),
+    ).toEqual([
       'ACCOUNT_TYPE_WALLET',
       'ACCOUNT_TYPE_REVENUE',
       'ACCOUNT_TYPE_COST_OF_REVENUE',
@@ -131,7 +159,11 @@ describe('buildMessages', () => {
         action: 'TRANSFER',
         references: {},
         entries: [
-          entry(200, WALLET_A, 'debit', 'posted', '300', { account_version: '8', credits_posted: '10000', debits_posted: '1800' }),
+          entry(200, WALLET_A, 'debit', 'posted', '300', {
+            account_version: '8',
+            credits_posted: '10000',
+            debits_posted: '1800',
+          }),
           entry(201, WALLET_B, 'credit', 'posted', '300', { account_version: '1', credits_posted: '300' }),
         ],
       },
@@ -164,11 +196,22 @@ describe('buildMessages', () => {
   });
 
   it('announces a wallet opened with zero balances at version 0, and a hold with its pending amounts', () => {
-    const opened: OutboxRecord = { ...usage, id: '1', event_type: 'account.opened', account_id: WALLET_A, transaction: null };
+    const opened: OutboxRecord = {
+      ...usage,
+      id: '1',
+      event_type: 'account.opened',
+      account_id: WALLET_A,
+      transaction: null,
+    };
     const [open] = buildMessages(opened);
     const json = codec.toJson(LEDGER_EVENT_TYPE, open!.event);
     expect(json['type']).toBe('LEDGER_EVENT_TYPE_WALLET_OPENED');
-    expect(json['wallet']).toMatchObject({ postedBalance: '0', availableBalance: '0', pendingDebits: '0', postedDelta: '0' });
+    expect(json['wallet']).toMatchObject({
+      postedBalance: '0',
+      availableBalance: '0',
+      pendingDebits: '0',
+      postedDelta: '0',
+    });
     expect(json['wallet']).not.toHaveProperty('version'); // 0 is the default: omitted in proto3 JSON
     expect(reparseLedgerEvent(json)).toEqual(json);
 
@@ -182,34 +225,54 @@ describe('buildMessages', () => {
         kind: 'pending',
         expires_at: '2026-03-01T03:10:00+00:00',
         entries: [
-          entry(300, WALLET_A, 'debit', 'pending', '250', { account_version: '9', credits_posted: '10000', debits_pending: '250' }),
+          entry(300, WALLET_A, 'debit', 'pending', '250', {
+            account_version: '9',
+            credits_posted: '10000',
+            debits_pending: '250',
+          }),
           entry(301, REVENUE, 'credit', 'pending', '250', { account_version: '4', credits_pending: '250' }),
         ],
       },
     };
     const holdJson = codec.toJson(LEDGER_EVENT_TYPE, buildMessages(hold)[0]!.event);
-    expect(holdJson['wallet']).toMatchObject({ postedDelta: '0', availableDelta: '-250', availableBalance: '9750', pendingDebits: '250' });
-    expect(holdJson['transaction']).toMatchObject({ status: 'TRANSACTION_STATUS_PENDING', expiresAt: '2026-03-01T03:10:00Z' });
+    expect(holdJson['wallet']).toMatchObject({
+      postedDelta: '0',
+      availableDelta: '-250',
+      availableBalance: '9750',
+      pendingDebits: '250',
+    });
+    expect(holdJson['transaction']).toMatchObject({
+      status: 'TRANSACTION_STATUS_PENDING',
+      expiresAt: '2026-03-01T03:10:00Z',
+    });
     expect(reparseLedgerEvent(holdJson)).toEqual(holdJson);
   });
 
   it('refuses to build an event for a transaction with an unknown account', () => {
-    expect(() => buildMessages({ ...usage, accounts: usage.accounts.slice(1) })).toThrow(/account .* unknown/);
+    expect(() => buildMessages({ ...usage, accounts: usage.accounts.slice(1) })).toThrow(
+      /account .* unknown/,
+    );
   });
 });
 
 describe('ProtoJsonCodec', () => {
   it('refuses fields the schema does not have and values of the wrong type', () => {
     expect(() => codec.toJson(LEDGER_EVENT_TYPE, { eventId: 'x', bogus: 1 })).toThrow(/bogus: not a field/);
-    expect(() => codec.toJson(LEDGER_EVENT_TYPE, { outboxId: 12 })).toThrow(/outboxId: expected an integer string/);
+    expect(() => codec.toJson(LEDGER_EVENT_TYPE, { outboxId: 12 })).toThrow(
+      /outboxId: expected an integer string/,
+    );
     expect(() => codec.toJson(LEDGER_EVENT_TYPE, { type: 'POSTED' })).toThrow(/not a value of/);
-    expect(() => codec.toJson(LEDGER_EVENT_TYPE, { outboxId: '18446744073709551616' })).toThrow(/out of range/);
+    expect(() => codec.toJson(LEDGER_EVENT_TYPE, { outboxId: '18446744073709551616' })).toThrow(
+      /out of range/,
+    );
   });
 
   it('formats timestamps as RFC 3339 UTC with 0, 3, 6 or 9 fractional digits', () => {
     expect(timestampToJson({ seconds: '0', nanos: 0 })).toBe('1970-01-01T00:00:00Z');
     expect(timestampToJson({ seconds: '1767225600', nanos: 5_000_000 })).toBe('2026-01-01T00:00:00.005Z');
-    expect(timestampToJson({ seconds: '1767225600', nanos: 123_456_000 })).toBe('2026-01-01T00:00:00.123456Z');
+    expect(timestampToJson({ seconds: '1767225600', nanos: 123_456_000 })).toBe(
+      '2026-01-01T00:00:00.123456Z',
+    );
     expect(timestampToJson({ seconds: '1767225600', nanos: 1 })).toBe('2026-01-01T00:00:00.000000001Z');
     expect(() => timestampToJson({ seconds: '253402300800', nanos: 0 })).toThrow(/out of range/);
   });
@@ -217,13 +280,25 @@ describe('ProtoJsonCodec', () => {
 
 describe('walletIdentityOf', () => {
   it('reads the owner contract from metadata and falls back to the account id', () => {
-    expect(walletIdentityOf('acc', { wallet_id: 'w1', owner_type: 'Enterprise', owner_id: 'org-1', parent_owner_id: 'r-1' })).toEqual({
+    expect(
+      walletIdentityOf('acc', {
+        wallet_id: 'w1',
+        owner_type: 'Enterprise',
+        owner_id: 'org-1',
+        parent_owner_id: 'r-1',
+      }),
+    ).toEqual({
       walletId: 'w1',
       ownerType: 'enterprise',
       ownerId: 'org-1',
       parentOwnerId: 'r-1',
     });
-    expect(walletIdentityOf('acc', {})).toEqual({ walletId: 'acc', ownerType: 'unspecified', ownerId: 'acc', parentOwnerId: '' });
+    expect(walletIdentityOf('acc', {})).toEqual({
+      walletId: 'acc',
+      ownerType: 'unspecified',
+      ownerId: 'acc',
+      parentOwnerId: '',
+    });
     // A wallet id that could address another Firestore path is not used.
     expect(walletIdentityOf('acc', { wallet_id: '../wallets/x' }).walletId).toBe('acc');
     expect(walletIdentityOf('acc', { owner_type: 'WALLET_OWNER_TYPE_RESELLER' }).ownerType).toBe('reseller');

@@ -71,7 +71,8 @@ const EVENT_TYPE_TO_WIRE: Record<OutboxEventType, eventsV1.LedgerEventType> = {
   'account.opened': eventsV1.LedgerEventType.LEDGER_EVENT_TYPE_WALLET_OPENED,
   'transaction.posted': eventsV1.LedgerEventType.LEDGER_EVENT_TYPE_TRANSACTION_POSTED,
   'transaction.pending': eventsV1.LedgerEventType.LEDGER_EVENT_TYPE_TRANSACTION_PENDING,
-  'transaction.posted_from_pending': eventsV1.LedgerEventType.LEDGER_EVENT_TYPE_TRANSACTION_POSTED_FROM_PENDING,
+  'transaction.posted_from_pending':
+    eventsV1.LedgerEventType.LEDGER_EVENT_TYPE_TRANSACTION_POSTED_FROM_PENDING,
   'transaction.voided': eventsV1.LedgerEventType.LEDGER_EVENT_TYPE_TRANSACTION_VOIDED,
   'transaction.reversed': eventsV1.LedgerEventType.LEDGER_EVENT_TYPE_TRANSACTION_REVERSED,
 };
@@ -94,7 +95,10 @@ const KIND_TO_WIRE = {
   reversal: ledgerV1.TransactionKind.TRANSACTION_KIND_REVERSAL,
 } as const;
 
-const SIDE_TO_WIRE = { debit: ledgerV1.EntrySide.ENTRY_SIDE_DEBIT, credit: ledgerV1.EntrySide.ENTRY_SIDE_CREDIT } as const;
+const SIDE_TO_WIRE = {
+  debit: ledgerV1.EntrySide.ENTRY_SIDE_DEBIT,
+  credit: ledgerV1.EntrySide.ENTRY_SIDE_CREDIT,
+} as const;
 const PHASE_TO_WIRE = {
   posted: ledgerV1.EntryPhase.ENTRY_PHASE_POSTED,
   pending: ledgerV1.EntryPhase.ENTRY_PHASE_PENDING,
@@ -117,9 +121,12 @@ export function buildMessages(record: OutboxRecord): OutgoingMessage[] {
   }));
 }
 
-function baseEvent(record: OutboxRecord): Omit<eventsV1.LedgerEvent, 'eventId' | 'orderingKey' | 'part' | 'parts' | 'wallet'> {
+function baseEvent(
+  record: OutboxRecord,
+): Omit<eventsV1.LedgerEvent, 'eventId' | 'orderingKey' | 'part' | 'parts' | 'wallet'> {
   const occurredAt = toTimestamp(record.created_at);
-  if (!occurredAt) throw new Error(`outbox row ${record.id}: created_at "${record.created_at}" is not a timestamp`);
+  if (!occurredAt)
+    throw new Error(`outbox row ${record.id}: created_at "${record.created_at}" is not a timestamp`);
   return {
     tenantId: record.tenant_id,
     type: EVENT_TYPE_TO_WIRE[record.event_type],
@@ -133,16 +140,26 @@ function baseEvent(record: OutboxRecord): Omit<eventsV1.LedgerEvent, 'eventId' |
 
 function walletOpened(record: OutboxRecord): eventsV1.LedgerEvent {
   const facts = record.accounts.find((a) => a.account_id === record.account_id);
-  if (!facts || facts.type !== 'wallet') throw new Error(`outbox row ${record.id}: opened account ${record.account_id} is not a wallet`);
+  if (!facts || facts.type !== 'wallet')
+    throw new Error(`outbox row ${record.id}: opened account ${record.account_id} is not a wallet`);
   const zero = { debits_posted: '0', credits_posted: '0', debits_pending: '0', credits_pending: '0' };
   const wallet = walletState(facts, zero, '0', { posted: 0n, pendingDebits: 0n });
-  return { ...baseEvent(record), eventId: `${record.id}.1`, orderingKey: wallet.walletId, part: 1, parts: 1, wallet, wallets: [wallet] };
+  return {
+    ...baseEvent(record),
+    eventId: `${record.id}.1`,
+    orderingKey: wallet.walletId,
+    part: 1,
+    parts: 1,
+    wallet,
+    wallets: [wallet],
+  };
 }
 
 function transactionEvents(record: OutboxRecord): eventsV1.LedgerEvent[] {
   const tx = record.transaction;
   if (!tx) throw new Error(`outbox row ${record.id}: transaction not found`);
-  if (tx.entries.length < 2) throw new Error(`outbox row ${record.id}: transaction ${tx.transaction_id} has fewer than two entries`);
+  if (tx.entries.length < 2)
+    throw new Error(`outbox row ${record.id}: transaction ${tx.transaction_id} has fewer than two entries`);
   const facts = new Map(record.accounts.map((a) => [a.account_id, a]));
   const factsOf = (accountId: string): AccountFacts => {
     const found = facts.get(accountId);
@@ -155,7 +172,17 @@ function transactionEvents(record: OutboxRecord): eventsV1.LedgerEvent[] {
   if (wallets.length === 0) {
     const businessAction = businessActionOf(tx, factsOf, []);
     const orderingKey = `system:${record.tenant_id}:${tx.asset_code || factsOf(tx.entries[0]!.account_id).asset_code}`;
-    return [{ ...base, eventId: `${record.id}.1`, orderingKey, part: 1, parts: 1, wallet: undefined, businessAction }];
+    return [
+      {
+        ...base,
+        eventId: `${record.id}.1`,
+        orderingKey,
+        part: 1,
+        parts: 1,
+        wallet: undefined,
+        businessAction,
+      },
+    ];
   }
   return wallets.map((wallet, index) => ({
     ...base,
@@ -232,7 +259,10 @@ function walletState(
   };
 }
 
-function transactionOf(tx: TransactionJson, factsOf: (id: string) => AccountFacts): eventsV1.LedgerTransaction {
+function transactionOf(
+  tx: TransactionJson,
+  factsOf: (id: string) => AccountFacts,
+): eventsV1.LedgerTransaction {
   const createdAt = toTimestamp(tx.created_at);
   if (!createdAt) throw new Error(`transaction ${tx.transaction_id}: created_at is not a timestamp`);
   return {
@@ -298,5 +328,7 @@ function businessActionOf(
 }
 
 function stringMap(value: Record<string, unknown> | null | undefined): Record<string, string> {
-  return Object.fromEntries(Object.entries(value ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+  return Object.fromEntries(
+    Object.entries(value ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+  );
 }

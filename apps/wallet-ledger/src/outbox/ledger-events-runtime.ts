@@ -1,7 +1,12 @@
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import type { Logger } from '@saldo/logging';
-import { createMetricsRegistry, startObservabilityServer, type HealthCheck, type ObservabilityServer } from '@saldo/observability';
+import {
+  createMetricsRegistry,
+  startObservabilityServer,
+  type HealthCheck,
+  type ObservabilityServer,
+} from '@saldo/observability';
 import { Pool } from 'pg';
 import type { Registry } from 'prom-client';
 import type { LedgerConfig } from '../config';
@@ -57,9 +62,17 @@ export interface RuntimeOverrides {
 const BACKLOG_SAMPLE_MS = 5_000;
 
 /** Starts the outbox relay, the Firestore mirror and the observability endpoint of the wallet-ledger. */
-export async function startLedgerEventsRuntime(config: EventsConfig, logger: Logger, overrides: RuntimeOverrides = {}): Promise<LedgerEventsRuntime> {
+export async function startLedgerEventsRuntime(
+  config: EventsConfig,
+  logger: Logger,
+  overrides: RuntimeOverrides = {},
+): Promise<LedgerEventsRuntime> {
   const registry = createMetricsRegistry('wallet-ledger');
-  const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.LEDGER_MIRROR_CONCURRENCY + 4, application_name: 'saldo-wallet-ledger-events' });
+  const pool = new Pool({
+    connectionString: config.DATABASE_URL,
+    max: config.LEDGER_MIRROR_CONCURRENCY + 4,
+    application_name: 'saldo-wallet-ledger-events',
+  });
   pool.on('error', (error) => logger.warn({ err: error.message }, 'events: idle database connection failed'));
   const closers: Array<() => Promise<void>> = [];
   let relay: OutboxRelay | undefined;
@@ -150,7 +163,11 @@ export async function startLedgerEventsRuntime(config: EventsConfig, logger: Log
  * not critical: while Pub/Sub or Firestore is down the ledger still takes postings, and the outbox
  * and mirror_state keep every change until they are back (watch the backlog metrics and alerts).
  */
-function readinessChecks(pool: Pool, relay: OutboxRelay | undefined, mirror: MirrorWorker | undefined): HealthCheck[] {
+function readinessChecks(
+  pool: Pool,
+  relay: OutboxRelay | undefined,
+  mirror: MirrorWorker | undefined,
+): HealthCheck[] {
   const checks: HealthCheck[] = [
     {
       name: 'database',

@@ -1,5 +1,10 @@
 import { PubSub } from '@google-cloud/pubsub';
-import { createTestDatabase, startPubSubEmulator, type TestDatabase, type TestEmulator } from '@saldo/test-support';
+import {
+  createTestDatabase,
+  startPubSubEmulator,
+  type TestDatabase,
+  type TestEmulator,
+} from '@saldo/test-support';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -24,7 +29,10 @@ describe('outbox relay crashes (own Pub/Sub emulator)', () => {
   let pubsub: PubSub;
 
   beforeAll(async () => {
-    [emulator, database] = await Promise.all([startPubSubEmulator(), createTestDatabase('outbox relay crash')]);
+    [emulator, database] = await Promise.all([
+      startPubSubEmulator(),
+      createTestDatabase('outbox relay crash'),
+    ]);
     pool = new Pool({ connectionString: database.url, max: 20 });
     pubsub = new PubSub({ projectId: emulator.projectId, apiEndpoint: emulator.host, emulatorMode: true });
   });
@@ -47,7 +55,9 @@ describe('outbox relay crashes (own Pub/Sub emulator)', () => {
     }
     await Promise.all(
       Array.from({ length: actions }, (_, i) =>
-        i % 2 ? ledger.usage(wallets[i % 4]!, 1 + (i % 9), 1) : ledger.transfer(wallets[i % 4]!, wallets[(i + 1) % 4]!, 1 + (i % 3)),
+        i % 2
+          ? ledger.usage(wallets[i % 4]!, 1 + (i % 9), 1)
+          : ledger.transfer(wallets[i % 4]!, wallets[(i + 1) % 4]!, 1 + (i % 3)),
       ),
     );
     return ledger;
@@ -71,7 +81,10 @@ describe('outbox relay crashes (own Pub/Sub emulator)', () => {
 
   function expectPerWalletOrder(collector: EventCollector): void {
     for (const [key, versions] of collector.versionsByKey()) {
-      expect({ key, versions }).toEqual({ key, versions: Array.from({ length: versions.length }, (_, i) => BigInt(i)) });
+      expect({ key, versions }).toEqual({
+        key,
+        versions: Array.from({ length: versions.length }, (_, i) => BigInt(i)),
+      });
     }
   }
 
@@ -84,7 +97,11 @@ describe('outbox relay crashes (own Pub/Sub emulator)', () => {
     let batches = 0;
     let crashed!: () => void;
     const crash = new Promise<void>((resolve) => (crashed = resolve));
-    const publisher1 = new PubSubEventPublisher(pubsub, { topicName, createTopic: true, publishTimeoutMs: 20_000 });
+    const publisher1 = new PubSubEventPublisher(pubsub, {
+      topicName,
+      createTopic: true,
+      publishTimeoutMs: 20_000,
+    });
     const first = testRelay(database.url, pool, publisher1, {
       batchSize: 40,
       retryBaseMs: 60_000, // the "dead" relay does not retry: a new one takes over
@@ -106,7 +123,11 @@ describe('outbox relay crashes (own Pub/Sub emulator)', () => {
     );
     expect(afterCrash.rows[0]!.n).toBeGreaterThan(0);
 
-    const publisher2 = new PubSubEventPublisher(pubsub, { topicName, createTopic: true, publishTimeoutMs: 20_000 });
+    const publisher2 = new PubSubEventPublisher(pubsub, {
+      topicName,
+      createTopic: true,
+      publishTimeoutMs: 20_000,
+    });
     const second = testRelay(database.url, pool, publisher2, { batchSize: 40 }).relay;
     second.start();
     try {
@@ -139,7 +160,8 @@ describe('outbox relay crashes (own Pub/Sub emulator)', () => {
       LEDGER_OUTBOX_POLL_INTERVAL_MS: '20',
       LOG_LEVEL: 'warn',
     };
-    const start = (): ChildProcess => spawn(process.execPath, [cli, 'events-worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const start = (): ChildProcess =>
+      spawn(process.execPath, [cli, 'events-worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     const worker = start();
     const killedAt = await new Promise<number>((resolve, reject) => {
       const timer = setInterval(() => {

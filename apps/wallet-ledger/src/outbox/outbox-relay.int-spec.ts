@@ -56,12 +56,18 @@ describe('outbox relay → Pub/Sub (emulator)', () => {
     await ledger.topUp(c, 100_000);
     await Promise.all(
       Array.from({ length: 300 }, (_, i) =>
-        i % 3 === 0 ? ledger.usage(wallets[i % 3]!, 1 + (i % 7)) : ledger.transfer(wallets[i % 3]!, wallets[(i + 1) % 3]!, 1 + (i % 5)),
+        i % 3 === 0
+          ? ledger.usage(wallets[i % 3]!, 1 + (i % 7))
+          : ledger.transfer(wallets[i % 3]!, wallets[(i + 1) % 3]!, 1 + (i % 5)),
       ),
     );
 
     const expected = await expectedEvents(pool, ledger.tenant);
-    const publisher = new PubSubEventPublisher(pubsub, { topicName, createTopic: true, publishTimeoutMs: 20_000 });
+    const publisher = new PubSubEventPublisher(pubsub, {
+      topicName,
+      createTopic: true,
+      publishTimeoutMs: 20_000,
+    });
     const { relay } = testRelay(database.url, pool, publisher, { batchSize: 50 });
     relay.start();
     try {
@@ -70,7 +76,9 @@ describe('outbox relay → Pub/Sub (emulator)', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(collector.received).toHaveLength(expected.size);
       for (const message of collector.received) {
-        expect(expected.get(message.eventId)).toBe(message.orderingKey.startsWith('system:') ? 'system' : message.orderingKey);
+        expect(expected.get(message.eventId)).toBe(
+          message.orderingKey.startsWith('system:') ? 'system' : message.orderingKey,
+        );
         expect(message.attributes).toEqual({
           event_id: message.eventId,
           event_type: message.json['type'],
@@ -79,7 +87,13 @@ describe('outbox relay → Pub/Sub (emulator)', () => {
         expect(reparseLedgerEvent(message.json)).toEqual(message.json);
       }
       // Per wallet: versions 0 (opened), 1, 2, ... with no gap and no reordering.
-      const totals = await pool.query<{ wallet_id: string; version: string; credits_posted: string; debits_posted: string; debits_pending: string }>(
+      const totals = await pool.query<{
+        wallet_id: string;
+        version: string;
+        credits_posted: string;
+        debits_posted: string;
+        debits_pending: string;
+      }>(
         `SELECT coalesce(nullif(metadata->>'wallet_id', ''), id::text) AS wallet_id, version::text, credits_posted::text,
                 debits_posted::text, debits_pending::text
            FROM ledger.accounts WHERE type = 'wallet' AND tenant_id = $1`,
@@ -99,12 +113,23 @@ describe('outbox relay → Pub/Sub (emulator)', () => {
         expect(wallet['availableBalance'] ?? '0').toBe((posted - BigInt(row.debits_pending)).toString());
       }
       // The usage announced its product and cost; the transfer named its counterpart.
-      const usageEvent = collector.received.find((r) => (r.json['transaction'] as Record<string, string> | undefined)?.['transactionId'] === usage['transaction_id'])!;
-      expect(usageEvent.json['businessAction']).toEqual({ action: 'USAGE', productCode: 'esign', costAmount: '400', revenueAmount: '1500' });
+      const usageEvent = collector.received.find(
+        (r) =>
+          (r.json['transaction'] as Record<string, string> | undefined)?.['transactionId'] ===
+          usage['transaction_id'],
+      )!;
+      expect(usageEvent.json['businessAction']).toEqual({
+        action: 'USAGE',
+        productCode: 'esign',
+        costAmount: '400',
+        revenueAmount: '1500',
+      });
       const systemOnly = collector.received.filter((r) => r.orderingKey.startsWith('system:'));
       expect(systemOnly).toHaveLength(1);
       expect(systemOnly[0]!.orderingKey).toBe(`system:${ledger.tenant}:IDR`);
-      const unpublished = await pool.query(`SELECT count(*)::int AS n FROM ledger.outbox WHERE published_at IS NULL`);
+      const unpublished = await pool.query(
+        `SELECT count(*)::int AS n FROM ledger.outbox WHERE published_at IS NULL`,
+      );
       expect(unpublished.rows[0].n).toBe(0);
     } finally {
       await relay.stop();
@@ -120,7 +145,11 @@ describe('outbox relay → Pub/Sub (emulator)', () => {
     await ledger.defineAsset();
     const w = await ledger.openWallet();
     await ledger.topUp(w, 10_000);
-    const publisher = new PubSubEventPublisher(pubsub, { topicName, createTopic: true, publishTimeoutMs: 20_000 });
+    const publisher = new PubSubEventPublisher(pubsub, {
+      topicName,
+      createTopic: true,
+      publishTimeoutMs: 20_000,
+    });
     const first = testRelay(database.url, pool, publisher).relay;
     const second = testRelay(database.url, pool, publisher).relay;
     first.start();

@@ -142,7 +142,10 @@ export class OutboxRelay {
         this.status.state = 'retrying';
         this.options.metrics.batchFailures.inc({ reason: reasonOf(error) });
         const delayMs = this.backoffMs();
-        logger.warn({ err: message, failures: this.status.consecutiveFailures, retryInMs: delayMs }, 'outbox relay: batch failed');
+        logger.warn(
+          { err: message, failures: this.status.consecutiveFailures, retryInMs: delayMs },
+          'outbox relay: batch failed',
+        );
         if (this.sessionBroken) await this.closeSession();
         await this.sleep(delayMs);
       }
@@ -154,7 +157,9 @@ export class OutboxRelay {
     await client.query('BEGIN');
     try {
       await client.query(`SET LOCAL statement_timeout = ${Math.trunc(options.batchTimeoutMs)}`);
-      await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${Math.trunc(options.batchTimeoutMs)}`);
+      await client.query(
+        `SET LOCAL idle_in_transaction_session_timeout = ${Math.trunc(options.batchTimeoutMs)}`,
+      );
       const records = await claimBatch(client, options.batchSize);
       if (records.length === 0) {
         await client.query('COMMIT');
@@ -184,12 +189,15 @@ export class OutboxRelay {
       for (const lag of lags) options.metrics.publishLagSeconds.observe(lag);
       if (failedIds.length > 0) {
         options.metrics.publishFailures.inc(messages.length - accepted);
-        throw new PublishError(`${failedIds.length} of ${records.length} outbox rows not accepted by Pub/Sub: ${firstError}`);
+        throw new PublishError(
+          `${failedIds.length} of ${records.length} outbox rows not accepted by Pub/Sub: ${firstError}`,
+        );
       }
       return lags.length;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
-      if (error instanceof EventBuildError) await markFailed(client, [error.outboxId], error.message).catch(() => undefined);
+      if (error instanceof EventBuildError)
+        await markFailed(client, [error.outboxId], error.message).catch(() => undefined);
       throw error;
     }
   }
@@ -223,7 +231,10 @@ export class OutboxRelay {
 
   private async ensureLeader(client: Client): Promise<boolean> {
     if (this.leader) return true;
-    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [RELAY_LEASE_KEY]);
+    const { rows } = await client.query<{ locked: boolean }>(
+      'SELECT pg_try_advisory_lock(hashtext($1)) AS locked',
+      [RELAY_LEASE_KEY],
+    );
     this.leader = rows[0]?.locked === true;
     this.options.metrics.leader.set(this.leader ? 1 : 0);
     if (this.leader) this.options.logger.info('outbox relay: lease taken, publishing');
@@ -243,7 +254,8 @@ export class OutboxRelay {
     if (Date.now() - this.lastPurgeAt < PURGE_EVERY_MS) return;
     this.lastPurgeAt = Date.now();
     const purged = await purgePublished(client, this.options.retentionHours, PURGE_LIMIT);
-    if (purged > 0) this.options.logger.info({ purged }, 'outbox relay: published rows past retention deleted');
+    if (purged > 0)
+      this.options.logger.info({ purged }, 'outbox relay: published rows past retention deleted');
   }
 
   private async sampleBacklog(): Promise<void> {
@@ -259,7 +271,10 @@ export class OutboxRelay {
         client.release();
       }
     } catch (error) {
-      this.options.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'outbox relay: backlog sample failed');
+      this.options.logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'outbox relay: backlog sample failed',
+      );
     }
   }
 
@@ -313,6 +328,8 @@ class EventBuildError extends Error {
     readonly outboxId: string,
     cause: unknown,
   ) {
-    super(`outbox row ${outboxId}: cannot build its event: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(
+      `outbox row ${outboxId}: cannot build its event: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
   }
 }

@@ -68,7 +68,11 @@ export async function readBacklog(client: ClientBase): Promise<OutboxBacklog> {
 }
 
 /** Deletes published rows older than the retention, at most `limit` per call. */
-export async function purgePublished(client: ClientBase, retentionHours: number, limit: number): Promise<number> {
+export async function purgePublished(
+  client: ClientBase,
+  retentionHours: number,
+  limit: number,
+): Promise<number> {
   const { rowCount } = await client.query(
     `DELETE FROM ledger.outbox WHERE id IN (
        SELECT id FROM ledger.outbox

@@ -43,10 +43,15 @@ export class ProtoJsonCodec {
   }
 }
 
-function messageToJson(type: protobuf.Type, value: Record<string, unknown>, at: string): Record<string, unknown> {
+function messageToJson(
+  type: protobuf.Type,
+  value: Record<string, unknown>,
+  at: string,
+): Record<string, unknown> {
   const fields = type.fields;
   for (const key of Object.keys(value)) {
-    if (!(key in fields) && value[key] !== undefined) throw new Error(`${at}.${key}: not a field of ${type.fullName}`);
+    if (!(key in fields) && value[key] !== undefined)
+      throw new Error(`${at}.${key}: not a field of ${type.fullName}`);
   }
   const out: Record<string, unknown> = {};
   for (const field of type.fieldsArray) {
@@ -56,7 +61,9 @@ function messageToJson(type: protobuf.Type, value: Record<string, unknown>, at: 
     if (field instanceof protobuf.MapField) {
       const entries = Object.entries(raw as Record<string, unknown>);
       if (entries.length === 0) continue;
-      out[field.name] = Object.fromEntries(entries.map(([k, v]) => [k, valueToJson(field, v, `${where}[${k}]`)]));
+      out[field.name] = Object.fromEntries(
+        entries.map(([k, v]) => [k, valueToJson(field, v, `${where}[${k}]`)]),
+      );
     } else if (field.repeated) {
       if (!Array.isArray(raw)) throw new Error(`${where}: expected an array`);
       if (raw.length === 0) continue;
@@ -89,7 +96,8 @@ function valueToJson(field: protobuf.Field, value: unknown, where: string): unkn
   }
   if (resolved instanceof protobuf.Type) {
     if (typeof value !== 'object' || value === null) throw new Error(`${where}: expected a message`);
-    if (resolved.fullName === TIMESTAMP) return timestampToJson(value as { seconds?: unknown; nanos?: unknown }, where);
+    if (resolved.fullName === TIMESTAMP)
+      return timestampToJson(value as { seconds?: unknown; nanos?: unknown }, where);
     return messageToJson(resolved, value as Record<string, unknown>, where);
   }
   return scalarToJson(field.type, value, where);
@@ -98,16 +106,19 @@ function valueToJson(field: protobuf.Field, value: unknown, where: string): unkn
 function scalarToJson(type: string, value: unknown, where: string): unknown {
   if (INT64_TYPES.has(type)) {
     const text = typeof value === 'bigint' ? value.toString() : value;
-    if (typeof text !== 'string' || !/^-?(0|[1-9]\d*)$/.test(text)) throw new Error(`${where}: expected an integer string, got ${String(value)}`);
+    if (typeof text !== 'string' || !/^-?(0|[1-9]\d*)$/.test(text))
+      throw new Error(`${where}: expected an integer string, got ${String(value)}`);
     if (type.startsWith('u') || type === 'fixed64') {
-      if (text.startsWith('-') || BigInt(text) > 18_446_744_073_709_551_615n) throw new Error(`${where}: out of range for ${type}`);
+      if (text.startsWith('-') || BigInt(text) > 18_446_744_073_709_551_615n)
+        throw new Error(`${where}: out of range for ${type}`);
     } else if (BigInt(text) > 9_223_372_036_854_775_807n || BigInt(text) < -9_223_372_036_854_775_808n) {
       throw new Error(`${where}: out of range for ${type}`);
     }
     return text;
   }
   if (INT32_TYPES.has(type)) {
-    if (typeof value !== 'number' || !Number.isInteger(value)) throw new Error(`${where}: expected an integer`);
+    if (typeof value !== 'number' || !Number.isInteger(value))
+      throw new Error(`${where}: expected an integer`);
     const unsigned = type.startsWith('u') || type === 'fixed32';
     if (unsigned ? value < 0 || value > 4_294_967_295 : value < -2_147_483_648 || value > 2_147_483_647) {
       throw new Error(`${where}: out of range for ${type}`);
@@ -142,10 +153,12 @@ export function timestampToJson(value: { seconds?: unknown; nanos?: unknown }, w
   if (typeof nanos !== 'number' || !Number.isInteger(nanos) || nanos < 0 || nanos > 999_999_999) {
     throw new Error(`${where}: nanos must be an integer from 0 to 999999999`);
   }
-  if (seconds < MIN_TIMESTAMP_SECONDS || seconds > MAX_TIMESTAMP_SECONDS) throw new Error(`${where}: out of range`);
+  if (seconds < MIN_TIMESTAMP_SECONDS || seconds > MAX_TIMESTAMP_SECONDS)
+    throw new Error(`${where}: out of range`);
   const base = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
   if (nanos === 0) return `${base}Z`;
   const digits = String(nanos).padStart(9, '0');
-  const fraction = nanos % 1_000_000 === 0 ? digits.slice(0, 3) : nanos % 1_000 === 0 ? digits.slice(0, 6) : digits;
+  const fraction =
+    nanos % 1_000_000 === 0 ? digits.slice(0, 3) : nanos % 1_000 === 0 ? digits.slice(0, 6) : digits;
   return `${base}.${fraction}Z`;
 }

@@ -29,7 +29,10 @@ export const WALLET_METADATA_KEYS = {
 
 const ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
-export function walletIdentityOf(accountId: string, metadata: Record<string, unknown> | null | undefined): WalletIdentity {
+export function walletIdentityOf(
+  accountId: string,
+  metadata: Record<string, unknown> | null | undefined,
+): WalletIdentity {
   const read = (key: string): string | undefined => {
     const value = metadata?.[key];
     return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
@@ -47,7 +50,9 @@ export function walletIdentityOf(accountId: string, metadata: Record<string, unk
 
 function ownerTypeOf(value: string | undefined): OwnerType {
   const normalised = (value ?? '').toLowerCase().replace(/^wallet_owner_type_/, '');
-  return normalised === 'personal' || normalised === 'enterprise' || normalised === 'reseller' ? normalised : 'unspecified';
+  return normalised === 'personal' || normalised === 'enterprise' || normalised === 'reseller'
+    ? normalised
+    : 'unspecified';
 }
 
 const OWNER_TYPE_TO_WIRE: Record<OwnerType, eventsV1.WalletOwnerType> = {

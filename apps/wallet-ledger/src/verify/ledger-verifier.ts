@@ -172,7 +172,10 @@ const CHECKS: CheckDefinition[] = [
   },
 ];
 
-export async function verifyLedger(db: DataSource, onProgress?: (check: VerifyCheck) => void): Promise<VerifyReport> {
+export async function verifyLedger(
+  db: DataSource,
+  onProgress?: (check: VerifyCheck) => void,
+): Promise<VerifyReport> {
   const runner = db.createQueryRunner();
   await runner.connect();
   const checks: VerifyCheck[] = [];
@@ -189,7 +192,8 @@ export async function verifyLedger(db: DataSource, onProgress?: (check: VerifyCh
         checked: Number(count),
         violations: rows.slice(0, MAX_LISTED).map((row) => row.problem),
       };
-      if (rows.length > MAX_LISTED) check.violations.push(`… and more (only the first ${MAX_LISTED} are listed)`);
+      if (rows.length > MAX_LISTED)
+        check.violations.push(`… and more (only the first ${MAX_LISTED} are listed)`);
       checks.push(check);
       onProgress?.(check);
     }

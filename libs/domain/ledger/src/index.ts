@@ -9,4 +9,11 @@ export { computeBalance } from './balance';
 export type { BalanceTotals, BalanceFigures } from './balance';
 export { requestFingerprint } from './fingerprint';
 export type { TenantId } from './input';
-export { requireIdempotencyKey, requireId, requireTenant, parseAssetCode, parseScale, parseMetadata } from './input';
+export {
+  requireIdempotencyKey,
+  requireId,
+  requireTenant,
+  parseAssetCode,
+  parseScale,
+  parseMetadata,
+} from './input';

@@ -14,7 +14,8 @@ export type TenantId = string & { readonly __brand: 'TenantId' };
 /** Idempotency keys: 1..128 printable ASCII characters, no spaces. */
 export function requireIdempotencyKey(raw: unknown, field = 'idempotency_key'): string {
   if (typeof raw !== 'string' || raw === '') throw LedgerError.invalid(field, 'is required on every write');
-  if (!KEY.test(raw)) throw LedgerError.invalid(field, 'must be 1 to 128 printable ASCII characters without spaces');
+  if (!KEY.test(raw))
+    throw LedgerError.invalid(field, 'must be 1 to 128 printable ASCII characters without spaces');
   return raw;
 }
 
@@ -53,7 +54,8 @@ const MAX_METADATA_VALUE = 512;
 /** Metadata and references: small string maps, bounded so a caller cannot bloat every row. */
 export function parseMetadata(raw: unknown, field: string): Record<string, string> {
   if (raw === undefined || raw === null) return {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw LedgerError.invalid(field, 'must be a map of strings');
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw LedgerError.invalid(field, 'must be a map of strings');
   const entries = Object.entries(raw as Record<string, unknown>);
   if (entries.length > MAX_METADATA_ENTRIES) {
     throw LedgerError.invalid(field, `at most ${MAX_METADATA_ENTRIES} entries`);
@@ -63,7 +65,10 @@ export function parseMetadata(raw: unknown, field: string): Record<string, strin
       throw LedgerError.invalid(`${field}.${key.slice(0, 64)}`, 'keys are 1 to 64 letters, digits, _ . : -');
     }
     if (typeof value !== 'string' || value.length > MAX_METADATA_VALUE) {
-      throw LedgerError.invalid(`${field}.${key}`, `values are strings of at most ${MAX_METADATA_VALUE} characters`);
+      throw LedgerError.invalid(
+        `${field}.${key}`,
+        `values are strings of at most ${MAX_METADATA_VALUE} characters`,
+      );
     }
   }
   return Object.fromEntries(entries) as Record<string, string>;

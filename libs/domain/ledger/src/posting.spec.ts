@@ -20,8 +20,13 @@ describe('validateLegs', () => {
   });
 
   it('refuses fewer than two legs, too many, and unbalanced totals', () => {
-    expect(() => validateLegs([{ accountId: wallet, side: 'debit', amount: '1' }])).toThrow(/at least two legs/);
-    const many = Array.from({ length: MAX_LEGS + 1 }, (_, i) => ({ accountId: wallet, side: i % 2 ? 'credit' : 'debit', amount: '1' }) as const);
+    expect(() => validateLegs([{ accountId: wallet, side: 'debit', amount: '1' }])).toThrow(
+      /at least two legs/,
+    );
+    const many = Array.from(
+      { length: MAX_LEGS + 1 },
+      (_, i) => ({ accountId: wallet, side: i % 2 ? 'credit' : 'debit', amount: '1' }) as const,
+    );
     expect(() => validateLegs(many)).toThrow(/at most 64 legs/);
     expect(() =>
       validateLegs([
@@ -32,14 +37,30 @@ describe('validateLegs', () => {
   });
 
   it('refuses a leg naming two accounts or none, a bad id, a missing side, or a system leg without asset', () => {
-    expect(() => validateLegs([{ side: 'debit', amount: '1' }, { accountId: other, side: 'credit', amount: '1' }])).toThrow(/exactly one/);
-    expect(() => validateLegs([{ accountId: 'nope', side: 'debit', amount: '1' }, { accountId: other, side: 'credit', amount: '1' }])).toThrow(
-      expect.objectContaining({ details: { field: 'legs[0].account_id' } }),
-    );
-    expect(() => validateLegs([{ accountId: wallet, amount: '1' }, { accountId: other, side: 'credit', amount: '1' }])).toThrow(/legs\[0\]\.side/);
-    expect(() => validateLegs([{ accountId: wallet, side: 'debit', amount: '1' }, { systemAccount: 'revenue', side: 'credit', amount: '1' }])).toThrow(
-      /asset_code/,
-    );
+    expect(() =>
+      validateLegs([
+        { side: 'debit', amount: '1' },
+        { accountId: other, side: 'credit', amount: '1' },
+      ]),
+    ).toThrow(/exactly one/);
+    expect(() =>
+      validateLegs([
+        { accountId: 'nope', side: 'debit', amount: '1' },
+        { accountId: other, side: 'credit', amount: '1' },
+      ]),
+    ).toThrow(expect.objectContaining({ details: { field: 'legs[0].account_id' } }));
+    expect(() =>
+      validateLegs([
+        { accountId: wallet, amount: '1' },
+        { accountId: other, side: 'credit', amount: '1' },
+      ]),
+    ).toThrow(/legs\[0\]\.side/);
+    expect(() =>
+      validateLegs([
+        { accountId: wallet, side: 'debit', amount: '1' },
+        { systemAccount: 'revenue', side: 'credit', amount: '1' },
+      ]),
+    ).toThrow(/asset_code/);
   });
 
   it('any set of legs it accepts has equal debits and credits', () => {
@@ -56,7 +77,8 @@ describe('validateLegs', () => {
         } catch {
           return true;
         }
-        const sum = (side: string) => accepted.filter((l) => l.side === side).reduce((s, l) => s + l.amount, 0n);
+        const sum = (side: string) =>
+          accepted.filter((l) => l.side === side).reduce((s, l) => s + l.amount, 0n);
         return sum('debit') === sum('credit');
       }),
     );

@@ -15,16 +15,23 @@ export const envSchemas = {
     z
       .string()
       .default(fallback)
-      .refine((value) => {
-        try {
-          return protocols.includes(new URL(value).protocol.replace(/:$/, ''));
-        } catch {
-          return false;
-        }
-      }, `expected a URL (${protocols.join(' or ')})`),
+      .refine(
+        (value) => {
+          try {
+            return protocols.includes(new URL(value).protocol.replace(/:$/, ''));
+          } catch {
+            return false;
+          }
+        },
+        `expected a URL (${protocols.join(' or ')})`,
+      ),
   hostPort: (fallback: string) =>
-    z.string().default(fallback).refine((v) => /^[^\s:]+:\d{1,5}$/.test(v), 'expected host:port'),
-  oneOf: <T extends string>(values: readonly [T, ...T[]], fallback: T) => z.enum(values).default(fallback as never),
+    z
+      .string()
+      .default(fallback)
+      .refine((v) => /^[^\s:]+:\d{1,5}$/.test(v), 'expected host:port'),
+  oneOf: <T extends string>(values: readonly [T, ...T[]], fallback: T) =>
+    z.enum(values).default(fallback as never),
   secret: (minLength = 16) =>
     z.string({ error: 'is required' }).min(minLength, `must be at least ${minLength} characters`),
 };

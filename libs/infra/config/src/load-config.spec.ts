@@ -18,7 +18,11 @@ describe('loadConfig', () => {
   it('names every bad variable and never shows a secret value', () => {
     let error: unknown;
     try {
-      loadConfig(schema, { LEDGER_GRPC_PORT: 'abc', DATABASE_URL: 'mysql://x', LEDGER_SERVICE_TOKEN: 'short' });
+      loadConfig(schema, {
+        LEDGER_GRPC_PORT: 'abc',
+        DATABASE_URL: 'mysql://x',
+        LEDGER_SERVICE_TOKEN: 'short',
+      });
     } catch (e) {
       error = e;
     }

@@ -4,14 +4,19 @@ import type { Observable } from 'rxjs';
 import { PROTO_LOADER_OPTIONS } from './server-options';
 
 /** A unary method as a promise: request in, response out; gRPC errors reject as grpc.ServiceError. */
-export type UnaryCall<Req, Res> = (request: Req, options?: { deadlineMs?: number; metadata?: grpc.Metadata }) => Promise<Res>;
+export type UnaryCall<Req, Res> = (
+  request: Req,
+  options?: { deadlineMs?: number; metadata?: grpc.Metadata },
+) => Promise<Res>;
 
 /**
  * The promise shape of a ts-proto NestJS client interface (whose methods return Observables):
  * `PromiseClientOf<ledgerV1.LedgerServiceClient>`.
  */
 export type PromiseClientOf<T> = {
-  [K in keyof T]: T[K] extends (request: infer Req, ...rest: never[]) => Observable<infer Res> ? UnaryCall<Req, Res> : never;
+  [K in keyof T]: T[K] extends (request: infer Req, ...rest: never[]) => Observable<infer Res>
+    ? UnaryCall<Req, Res>
+    : never;
 };
 
 export interface GrpcClientHandle<C> {
@@ -41,8 +46,12 @@ export function createGrpcClient<C>(params: {
   const loaded = grpc.loadPackageDefinition(definition);
   const ServiceClient = params.serviceName
     .split('.')
-    .reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], loaded) as grpc.ServiceClientConstructor;
-  if (typeof ServiceClient !== 'function') throw new Error(`service ${params.serviceName} is not in ${params.protoPath}`);
+    .reduce<unknown>(
+      (node, part) => (node as Record<string, unknown>)[part],
+      loaded,
+    ) as grpc.ServiceClientConstructor;
+  if (typeof ServiceClient !== 'function')
+    throw new Error(`service ${params.serviceName} is not in ${params.protoPath}`);
   const channel = new ServiceClient(params.address, params.credentials ?? grpc.credentials.createInsecure(), {
     'grpc.keepalive_time_ms': 30_000,
   });
@@ -62,7 +71,8 @@ export function createGrpcClient<C>(params: {
     client[lowerName] = (request: unknown, options: { deadlineMs?: number; metadata?: grpc.Metadata } = {}) =>
       new Promise((resolve, reject) => {
         const metadata = options.metadata?.clone() ?? new grpc.Metadata();
-        if (params.token && !metadata.get('authorization').length) metadata.set('authorization', `Bearer ${params.token}`);
+        if (params.token && !metadata.get('authorization').length)
+          metadata.set('authorization', `Bearer ${params.token}`);
         const deadline = Date.now() + (options.deadlineMs ?? params.defaultDeadlineMs ?? 10_000);
         call(request, metadata, { deadline }, (error: grpc.ServiceError | null, response: unknown) =>
           error ? reject(error) : resolve(response),

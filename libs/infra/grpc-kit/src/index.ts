@@ -1,4 +1,9 @@
-export { toGrpcError, grpcStatusOf, ERROR_CODE_METADATA_KEY, ERROR_FIELD_METADATA_KEY } from './error-mapping';
+export {
+  toGrpcError,
+  grpcStatusOf,
+  ERROR_CODE_METADATA_KEY,
+  ERROR_FIELD_METADATA_KEY,
+} from './error-mapping';
 export type { GrpcErrorPayload } from './error-mapping';
 export { GrpcErrorFilter } from './grpc-error.filter';
 export { grpcServerOptions, PROTO_LOADER_OPTIONS } from './server-options';

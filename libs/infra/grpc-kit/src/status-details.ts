@@ -5,7 +5,11 @@ const root = protobuf.Root.fromJSON(<protobuf.INamespace>{
   nested: {
     google: {
       nested: {
-        protobuf: { nested: { Any: { fields: { type_url: { type: 'string', id: 1 }, value: { type: 'bytes', id: 2 } } } } },
+        protobuf: {
+          nested: {
+            Any: { fields: { type_url: { type: 'string', id: 1 }, value: { type: 'bytes', id: 2 } } },
+          },
+        },
         rpc: {
           nested: {
             Status: {
@@ -53,13 +57,19 @@ export function encodeStatusDetails(input: DetailsInput): Buffer {
   const details = [
     {
       type_url: 'type.googleapis.com/google.rpc.ErrorInfo',
-      value: ErrorInfo.encode({ reason: input.reason, domain: 'saldo', metadata: { ...(input.facts ?? {}) } }).finish(),
+      value: ErrorInfo.encode({
+        reason: input.reason,
+        domain: 'saldo',
+        metadata: { ...(input.facts ?? {}) },
+      }).finish(),
     },
   ];
   if (input.field) {
     details.push({
       type_url: 'type.googleapis.com/google.rpc.BadRequest',
-      value: BadRequest.encode({ field_violations: [{ field: input.field, description: input.message }] }).finish(),
+      value: BadRequest.encode({
+        field_violations: [{ field: input.field, description: input.message }],
+      }).finish(),
     });
   }
   return Buffer.from(Status.encode({ code: input.code, message: input.message, details }).finish());
@@ -80,7 +90,12 @@ export function decodeStatusDetails(bytes: Buffer): DecodedStatusDetails {
     message: string;
     details: Array<{ type_url: string; value: Uint8Array }>;
   };
-  const decoded: DecodedStatusDetails = { code: status.code, message: status.message, facts: {}, fieldViolations: [] };
+  const decoded: DecodedStatusDetails = {
+    code: status.code,
+    message: status.message,
+    facts: {},
+    fieldViolations: [],
+  };
   for (const any of status.details) {
     if (any.type_url.endsWith('google.rpc.ErrorInfo')) {
       const info = ErrorInfo.toObject(ErrorInfo.decode(any.value), { defaults: true }) as {

@@ -60,7 +60,10 @@ export class WalletLocks {
         const release = await this.local.acquire(key);
         if (!release) {
           this.stats.queueFull += 1;
-          throw new LedgerError('CONFLICT_RETRY', `too many operations are waiting on wallet ${key}; retry shortly`);
+          throw new LedgerError(
+            'CONFLICT_RETRY',
+            `too many operations are waiting on wallet ${key}; retry shortly`,
+          );
         }
         releases.push(release);
       }
@@ -97,9 +100,13 @@ export class WalletLocks {
 
   private withoutRedis(cause: unknown): undefined {
     if (this.options.mode === 'required') {
-      throw new LedgerError('DEPENDENCY_UNAVAILABLE', 'the lock service (Redis) is unavailable; retry shortly', {
-        facts: { cause: cause instanceof Error ? cause.message : String(cause) },
-      });
+      throw new LedgerError(
+        'DEPENDENCY_UNAVAILABLE',
+        'the lock service (Redis) is unavailable; retry shortly',
+        {
+          facts: { cause: cause instanceof Error ? cause.message : String(cause) },
+        },
+      );
     }
     this.stats.redisSkipped += 1;
     return undefined;

@@ -21,16 +21,27 @@ export interface ReadinessReport {
 }
 
 /** Runs every check at once, each bounded by `timeoutMs` (a check that hangs fails). */
-export async function evaluateReadiness(checks: readonly HealthCheck[], timeoutMs: number): Promise<ReadinessReport> {
+export async function evaluateReadiness(
+  checks: readonly HealthCheck[],
+  timeoutMs: number,
+): Promise<ReadinessReport> {
   const results = await Promise.all(
     checks.map(async (check) => {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<HealthCheckResult>((resolve) => {
-        timer = setTimeout(() => resolve({ ok: false, detail: `no answer within ${timeoutMs} ms` }), timeoutMs);
+        timer = setTimeout(
+          () => resolve({ ok: false, detail: `no answer within ${timeoutMs} ms` }),
+          timeoutMs,
+        );
       });
       try {
         const result = await Promise.race([
-          check.check().catch((error: unknown) => ({ ok: false, detail: error instanceof Error ? error.message : String(error) })),
+          check
+            .check()
+            .catch((error: unknown) => ({
+              ok: false,
+              detail: error instanceof Error ? error.message : String(error),
+            })),
           timeout,
         ]);
         return [check.name, { ...result, critical: check.critical }] as const;

@@ -8,11 +8,25 @@ describe('startObservabilityServer', () => {
     let databaseUp = true;
     let pubsubUp = true;
     const checks: HealthCheck[] = [
-      { name: 'database', critical: true, check: async () => ({ ok: databaseUp, detail: databaseUp ? 'reachable' : 'down' }) },
-      { name: 'relay', critical: false, check: async () => ({ ok: pubsubUp, detail: pubsubUp ? 'leader' : 'retrying' }) },
+      {
+        name: 'database',
+        critical: true,
+        check: async () => ({ ok: databaseUp, detail: databaseUp ? 'reachable' : 'down' }),
+      },
+      {
+        name: 'relay',
+        critical: false,
+        check: async () => ({ ok: pubsubUp, detail: pubsubUp ? 'leader' : 'retrying' }),
+      },
       { name: 'slow', critical: false, check: () => new Promise(() => undefined) },
     ];
-    const server = await startObservabilityServer({ host: '127.0.0.1', port: 0, registry, readiness: checks, checkTimeoutMs: 100 });
+    const server = await startObservabilityServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry,
+      readiness: checks,
+      checkTimeoutMs: 100,
+    });
     try {
       const metrics = await fetch(`${server.url}/metrics`);
       expect(metrics.status).toBe(200);
@@ -21,7 +35,10 @@ describe('startObservabilityServer', () => {
 
       const degraded = await fetch(`${server.url}/readyz`);
       expect(degraded.status).toBe(200);
-      const body = (await degraded.json()) as { status: string; checks: Record<string, { ok: boolean; detail: string }> };
+      const body = (await degraded.json()) as {
+        status: string;
+        checks: Record<string, { ok: boolean; detail: string }>;
+      };
       expect(body.status).toBe('degraded'); // the hanging check timed out, but it is not critical
       expect(body.checks['slow']).toMatchObject({ ok: false, detail: 'no answer within 100 ms' });
 

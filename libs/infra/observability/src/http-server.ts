@@ -25,11 +25,14 @@ const MAX_CONNECTIONS = 64;
  * GET /metrics (Prometheus text format), /healthz (liveness: the process answers), /readyz
  * (readiness: every check, JSON; 503 when a critical check fails). Nothing else is served.
  */
-export async function startObservabilityServer(options: ObservabilityServerOptions): Promise<ObservabilityServer> {
+export async function startObservabilityServer(
+  options: ObservabilityServerOptions,
+): Promise<ObservabilityServer> {
   const checkTimeoutMs = options.checkTimeoutMs ?? 2_000;
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const path = (request.url ?? '/').split('?')[0];
-    if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, 'text/plain', 'method not allowed\n');
+    if (request.method !== 'GET' && request.method !== 'HEAD')
+      return send(response, 405, 'text/plain', 'method not allowed\n');
     switch (path) {
       case '/metrics':
         return send(response, 200, options.registry.contentType, await options.registry.metrics());
@@ -37,7 +40,12 @@ export async function startObservabilityServer(options: ObservabilityServerOptio
         return send(response, 200, 'application/json', `${JSON.stringify({ status: 'alive' })}\n`);
       case '/readyz': {
         const report = await evaluateReadiness(options.readiness, checkTimeoutMs);
-        return send(response, report.status === 'not_ready' ? 503 : 200, 'application/json', `${JSON.stringify(report)}\n`);
+        return send(
+          response,
+          report.status === 'not_ready' ? 503 : 200,
+          'application/json',
+          `${JSON.stringify(report)}\n`,
+        );
       }
       default:
         return send(response, 404, 'text/plain', 'not found\n');
@@ -45,7 +53,8 @@ export async function startObservabilityServer(options: ObservabilityServerOptio
   };
   const server: Server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
-      if (!response.headersSent) send(response, 500, 'text/plain', `${error instanceof Error ? error.message : String(error)}\n`);
+      if (!response.headersSent)
+        send(response, 500, 'text/plain', `${error instanceof Error ? error.message : String(error)}\n`);
       else response.destroy();
     });
   });

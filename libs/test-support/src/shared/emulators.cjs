@@ -181,10 +181,14 @@ async function stopGroup(pgid) {
  * returned child (SIGKILL) when the group is stopped on purpose.
  */
 function watchGroup(ownerPid, pgid) {
-  const watchdog = spawn('bash', ['-c', WATCHDOG, 'saldo-emulator-watchdog', String(ownerPid), String(pgid)], {
-    detached: true,
-    stdio: 'ignore',
-  });
+  const watchdog = spawn(
+    'bash',
+    ['-c', WATCHDOG, 'saldo-emulator-watchdog', String(ownerPid), String(pgid)],
+    {
+      detached: true,
+      stdio: 'ignore',
+    },
+  );
   watchdog.unref();
   watchdog.on('error', () => {}); // without a watchdog the group still stops with stopGroup()
   return watchdog;

@@ -29,7 +29,9 @@ export class AggregatorSchema1767312000000 implements MigrationInterface {
         created_at     timestamptz NOT NULL DEFAULT now(),
         revoked_at     timestamptz
       )`);
-    await db.query(`CREATE INDEX api_keys_active_by_tenant ON aggregator.api_keys (tenant_id) WHERE revoked_at IS NULL`);
+    await db.query(
+      `CREATE INDEX api_keys_active_by_tenant ON aggregator.api_keys (tenant_id) WHERE revoked_at IS NULL`,
+    );
 
     await db.query(`
       CREATE TABLE aggregator.wallets (

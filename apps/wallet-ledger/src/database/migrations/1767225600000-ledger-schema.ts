@@ -201,12 +201,15 @@ export class LedgerSchema1767225600000 implements MigrationInterface {
     // At commit: every transaction has two or more entries and balances per asset and phase.
     await db.query(`
       CREATE FUNCTION ledger.check_transaction_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        v_entries bigint;
+        v_unbalanced boolean;
       BEGIN
-        IF (SELECT count(*) FROM ledger.entries WHERE transaction_id = NEW.transaction_id) < 2
-           OR EXISTS (
-             SELECT 1 FROM ledger.entries WHERE transaction_id = NEW.transaction_id
-             GROUP BY asset_code, phase
-             HAVING sum(CASE side WHEN 'debit' THEN amount ELSE -amount END) <> 0) THEN
+        SELECT coalesce(sum(n), 0), coalesce(bool_or(net <> 0), false) INTO v_entries, v_unbalanced
+          FROM (SELECT count(*) AS n, sum(CASE side WHEN 'debit' THEN amount ELSE -amount END) AS net
+                  FROM ledger.entries WHERE transaction_id = NEW.transaction_id
+                 GROUP BY asset_code, phase) g;
+        IF v_entries < 2 OR v_unbalanced THEN
           RAISE EXCEPTION 'transaction % is not balanced per asset', NEW.transaction_id USING ERRCODE = 'SL003';
         END IF;
         RETURN NULL;
@@ -218,15 +221,17 @@ export class LedgerSchema1767225600000 implements MigrationInterface {
     await db.query(`
       CREATE FUNCTION ledger.check_account_matches_entries() RETURNS trigger LANGUAGE plpgsql AS $$
       DECLARE
-        a record;
-        dp bigint := 0; cp bigint := 0; dq bigint := 0; cq bigint := 0; v bigint := 0;
+        v_mismatch boolean;
       BEGIN
-        SELECT debits_posted, credits_posted, debits_pending, credits_pending, version INTO a
-          FROM ledger.accounts WHERE id = NEW.id;
-        SELECT debits_posted, credits_posted, debits_pending, credits_pending, account_version INTO dp, cp, dq, cq, v
-          FROM ledger.entries WHERE account_id = NEW.id ORDER BY id DESC LIMIT 1;
-        IF (a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending, a.version)
-           IS DISTINCT FROM (coalesce(dp, 0), coalesce(cp, 0), coalesce(dq, 0), coalesce(cq, 0), coalesce(v, 0)) THEN
+        SELECT (a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending, a.version)
+               IS DISTINCT FROM (coalesce(e.debits_posted, 0), coalesce(e.credits_posted, 0), coalesce(e.debits_pending, 0),
+                                 coalesce(e.credits_pending, 0), coalesce(e.account_version, 0))
+          INTO v_mismatch
+          FROM ledger.accounts a
+          LEFT JOIN LATERAL (SELECT x.debits_posted, x.credits_posted, x.debits_pending, x.credits_pending, x.account_version
+                               FROM ledger.entries x WHERE x.account_id = a.id ORDER BY x.id DESC LIMIT 1) e ON true
+         WHERE a.id = NEW.id;
+        IF v_mismatch THEN
           RAISE EXCEPTION 'account % balances do not match its entries', NEW.id USING ERRCODE = 'SL003';
         END IF;
         RETURN NULL;
@@ -244,7 +249,9 @@ export class LedgerSchema1767225600000 implements MigrationInterface {
         END IF;
         RETURN NEW;
       END $$`);
-    await db.query(`CREATE TRIGGER accounts_keep_identity BEFORE UPDATE OR DELETE ON ledger.accounts
+    // Column-scoped: it fires when an identity column is named in an UPDATE, not on balance changes.
+    await db.query(`CREATE TRIGGER accounts_keep_identity
+                      BEFORE UPDATE OF id, tenant_id, asset_code, type, created_at OR DELETE ON ledger.accounts
                       FOR EACH ROW EXECUTE FUNCTION ledger.guard_account_update()`);
 
     // Transactions only move pending → posted | voided (once resolved) and posted → reversed.

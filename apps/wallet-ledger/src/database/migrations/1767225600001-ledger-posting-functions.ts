@@ -4,6 +4,10 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * The ledger's write paths as SQL functions: each write is one round trip and one database
  * transaction that claims the idempotency key, locks the accounts in a fixed order (by id), checks
  * limits, updates balances, appends entries and the outbox row, and returns the result as JSON.
+ * post_batch runs many such writes in one transaction (group commit; see PostingBatcher).
+ * Functions are plpgsql so their statements keep cached plans (a SQL-language function that is not
+ * inlined is planned on every call), and each posting runs as few statements as it can: executor
+ * start-up and trigger calls per statement are where the time goes, not any one query.
  * The service validates input before calling them; these functions re-check everything that
  * depends on stored state. int8 values leave as text so no JSON number ever rounds an amount.
  */
@@ -22,6 +26,7 @@ export class LedgerPostingFunctions1767225600001 implements MigrationInterface {
       POST_TRANSACTION,
       RESOLVE_PENDING,
       REVERSE_TRANSACTION,
+      POST_BATCH,
     ]) {
       await db.query(sql);
     }
@@ -29,6 +34,7 @@ export class LedgerPostingFunctions1767225600001 implements MigrationInterface {
 
   async down(db: QueryRunner): Promise<void> {
     for (const fn of [
+      'post_batch(jsonb)',
       'reverse_transaction(jsonb)',
       'resolve_pending(jsonb)',
       'post_transaction(jsonb)',
@@ -72,7 +78,9 @@ BEGIN
 END $$`;
 
 const ACCOUNT_JSON = `
-CREATE FUNCTION ledger.account_json(p_account uuid) RETURNS jsonb LANGUAGE sql STABLE AS $$
+CREATE FUNCTION ledger.account_json(p_account uuid) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE result jsonb;
+BEGIN
   SELECT jsonb_build_object(
     'account_id', a.id, 'tenant_id', a.tenant_id, 'asset_code', a.asset_code, 'asset_scale', s.scale,
     'type', a.type, 'normal_side', a.normal_side, 'overdraft_limit', a.overdraft_limit::text,
@@ -80,12 +88,16 @@ CREATE FUNCTION ledger.account_json(p_account uuid) RETURNS jsonb LANGUAGE sql S
     'debits_posted', a.debits_posted::text, 'credits_posted', a.credits_posted::text,
     'debits_pending', a.debits_pending::text, 'credits_pending', a.credits_pending::text,
     'version', a.version::text)
+  INTO result
   FROM ledger.accounts a JOIN ledger.assets s ON s.tenant_id = a.tenant_id AND s.code = a.asset_code
-  WHERE a.id = p_account
-$$`;
+  WHERE a.id = p_account;
+  RETURN result;
+END $$`;
 
 const TRANSACTION_JSON = `
-CREATE FUNCTION ledger.transaction_json(p_transaction uuid) RETURNS jsonb LANGUAGE sql STABLE AS $$
+CREATE FUNCTION ledger.transaction_json(p_transaction uuid) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE result jsonb;
+BEGIN
   SELECT jsonb_build_object(
     'transaction_id', t.id, 'tenant_id', t.tenant_id, 'kind', t.kind, 'status', t.status, 'action', t.action,
     'idempotency_key', t.idempotency_key, 'asset_code', coalesce(t.asset_code, ''),
@@ -102,8 +114,10 @@ CREATE FUNCTION ledger.transaction_json(p_transaction uuid) RETURNS jsonb LANGUA
         'created_at', e.created_at) ORDER BY e.id), '[]'::jsonb)
       FROM ledger.entries e JOIN ledger.accounts a ON a.id = e.account_id
       WHERE e.transaction_id = t.id))
-  FROM ledger.transactions t WHERE t.id = p_transaction
-$$`;
+  INTO result
+  FROM ledger.transactions t WHERE t.id = p_transaction;
+  RETURN result;
+END $$`;
 
 /**
  * Applies entries [{account_id, side, phase, amount}] of transaction p_transaction: locks the
@@ -121,20 +135,17 @@ DECLARE
   enforced boolean[] := '{}'; credit_normal boolean[] := '{}'; overdraft bigint[] := '{}';
   e record;
   i int;
-  wanted uuid[];
-  missing uuid;
   unbalanced text;
   e_account uuid[] := '{}'; e_asset text[] := '{}'; e_side text[] := '{}'; e_phase text[] := '{}';
   e_amount bigint[] := '{}'; e_version bigint[] := '{}';
   e_dp bigint[] := '{}'; e_cp bigint[] := '{}'; e_dq bigint[] := '{}'; e_cq bigint[] := '{}';
   available bigint;
 BEGIN
-  SELECT array_agg(DISTINCT (x->>'account_id')::uuid) INTO wanted FROM jsonb_array_elements(p_entries) x;
-
   FOR acc IN
     SELECT a.id, a.asset_code, a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending, a.version,
            a.limit_enforced, a.normal_side, a.overdraft_limit
-    FROM ledger.accounts a WHERE a.tenant_id = p_tenant AND a.id = ANY (wanted)
+    FROM ledger.accounts a
+    WHERE a.tenant_id = p_tenant AND a.id IN (SELECT (x->>'account_id')::uuid FROM jsonb_array_elements(p_entries) x)
     ORDER BY a.id FOR UPDATE
   LOOP
     IF p_asset IS NOT NULL AND acc.asset_code <> p_asset THEN
@@ -149,18 +160,16 @@ BEGIN
     overdraft := overdraft || acc.overdraft_limit;
   END LOOP;
 
-  IF cardinality(ids) <> cardinality(wanted) THEN
-    SELECT w INTO missing FROM unnest(wanted) w WHERE w <> ALL (ids) LIMIT 1;
-    PERFORM ledger.fail('ACCOUNT_NOT_FOUND', format('account %s does not exist', missing), 'legs',
-                        jsonb_build_object('account_id', missing));
-  END IF;
-
   -- Running totals per entry, in the order given.
   FOR e IN SELECT (x->>'account_id')::uuid AS account_id, x->>'side' AS side, x->>'phase' AS phase,
                   (x->>'amount')::bigint AS amount
            FROM jsonb_array_elements(p_entries) WITH ORDINALITY AS t(x, n) ORDER BY n
   LOOP
     i := array_position(ids, e.account_id);
+    IF i IS NULL THEN
+      PERFORM ledger.fail('ACCOUNT_NOT_FOUND', format('account %s does not exist', e.account_id), 'legs',
+                          jsonb_build_object('account_id', e.account_id));
+    END IF;
     IF e.phase = 'posted' THEN
       IF e.side = 'debit' THEN dp[i] := dp[i] + e.amount; ELSE cp[i] := cp[i] + e.amount; END IF;
     ELSIF e.phase = 'pending' THEN
@@ -191,11 +200,11 @@ BEGIN
           'amount', jsonb_build_object('account_id', ids[i], 'shortfall', (-overdraft[i] - available)::text));
       END IF;
     END IF;
-    UPDATE ledger.accounts
-       SET debits_posted = dp[i], credits_posted = cp[i], debits_pending = dq[i], credits_pending = cq[i],
-           version = versions[i]
-     WHERE id = ids[i];
   END LOOP;
+  UPDATE ledger.accounts a
+     SET debits_posted = u.dp, credits_posted = u.cp, debits_pending = u.dq, credits_pending = u.cq, version = u.v
+    FROM unnest(ids, dp, cp, dq, cq, versions) AS u(id, dp, cp, dq, cq, v)
+   WHERE a.id = u.id;
 
   INSERT INTO ledger.entries (tenant_id, transaction_id, account_id, asset_code, side, phase, amount, account_version,
                               debits_posted, credits_posted, debits_pending, credits_pending)
@@ -252,8 +261,7 @@ END $$`;
  * by type; system accounts resolve within the tenant and p.asset_code.
  */
 const POST_TRANSACTION = `
-CREATE FUNCTION ledger.post_transaction(p jsonb) RETURNS jsonb LANGUAGE plpgsql
-SET lock_timeout = '5s' AS $$
+CREATE FUNCTION ledger.post_transaction(p jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   v_tenant text := p->>'tenant_id';
   v_asset text := nullif(p->>'asset_code', '');
@@ -263,7 +271,10 @@ DECLARE
   v_entries jsonb;
   v_missing text;
 BEGIN
-  IF NOT ledger.claim_key(v_tenant, p->>'idempotency_key', 'post_transaction', p->>'request_hash', v_tx) THEN
+  INSERT INTO ledger.idempotency_keys (tenant_id, key, operation, request_hash, result_id)
+  VALUES (v_tenant, p->>'idempotency_key', 'post_transaction', p->>'request_hash', v_tx)
+  ON CONFLICT (tenant_id, key) DO NOTHING;
+  IF NOT FOUND THEN
     RETURN ledger.transaction_json(ledger.replayed_result(v_tenant, p->>'idempotency_key', 'post_transaction',
                                                           p->>'request_hash')) || '{"replayed": true}';
   END IF;
@@ -275,7 +286,8 @@ BEGIN
     INTO v_entries, v_missing
   FROM jsonb_array_elements(p->'legs') WITH ORDINALITY AS t(l, n)
   LEFT JOIN ledger.accounts s ON l ? 'system_account' AND s.tenant_id = v_tenant AND s.asset_code = v_asset
-                             AND s.type = l->>'system_account';
+                             AND s.type = l->>'system_account'
+                             AND s.type <> 'wallet'; -- lets the planner use accounts_one_system_account_per_asset
   IF v_missing IS NOT NULL THEN
     PERFORM ledger.fail('ASSET_NOT_FOUND', format('asset_code: %s is not defined for this tenant', v_asset), 'asset_code');
   END IF;
@@ -386,8 +398,21 @@ BEGIN
     PERFORM ledger.fail('TRANSACTION_NOT_FOUND', format('transaction_id: transaction %s does not exist',
                                                         p->>'transaction_id'), 'transaction_id');
   END IF;
-  IF v_original.kind IN ('pending', 'void_pending') THEN
-    PERFORM ledger.fail('NOT_REVERSIBLE', format('transaction %s is a hold or its release: void the hold instead',
+  IF v_original.kind = 'pending' AND v_original.status = 'posted' THEN
+    PERFORM ledger.fail('NOT_REVERSIBLE', format('hold %s was captured by transaction %s: reverse that capture instead',
+                                                 v_original.id, v_original.resolved_by), 'transaction_id',
+                        jsonb_build_object('capture', v_original.resolved_by));
+  END IF;
+  IF v_original.kind = 'pending' AND v_original.status = 'voided' THEN
+    PERFORM ledger.fail('NOT_REVERSIBLE', format('hold %s was already voided: nothing to reverse', v_original.id),
+                        'transaction_id');
+  END IF;
+  IF v_original.kind = 'pending' THEN
+    PERFORM ledger.fail('NOT_REVERSIBLE', format('transaction %s is a hold: void it instead', v_original.id),
+                        'transaction_id');
+  END IF;
+  IF v_original.kind = 'void_pending' THEN
+    PERFORM ledger.fail('NOT_REVERSIBLE', format('transaction %s released a hold; a release cannot be reversed',
                                                  v_original.id), 'transaction_id');
   END IF;
   IF v_original.kind = 'reversal' THEN
@@ -412,4 +437,69 @@ BEGIN
   UPDATE ledger.transactions SET status = 'reversed', reversed_by = v_tx WHERE id = v_original.id;
   INSERT INTO ledger.outbox (tenant_id, event_type, transaction_id) VALUES (v_tenant, 'transaction.reversed', v_tx);
   RETURN ledger.transaction_json(v_tx);
+END $$`;
+
+/**
+ * Posts many commands in one database transaction (group commit), each in its own
+ * subtransaction, so one refused command never affects the others. Locks are taken up front in
+ * one fixed order — the holds named by the commands, then every account they touch, each by id —
+ * so batches running side by side can queue on each other but cannot deadlock.
+ * Commands: {op: post_transaction | resolve_pending | reverse_transaction, tenant_id, ...} as the
+ * single-command functions take them. Result: one {ok: <transaction>} or {error: {code, message,
+ * detail, hint}} per command, in order.
+ */
+const POST_BATCH = `
+CREATE FUNCTION ledger.post_batch(p jsonb) RETURNS jsonb LANGUAGE plpgsql
+SET lock_timeout = '5s' AS $$
+DECLARE
+  cmd jsonb;
+  result jsonb;
+  results jsonb[] := '{}';
+  v_state text; v_message text; v_detail text; v_hint text;
+BEGIN
+  -- One command locks in its own order (key, hold, accounts by id); only batches need the up-front locks.
+  IF jsonb_array_length(p) > 1 THEN
+  PERFORM 1 FROM ledger.transactions t
+   WHERE (t.tenant_id, t.id) IN (
+     SELECT c->>'tenant_id', (coalesce(c->>'pending_transaction_id', c->>'transaction_id'))::uuid
+       FROM jsonb_array_elements(p) c WHERE c->>'op' IN ('resolve_pending', 'reverse_transaction'))
+   ORDER BY t.id FOR UPDATE;
+
+  PERFORM 1 FROM ledger.accounts a
+   WHERE (a.tenant_id, a.id) IN (
+     SELECT c->>'tenant_id', (l->>'account_id')::uuid
+       FROM jsonb_array_elements(p) c, jsonb_array_elements(c->'legs') l
+      WHERE c->>'op' = 'post_transaction' AND l ? 'account_id'
+     UNION
+     SELECT s.tenant_id, s.id
+       FROM jsonb_array_elements(p) c, jsonb_array_elements(c->'legs') l, ledger.accounts s
+      WHERE c->>'op' = 'post_transaction' AND l ? 'system_account' AND s.tenant_id = c->>'tenant_id'
+        AND s.asset_code = c->>'asset_code' AND s.type = l->>'system_account'
+     UNION
+     SELECT e.tenant_id, e.account_id
+       FROM jsonb_array_elements(p) c, ledger.entries e
+      WHERE c->>'op' IN ('resolve_pending', 'reverse_transaction') AND e.tenant_id = c->>'tenant_id'
+        AND e.transaction_id = (coalesce(c->>'pending_transaction_id', c->>'transaction_id'))::uuid)
+   ORDER BY a.id FOR UPDATE;
+  END IF;
+
+  FOR cmd IN SELECT value FROM jsonb_array_elements(p) LOOP
+    BEGIN
+      result := CASE cmd->>'op'
+        WHEN 'post_transaction' THEN ledger.post_transaction(cmd)
+        WHEN 'resolve_pending' THEN ledger.resolve_pending(cmd)
+        WHEN 'reverse_transaction' THEN ledger.reverse_transaction(cmd)
+      END;
+      IF result IS NULL THEN
+        RAISE EXCEPTION 'unknown batch operation %', cmd->>'op' USING ERRCODE = 'SL004';
+      END IF;
+      results := results || jsonb_build_object('ok', result);
+    EXCEPTION WHEN OTHERS THEN
+      GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+                              v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+      results := results || jsonb_build_object('error', jsonb_build_object(
+        'code', v_state, 'message', v_message, 'detail', nullif(v_detail, ''), 'hint', nullif(v_hint, '')));
+    END;
+  END LOOP;
+  RETURN to_jsonb(results);
 END $$`;

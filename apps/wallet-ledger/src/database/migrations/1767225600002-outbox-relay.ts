@@ -27,7 +27,9 @@ export class OutboxRelay1767225600002 implements MigrationInterface {
         ADD COLUMN last_error text,
         ADD CONSTRAINT outbox_published_after_created CHECK (published_at IS NULL OR published_at >= created_at)`);
     await db.query(`CREATE INDEX outbox_unpublished ON ledger.outbox (id) WHERE published_at IS NULL`);
-    await db.query(`CREATE INDEX outbox_published ON ledger.outbox (published_at) WHERE published_at IS NOT NULL`);
+    await db.query(
+      `CREATE INDEX outbox_published ON ledger.outbox (published_at) WHERE published_at IS NOT NULL`,
+    );
 
     // A row's content never changes, it is published at most once, and only a published row may be
     // deleted (retention): an unpublished event can never vanish.

@@ -9,10 +9,15 @@ export interface WalletOwner {
   parentOwnerId?: string;
 }
 
-async function call(pool: Pool, fn: string, input: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const { rows } = await pool.query<{ result: Record<string, unknown> }>(`SELECT ledger.${fn}($1::jsonb) AS result`, [
-    JSON.stringify({ request_hash: randomUUID(), idempotency_key: randomUUID(), ...input }),
-  ]);
+async function call(
+  pool: Pool,
+  fn: string,
+  input: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const { rows } = await pool.query<{ result: Record<string, unknown> }>(
+    `SELECT ledger.${fn}($1::jsonb) AS result`,
+    [JSON.stringify({ request_hash: randomUUID(), idempotency_key: randomUUID(), ...input })],
+  );
   return rows[0]!.result;
 }
 
@@ -42,8 +47,16 @@ export class LedgerFixture {
     return account['account_id'] as string;
   }
 
-  post(legs: Array<Record<string, unknown>>, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-    return call(this.pool, 'post_transaction', { tenant_id: this.tenant, asset_code: this.asset, legs, ...extra });
+  post(
+    legs: Array<Record<string, unknown>>,
+    extra: Record<string, unknown> = {},
+  ): Promise<Record<string, unknown>> {
+    return call(this.pool, 'post_transaction', {
+      tenant_id: this.tenant,
+      asset_code: this.asset,
+      legs,
+      ...extra,
+    });
   }
 
   topUp(wallet: string, amount: bigint | number): Promise<Record<string, unknown>> {
@@ -98,7 +111,11 @@ export class LedgerFixture {
   }
 
   void(holdId: string): Promise<Record<string, unknown>> {
-    return call(this.pool, 'resolve_pending', { tenant_id: this.tenant, operation: 'void_pending', pending_transaction_id: holdId });
+    return call(this.pool, 'resolve_pending', {
+      tenant_id: this.tenant,
+      operation: 'void_pending',
+      pending_transaction_id: holdId,
+    });
   }
 
   reverse(transactionId: string): Promise<Record<string, unknown>> {
@@ -108,7 +125,8 @@ export class LedgerFixture {
 
 /** What the relay must publish for the rows now in the outbox: event id → ordering key. */
 export async function expectedEvents(pool: Pool, tenant: string): Promise<Map<string, string>> {
-  const { rows } = await pool.query<{ id: string; keys: string[] }>(`
+  const { rows } = await pool.query<{ id: string; keys: string[] }>(
+    `
     SELECT o.id::text AS id,
            CASE WHEN o.account_id IS NOT NULL
                 THEN ARRAY[coalesce(nullif(a.metadata->>'wallet_id', ''), a.id::text)]
@@ -118,7 +136,9 @@ export async function expectedEvents(pool: Pool, tenant: string): Promise<Map<st
                          WHERE e.transaction_id = o.transaction_id GROUP BY w.id) x) END AS keys
       FROM ledger.outbox o LEFT JOIN ledger.accounts a ON a.id = o.account_id
      WHERE o.tenant_id = $1
-     ORDER BY o.id`, [tenant]);
+     ORDER BY o.id`,
+    [tenant],
+  );
   const expected = new Map<string, string>();
   for (const row of rows) {
     const keys = row.keys ?? ['system'];

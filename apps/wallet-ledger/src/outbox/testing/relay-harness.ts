@@ -68,7 +68,10 @@ export class EventCollector {
     const topic = pubsub.topic(topicName);
     const [exists] = await topic.exists();
     if (!exists) await topic.create().catch(() => undefined);
-    const [subscription] = await topic.createSubscription(subscriptionName, { enableMessageOrdering: true, ackDeadlineSeconds: 30 });
+    const [subscription] = await topic.createSubscription(subscriptionName, {
+      enableMessageOrdering: true,
+      ackDeadlineSeconds: 30,
+    });
     subscription.setOptions({ flowControl: { maxMessages: 5_000, allowExcessMessages: true } });
     return new EventCollector(subscription);
   }
@@ -84,7 +87,10 @@ export class EventCollector {
       const seen = this.distinctIds();
       const missing = wanted.filter((id) => !seen.has(id));
       if (missing.length === 0) return;
-      if (Date.now() > deadline) throw new Error(`${missing.length} of ${wanted.length} events never arrived, e.g. ${missing.slice(0, 5).join(', ')}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `${missing.length} of ${wanted.length} events never arrived, e.g. ${missing.slice(0, 5).join(', ')}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
