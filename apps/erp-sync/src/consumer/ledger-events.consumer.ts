@@ -145,6 +145,7 @@ export function toIncoming(data: Buffer | string, tenants: TenantsConfig, crm: r
     transactionId: parsed.transaction?.transactionId ?? null,
     mapping: mapLedgerEvent(parsed, tenants),
     crmConnectors,
-    raw: parsed,
+    // The body as received (the parsed form holds bigints); an operator's replay parses it again.
+    raw: JSON.parse(typeof data === 'string' ? data : data.toString('utf8')) as unknown,
   };
 }

@@ -193,7 +193,7 @@ export class SyncStore {
 
   /** Claims due records of a connector (pending, failed and due, or in flight with a lapsed lease). */
   async claim(connector: ConnectorName, limit: number, leaseMs: number): Promise<SyncRecord[]> {
-    const rows: RecordRow[] = await this.db.query(
+    const rows: RecordRow[] = returned(await this.db.query(
       `UPDATE erp_sync.sync_records r
           SET state = 'in_flight', lease_expires_at = now() + $3 * interval '1 millisecond', updated_at = now()
          FROM (SELECT id FROM erp_sync.sync_records
@@ -206,7 +206,7 @@ export class SyncStore {
         WHERE r.id = due.id
         RETURNING r.*`,
       [connector, limit, leaseMs],
-    );
+    ));
     return rows.map(toRecord).sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
   }
 
@@ -263,7 +263,7 @@ export class SyncStore {
    * "no", so it never exhausts the attempts. Dead after `maxAttempts` real failures.
    */
   async markFailed(id: string, error: string, retryInMs: number, options: { countsAsAttempt: boolean; maxAttempts: number }): Promise<SyncState> {
-    const [row]: Array<{ state: SyncState }> = await this.db.query(
+    const [row]: Array<{ state: SyncState }> = returned(await this.db.query(
       `UPDATE erp_sync.sync_records
           SET attempts = attempts + $4::int, throttled = throttled + (1 - $4::int),
               last_error = $2, lease_expires_at = NULL, updated_at = now(),
@@ -273,7 +273,7 @@ export class SyncStore {
         WHERE id = $1 AND state = 'in_flight'
         RETURNING state`,
       [id, error.slice(0, 4_000), Math.max(0, Math.round(retryInMs)), options.countsAsAttempt ? 1 : 0, options.maxAttempts],
-    );
+    ));
     return row?.state ?? 'in_flight';
   }
 
@@ -310,13 +310,13 @@ export class SyncStore {
 
   /** Operator replay of a dead record: back to pending with fresh attempts; the worker sends it. */
   async requeueDead(id: string): Promise<boolean> {
-    const rows: unknown[] = await this.db.query(
+    const rows: unknown[] = returned(await this.db.query(
       `UPDATE erp_sync.sync_records
           SET state = 'pending', attempts = 0, dead_reason = NULL, next_attempt_at = now(), updated_at = now()
         WHERE id = $1 AND state = 'dead' AND connector <> 'mapping'
         RETURNING id`,
       [id],
-    );
+    ));
     return rows.length > 0;
   }
 
@@ -364,6 +364,11 @@ export class SyncStore {
       await q.release();
     }
   }
+}
+
+/** TypeORM answers an UPDATE … RETURNING with [rows, affected count], an INSERT … RETURNING with the rows. */
+function returned<T>(result: unknown): T[] {
+  return (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number' ? result[0] : result) as T[];
 }
 
 function outcomeOf(event: IncomingEvent): string {
