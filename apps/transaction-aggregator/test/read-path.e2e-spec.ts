@@ -6,6 +6,7 @@ import { PubSub, type Message } from '@google-cloud/pubsub';
 import {
   createTestDatabase,
   freePort,
+  listServicesByReflection,
   startServiceProcess,
   waitFor,
   type ServiceProcess,
@@ -39,6 +40,8 @@ let database: TestDatabase;
 let ledger: ServiceProcess;
 let aggregator: ServiceProcess;
 let api: Api;
+let ledgerAt: string;
+let aggregatorAt: string;
 let pubsub: PubSub;
 let firestore: Firestore;
 const events: EventBody[] = [];
@@ -58,6 +61,7 @@ beforeAll(async () => {
   firestore = new Firestore({ projectId: PROJECT });
 
   const ledgerTarget = `127.0.0.1:${await freePort()}`;
+  ledgerAt = ledgerTarget;
   ledger = await startServiceProcess({
     name: 'wallet-ledger',
     script: LEDGER_SCRIPT,
@@ -76,6 +80,7 @@ beforeAll(async () => {
     aggregatorEnv(database.url, ledgerTarget, { SALDO_API_KEYS: `${TENANT}=${KEY}` }),
   );
   aggregator = started.process;
+  aggregatorAt = started.target;
   api = new Api(started.target, KEY);
 }, 120_000);
 
@@ -155,3 +160,12 @@ it('a top-up and a usage through the aggregator reach Pub/Sub and Firestore unde
   });
   expect(mine[2]?.wallet?.postedBalance).toBe('11000');
 }, 90_000);
+
+it('both services describe themselves through gRPC server reflection (what grpcurl uses)', async () => {
+  expect(await listServicesByReflection(aggregatorAt)).toEqual(
+    expect.arrayContaining(['grpc.health.v1.Health', 'saldo.transaction.v1.TransactionService']),
+  );
+  expect(await listServicesByReflection(ledgerAt)).toEqual(
+    expect.arrayContaining(['grpc.health.v1.Health', 'saldo.ledger.v1.LedgerService']),
+  );
+});

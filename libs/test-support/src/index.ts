@@ -14,3 +14,4 @@ export {
   type ServiceProcess,
   type ServiceProcessOptions,
 } from './service-process';
+export { listServicesByReflection } from './reflection';

@@ -1,8 +1,8 @@
 import type { Server } from '@grpc/grpc-js';
-import type { PackageDefinition } from '@grpc/proto-loader';
+import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { Transport, type GrpcOptions } from '@nestjs/microservices';
-import { HealthImplementation } from 'grpc-health-check';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 
 /**
  * How every Saldo service loads its protos: int64 as decimal strings (money never becomes a JS
@@ -51,7 +51,9 @@ export function grpcServerOptions(params: {
       },
       onLoadPackageDefinition: (pkg: PackageDefinition, server: Pick<Server, 'addService'>) => {
         health.addToServer(server as Server);
-        new ReflectionService(pkg).addToServer(server);
+        // Reflection describes the health service too, so `grpcurl list` shows everything served.
+        const healthDefinition = loadSync(healthProtoPath, PROTO_LOADER_OPTIONS);
+        new ReflectionService({ ...pkg, ...healthDefinition }).addToServer(server);
       },
     },
   };
