@@ -1,11 +1,11 @@
-import { credentials, Metadata, status, type ServiceError, type Client } from '@grpc/grpc-js';
-import { loadPackageDefinition } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import {
   ERROR_CODE_METADATA_KEY,
   ERROR_FIELD_METADATA_KEY,
-  PROTO_LOADER_OPTIONS,
+  createGrpcClient,
   decodeStatusDetails,
+  type GrpcClientHandle,
+  type PromiseClientOf,
 } from '@saldo/grpc-kit';
 import { LEDGER_ERROR_CODES, LedgerError, type LedgerErrorCode } from '@saldo/ledger-domain';
 import { ledgerV1, protoFile, protoRoot } from '@saldo/proto';
@@ -38,70 +38,36 @@ const METHODS = [
 ] as const satisfies ReadonlyArray<keyof LedgerApi>;
 
 /**
- * A gRPC client of saldo.ledger.v1.LedgerService. Every call carries the service token and a
- * deadline; the ledger's coded errors come back as LedgerErrors with the same code and field, and
- * an unreachable or slow ledger becomes DEPENDENCY_UNAVAILABLE (the caller retries with its key).
+ * A gRPC client of saldo.ledger.v1.LedgerService (the shared promise client of @saldo/grpc-kit).
+ * Every call carries the service token and a deadline; the ledger's coded errors come back as
+ * LedgerErrors with the same code and field, and an unreachable or slow ledger becomes
+ * DEPENDENCY_UNAVAILABLE (the caller retries with its key).
  */
 export class LedgerClient {
   readonly api: LedgerApi;
-  private readonly client: Client;
+  private readonly handle: GrpcClientHandle<PromiseClientOf<ledgerV1.LedgerServiceClient>>;
 
-  constructor(
-    target: string,
-    token: string,
-    private readonly deadlineMs: number,
-  ) {
-    const definition = loadSync(protoFile('saldo/ledger/v1/ledger.proto'), {
-      ...PROTO_LOADER_OPTIONS,
+  constructor(target: string, token: string, deadlineMs: number) {
+    this.handle = createGrpcClient<PromiseClientOf<ledgerV1.LedgerServiceClient>>({
+      protoPath: protoFile('saldo/ledger/v1/ledger.proto'),
       includeDirs: [protoRoot()],
+      serviceName: 'saldo.ledger.v1.LedgerService',
+      address: target,
+      token,
+      defaultDeadlineMs: deadlineMs,
+      channelOptions: { 'grpc.max_reconnect_backoff_ms': 2_000 },
     });
-    const pkg = loadPackageDefinition(definition) as unknown as {
-      saldo: {
-        ledger: {
-          v1: {
-            LedgerService: new (
-              target: string,
-              creds: ReturnType<typeof credentials.createInsecure>,
-              options?: object,
-            ) => Client;
-          };
-        };
-      };
-    };
-    this.client = new pkg.saldo.ledger.v1.LedgerService(target, credentials.createInsecure(), {
-      'grpc.keepalive_time_ms': 30_000,
-      'grpc.max_reconnect_backoff_ms': 2_000,
-    });
-    const metadata = new Metadata();
-    metadata.set('authorization', `Bearer ${token}`);
     const api: Partial<Record<keyof LedgerApi, Unary<unknown, unknown>>> = {};
     for (const method of METHODS) {
-      api[method] = (request: unknown) => this.call(method, request, metadata);
+      const call = this.handle.client[method] as unknown as Unary<unknown, unknown>;
+      api[method] = (request: unknown) =>
+        call(request).catch((error: ServiceError) => Promise.reject(fromLedgerError(error, method)));
     }
     this.api = api as LedgerApi;
   }
 
   close(): void {
-    this.client.close();
-  }
-
-  private call(method: string, request: unknown, metadata: Metadata): Promise<unknown> {
-    type UnaryCall = (
-      req: unknown,
-      md: Metadata,
-      options: { deadline: Date },
-      callback: (error: ServiceError | null, response: unknown) => void,
-    ) => void;
-    const fn = (this.client as unknown as Record<string, UnaryCall>)[method] as UnaryCall;
-    return new Promise((resolve, reject) => {
-      fn.call(
-        this.client,
-        request,
-        metadata.clone(),
-        { deadline: new Date(Date.now() + this.deadlineMs) },
-        (error, response) => (error ? reject(fromLedgerError(error, method)) : resolve(response)),
-      );
-    });
+    this.handle.close();
   }
 }
 

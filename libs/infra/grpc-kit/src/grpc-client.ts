@@ -38,6 +38,7 @@ export function createGrpcClient<C>(params: {
   token?: string;
   defaultDeadlineMs?: number;
   credentials?: grpc.ChannelCredentials;
+  channelOptions?: grpc.ChannelOptions;
 }): GrpcClientHandle<C> {
   const definition = protoLoader.loadSync(params.protoPath, {
     ...PROTO_LOADER_OPTIONS,
@@ -54,6 +55,7 @@ export function createGrpcClient<C>(params: {
     throw new Error(`service ${params.serviceName} is not in ${params.protoPath}`);
   const channel = new ServiceClient(params.address, params.credentials ?? grpc.credentials.createInsecure(), {
     'grpc.keepalive_time_ms': 30_000,
+    ...params.channelOptions,
   });
   const client: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(ServiceClient.service)) {
