@@ -24,6 +24,8 @@ export const erpSyncConfigSchema = z.object({
   /** Create the topic and the ordered subscription when missing (local runs, tests); off in production. */
   ERP_SYNC_CREATE_SUBSCRIPTION: flag(true),
   ERP_SYNC_CONSUMER_ENABLED: flag(true),
+  /** Ack deadline of a created subscription (10..600 s): how soon an unacked message comes back after a crash. */
+  ERP_SYNC_ACK_DEADLINE_S: z.coerce.number().int().min(10).max(600).default(60),
   /** Messages held at once by this instance; they are stored in batches of up to ERP_SYNC_INGEST_BATCH. */
   ERP_SYNC_MAX_MESSAGES: envSchemas.positiveInt(1_000, 10_000),
   ERP_SYNC_INGEST_BATCH: envSchemas.positiveInt(500, 1_000),

@@ -26,6 +26,7 @@ async function main(): Promise<void> {
       topic: config.LEDGER_EVENTS_TOPIC,
       subscription: config.ERP_SYNC_SUBSCRIPTION,
       createSubscription: config.ERP_SYNC_CREATE_SUBSCRIPTION,
+      ackDeadlineSeconds: config.ERP_SYNC_ACK_DEADLINE_S,
       maxMessages: config.ERP_SYNC_MAX_MESSAGES,
       batchSize: config.ERP_SYNC_INGEST_BATCH,
       lingerMs: config.ERP_SYNC_INGEST_LINGER_MS,

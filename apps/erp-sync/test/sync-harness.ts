@@ -2,7 +2,7 @@
 // connectors, limiters and worker; events are stored the way the Pub/Sub consumer stores them.
 import { createTestDatabase, type TestDatabase } from '@saldo/test-support';
 import { startStandins, type RunningStandins, type StartStandinsOptions } from '@saldo/vendor-standins';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { loadErpSyncConfig, type ErpSyncConfig } from '../src/config';
@@ -90,4 +90,21 @@ export function cli(args: string[], env: Record<string, string>): { code: number
 
 export async function rows<T = Record<string, unknown>>(db: DataSource, sql: string, params: unknown[] = []): Promise<T[]> {
   return db.query(sql, params);
+}
+
+/** The CLI without blocking this process (needed when it talks to the in-process stand-ins). */
+export function cliAsync(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, ERP_SYNC_CLI), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
 }

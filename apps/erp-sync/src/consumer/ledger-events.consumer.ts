@@ -10,6 +10,7 @@ export interface ConsumerOptions {
   topic: string;
   subscription: string;
   createSubscription: boolean;
+  ackDeadlineSeconds: number;
   maxMessages: number;
   batchSize: number;
   lingerMs: number;
@@ -125,7 +126,7 @@ export class LedgerEventsConsumer {
     const [exists] = await subscription.exists();
     if (!exists) {
       await topic
-        .createSubscription(this.options.subscription, { enableMessageOrdering: true, ackDeadlineSeconds: 60 })
+        .createSubscription(this.options.subscription, { enableMessageOrdering: true, ackDeadlineSeconds: this.options.ackDeadlineSeconds })
         .catch(ignoreAlreadyExists);
     }
   }
