@@ -27,6 +27,8 @@ export abstract class StandinServer {
   private server: Server | undefined;
   private forced: { remaining: number; retryAfterS: number | null } = { remaining: 0, retryAfterS: null };
   protected latencyMs = 0;
+  /** True when the subclass waits out the latency itself (inside its own concurrency accounting). */
+  protected latencyInHandler = false;
   readonly counters: StandinStats = { requests: 0, inFlight: 0, maxInFlight: 0, throttled: 0 };
   url = '';
 
@@ -67,6 +69,10 @@ export abstract class StandinServer {
     Object.assign(this.counters, { requests: 0, maxInFlight: this.counters.inFlight, throttled: 0 });
   }
 
+  protected delay(): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+  }
+
   protected throttled(retryAfterS: number | null): StandinReply {
     this.counters.throttled += 1;
     return { status: 429, headers: retryAfterS === null ? {} : { 'retry-after': String(retryAfterS) }, body: this.throttleBody() };
@@ -88,7 +94,7 @@ export abstract class StandinServer {
       } else {
         reply = await this.handle(request);
       }
-      if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+      if (this.latencyMs > 0 && !this.latencyInHandler) await this.delay();
       const text = reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
       res.writeHead(reply.status, { ...(text ? { 'content-type': 'application/json' } : {}), ...reply.headers });
       res.end(text);

@@ -65,6 +65,7 @@ export class NetSuiteStandin extends StandinServer {
   private nextId = 1000;
   private active = 0;
   concurrencyLimit: number;
+  protected override latencyInHandler = true;
 
   constructor(private readonly options: NetSuiteStandinOptions) {
     super();
@@ -100,19 +101,25 @@ export class NetSuiteStandin extends StandinServer {
     if (this.active >= this.concurrencyLimit) return this.throttled(null);
     this.active += 1;
     try {
-      // Yield so that concurrent requests really overlap in the counter above.
-      await new Promise((resolve) => setImmediate(resolve));
-      const journal = JOURNAL_PATH.exec(request.path);
-      if (journal && request.method === 'PUT') return this.upsert(journal[1]!, request);
-      if (journal && request.method === 'GET') {
-        const found = this.journals.get(journal[1]!);
-        return found ? { status: 200, body: this.toRecord(found) } : netsuiteError(404, 'Not Found', 'NONEXISTENT_ID', `Record journalEntry eid:${journal[1]} was not found.`);
-      }
-      if (request.method === 'POST' && request.path === '/services/rest/query/v1/suiteql') return this.suiteql(request);
-      return netsuiteError(404, 'Not Found', 'NONEXISTENT_ID', `No resource at ${request.method} ${request.path}.`);
+      // The write is stored at once and answered after the latency: a client that dies meanwhile
+      // never learns that it landed (what a crash between request and response looks like).
+      const reply = this.route(request);
+      if (this.latencyMs > 0) await this.delay();
+      return reply;
     } finally {
       this.active -= 1;
     }
+  }
+
+  private route(request: StandinRequest): StandinReply {
+    const journal = JOURNAL_PATH.exec(request.path);
+    if (journal && request.method === 'PUT') return this.upsert(journal[1]!, request);
+    if (journal && request.method === 'GET') {
+      const found = this.journals.get(journal[1]!);
+      return found ? { status: 200, body: this.toRecord(found) } : netsuiteError(404, 'Not Found', 'NONEXISTENT_ID', `Record journalEntry eid:${journal[1]} was not found.`);
+    }
+    if (request.method === 'POST' && request.path === '/services/rest/query/v1/suiteql') return this.suiteql(request);
+    return netsuiteError(404, 'Not Found', 'NONEXISTENT_ID', `No resource at ${request.method} ${request.path}.`);
   }
 
   private token(request: StandinRequest): StandinReply {
