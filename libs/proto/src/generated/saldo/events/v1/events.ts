@@ -162,8 +162,8 @@ export interface LedgerEntry {
  */
 export interface BusinessAction {
   /**
-   * The transaction's action, upper case ("TOP_UP", "USAGE", "TRANSFER", "RESERVE", ...); empty
-   * when the caller named none.
+   * The transaction's action as the caller named it ("TOP_UP", "USAGE", "TRANSFER", "RESERVE", ...);
+   * empty when the caller named none. A capture, void or reversal carries the action of the original.
    */
   action: string;
   /** references.product_code (usage, reserve). */

@@ -1,0 +1,64 @@
+// The repository's own static checks, run with every `npm test` so CI fails on them too:
+// the whole tree type-checks (specs included, which the SWC test transform does not check),
+// ESLint finds no error (module boundaries included), and the generated proto types match proto/.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '../..');
+const bin = (name: string) => path.join(ROOT, 'node_modules/.bin', name);
+
+function run(command: string, args: string[], env: Record<string, string> = {}) {
+  return spawnSync(command, args, {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
+it('type-checks the whole tree, specs included', () => {
+  const result = run(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
+  expect(result.stdout + result.stderr).toBe('');
+  expect(result.status).toBe(0);
+}, 180_000);
+
+it('lints without errors (module boundaries included)', () => {
+  const result = run(bin('eslint'), ['.', '--quiet'], { NX_DAEMON: 'false' });
+  expect(result.stdout.trim()).toBe('');
+  expect(result.status).toBe(0);
+}, 180_000);
+
+it('the generated proto types are up to date with proto/', () => {
+  const out = mkdtempSync(path.join(tmpdir(), 'saldo-proto-'));
+  try {
+    const template = readFileSync(path.join(ROOT, 'buf.gen.yaml'), 'utf8').replace(
+      'out: libs/proto/src/generated',
+      `out: ${out}`,
+    );
+    const templatePath = path.join(out, 'buf.gen.yaml');
+    writeFileSync(templatePath, template);
+    execFileSync(bin('buf'), ['generate', '--template', templatePath], { cwd: ROOT, stdio: 'pipe' });
+    const committed = path.join(ROOT, 'libs/proto/src/generated');
+    const files = (dir: string): string[] =>
+      readdirSync(dir).flatMap((name) => {
+        const full = path.join(dir, name);
+        return statSync(full).isDirectory()
+          ? files(full).map((f) => path.join(name, f))
+          : name.endsWith('.ts')
+            ? [name]
+            : [];
+      });
+    const fresh = files(out).sort();
+    expect(files(committed).sort()).toEqual(fresh);
+    for (const file of fresh) {
+      expect({ file, text: readFileSync(path.join(committed, file), 'utf8') }).toEqual({
+        file,
+        text: readFileSync(path.join(out, file), 'utf8'),
+      });
+    }
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}, 120_000);
