@@ -68,7 +68,8 @@ export interface TransactionRow {
   replayed?: boolean;
 }
 
-const ACCOUNT_TYPE_TO_WIRE: Record<AccountType, ledgerV1.AccountType> = {
+/** Stored names to wire enums: the one mapping used by the gRPC API and the ledger events. */
+export const ACCOUNT_TYPE_TO_WIRE: Record<AccountType, ledgerV1.AccountType> = {
   wallet: ledgerV1.AccountType.ACCOUNT_TYPE_WALLET,
   cash_clearing: ledgerV1.AccountType.ACCOUNT_TYPE_CASH_CLEARING,
   revenue: ledgerV1.AccountType.ACCOUNT_TYPE_REVENUE,
@@ -96,13 +97,18 @@ export function sideFromWire(value: ledgerV1.EntrySide | undefined): Side | unde
   return undefined;
 }
 
-const PHASE_TO_WIRE = {
+export const SIDE_TO_WIRE = {
+  debit: ledgerV1.EntrySide.ENTRY_SIDE_DEBIT,
+  credit: ledgerV1.EntrySide.ENTRY_SIDE_CREDIT,
+} as const;
+
+export const PHASE_TO_WIRE = {
   posted: ledgerV1.EntryPhase.ENTRY_PHASE_POSTED,
   pending: ledgerV1.EntryPhase.ENTRY_PHASE_PENDING,
   release: ledgerV1.EntryPhase.ENTRY_PHASE_RELEASE,
 } as const;
 
-const KIND_TO_WIRE = {
+export const KIND_TO_WIRE = {
   posted: ledgerV1.TransactionKind.TRANSACTION_KIND_POSTED,
   pending: ledgerV1.TransactionKind.TRANSACTION_KIND_PENDING,
   post_pending: ledgerV1.TransactionKind.TRANSACTION_KIND_POST_PENDING,
@@ -110,7 +116,7 @@ const KIND_TO_WIRE = {
   reversal: ledgerV1.TransactionKind.TRANSACTION_KIND_REVERSAL,
 } as const;
 
-const STATUS_TO_WIRE = {
+export const STATUS_TO_WIRE = {
   pending: ledgerV1.TransactionStatus.TRANSACTION_STATUS_PENDING,
   posted: ledgerV1.TransactionStatus.TRANSACTION_STATUS_POSTED,
   voided: ledgerV1.TransactionStatus.TRANSACTION_STATUS_VOIDED,
@@ -168,7 +174,7 @@ export function entryToWire(row: EntryRow): ledgerV1.Entry {
     transactionId: row.transaction_id,
     accountId: row.account_id,
     assetCode: row.asset_code,
-    side: row.side === 'debit' ? ledgerV1.EntrySide.ENTRY_SIDE_DEBIT : ledgerV1.EntrySide.ENTRY_SIDE_CREDIT,
+    side: SIDE_TO_WIRE[row.side],
     phase: PHASE_TO_WIRE[row.phase],
     amount: row.amount,
     balanceAfter: balanceToWire(row.account_id, row, row.normal_side, row.account_version, row.created_at),

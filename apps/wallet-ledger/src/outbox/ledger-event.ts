@@ -2,6 +2,7 @@ import { toTimestamp } from '@saldo/grpc-kit';
 import { computeBalance, type AccountType } from '@saldo/ledger-domain';
 import { eventsV1, ledgerV1 } from '@saldo/proto';
 import { ownerTypeToWire, walletIdentityOf } from './wallet-identity';
+import { ACCOUNT_TYPE_TO_WIRE, KIND_TO_WIRE, PHASE_TO_WIRE, SIDE_TO_WIRE } from '../ledger/wire-mapping';
 
 export type OutboxEventType =
   | 'account.opened'
@@ -76,34 +77,6 @@ const EVENT_TYPE_TO_WIRE: Record<OutboxEventType, eventsV1.LedgerEventType> = {
   'transaction.voided': eventsV1.LedgerEventType.LEDGER_EVENT_TYPE_TRANSACTION_VOIDED,
   'transaction.reversed': eventsV1.LedgerEventType.LEDGER_EVENT_TYPE_TRANSACTION_REVERSED,
 };
-
-const ACCOUNT_TYPE_TO_WIRE: Record<AccountType, ledgerV1.AccountType> = {
-  wallet: ledgerV1.AccountType.ACCOUNT_TYPE_WALLET,
-  cash_clearing: ledgerV1.AccountType.ACCOUNT_TYPE_CASH_CLEARING,
-  revenue: ledgerV1.AccountType.ACCOUNT_TYPE_REVENUE,
-  cost_of_revenue: ledgerV1.AccountType.ACCOUNT_TYPE_COST_OF_REVENUE,
-  payables: ledgerV1.AccountType.ACCOUNT_TYPE_PAYABLES,
-  promotions: ledgerV1.AccountType.ACCOUNT_TYPE_PROMOTIONS,
-  opening_balances: ledgerV1.AccountType.ACCOUNT_TYPE_OPENING_BALANCES,
-};
-
-const KIND_TO_WIRE = {
-  posted: ledgerV1.TransactionKind.TRANSACTION_KIND_POSTED,
-  pending: ledgerV1.TransactionKind.TRANSACTION_KIND_PENDING,
-  post_pending: ledgerV1.TransactionKind.TRANSACTION_KIND_POST_PENDING,
-  void_pending: ledgerV1.TransactionKind.TRANSACTION_KIND_VOID_PENDING,
-  reversal: ledgerV1.TransactionKind.TRANSACTION_KIND_REVERSAL,
-} as const;
-
-const SIDE_TO_WIRE = {
-  debit: ledgerV1.EntrySide.ENTRY_SIDE_DEBIT,
-  credit: ledgerV1.EntrySide.ENTRY_SIDE_CREDIT,
-} as const;
-const PHASE_TO_WIRE = {
-  posted: ledgerV1.EntryPhase.ENTRY_PHASE_POSTED,
-  pending: ledgerV1.EntryPhase.ENTRY_PHASE_PENDING,
-  release: ledgerV1.EntryPhase.ENTRY_PHASE_RELEASE,
-} as const;
 
 /**
  * The messages announcing one outbox row: one per affected wallet (ordering key = wallet id), or
