@@ -2,9 +2,11 @@
 // duplicates, a 429 storm under a concurrency cap, dead letters and replay, CRM coalescing.
 import { decimalToScaled } from '@saldo/vendor-standins';
 import { waitFor } from '@saldo/test-support';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { tenantsConfig, topUp, transfer, usage, wallet, type WalletFixture } from './event-fixtures';
-import { cli, rows, startSyncHarness, type SyncHarness } from './sync-harness';
+import { cli, ROOT, rows, startSyncHarness, type SyncHarness } from './sync-harness';
 
 jest.setTimeout(180_000);
 
@@ -50,6 +52,23 @@ async function syncAll(tenant: string, timeoutMs = 120_000): Promise<void> {
 const journalsOf = (tenant: string) => [...h.standins.netsuite.journals.values()].filter((j) => j.tenant === tenant);
 const sumLines = (lines: Array<{ account: string; debit: string | null; credit: string | null }>, account: string, side: 'debit' | 'credit') =>
   lines.filter((l) => l.account === account && l[side]).reduce((s, l) => s + decimalToScaled(l[side]!, 2)!, 0n) / 100n;
+
+describe('configuration', () => {
+  it('refuses to start with a bad environment or tenant mapping, naming what is wrong and hiding secrets', () => {
+    const run = (env: Record<string, string>) =>
+      spawnSync(process.execPath, [path.join(ROOT, 'dist/out-tsc/apps/erp-sync/src/main.js')], { env: { ...process.env, ...h.env, ...env }, encoding: 'utf8', timeout: 30_000 });
+    const badEnv = run({ NETSUITE_CONCURRENCY: 'lots', ZENDESK_API_TOKEN: 'short', NETSUITE_BASE_URL: 'ftp://x' });
+    expect(badEnv.status).toBe(1);
+    expect(badEnv.stderr).toContain('NETSUITE_CONCURRENCY: expected a whole number');
+    expect(badEnv.stderr).toContain('NETSUITE_BASE_URL: expected a URL (http or https)');
+    expect(badEnv.stderr).toContain('ZENDESK_API_TOKEN: must be at least 8 characters');
+    expect(badEnv.stderr).not.toContain("'short'");
+    const badTenants = run({ ERP_SYNC_TENANTS_JSON: JSON.stringify({ acme: { subsidiary: '1', accounts: { cashClearing: '1' }, currencies: {} } }) });
+    expect(badTenants.status).toBe(1);
+    expect(badTenants.stderr).toContain('acme.accounts.customerPrepayment');
+    expect(badTenants.stderr).toContain('acme.currencies: list at least one asset');
+  });
+});
 
 describe('usage at volume', () => {
   it('10,000 usage events (with redeliveries) become one summary entry per product and hour whose totals equal the events', async () => {
