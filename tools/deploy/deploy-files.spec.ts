@@ -49,6 +49,7 @@ const APPS: AppFacts[] = [
       service: 'saldo.transaction.v1.TransactionService',
       proto: 'proto/saldo/transaction/v1/transaction.proto',
     },
+    httpPortVariable: 'AGGREGATOR_HTTP_PORT',
     scaling: 'hpa',
   },
   { app: 'erp-sync', schema: erpSyncConfigSchema, httpPortVariable: 'ERP_SYNC_HTTP_PORT', scaling: 'single' },

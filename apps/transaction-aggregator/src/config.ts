@@ -36,6 +36,14 @@ export const aggregatorConfigSchema = z.object({
   AGGREGATOR_PUBSUB_MAX_MESSAGES: envSchemas.positiveInt(32, 1_000),
   /** Ack deadline the subscriber keeps extending while a message is in flight (10..600 s). */
   AGGREGATOR_PUBSUB_ACK_DEADLINE_S: z.coerce.number().int().min(10).max(600).default(30),
+  /** /metrics, /healthz and /readyz (database + ledger reachable); 0 picks a free port (tests). */
+  AGGREGATOR_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  AGGREGATOR_HTTP_PORT: z.coerce
+    .number({ error: 'expected a port number' })
+    .int()
+    .min(0)
+    .max(65535)
+    .default(9465),
   LOG_LEVEL: envSchemas.oneOf(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
     'info',

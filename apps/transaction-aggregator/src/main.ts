@@ -1,12 +1,17 @@
 import 'reflect-metadata';
+import { status } from '@grpc/grpc-js';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { ConfigError, describeConfig } from '@saldo/config';
-import { GrpcErrorFilter, grpcServerOptions } from '@saldo/grpc-kit';
+import { GrpcErrorFilter, grpcServerOptions, grpcStatusOf } from '@saldo/grpc-kit';
+import { isLedgerError } from '@saldo/ledger-domain';
 import { createLogger, PinoNestLogger } from '@saldo/logging';
+import { GrpcMetricsInterceptor } from '@saldo/observability';
 import { protoFile, protoRoot } from '@saldo/proto';
 import { AggregatorModule } from './aggregator.module';
 import { loadAggregatorConfig } from './config';
+import { createAggregatorObservability } from './observability';
+import { BalanceActionsConsumer } from './pubsub/balance-actions.consumer';
 
 const SERVICE = 'saldo.transaction.v1.TransactionService';
 
@@ -28,7 +33,15 @@ async function main(): Promise<void> {
     },
   );
   app.useGlobalFilters(new GrpcErrorFilter(logger));
+  const observability = createAggregatorObservability(config, logger);
+  // The status each error leaves with is GrpcErrorFilter's: coded errors by grpcStatusOf, else INTERNAL.
+  const statusOf = (error: unknown) =>
+    status[isLedgerError(error) ? grpcStatusOf(error.code) : status.INTERNAL] as string;
+  app.useGlobalInterceptors(new GrpcMetricsInterceptor(observability.grpc, statusOf));
   await app.listen();
+  await observability.listen(
+    config.AGGREGATOR_PUBSUB_ENABLED ? app.get(BalanceActionsConsumer).stats : undefined,
+  );
   grpc.health.setStatus('', 'SERVING');
   grpc.health.setStatus(SERVICE, 'SERVING');
   logger.info(
@@ -40,7 +53,9 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down: draining in-flight calls and messages');
     grpc.health.setStatus('', 'NOT_SERVING');
     grpc.health.setStatus(SERVICE, 'NOT_SERVING');
+    observability.markDraining();
     await app.close();
+    await observability.stop();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -86,6 +86,7 @@ export function aggregatorEnv(
     SALDO_KEY_ENCRYPTION_KEY: KEY_ENCRYPTION_KEY,
     AGGREGATOR_DB_POOL_SIZE: '8',
     AGGREGATOR_PUBSUB_ENABLED: 'false',
+    AGGREGATOR_HTTP_PORT: '0', // /metrics /healthz /readyz on a free port: specs run several aggregators
     LOG_LEVEL: 'warn',
     ...extra,
   };

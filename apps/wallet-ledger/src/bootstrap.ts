@@ -2,8 +2,11 @@ import 'reflect-metadata';
 import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
-import { GrpcErrorFilter, grpcServerOptions } from '@saldo/grpc-kit';
+import { status } from '@grpc/grpc-js';
+import { GrpcErrorFilter, grpcServerOptions, grpcStatusOf } from '@saldo/grpc-kit';
+import { isLedgerError } from '@saldo/ledger-domain';
 import { PinoNestLogger, type Logger } from '@saldo/logging';
+import { GrpcMetricsInterceptor, type GrpcServerMetrics } from '@saldo/observability';
 import { protoFile, protoRoot } from '@saldo/proto';
 import type { LedgerConfig } from './config';
 import { LedgerModule } from './ledger.module';
@@ -16,8 +19,15 @@ export interface RunningLedger {
   stop(): Promise<void>;
 }
 
-/** Starts the wallet-ledger's gRPC server (with health and reflection) and its background work. */
-export async function startLedgerServer(config: LedgerConfig, logger: Logger): Promise<RunningLedger> {
+/**
+ * Starts the wallet-ledger's gRPC server (with health and reflection) and its background work;
+ * with `metrics`, every call is counted and timed per method.
+ */
+export async function startLedgerServer(
+  config: LedgerConfig,
+  logger: Logger,
+  metrics?: GrpcServerMetrics,
+): Promise<RunningLedger> {
   const grpc = grpcServerOptions({
     url: config.LEDGER_GRPC_URL,
     packageName: 'saldo.ledger.v1',
@@ -33,6 +43,12 @@ export async function startLedgerServer(config: LedgerConfig, logger: Logger): P
     },
   );
   app.useGlobalFilters(new GrpcErrorFilter(logger));
+  if (metrics) {
+    // The status each error leaves with is GrpcErrorFilter's: coded errors by grpcStatusOf, else INTERNAL.
+    const statusOf = (error: unknown) =>
+      status[isLedgerError(error) ? grpcStatusOf(error.code) : status.INTERNAL] as string;
+    app.useGlobalInterceptors(new GrpcMetricsInterceptor(metrics, statusOf));
+  }
   await app.listen();
   grpc.health.setStatus('', 'SERVING');
   grpc.health.setStatus(LEDGER_SERVICE_NAME, 'SERVING');

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, describeConfig } from '@saldo/config';
 import { createLogger } from '@saldo/logging';
+import { createMetricsRegistry, GrpcServerMetrics } from '@saldo/observability';
 import { startLedgerServer } from './bootstrap';
 import { loadLedgerConfig } from './config';
 import { startLedgerEventsRuntime } from './outbox/ledger-events-runtime';
@@ -8,9 +9,10 @@ import { startLedgerEventsRuntime } from './outbox/ledger-events-runtime';
 async function main(): Promise<void> {
   const config = loadLedgerConfig();
   const logger = createLogger('wallet-ledger', config.LOG_LEVEL);
-  const ledger = await startLedgerServer(config, logger);
+  const registry = createMetricsRegistry('wallet-ledger');
+  const ledger = await startLedgerServer(config, logger, new GrpcServerMetrics(registry));
   // The outbox relay to Pub/Sub, the Firestore mirror and /metrics, /healthz, /readyz.
-  const events = await startLedgerEventsRuntime(config, logger);
+  const events = await startLedgerEventsRuntime(config, logger, { registry });
   logger.info({ url: config.LEDGER_GRPC_URL, config: describeConfig(config) }, 'wallet-ledger is serving');
 
   const stop = async (signal: string) => {

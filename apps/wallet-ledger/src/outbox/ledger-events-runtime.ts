@@ -57,6 +57,8 @@ export interface RuntimeOverrides {
   firestore?: Firestore;
   /** Serve /metrics, /healthz, /readyz (default true). */
   http?: boolean;
+  /** The registry /metrics serves (main.ts shares it with the gRPC server's metrics). */
+  registry?: Registry;
 }
 
 const BACKLOG_SAMPLE_MS = 5_000;
@@ -67,7 +69,7 @@ export async function startLedgerEventsRuntime(
   logger: Logger,
   overrides: RuntimeOverrides = {},
 ): Promise<LedgerEventsRuntime> {
-  const registry = createMetricsRegistry('wallet-ledger');
+  const registry = overrides.registry ?? createMetricsRegistry('wallet-ledger');
   const pool = new Pool({
     connectionString: config.DATABASE_URL,
     max: config.LEDGER_MIRROR_CONCURRENCY + 4,

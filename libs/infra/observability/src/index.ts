@@ -4,3 +4,4 @@ export { startObservabilityServer } from './http-server';
 export type { ObservabilityServer, ObservabilityServerOptions } from './http-server';
 export { evaluateReadiness } from './health';
 export type { HealthCheck, HealthCheckResult, ReadinessReport } from './health';
+export { GrpcServerMetrics, GrpcMetricsInterceptor } from './grpc-metrics';
