@@ -1,5 +1,6 @@
 // erp-sync in-process on a private database and the vendor stand-ins: the real store, mapping,
 // connectors, limiters and worker; events are stored the way the Pub/Sub consumer stores them.
+import { createLogger } from '@saldo/logging';
 import { createTestDatabase, type TestDatabase } from '@saldo/test-support';
 import { startStandins, type RunningStandins, type StartStandinsOptions } from '@saldo/vendor-standins';
 import { spawn, spawnSync } from 'node:child_process';
@@ -30,7 +31,12 @@ export interface SyncHarness {
   stop(): Promise<void>;
 }
 
-export async function startSyncHarness(label: string, tenants: TenantsConfig, env: Record<string, string>, standinOptions: StartStandinsOptions = {}): Promise<SyncHarness> {
+export async function startSyncHarness(
+  label: string,
+  tenants: TenantsConfig,
+  env: Record<string, string>,
+  standinOptions: StartStandinsOptions = {},
+): Promise<SyncHarness> {
   const database = await createTestDatabase(label);
   const standins = await startStandins(standinOptions);
   const fullEnv: Record<string, string> = {
@@ -49,10 +55,12 @@ export async function startSyncHarness(label: string, tenants: TenantsConfig, en
   const db = await createErpSyncDataSource(database.url, 8).initialize();
   const store = new SyncStore(db);
   const connectors = createConnectors(config, store);
-  const { createLogger } = await import('@saldo/logging');
   const worker = createWorker(config, store, connectors, tenants, createLogger('erp-sync-test', 'silent'));
   const crm = crmConnectorsOf(connectors);
-  const timing = { journalDelayMs: config.ERP_SYNC_SUMMARY_DELAY_MS, balanceDelayMs: config.ERP_SYNC_BALANCE_DELAY_MS };
+  const timing = {
+    journalDelayMs: config.ERP_SYNC_SUMMARY_DELAY_MS,
+    balanceDelayMs: config.ERP_SYNC_BALANCE_DELAY_MS,
+  };
   return {
     database,
     db,
@@ -83,19 +91,37 @@ export async function startSyncHarness(label: string, tenants: TenantsConfig, en
   };
 }
 
-export function cli(args: string[], env: Record<string, string>): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [path.join(ROOT, ERP_SYNC_CLI), ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+export function cli(
+  args: string[],
+  env: Record<string, string>,
+): { code: number; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [path.join(ROOT, ERP_SYNC_CLI), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
-export async function rows<T = Record<string, unknown>>(db: DataSource, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function rows<T = Record<string, unknown>>(
+  db: DataSource,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   return db.query(sql, params);
 }
 
 /** The CLI without blocking this process (needed when it talks to the in-process stand-ins). */
-export function cliAsync(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+export function cliAsync(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, ERP_SYNC_CLI), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [path.join(ROOT, ERP_SYNC_CLI), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));

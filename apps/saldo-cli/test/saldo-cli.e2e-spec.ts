@@ -7,13 +7,6 @@ import {
   startServiceProcess,
   type ServiceProcess,
   type TestDatabase,
-} from '@saldo/test-support';
-import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import {
   aggregatorEnv,
   apiKey,
   KEY_ENCRYPTION_KEY,
@@ -22,7 +15,12 @@ import {
   SERVICE_TOKEN,
   startAggregator,
   tenantId,
-} from '../../transaction-aggregator/test/harness';
+} from '@saldo/test-support';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 const TENANT = tenantId('cli');
 const KEY = apiKey();

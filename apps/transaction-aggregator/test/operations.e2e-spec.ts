@@ -2,11 +2,11 @@
 // graceful shutdown under load — SIGTERM to the aggregator, then to the ledger, while clients keep
 // sending TopUps: every call answered OK is in the ledger (count and sum), nothing is in the
 // ledger that was not answered OK, and the process exits 0 within its grace period.
-import { checkHealth, createTestDatabase, freePort, type TestDatabase } from '@saldo/test-support';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
-import path from 'node:path';
 import {
+  checkHealth,
+  createTestDatabase,
+  freePort,
+  type TestDatabase,
   aggregatorEnv,
   AGGREGATOR_SCRIPT,
   Api,
@@ -16,7 +16,10 @@ import {
   SERVICE_TOKEN,
   sql,
   tenantId,
-} from './harness';
+} from '@saldo/test-support';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import path from 'node:path';
 
 const GRACE_MS = 10_000;
 const CLIENTS = 6;

@@ -11,10 +11,16 @@ import {
   type ServiceProcess,
   type TestDatabase,
   type TestEmulator,
+  aggregatorEnv,
+  Api,
+  apiKey,
+  sql,
+  startAggregator,
+  startLedger,
+  tenantId,
 } from '@saldo/test-support';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
-import { aggregatorEnv, Api, apiKey, sql, startAggregator, startLedger, tenantId } from './harness';
 import { Collector, publishAction, uniqueTopics } from './pubsub-harness';
 
 jest.setTimeout(120_000);

@@ -3,7 +3,7 @@
 // dead-lettered with their reason.
 import { PubSub } from '@google-cloud/pubsub';
 import { randomUUID } from 'node:crypto';
-import { Api, apiKey, startStack, tenantId, type Stack } from './harness';
+import { Api, apiKey, startStack, tenantId, type Stack } from '@saldo/test-support';
 import { Collector, publishAction, uniqueTopics } from './pubsub-harness';
 
 jest.setTimeout(60_000);

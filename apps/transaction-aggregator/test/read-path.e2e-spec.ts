@@ -11,9 +11,6 @@ import {
   waitFor,
   type ServiceProcess,
   type TestDatabase,
-} from '@saldo/test-support';
-import { randomBytes } from 'node:crypto';
-import {
   aggregatorEnv,
   Api,
   apiKey,
@@ -21,7 +18,8 @@ import {
   SERVICE_TOKEN,
   startAggregator,
   tenantId,
-} from './harness';
+} from '@saldo/test-support';
+import { randomBytes } from 'node:crypto';
 
 const TENANT = tenantId('readpath');
 const KEY = apiKey();

@@ -2,11 +2,21 @@
 // PostgreSQL and Redis. Every method, each wallet model, auth and tenant isolation, bad input,
 // idempotent replays.
 import { status } from '@grpc/grpc-js';
-import { checkHealth } from '@saldo/test-support';
+import {
+  checkHealth,
+  AGGREGATOR_SCRIPT,
+  Api,
+  apiKey,
+  cli,
+  ROOT,
+  sql,
+  startStack,
+  tenantId,
+  type Stack,
+} from '@saldo/test-support';
 import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { AGGREGATOR_SCRIPT, Api, apiKey, cli, ROOT, sql, startStack, tenantId, type Stack } from './harness';
 
 jest.setTimeout(60_000);
 

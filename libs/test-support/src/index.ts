@@ -15,3 +15,5 @@ export {
   type ServiceProcessOptions,
 } from './service-process';
 export { listServicesByReflection } from './reflection';
+// The real services as processes, for end-to-end specs: ledger, aggregator, a TransactionService client.
+export * from './service-stack';

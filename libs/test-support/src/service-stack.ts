@@ -12,13 +12,9 @@ import {
 import { loadSync } from '@grpc/proto-loader';
 import { decodeStatusDetails, PROTO_LOADER_OPTIONS } from '@saldo/grpc-kit';
 import { protoFile, protoRoot } from '@saldo/proto';
-import {
-  createTestDatabase,
-  freePort,
-  startServiceProcess,
-  type ServiceProcess,
-  type TestDatabase,
-} from '@saldo/test-support';
+import { createTestDatabase, type TestDatabase } from './database';
+import { freePort } from './shared/emulators.cjs';
+import { startServiceProcess, type ServiceProcess } from './service-process';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
