@@ -1,7 +1,9 @@
 // `npm start` end to end: the real script (tools/scripts/start.mjs) with every port moved off the
 // defaults, its own emulators, its own database (created by the script) and its own state
-// directory. Proves the printed first command works, secrets are kept across restarts and never
-// logged, and Ctrl-C leaves no process behind.
+// directory. Proves the printed first command works, erp-sync runs against the vendor stand-ins by
+// default (a top-up through the aggregator lands in the stand-in ERP as a journal entry, read back
+// by the printed reconciliation), secrets are kept across restarts and never logged, and Ctrl-C
+// leaves no process behind.
 import { freePort, waitFor } from '@saldo/test-support';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -29,6 +31,8 @@ interface StartRun {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+const runs: StartRun[] = [];
+
 function runStart(env: NodeJS.ProcessEnv): StartRun {
   const child = spawn(process.execPath, ['tools/scripts/start.mjs'], {
     cwd: ROOT,
@@ -41,7 +45,9 @@ function runStart(env: NodeJS.ProcessEnv): StartRun {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('close', (code, signal) => resolve({ code, signal })),
   );
-  return { child, output: () => text, exited };
+  const run = { child, output: () => text, exited };
+  runs.push(run);
+  return run;
 }
 
 async function waitReady(run: StartRun): Promise<void> {
@@ -151,6 +157,27 @@ function printedNodeCommand(output: string): string[] {
   return [sourceLine, nodeLine];
 }
 
+/** The three lines under "Then the ERP side": env files (+ WALLET), top-up and usage, reconcile. */
+function printedErpCommands(
+  output: string,
+  walletId: string,
+): { setup: string; moves: string; reconcile: string } {
+  const lines = output.split('\n');
+  const at = lines.findIndex((line) => line.startsWith('Then the ERP side'));
+  expect(at).toBeGreaterThan(-1);
+  const [setup, moves, reconcile] = lines.slice(at + 2, at + 5).map((line) => line.trim());
+  expect(setup).toMatch(
+    /^set -a; \. .+local\.env; \. .+erp-sync\.env; set \+a; WALLET=<wallet_id from OpenWallet>$/,
+  );
+  expect(moves).toMatch(/^npx saldo topup \$WALLET \d+ .*&& npx saldo usage \$WALLET \d+ --product /);
+  expect(reconcile).toMatch(/^npx saldo erp reconcile --tenant demo --day \$\(date -u \+%F\)$/);
+  return {
+    setup: (setup as string).replace('<wallet_id from OpenWallet>', walletId),
+    moves: moves as string,
+    reconcile: reconcile as string,
+  };
+}
+
 /** The user's environment, minus what `npm test` set for its own services. */
 function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
@@ -179,7 +206,17 @@ describe('npm start (tools/scripts/start.mjs)', () => {
 
   beforeAll(async () => {
     if (!sharedUrl) throw new Error('SALDO_TEST_DATABASE_URL is not set: run this spec with `npm test`');
-    for (const name of ['pubsub', 'firestore', 'ledger', 'ledgerHttp', 'aggregator', 'erpSyncHttp'])
+    for (const name of [
+      'pubsub',
+      'firestore',
+      'ledger',
+      'ledgerHttp',
+      'aggregator',
+      'erpSyncHttp',
+      'netsuite',
+      'zendesk',
+      'activecampaign',
+    ])
       ports[name] = await freePort();
     env = {
       ...cleanEnv(),
@@ -193,10 +230,17 @@ describe('npm start (tools/scripts/start.mjs)', () => {
       LEDGER_HTTP_PORT: String(ports['ledgerHttp']),
       AGGREGATOR_GRPC_URL: `127.0.0.1:${ports['aggregator']}`,
       ERP_SYNC_HTTP_PORT: String(ports['erpSyncHttp']),
+      SALDO_STANDIN_PORTS: `${ports['netsuite']},${ports['zendesk']},${ports['activecampaign']}`,
     };
   });
 
   afterAll(async () => {
+    // A test that failed half-way leaves its stack running: stop it the way a user would.
+    for (const run of runs) {
+      if (run.child.exitCode !== null || run.child.signalCode !== null) continue;
+      run.child.kill('SIGINT');
+      await run.exited;
+    }
     fs.rmSync(stateDir, { recursive: true, force: true });
     if (sharedUrl)
       await withClient(adminConfigFromUrl(sharedUrl), (client) => dropDatabase(client, databaseName));
@@ -204,14 +248,27 @@ describe('npm start (tools/scripts/start.mjs)', () => {
 
   let walletId = '';
 
-  it('starts the stack, the printed first command opens a wallet, and Ctrl-C stops everything with exit 0', async () => {
+  it('starts the stack with erp-sync on the vendor stand-ins, the printed commands open a wallet and show its top-up in the stand-in ERP, and Ctrl-C stops everything with exit 0', async () => {
     const run = runStart(env);
     await waitReady(run);
     const output = run.output();
 
     expect(output).toContain(`PostgreSQL: created database ${databaseName}`);
-    // erp-sync needs its tenant accounting mapping; without one it is skipped, saying why.
-    expect(output).toMatch(/erp-sync: skipped, (needs its tenant accounting mapping|not built)/);
+    // erp-sync runs by default, on the vendor stand-ins and a generated demo tenant mapping.
+    expect(output).toContain(
+      `erp-sync: tenant "demo" mapping written to ${path.join(stateDir, 'erp-sync-tenants.json')}`,
+    );
+    expect(output).toContain(
+      `vendor stand-ins: NetSuite http://127.0.0.1:${ports['netsuite']}, Zendesk http://127.0.0.1:${ports['zendesk']}, ActiveCampaign http://127.0.0.1:${ports['activecampaign']}`,
+    );
+    expect(output).toMatch(
+      new RegExp(`start: erp-sync: ready on http://127\\.0\\.0\\.1:${ports['erpSyncHttp']}/readyz`),
+    );
+    expect(output).toMatch(
+      new RegExp(`^  NetSuite stand-in +http http://127\\.0\\.0\\.1:${ports['netsuite']} `, 'm'),
+    );
+    expect(output).toMatch(/^ {2}erp-sync +http http:\/\/127\.0\.0\.1:\d+ /m);
+    expect(fs.statSync(path.join(stateDir, 'erp-sync.env')).mode & 0o077).toBe(0);
     expect(output).toMatch(new RegExp(`pubsub emulator: ready on 127\\.0\\.0\\.1:${ports['pubsub']}`));
     expect(output).toMatch(new RegExp(`firestore emulator: ready on 127\\.0\\.0\\.1:${ports['firestore']}`));
     expect(output).toMatch(/^wallet-ledger +\| .*wallet-ledger is serving/m);
@@ -279,12 +336,56 @@ describe('npm start (tools/scripts/start.mjs)', () => {
     const healthz = await httpGet(`http://127.0.0.1:${ports['ledgerHttp']}/healthz`);
     expect(healthz.status).toBe(200);
 
-    // Everything this run started: two services, two emulators (gcloud + java), their watchdogs.
+    // The ERP side, as printed: a top-up and a usage through the CLI, then the reconciliation reads
+    // the stand-in ERP's journal lines back by SuiteQL until both top-ups (15000 above, and this
+    // one) are there as cash in against the customer prepayment, and the usage as revenue.
+    const erp = printedErpCommands(output, walletId);
+    // `npm test` built dist already: the printed `npx saldo` commands run the built CLI as is.
+    const cliEnv = { ...cleanEnv(), SALDO_CLI_BUILD: '0' };
+    const moved = shell([erp.setup, erp.moves], cliEnv);
+    // (npx itself may warn about the machine's npm config on stderr; the CLI writes nothing there.)
+    expect(moved.stderr.split('\n').filter((line) => line && !line.startsWith('npm warn'))).toEqual([]);
+    expect(moved.status).toBe(0);
+    expect(moved.stdout).toMatch(/^Top-up of 15000 IDR to .*: posted\.$/m);
+    expect(moved.stdout).toMatch(/^Usage of 2500 IDR \(esign\.basic\) on .*: posted\.$/m);
+    let report = '';
+    await waitFor(
+      () => {
+        const reconciled = shell([erp.setup, erp.reconcile], cliEnv);
+        report = `${reconciled.stdout}${reconciled.stderr}`;
+        return reconciled.status === 0 && /^no differences$/m.test(reconciled.stdout);
+      },
+      { timeoutMs: 60_000, intervalMs: 1_000, what: 'the ERP journal entries of the top-ups and the usage' },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n--- last reconciliation ---\n${report}`);
+    });
+    expect(report).toMatch(/^IDR +cash_clearing +30000 +30000 +30000 ok$/m);
+    expect(report).toMatch(/^IDR +customer_prepayment +27500 +27500 +27500 ok$/m);
+    expect(report).toMatch(/^IDR +revenue +2500 +2500 +2500 ok$/m);
+    // The CRM stand-ins get the wallet's balance too (coalesced, a few seconds later).
+    const synced = (metrics: string, connector: string) =>
+      new RegExp(`^saldo_erp_sync_records\\{connector="${connector}",state="synced"[^}]*\\} [1-9]`, 'm').test(
+        metrics,
+      );
+    await waitFor(
+      async () => {
+        const { body } = await httpGet(`http://127.0.0.1:${ports['erpSyncHttp']}/metrics`);
+        return ['netsuite', 'zendesk', 'activecampaign'].every((connector) => synced(body, connector));
+      },
+      {
+        timeoutMs: 30_000,
+        intervalMs: 500,
+        what: 'erp-sync records synced to NetSuite, Zendesk and ActiveCampaign',
+      },
+    );
+
+    // Everything this run started: three services, two emulators (gcloud + java), their watchdogs.
     const pid = run.child.pid as number;
     const started = descendants(pid);
     const commands = [...started.values()];
     expect(commands.filter((c) => c.includes('apps/wallet-ledger/src/main.js'))).toHaveLength(1);
     expect(commands.filter((c) => c.includes('apps/transaction-aggregator/src/main.js'))).toHaveLength(1);
+    expect(commands.filter((c) => c.includes('apps/erp-sync/src/main.js'))).toHaveLength(1);
     expect(commands.some((c) => /java/.test(c) && c.includes(String(ports['pubsub'])))).toBe(true);
     expect(commands.some((c) => /java/.test(c) && c.includes(String(ports['firestore'])))).toBe(true);
 
@@ -301,7 +402,7 @@ describe('npm start (tools/scripts/start.mjs)', () => {
     ]).finally(() => clearTimeout(timer));
     expect(exit).toEqual({ code: 0, signal: null });
     expect(run.output()).toMatch(
-      /start: transaction-aggregator: stopped \(exit code 0\)[\s\S]*start: wallet-ledger: stopped \(exit code 0\)/,
+      /start: erp-sync: stopped \(exit code 0\)[\s\S]*start: transaction-aggregator: stopped \(exit code 0\)[\s\S]*start: wallet-ledger: stopped \(exit code 0\)[\s\S]*start: vendor stand-ins: stopped/,
     );
     expect(run.output()).toMatch(/start: everything stopped\s*$/);
 
@@ -310,12 +411,18 @@ describe('npm start (tools/scripts/start.mjs)', () => {
     for (const port of Object.values(ports)) expect(await portOpen(port)).toBe(false);
   });
 
-  it('a restart reuses the secrets, the database and the wallets, without showing the demo key again', async () => {
+  it('a restart reuses the secrets, the database and the wallets, without showing the demo key again; vendors configured elsewhere start no stand-ins', async () => {
     expect(walletId).not.toBe('');
     const before = fs.readFileSync(path.join(stateDir, 'local.env'), 'utf8');
-    const run = runStart(env);
+    // A vendor URL of the user's own: npm start keeps out of erp-sync's way (no stand-ins, and
+    // without a tenant mapping of the user's, no erp-sync).
+    const run = runStart({ ...env, NETSUITE_BASE_URL: 'http://127.0.0.1:9' });
     await waitReady(run);
     try {
+      expect(run.output()).toContain('vendor stand-ins: not started, NETSUITE_BASE_URL is set');
+      expect(run.output()).toContain('erp-sync: skipped, needs its tenant accounting mapping');
+      expect(run.output()).not.toContain('Then the ERP side');
+      expect(await portOpen(ports['netsuite'] as number)).toBe(false);
       expect(fs.readFileSync(path.join(stateDir, 'local.env'), 'utf8')).toBe(before);
       expect(run.output()).toContain(`PostgreSQL: database ${databaseName} exists`);
       expect(run.output()).toContain('wallet-ledger: database is up to date');
@@ -329,7 +436,7 @@ describe('npm start (tools/scripts/start.mjs)', () => {
         ],
         cleanEnv(),
       );
-      expect(JSON.parse(read.stdout)).toMatchObject({ wallet_id: walletId, posted_balance: '15000' });
+      expect(JSON.parse(read.stdout)).toMatchObject({ wallet_id: walletId, posted_balance: '27500' });
     } finally {
       run.child.kill('SIGTERM');
       expect(await run.exited).toEqual({ code: 0, signal: null });

@@ -10,18 +10,25 @@
 //      refused otherwise
 //   5. PostgreSQL: the database of DATABASE_URL created if missing, every app's migrate command
 //   6. the Pub/Sub topics and subscriptions the apps use (idempotent)
-//   7. wallet-ledger, then transaction-aggregator, each ready once its gRPC health service says
-//      SERVING; then erp-sync, ready once its /readyz answers 200, when it is built and its tenant
-//      mapping is configured (ERP_SYNC_TENANTS_FILE or ERP_SYNC_TENANTS_JSON), else skipped with a
+//   7. the vendor stand-ins (NetSuite, Zendesk, ActiveCampaign from @saldo/vendor-standins, in this
+//      process, on 127.0.0.1:4010-4012) with a demo tenant mapping for tenant "demo" kept in
+//      $SALDO_STATE_DIR/erp-sync-tenants.json, and $SALDO_STATE_DIR/erp-sync.env (this run's vendor
+//      credentials, for `saldo erp …`); unless erp-sync is pointed elsewhere (ERP_SYNC_TENANTS_FILE,
+//      ERP_SYNC_TENANTS_JSON, NETSUITE_/ZENDESK_/ACTIVECAMPAIGN_BASE_URL) or SALDO_STANDINS=0
+//   8. wallet-ledger, then transaction-aggregator, each ready once its gRPC health service says
+//      SERVING; then erp-sync, ready once its /readyz answers 200, when it is built and has a tenant
+//      mapping (the demo one, or ERP_SYNC_TENANTS_FILE / ERP_SYNC_TENANTS_JSON), else skipped with a
 //      note. Logs prefixed with the service name.
-//   8. a banner with every address and a first command; `start: ready` marks it for scripts
-//   9. SIGINT/SIGTERM: services stopped gracefully (reverse order), then the emulators this run
-//      started; exit 0. A service that dies on its own stops the rest and exits 1.
+//   9. a banner with every address, a first command and one that shows the ERP side; `start: ready`
+//      marks it for scripts
+//  10. SIGINT/SIGTERM: services stopped gracefully (reverse order), then the stand-ins and the
+//      emulators this run started; exit 0. A service that dies on its own stops the rest and exits 1.
 //
 // Knobs (environment; every app variable is passed through to the apps as well):
 //   DATABASE_URL, REDIS_URL, LEDGER_GRPC_URL (127.0.0.1:50052), AGGREGATOR_GRPC_URL (127.0.0.1:50051),
 //   LEDGER_HTTP_HOST/LEDGER_HTTP_PORT (127.0.0.1:9464), ERP_SYNC_HTTP_HOST/ERP_SYNC_HTTP_PORT
-//   (127.0.0.1:9466), ERP_SYNC_TENANTS_FILE / ERP_SYNC_TENANTS_JSON,
+//   (127.0.0.1:9466), ERP_SYNC_TENANTS_FILE / ERP_SYNC_TENANTS_JSON, SALDO_STANDINS=0 (no stand-ins),
+//   SALDO_STANDIN_PORTS (NetSuite,Zendesk,ActiveCampaign: 4010,4011,4012),
 //   PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST, GOOGLE_CLOUD_PROJECT (saldo-local),
 //   SALDO_STATE_DIR (.saldo), SALDO_START_BUILD=0 (skip install and build: dist must be current),
 //   SALDO_LOG_FORMAT=json (raw pino lines instead of the compact form), NO_COLOR.
@@ -52,6 +59,19 @@ const LOG_EXTRA_MAX_CHARS = 400;
 const STDERR_TAIL_LINES = 30;
 
 const dist = (app, file) => `dist/out-tsc/apps/${app}/src/${file}`;
+const STANDINS_SCRIPT = 'dist/out-tsc/libs/vendor-standins/src/index.js';
+const DEFAULT_STANDIN_PORTS = '4010,4011,4012'; // erp-sync's default vendor base URLs
+const DEMO_TENANT = 'demo';
+/** Summary journals sooner than production's 30 s, so a usage shows in the stand-in ERP quickly. */
+const LOCAL_SUMMARY_DELAY_MS = '5000';
+/** Any of these set: erp-sync talks to vendors (or a mapping) chosen by the user, not the stand-ins. */
+const ERP_SYNC_OVERRIDES = [
+  'ERP_SYNC_TENANTS_FILE',
+  'ERP_SYNC_TENANTS_JSON',
+  'NETSUITE_BASE_URL',
+  'ZENDESK_BASE_URL',
+  'ACTIVECAMPAIGN_BASE_URL',
+];
 const MIGRATIONS = [
   { app: 'wallet-ledger', script: dist('wallet-ledger', 'cli.js') },
   { app: 'transaction-aggregator', script: dist('transaction-aggregator', 'cli.js') },
@@ -67,6 +87,7 @@ class StartError extends Error {}
 
 const state = {
   emulators: [], // started by this run
+  standins: null, // the vendor stand-ins, when this run started them
   services: [], // running service handles, in start order
   children: new Set(), // install/build/migrate children, killed on a signal
   stopping: null,
@@ -383,6 +404,101 @@ async function ensurePubSubResources(env, resources) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Vendor stand-ins for erp-sync (NetSuite, Zendesk, ActiveCampaign)
+
+const tenantsFile = path.join(stateDir, 'erp-sync-tenants.json');
+const erpSyncEnvFile = path.join(stateDir, 'erp-sync.env');
+const standinKeyFile = path.join(stateDir, 'netsuite-standin-key.pem');
+
+/** Why the stand-ins are not started, or null when they are (the default). */
+function standinsSkippedBecause(env) {
+  if (env.SALDO_STANDINS === '0') return 'SALDO_STANDINS=0';
+  const override = ERP_SYNC_OVERRIDES.find((name) => env[name]);
+  if (override) return `${override} is set: erp-sync uses the configured vendors`;
+  if (!fs.existsSync(path.join(root, STANDINS_SCRIPT))) return `not built (${STANDINS_SCRIPT} is missing)`;
+  return null;
+}
+
+function standinPorts(env) {
+  const raw = env.SALDO_STANDIN_PORTS || DEFAULT_STANDIN_PORTS;
+  const ports = raw.split(',').map((p) => Number(p.trim()));
+  if (ports.length !== 3 || ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535))
+    throw new StartError(
+      `configuration refused:\nSALDO_STANDIN_PORTS: expected three ports (NetSuite,Zendesk,ActiveCampaign), got "${raw}"`,
+    );
+  const [netsuite, zendesk, activecampaign] = ports;
+  return { netsuite, zendesk, activecampaign };
+}
+
+/**
+ * The demo tenant's accounting mapping (NetSuite internal ids of the stand-in ERP's chart of
+ * accounts), written once and kept: edit it to try another mapping, delete it to get this one back.
+ */
+function demoTenantsMapping() {
+  if (fs.existsSync(tenantsFile)) return { file: tenantsFile, created: false };
+  const mapping = {
+    [DEMO_TENANT]: {
+      subsidiary: '1',
+      accounts: {
+        cashClearing: '100',
+        customerPrepayment: '200',
+        revenue: '400',
+        costOfRevenue: '500',
+        payables: '210',
+      },
+      currencies: { IDR: '5', USD: '1', EUR: '4' },
+      products: { 'esign.basic': { item: '31' }, 'ekyc.check': { item: '32' } },
+      defaultItem: '30',
+      usageSummary: { periodMinutes: 60, singleEntryThresholdMinor: {} },
+      crm: { zendesk: true, activeCampaign: true, contactEmailTemplate: '{ownerId}@customers.example.com' },
+    },
+  };
+  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(tenantsFile, `${JSON.stringify(mapping, null, 2)}\n`, { mode: 0o600 });
+  return { file: tenantsFile, created: true };
+}
+
+const shellQuote = (value) => `'${String(value).replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Starts the stand-ins in this process (fresh credentials each run) and returns erp-sync's vendor
+ * environment. The same environment goes to $SALDO_STATE_DIR/erp-sync.env, so `saldo erp …` run
+ * from a shell reaches this run's stand-ins.
+ */
+async function startVendorStandins(env) {
+  const { startStandins } = require(path.join(root, STANDINS_SCRIPT));
+  const ports = standinPorts(env);
+  const standins = await startStandins({ ports });
+  state.standins = standins;
+  const { NETSUITE_PRIVATE_KEY: privateKey, ...vendorEnv } = standins.env;
+  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(standinKeyFile, privateKey, { mode: 0o600 });
+  const erpEnv = {
+    ...vendorEnv,
+    NETSUITE_PRIVATE_KEY_FILE: standinKeyFile,
+    ERP_SYNC_TENANTS_FILE: tenantsFile,
+    DATABASE_URL: env.DATABASE_URL,
+  };
+  const lines = [
+    "# Written by `npm start` on every run: erp-sync's vendor stand-ins of the running stack and their",
+    '# credentials (fresh each run), for `saldo erp …` from a shell. Local only, never commit.',
+    ...Object.entries(erpEnv).map(([key, value]) => `${key}=${shellQuote(value)}`),
+  ];
+  fs.writeFileSync(erpSyncEnvFile, `${lines.join('\n')}\n`, { mode: 0o600 });
+  log(
+    `vendor stand-ins: NetSuite ${standins.netsuite.url}, Zendesk ${standins.zendesk.url}, ActiveCampaign ${standins.activecampaign.url}; credentials in ${shownPath(erpSyncEnvFile)}`,
+  );
+  return erpEnv;
+}
+
+async function stopVendorStandins() {
+  if (!state.standins) return;
+  await state.standins.stop();
+  state.standins = null;
+  log('vendor stand-ins: stopped');
+}
+
+// ---------------------------------------------------------------------------------------------
 // Services
 
 const LEVELS = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
@@ -542,7 +658,7 @@ async function stopService(service) {
 // ---------------------------------------------------------------------------------------------
 // Banner
 
-function banner({ env, configs, emulatorInfo, started, skipped, newDemoKey, startedAt }) {
+function banner({ env, configs, emulatorInfo, started, skipped, newDemoKey, startedAt, standinsSkipped }) {
   const ledger = configs['wallet-ledger'];
   const aggregatorTarget = localHost(env.AGGREGATOR_GRPC_URL);
   const envPath = shownPath(envFile);
@@ -575,6 +691,24 @@ function banner({ env, configs, emulatorInfo, started, skipped, newDemoKey, star
           ],
         ]
       : []),
+    ...(state.standins
+      ? [
+          [
+            'NetSuite stand-in',
+            `http ${state.standins.netsuite.url}`,
+            'record API v1 journalEntry, SuiteQL (OAuth 2.0 JWT)',
+          ],
+          ['Zendesk stand-in', `http ${state.standins.zendesk.url}`, '/api/v2/users/create_or_update'],
+          ['ActiveCampaign stand-in', `http ${state.standins.activecampaign.url}`, '/api/3/contact/sync'],
+          [
+            'erp-sync mapping',
+            shownPath(tenantsFile),
+            `tenant "${DEMO_TENANT}"; vendor credentials ${shownPath(erpSyncEnvFile)}`,
+          ],
+        ]
+      : standinsSkipped
+        ? [['vendor stand-ins', 'not started', standinsSkipped]]
+        : []),
     ...Object.entries(skipped).map(([name, why]) => [name, 'not started', why]),
     ['PostgreSQL', databases.redactUrl(env.DATABASE_URL), ''],
     ['Redis', env.REDIS_URL, ''],
@@ -604,8 +738,20 @@ function banner({ env, configs, emulatorInfo, started, skipped, newDemoKey, star
     'or, without grpcurl:',
     `  node tools/scripts/grpc-call.mjs ${auth} -d '${openWallet}' ${aggregatorTarget} ${service}/OpenWallet`,
     '',
-    'Ctrl-C stops everything.',
   );
+  if (state.standins && started.includes('erp-sync')) {
+    const erpEnvPath = shownPath(erpSyncEnvFile);
+    const target = aggregatorTarget === '127.0.0.1:50051' ? '' : ` --target ${aggregatorTarget}`;
+    lines.push(
+      'Then the ERP side: top up that wallet and book a usage, and a few seconds later erp-sync has',
+      'journalled them in the NetSuite stand-in; the reconciliation reads them back by SuiteQL:',
+      `  set -a; . ${envPath}; . ${erpEnvPath}; set +a; WALLET=<wallet_id from OpenWallet>`,
+      `  npx saldo topup $WALLET 15000${target} && npx saldo usage $WALLET 2500 --product esign.basic --cost 800${target}`,
+      `  npx saldo erp reconcile --tenant ${DEMO_TENANT} --day $(date -u +%F)`,
+      '',
+    );
+  }
+  lines.push('Ctrl-C stops everything.');
   console.log(lines.join('\n'));
   log('ready');
 }
@@ -617,6 +763,7 @@ function shutdown(code) {
   state.stopping ??= (async () => {
     for (const child of state.children) child.kill('SIGTERM');
     for (const service of [...state.services].reverse()) await stopService(service);
+    await stopVendorStandins().catch((error) => fail(`vendor stand-ins: ${error.message}`));
     await Promise.allSettled(
       state.emulators.map(async (emulator) => {
         await emulator.stop();
@@ -684,6 +831,18 @@ async function main() {
     if (!fs.existsSync(path.join(root, service.script)))
       skipped[service.name] = `not built (${service.script} is missing)`;
   }
+  const standinsSkipped = skipped['erp-sync'] ? 'erp-sync is not built' : standinsSkippedBecause(env);
+  const standinPortList = standinsSkipped ? [] : Object.entries(standinPorts(env));
+  if (standinsSkipped) {
+    log(`vendor stand-ins: not started, ${standinsSkipped}`);
+  } else {
+    const { created } = demoTenantsMapping();
+    log(
+      `erp-sync: tenant "${DEMO_TENANT}" mapping ${created ? 'written to' : 'from'} ${shownPath(tenantsFile)}`,
+    );
+    env.ERP_SYNC_TENANTS_FILE = tenantsFile;
+    env.ERP_SYNC_SUMMARY_DELAY_MS ||= LOCAL_SUMMARY_DELAY_MS;
+  }
   if (!skipped['erp-sync'] && !env.ERP_SYNC_TENANTS_FILE && !env.ERP_SYNC_TENANTS_JSON)
     skipped['erp-sync'] =
       'needs its tenant accounting mapping: set ERP_SYNC_TENANTS_FILE or ERP_SYNC_TENANTS_JSON';
@@ -702,6 +861,10 @@ async function main() {
       : [
           { variable: 'ERP_SYNC_HTTP_PORT', hostPort: `${env.ERP_SYNC_HTTP_HOST}:${env.ERP_SYNC_HTTP_PORT}` },
         ]),
+    ...standinPortList.map(([vendor, port]) => ({
+      variable: `SALDO_STANDIN_PORTS (${vendor} stand-in)`,
+      hostPort: `127.0.0.1:${port}`,
+    })),
   ]);
   if (!(await redisAnswers(env.REDIS_URL)))
     log(
@@ -717,6 +880,7 @@ async function main() {
   await migrate(env);
   const emulatorInfo = await emulatorsReady;
   await ensurePubSubResources(env, pubsubResources(configs));
+  if (!standinsSkipped && !state.stopping) Object.assign(env, await startVendorStandins(env));
 
   for (const spec of toStart) {
     if (state.stopping) return;
@@ -724,7 +888,16 @@ async function main() {
     await waitUntilServing(startService(spec, env));
   }
   if (state.stopping) return;
-  banner({ env, configs, emulatorInfo, started: toStart.map((s) => s.name), skipped, newDemoKey, startedAt });
+  banner({
+    env,
+    configs,
+    emulatorInfo,
+    started: toStart.map((s) => s.name),
+    skipped,
+    newDemoKey,
+    startedAt,
+    standinsSkipped,
+  });
 }
 
 process.on('SIGINT', onSignal);
