@@ -68,6 +68,25 @@ export const erpSyncConfigSchema = z.object({
   ACTIVECAMPAIGN_FIELD_BALANCE: z.string().regex(/^\d+$/, 'expected a custom field id').default('1'),
   ACTIVECAMPAIGN_FIELD_CURRENCY: z.string().regex(/^\d+$/, 'expected a custom field id').default('2'),
   ACTIVECAMPAIGN_FIELD_LAST_USAGE: z.string().regex(/^\d+$/, 'expected a custom field id').default('3'),
+  /** Shadow balance: watch ERP documents behind top-ups and hand the ERP's verdict to the aggregator (needs NetSuite and API keys). */
+  ERP_SYNC_SHADOW_ENABLED: flag(true),
+  /** The transaction-aggregator's gRPC address (host:port). */
+  ERP_SYNC_AGGREGATOR_TARGET: envSchemas.hostPort('127.0.0.1:50051'),
+  /** "tenantA=keyA,tenantB=keyB": the aggregator API key erp-sync uses per tenant (empty: shadow confirmation is off). */
+  ERP_SYNC_AGGREGATOR_API_KEYS: z.string().default(''),
+  ERP_SYNC_AGGREGATOR_DEADLINE_MS: ms(15_000, 120_000),
+  /** How often watched documents are polled by SuiteQL. */
+  ERP_SYNC_SHADOW_POLL_INTERVAL_MS: ms(60_000),
+  ERP_SYNC_SHADOW_POLL_BATCH: envSchemas.positiveInt(100, 100),
+  /** Webhooks (ERP documents, Zendesk) on their own port; 0 picks a free one. Served only when a secret is set. */
+  ERP_SYNC_WEBHOOK_HOST: z.string().min(1).default('0.0.0.0'),
+  ERP_SYNC_WEBHOOK_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).default(9467),
+  /** HMAC-SHA256 secret of the ERP document webhook (X-Saldo-Webhook-Signature). */
+  ERP_SYNC_WEBHOOK_SECRET: envSchemas.secret(16).optional(),
+  /** Zendesk's webhook signing secret (X-Zendesk-Webhook-Signature). */
+  ZENDESK_WEBHOOK_SECRET: envSchemas.secret(16).optional(),
+  /** How far a webhook's signature timestamp may be from now. */
+  ERP_SYNC_WEBHOOK_TOLERANCE_S: envSchemas.positiveInt(300, 3_600),
   ERP_SYNC_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   ERP_SYNC_HTTP_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).default(9466),
   LOG_LEVEL: envSchemas.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),

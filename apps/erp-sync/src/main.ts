@@ -7,7 +7,11 @@ import { LedgerEventsConsumer } from './consumer/ledger-events.consumer';
 import { createErpSyncDataSource } from './database/erp-sync-data-source';
 import { TenantConfigError } from './mapping/tenant-config';
 import { createConnectors, createWorker, crmConnectorsOf, loadTenants } from './runtime';
+import { AggregatorGateway, parseTenantKeys } from './shadow/aggregator-gateway';
+import { DocumentStore } from './shadow/document-store';
+import { ShadowConfirmer } from './shadow/shadow-confirmer';
 import { SyncStore } from './store/sync-store';
+import { startWebhookServer } from './webhooks/webhook-server';
 
 async function main(): Promise<void> {
   const config = loadErpSyncConfig();
@@ -18,6 +22,14 @@ async function main(): Promise<void> {
   const connectors = createConnectors(config, store);
   const timing = { journalDelayMs: config.ERP_SYNC_SUMMARY_DELAY_MS, balanceDelayMs: config.ERP_SYNC_BALANCE_DELAY_MS };
   const worker = createWorker(config, store, connectors, tenants, logger);
+  const aggregatorKeys = parseTenantKeys(config.ERP_SYNC_AGGREGATOR_API_KEYS);
+  const shadowOn = config.ERP_SYNC_SHADOW_ENABLED && connectors.netsuite !== undefined && aggregatorKeys.size > 0;
+  const documents = shadowOn ? new DocumentStore(db) : undefined;
+  const aggregator = shadowOn ? new AggregatorGateway(config.ERP_SYNC_AGGREGATOR_TARGET, aggregatorKeys, config.ERP_SYNC_AGGREGATOR_DEADLINE_MS) : undefined;
+  const confirmer =
+    documents && aggregator && connectors.netsuite
+      ? new ShadowConfirmer(documents, connectors.netsuite, aggregator, { pollIntervalMs: config.ERP_SYNC_SHADOW_POLL_INTERVAL_MS, batch: config.ERP_SYNC_SHADOW_POLL_BATCH }, logger)
+      : undefined;
   const consumer = new LedgerEventsConsumer(
     store,
     tenants,
@@ -34,6 +46,7 @@ async function main(): Promise<void> {
       crmConnectors: crmConnectorsOf(connectors),
     },
     logger,
+    documents,
   );
 
   const registry = createMetricsRegistry('erp-sync');
@@ -83,13 +96,35 @@ async function main(): Promise<void> {
     ],
   });
 
+  const webhooks =
+    config.ERP_SYNC_WEBHOOK_SECRET || config.ZENDESK_WEBHOOK_SECRET
+      ? await startWebhookServer(
+          {
+            host: config.ERP_SYNC_WEBHOOK_HOST,
+            port: config.ERP_SYNC_WEBHOOK_PORT,
+            toleranceS: config.ERP_SYNC_WEBHOOK_TOLERANCE_S,
+            erpSecret: config.ERP_SYNC_WEBHOOK_SECRET,
+            zendeskSecret: config.ZENDESK_WEBHOOK_SECRET,
+          },
+          confirmer,
+          logger,
+        )
+      : undefined;
+
   if (config.ERP_SYNC_WORKER_ENABLED) worker.start();
+  confirmer?.start();
   if (config.ERP_SYNC_CONSUMER_ENABLED) await consumer.start();
-  logger.info({ config: describeConfig(config), tenants: Object.keys(tenants), http: http.url }, 'erp-sync is running');
+  logger.info(
+    { config: describeConfig(config), tenants: Object.keys(tenants), http: http.url, webhooks: webhooks?.url, shadow: shadowOn },
+    'erp-sync is running',
+  );
 
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
+    await webhooks?.close();
     await consumer.stop();
+    await confirmer?.stop();
+    aggregator?.close();
     await worker.stop();
     await http.close();
     await db.destroy();

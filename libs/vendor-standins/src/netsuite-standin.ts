@@ -28,6 +28,13 @@ export interface StoredJournalLine {
   item: string | null;
 }
 
+export interface StoredDocument {
+  type: 'CustInvc' | 'SalesOrd';
+  tranid: string;
+  status: string;
+  lastModified: string;
+}
+
 export interface StoredJournal {
   id: number;
   externalId: string;
@@ -59,6 +66,8 @@ export function netsuiteError(status: number, title: string, code: string, detai
 
 export class NetSuiteStandin extends StandinServer {
   readonly journals = new Map<string, StoredJournal>();
+  /** Invoices and sales orders by `<type>/<tranid>` (what shadow confirmation polls). */
+  readonly documents = new Map<string, StoredDocument>();
   private readonly tokens = new Map<string, number>();
   private readonly publicKey: KeyObject;
   private readonly accounts: Set<string> | null;
@@ -76,6 +85,15 @@ export class NetSuiteStandin extends StandinServer {
 
   addAccount(id: string): void {
     this.accounts?.add(id);
+  }
+
+  /**
+   * Creates or changes an invoice (CustInvc) or sales order (SalesOrd) as an accountant would:
+   * status is NetSuite's letter (invoice D Pending Approval, A Open, E Rejected, V Voided; sales
+   * order A Pending Approval, B Pending Fulfillment, C Cancelled, ...).
+   */
+  setDocument(type: 'CustInvc' | 'SalesOrd', tranid: string, status: string): void {
+    this.documents.set(`${type}/${tranid}`, { type, tranid, status, lastModified: this.stamp() });
   }
 
   /** Changes a stored journal behind Saldo's back (an accountant's edit): for reconciliation tests. */
@@ -253,7 +271,7 @@ export class NetSuiteStandin extends StandinServer {
     };
   }
 
-  /** The SuiteQL shapes erp-sync issues (reconciliation totals, changes since a time); null for anything else. */
+  /** The SuiteQL shapes erp-sync issues (reconciliation totals, changes since a time, document statuses); null for anything else. */
   private runQuery(q: string): Array<Record<string, string>> | null {
     const totals =
       /^SELECT t\.currency AS currency, tl\.account AS account, SUM\(tl\.debitforeignamount\) AS debit, SUM\(tl\.creditforeignamount\) AS credit FROM transaction t INNER JOIN transactionline tl ON tl\.transaction = t\.id WHERE t\.type = 'Journal' AND t\.custbody_saldo_tenant = '((?:[^']|'')*)' AND t\.trandate = TO_DATE\('(\d{4}-\d{2}-\d{2})', 'YYYY-MM-DD'\) GROUP BY t\.currency, tl\.account$/.exec(
@@ -273,6 +291,14 @@ export class NetSuiteStandin extends StandinServer {
         }
       }
       return [...sums.values()].map((s) => ({ currency: s.currency, account: s.account, debit: scaledToDecimal(s.debit, SCALE), credit: scaledToDecimal(s.credit, SCALE) }));
+    }
+    const documents =
+      /^SELECT t\.tranid AS tranid, t\.type AS type, t\.status AS status FROM transaction t WHERE t\.type IN \('CustInvc', 'SalesOrd'\) AND t\.tranid IN \(((?:'[^']*'(?:, )?)+)\)$/.exec(q);
+    if (documents) {
+      const ids = new Set([...documents[1]!.matchAll(/'([^']*)'/g)].map((m) => m[1]!));
+      return [...this.documents.values()]
+        .filter((d) => ids.has(d.tranid))
+        .map((d) => ({ tranid: d.tranid, type: d.type, status: d.status }));
     }
     const changes =
       /^SELECT t\.id AS id, t\.externalid AS externalid, TO_CHAR\(t\.lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS'\) AS lastmodified FROM transaction t WHERE t\.type = 'Journal' AND t\.lastmodifieddate > TO_TIMESTAMP\('([\d :-]+)', 'YYYY-MM-DD HH24:MI:SS'\) ORDER BY t\.lastmodifieddate, t\.id$/.exec(

@@ -1,8 +1,9 @@
 import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
 import type { Logger } from '@saldo/logging';
 import { mapLedgerEvent } from '../mapping/accounting';
-import { EventFormatError, parseLedgerEvent } from '../mapping/ledger-event';
+import { EventFormatError, parseLedgerEvent, type LedgerEventBody } from '../mapping/ledger-event';
 import type { TenantsConfig } from '../mapping/tenant-config';
+import type { DocumentStore, WatchedDocument } from '../shadow/document-store';
 import type { ConnectorName, IncomingEvent, IngestTiming, SyncStore } from '../store/sync-store';
 
 export interface ConsumerOptions {
@@ -28,7 +29,7 @@ export interface ConsumerOptions {
 export class LedgerEventsConsumer {
   private readonly pubsub: PubSub;
   private subscription: Subscription | undefined;
-  private buffer: Array<{ message: Message; event: IncomingEvent }> = [];
+  private buffer: Array<{ message: Message; event: IncomingEvent; document?: WatchedDocument }> = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   readonly stats = { received: 0, stored: 0, duplicates: 0, failedBatches: 0, unreadable: 0 };
@@ -38,6 +39,8 @@ export class LedgerEventsConsumer {
     private readonly tenants: TenantsConfig,
     private readonly options: ConsumerOptions,
     private readonly logger: Logger,
+    /** Where top-ups from ERP documents are put under watch (shadow confirmation); none: not watched. */
+    private readonly documents?: DocumentStore,
   ) {
     this.pubsub = new PubSub({ projectId: options.projectId });
   }
@@ -62,8 +65,9 @@ export class LedgerEventsConsumer {
   private receive(message: Message): void {
     this.stats.received += 1;
     let event: IncomingEvent;
+    let document: WatchedDocument | undefined;
     try {
-      event = toIncoming(message.data, this.tenants, this.options.crmConnectors);
+      ({ event, document } = incomingOf(message.data, this.tenants, this.options.crmConnectors));
     } catch (error) {
       if (!(error instanceof EventFormatError)) throw error;
       this.stats.unreadable += 1;
@@ -77,7 +81,7 @@ export class LedgerEventsConsumer {
         raw: { data: message.data.toString('utf8').slice(0, 100_000), attributes: message.attributes },
       };
     }
-    this.buffer.push({ message, event });
+    this.buffer.push({ message, event, document });
     if (this.buffer.length >= this.options.batchSize) this.scheduleFlush(0);
     else this.scheduleFlush(this.options.lingerMs);
   }
@@ -101,6 +105,9 @@ export class LedgerEventsConsumer {
       while (this.buffer.length > 0) {
         const batch = this.buffer.splice(0, this.options.batchSize);
         try {
+          // Before the accounting: a failure nacks the batch, and the redelivery watches again (no-op).
+          const documents = batch.flatMap((b) => (b.document ? [b.document] : []));
+          if (this.documents && documents.length > 0) await this.documents.watch(documents);
           const result = await this.store.ingest(
             batch.map((b) => b.event),
             this.options.timing,
@@ -137,7 +144,29 @@ function ignoreAlreadyExists(error: { code?: number }): void {
 }
 
 export function toIncoming(data: Buffer | string, tenants: TenantsConfig, crm: readonly ConnectorName[]): IncomingEvent {
+  return incomingOf(data, tenants, crm).event;
+}
+
+/** A posted top-up that names an ERP document (references `erp_document`, `erp_document_type`). */
+export function watchedDocumentOf(event: LedgerEventBody): WatchedDocument | undefined {
+  const tx = event.transaction;
+  if (!tx || tx.action !== 'TOP_UP' || tx.reversesTransactionId || event.type !== 'LEDGER_EVENT_TYPE_TRANSACTION_POSTED') return undefined;
+  const documentId = tx.references['erp_document'];
+  const documentType = tx.references['erp_document_type'];
+  if (!documentId || (documentType !== 'invoice' && documentType !== 'sales_order')) return undefined;
+  return { tenantId: event.tenantId, documentId, documentType, transactionId: tx.transactionId };
+}
+
+export function incomingOf(
+  data: Buffer | string,
+  tenants: TenantsConfig,
+  crm: readonly ConnectorName[],
+): { event: IncomingEvent; document: WatchedDocument | undefined } {
   const parsed = parseLedgerEvent(data);
+  return { event: incomingEvent(parsed, data, tenants, crm), document: watchedDocumentOf(parsed) };
+}
+
+function incomingEvent(parsed: LedgerEventBody, data: Buffer | string, tenants: TenantsConfig, crm: readonly ConnectorName[]): IncomingEvent {
   const tenant = tenants[parsed.tenantId];
   const crmConnectors = crm.filter((c) => (c === 'zendesk' ? tenant?.crm.zendesk : c === 'activecampaign' ? tenant?.crm.activeCampaign : false));
   return {

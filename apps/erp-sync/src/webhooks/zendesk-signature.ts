@@ -1,22 +1,26 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * Zendesk webhook authenticity: `X-Zendesk-Webhook-Signature` = base64(HMAC-SHA256(signing secret,
- * `X-Zendesk-Webhook-Signature-Timestamp` + raw body)). Checked in constant time, and the
- * timestamp must be recent (a replayed old delivery is refused). Nothing in a webhook is trusted
- * before this returns ok. (Verifier only: no webhook endpoint is served yet — see docs/erp-sync.md.)
+ * Webhook authenticity, one scheme for every sender erp-sync accepts:
+ * signature = base64(HMAC-SHA256(signing secret, timestamp + raw body)), compared in constant time,
+ * and the timestamp must be recent (a replayed old delivery is refused). It is Zendesk's scheme
+ * (`X-Zendesk-Webhook-Signature`, `X-Zendesk-Webhook-Signature-Timestamp`); the ERP document webhook
+ * uses it with its own headers and secret. Nothing in a webhook is trusted before this returns ok.
  */
 export type WebhookVerdict = { ok: true } | { ok: false; reason: string };
 
-export function verifyZendeskWebhook(input: {
+export interface SignedDelivery {
   signingSecret: string;
   signature: string | undefined;
   timestamp: string | undefined;
   rawBody: Buffer | string;
   nowMs?: number;
   toleranceS?: number;
-}): WebhookVerdict {
-  if (!input.signature || !input.timestamp) return { ok: false, reason: 'missing X-Zendesk-Webhook-Signature or -Timestamp' };
+}
+
+export function verifySignedWebhook(input: SignedDelivery & { headerName?: string }): WebhookVerdict {
+  const header = input.headerName ?? 'X-Zendesk-Webhook-Signature';
+  if (!input.signature || !input.timestamp) return { ok: false, reason: `missing ${header} or -Timestamp` };
   const at = Date.parse(input.timestamp);
   if (Number.isNaN(at)) return { ok: false, reason: 'unreadable signature timestamp' };
   const skewS = Math.abs((input.nowMs ?? Date.now()) - at) / 1000;
@@ -26,4 +30,9 @@ export function verifyZendeskWebhook(input: {
   const given = Buffer.from(input.signature, 'base64');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'signature does not match' };
   return { ok: true };
+}
+
+/** Zendesk's webhooks: `X-Zendesk-Webhook-Signature` over `X-Zendesk-Webhook-Signature-Timestamp` + body. */
+export function verifyZendeskWebhook(input: SignedDelivery): WebhookVerdict {
+  return verifySignedWebhook(input);
 }

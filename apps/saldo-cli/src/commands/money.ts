@@ -290,6 +290,8 @@ export const moneyCommands: Record<string, Command> = {
           amount,
           reference: args.value('reference') ?? '',
           metadata: parseMetadata(args.values('metadata')),
+          erpDocumentType: 'ERP_DOCUMENT_TYPE_UNSPECIFIED' as transactionV1.ErpDocumentType,
+          erpDocumentId: '',
         }),
       );
       return printTransaction(

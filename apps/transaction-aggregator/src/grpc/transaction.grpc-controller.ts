@@ -52,6 +52,9 @@ export class TransactionGrpcController implements transactionV1.TransactionServi
   listChildWallets(request: transactionV1.ListChildWalletsRequest, metadata?: Metadata) {
     return this.as(metadata, (tenant) => this.service.listChildWallets(tenant, request));
   }
+  resolveErpDocument(request: transactionV1.ResolveErpDocumentRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.resolveErpDocument(tenant, request));
+  }
 
   private async as<T>(metadata: Metadata | undefined, work: (tenant: TenantId) => Promise<T>): Promise<T> {
     return work(await this.keys.authenticate(bearerTokenOf(metadata)));

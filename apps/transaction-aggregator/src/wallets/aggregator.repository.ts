@@ -21,6 +21,26 @@ export interface WalletRow {
   created_at: Date;
 }
 
+export type ShadowState = 'pending_confirmation' | 'confirmed' | 'rejected' | 'rejected_unrecoverable';
+
+export interface ShadowTopUpRow {
+  tenant_id: string;
+  document_id: string;
+  document_type: 'invoice' | 'sales_order';
+  wallet_id: string;
+  account_id: string;
+  transaction_id: string;
+  amount_minor: string;
+  state: ShadowState;
+  reason: string;
+  reversal_id: string | null;
+  created_at: Date;
+  resolved_at: Date | null;
+}
+
+const SHADOW_COLUMNS = `s.tenant_id, s.document_id, s.document_type, s.wallet_id, s.account_id, s.transaction_id,
+  s.amount_minor::text AS amount_minor, s.state, s.reason, s.reversal_id, s.created_at, s.resolved_at`;
+
 export type OperationState = 'started' | 'completed' | 'failed';
 
 export interface OperationRow {
@@ -339,6 +359,64 @@ export class AggregatorRepository {
     } finally {
       await runner.release();
     }
+  }
+
+  /** The shadow top-up of an ERP document, if any. */
+  async findShadowTopUp(tenant: TenantId, documentId: string): Promise<ShadowTopUpRow | undefined> {
+    const rows: ShadowTopUpRow[] = await this.db.query(
+      `SELECT ${SHADOW_COLUMNS} FROM aggregator.shadow_topups s WHERE s.tenant_id = $1 AND s.document_id = $2`,
+      [tenant, documentId],
+    );
+    return rows[0];
+  }
+
+  /**
+   * Records a posted document top-up (pending confirmation). A retry of the same top-up finds it
+   * there already; the row that exists is returned either way.
+   */
+  async recordShadowTopUp(
+    tenant: TenantId,
+    row: Pick<ShadowTopUpRow, 'document_id' | 'document_type' | 'wallet_id' | 'account_id' | 'transaction_id' | 'amount_minor'>,
+  ): Promise<ShadowTopUpRow> {
+    await this.db
+      .query(
+        `INSERT INTO aggregator.shadow_topups (tenant_id, document_id, document_type, wallet_id, account_id, transaction_id, amount_minor)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, document_id) DO NOTHING`,
+        [tenant, row.document_id, row.document_type, row.wallet_id, row.account_id, row.transaction_id, row.amount_minor],
+      )
+      .catch((error: unknown) => {
+        throw toLedgerError(error);
+      });
+    return (await this.findShadowTopUp(tenant, row.document_id)) as ShadowTopUpRow;
+  }
+
+  /** Moves a document to its verdict, only from the states given (a repeated verdict changes nothing). */
+  async resolveShadowTopUp(
+    tenant: TenantId,
+    documentId: string,
+    from: readonly ShadowState[],
+    to: { state: Exclude<ShadowState, 'pending_confirmation'>; reason: string; reversalId?: string },
+  ): Promise<ShadowTopUpRow | undefined> {
+    const rows: ShadowTopUpRow[] = await this.db.query(
+      // A CTE so the driver answers rows (a bare UPDATE answers [rows, count]).
+      `WITH s AS (
+         UPDATE aggregator.shadow_topups SET state = $4, reason = left($5, 512), reversal_id = $6, resolved_at = now()
+          WHERE tenant_id = $1 AND document_id = $2 AND state = ANY($3::text[])
+          RETURNING *)
+       SELECT ${SHADOW_COLUMNS} FROM s`,
+      [tenant, documentId, from, to.state, to.reason, to.reversalId ?? null],
+    );
+    return rows[0];
+  }
+
+  /** Unconfirmed document top-ups of one ledger account (what GetWallet shows as shadow). */
+  async shadowOf(tenant: TenantId, accountId: string): Promise<bigint> {
+    const rows: Array<{ shadow: string }> = await this.db.query(
+      `SELECT coalesce(sum(amount_minor), 0)::text AS shadow FROM aggregator.shadow_topups
+        WHERE tenant_id = $1 AND account_id = $2 AND state IN ('pending_confirmation', 'rejected_unrecoverable')`,
+      [tenant, accountId],
+    );
+    return BigInt(rows[0]?.shadow ?? '0');
   }
 }
 

@@ -14,6 +14,7 @@ import type {
   OperationClaim,
   OwnerType,
   PeriodUnit,
+  ShadowTopUpRow,
   SpendClaim,
   WalletRole,
   WalletRow,
@@ -232,13 +233,22 @@ export class AggregatorService {
         "a member wallet spends its organisation's balance: top up the enterprise wallet instead",
       );
     }
-    const command = { wallet_id: walletId, amount: amount.toString(), reference, metadata };
-    return this.post(
+    const document = erpDocumentOf(request);
+    const command = {
+      wallet_id: walletId,
+      amount: amount.toString(),
+      reference,
+      metadata,
+      ...(document ? { erp_document_type: document.type, erp_document_id: document.id } : {}),
+    };
+    const transaction = await this.post(
       tenant,
       { key, action: 'TopUp', requestHash: requestFingerprint('TopUp', command), walletId },
       {
         tenantId: tenant,
-        idempotencyKey: ledgerKey('topup', key),
+        // One document, one posting: the ledger's own idempotency refuses a second, different
+        // top-up of the same document (whatever key the caller used) and replays an identical one.
+        idempotencyKey: document ? ledgerKey('topup-doc', document.id) : ledgerKey('topup', key),
         assetCode: funding.wallet.currency,
         legs: [
           { accountId: '', systemAccount: A.ACCOUNT_TYPE_CASH_CLEARING, side: DEBIT, amount: command.amount },
@@ -252,10 +262,81 @@ export class AggregatorService {
         pending: false,
         timeoutSeconds: 0,
         action: 'TOP_UP',
-        references: referencesOf({ ...this.refsOf(funding), reference }),
+        references: {
+          ...referencesOf({ ...this.refsOf(funding), reference }),
+          ...(document ? { erp_document: document.id, erp_document_type: document.type } : {}),
+        },
         metadata,
       },
     );
+    if (document) {
+      // After the posting: a crash in between leaves the top-up unrecorded as shadow until the
+      // caller's retry (same key, replayed by the ledger) records it.
+      await this.repository.recordShadowTopUp(tenant, {
+        document_id: document.id,
+        document_type: document.type,
+        wallet_id: walletId,
+        account_id: funding.accountId,
+        transaction_id: transaction.transactionId,
+        amount_minor: command.amount,
+      });
+    }
+    return transaction;
+  }
+
+  /**
+   * The ERP's verdict on a document top-up. Confirmed: it stops being shadow. Rejected: the top-up
+   * is reversed through Void with a key derived from the document (so a repeated verdict, poll or
+   * webhook reverses at most once), then marked rejected; a reversal the ledger refuses for good
+   * (the money was spent) is marked rejected_unrecoverable with the reason, for an operator.
+   */
+  async resolveErpDocument(
+    tenant: TenantId,
+    request: transactionV1.ResolveErpDocumentRequest,
+  ): Promise<transactionV1.ErpDocument> {
+    const documentId = requireDocumentId(request.erpDocumentId, 'erp_document_id');
+    const reason = optionalText(request.reason, 'reason', 256);
+    const row = await this.repository.findShadowTopUp(tenant, documentId);
+    if (!row)
+      throw new LedgerError('TRANSACTION_NOT_FOUND', `erp_document_id: no top-up from document ${documentId}`, {
+        field: 'erp_document_id',
+      });
+    const O = transactionV1.ErpDocumentOutcome;
+    if (request.outcome === O.ERP_DOCUMENT_OUTCOME_CONFIRMED) {
+      const updated = await this.repository.resolveShadowTopUp(tenant, documentId, ['pending_confirmation'], {
+        state: 'confirmed',
+        reason,
+      });
+      return erpDocumentView(updated ?? row);
+    }
+    if (request.outcome !== O.ERP_DOCUMENT_OUTCOME_REJECTED)
+      throw LedgerError.invalid('outcome', 'must be ERP_DOCUMENT_OUTCOME_CONFIRMED or ERP_DOCUMENT_OUTCOME_REJECTED');
+    // A cancellation after a confirmation reverses too; a settled rejection is final.
+    if (row.state === 'rejected' || row.state === 'rejected_unrecoverable') return erpDocumentView(row);
+    let reversal: transactionV1.Transaction;
+    try {
+      reversal = await this.void(tenant, {
+        idempotencyKey: `shadow-reject:${documentId}`,
+        transactionId: row.transaction_id,
+        reason: `ERP document ${documentId} rejected`,
+      });
+    } catch (error) {
+      if (!(error instanceof LedgerError) || TRANSIENT_CODES.has(error.code)) throw error;
+      const refused = await this.repository.resolveShadowTopUp(
+        tenant,
+        documentId,
+        ['pending_confirmation', 'confirmed'],
+        { state: 'rejected_unrecoverable', reason: `${reason || 'rejected by the ERP'}; reversal refused: ${error.code}: ${error.message}` },
+      );
+      return erpDocumentView(refused ?? (await this.repository.findShadowTopUp(tenant, documentId)) ?? row);
+    }
+    const updated = await this.repository.resolveShadowTopUp(
+      tenant,
+      documentId,
+      ['pending_confirmation', 'confirmed'],
+      { state: 'rejected', reason: reason || 'rejected by the ERP', reversalId: reversal.transactionId },
+    );
+    return erpDocumentView(updated ?? (await this.repository.findShadowTopUp(tenant, documentId)) ?? row);
   }
 
   async bookUsage(
@@ -634,8 +715,12 @@ export class AggregatorService {
       const remaining = BigInt(wallet.spend_limit_minor) - usage.spent;
       if (remaining < available) available = remaining;
     }
+    const posted = BigInt(balance.postedBalance);
+    const shadow = clampShadow(await this.repository.shadowOf(tenant, account.accountId), posted);
     return {
       walletId: wallet.id,
+      confirmedBalance: (posted - shadow).toString(),
+      shadowBalance: shadow.toString(),
       ownerType: OWNER_TYPES_TO_WIRE[wallet.owner_type],
       ownerId: wallet.owner_id,
       currency: wallet.currency,
@@ -783,6 +868,64 @@ function limitPeriodOf(value: transactionV1.LimitPeriod): PeriodUnit {
 }
 
 /** "agg:<action>:<caller's key>": deterministic, so a retried flow hits the ledger's own replay. */
+const DOCUMENT_TYPES: Readonly<Partial<Record<transactionV1.ErpDocumentType, ShadowTopUpRow['document_type']>>> = {
+  [transactionV1.ErpDocumentType.ERP_DOCUMENT_TYPE_INVOICE]: 'invoice',
+  [transactionV1.ErpDocumentType.ERP_DOCUMENT_TYPE_SALES_ORDER]: 'sales_order',
+};
+const DOCUMENT_TYPES_TO_WIRE: Readonly<Record<ShadowTopUpRow['document_type'], transactionV1.ErpDocumentType>> = {
+  invoice: transactionV1.ErpDocumentType.ERP_DOCUMENT_TYPE_INVOICE,
+  sales_order: transactionV1.ErpDocumentType.ERP_DOCUMENT_TYPE_SALES_ORDER,
+};
+const SHADOW_STATES_TO_WIRE: Readonly<Record<ShadowTopUpRow['state'], transactionV1.ErpDocumentState>> = {
+  pending_confirmation: transactionV1.ErpDocumentState.ERP_DOCUMENT_STATE_PENDING_CONFIRMATION,
+  confirmed: transactionV1.ErpDocumentState.ERP_DOCUMENT_STATE_CONFIRMED,
+  rejected: transactionV1.ErpDocumentState.ERP_DOCUMENT_STATE_REJECTED,
+  rejected_unrecoverable: transactionV1.ErpDocumentState.ERP_DOCUMENT_STATE_REJECTED_UNRECOVERABLE,
+};
+const DOCUMENT_ID = /^[A-Za-z0-9_.:/-]{1,64}$/;
+
+function requireDocumentId(raw: string, field: string): string {
+  if (!DOCUMENT_ID.test(raw ?? '')) throw LedgerError.invalid(field, 'must be 1 to 64 characters of [A-Za-z0-9_.:/-]');
+  return raw;
+}
+
+/** Both document fields or neither. */
+function erpDocumentOf(
+  request: transactionV1.TopUpRequest,
+): { type: ShadowTopUpRow['document_type']; id: string } | undefined {
+  const unset =
+    !request.erpDocumentType || request.erpDocumentType === transactionV1.ErpDocumentType.ERP_DOCUMENT_TYPE_UNSPECIFIED;
+  if (unset && !request.erpDocumentId) return undefined;
+  const type = unset ? undefined : DOCUMENT_TYPES[request.erpDocumentType];
+  if (!type) throw LedgerError.invalid('erp_document_type', 'must be INVOICE or SALES_ORDER when erp_document_id is set');
+  return { type, id: requireDocumentId(request.erpDocumentId, 'erp_document_id') };
+}
+
+/**
+ * Shadow never exceeds what is posted: spending is not attributed to shadow or confirmed money, so
+ * once the wallet holds less than its unconfirmed top-ups all of it is shadow (confirmed 0), and a
+ * wallet at or below zero has no shadow.
+ */
+function clampShadow(unconfirmed: bigint, posted: bigint): bigint {
+  if (posted <= 0n) return 0n;
+  return unconfirmed < posted ? unconfirmed : posted;
+}
+
+function erpDocumentView(row: ShadowTopUpRow): transactionV1.ErpDocument {
+  return {
+    erpDocumentId: row.document_id,
+    erpDocumentType: DOCUMENT_TYPES_TO_WIRE[row.document_type],
+    walletId: row.wallet_id,
+    transactionId: row.transaction_id,
+    amount: row.amount_minor,
+    state: SHADOW_STATES_TO_WIRE[row.state],
+    reason: row.reason,
+    reversalTransactionId: row.reversal_id ?? '',
+    createdAt: toTimestamp(row.created_at),
+    resolvedAt: row.resolved_at ? toTimestamp(row.resolved_at) : undefined,
+  };
+}
+
 function ledgerKey(action: string, key: string): string {
   return `agg:${action}:${key}`;
 }

@@ -10,6 +10,39 @@ import { GrpcMethod, GrpcStreamMethod } from "@nestjs/microservices";
 import { Observable } from "rxjs";
 import { Timestamp } from "../../../google/protobuf/timestamp";
 
+/** The ERP document a top-up comes from (docs/erp-sync.md, "Shadow balance"). */
+export enum ErpDocumentType {
+  ERP_DOCUMENT_TYPE_UNSPECIFIED = "ERP_DOCUMENT_TYPE_UNSPECIFIED",
+  /** ERP_DOCUMENT_TYPE_INVOICE - A customer invoice (NetSuite CustInvc). */
+  ERP_DOCUMENT_TYPE_INVOICE = "ERP_DOCUMENT_TYPE_INVOICE",
+  /** ERP_DOCUMENT_TYPE_SALES_ORDER - A sales order (NetSuite SalesOrd). */
+  ERP_DOCUMENT_TYPE_SALES_ORDER = "ERP_DOCUMENT_TYPE_SALES_ORDER",
+  UNRECOGNIZED = "UNRECOGNIZED",
+}
+
+export enum ErpDocumentOutcome {
+  ERP_DOCUMENT_OUTCOME_UNSPECIFIED = "ERP_DOCUMENT_OUTCOME_UNSPECIFIED",
+  ERP_DOCUMENT_OUTCOME_CONFIRMED = "ERP_DOCUMENT_OUTCOME_CONFIRMED",
+  /** ERP_DOCUMENT_OUTCOME_REJECTED - Rejected, voided or cancelled in the ERP. */
+  ERP_DOCUMENT_OUTCOME_REJECTED = "ERP_DOCUMENT_OUTCOME_REJECTED",
+  UNRECOGNIZED = "UNRECOGNIZED",
+}
+
+export enum ErpDocumentState {
+  ERP_DOCUMENT_STATE_UNSPECIFIED = "ERP_DOCUMENT_STATE_UNSPECIFIED",
+  /** ERP_DOCUMENT_STATE_PENDING_CONFIRMATION - Usable, counted in shadow_balance. */
+  ERP_DOCUMENT_STATE_PENDING_CONFIRMATION = "ERP_DOCUMENT_STATE_PENDING_CONFIRMATION",
+  ERP_DOCUMENT_STATE_CONFIRMED = "ERP_DOCUMENT_STATE_CONFIRMED",
+  /** ERP_DOCUMENT_STATE_REJECTED - The top-up was reversed (reversal_transaction_id). */
+  ERP_DOCUMENT_STATE_REJECTED = "ERP_DOCUMENT_STATE_REJECTED",
+  /**
+   * ERP_DOCUMENT_STATE_REJECTED_UNRECOVERABLE - The ERP rejected it but the ledger refused the reversal (the money was spent): an operator must
+   * settle it with the customer. `reason` says why. Still counted in shadow_balance.
+   */
+  ERP_DOCUMENT_STATE_REJECTED_UNRECOVERABLE = "ERP_DOCUMENT_STATE_REJECTED_UNRECOVERABLE",
+  UNRECOGNIZED = "UNRECOGNIZED",
+}
+
 export enum WalletOwnerType {
   WALLET_OWNER_TYPE_UNSPECIFIED = "WALLET_OWNER_TYPE_UNSPECIFIED",
   PERSONAL = "PERSONAL",
@@ -68,6 +101,12 @@ export interface Wallet {
   replayed: boolean;
   /** Digits after the decimal point of one major unit of the currency (IDR 0, USD 2, CREDIT 0). */
   currencyScale: number;
+  /**
+   * posted_balance split by ERP confirmation: shadow = top-ups from ERP documents not yet confirmed
+   * (capped to 0..posted_balance), confirmed = posted_balance - shadow_balance.
+   */
+  confirmedBalance: string;
+  shadowBalance: string;
 }
 
 export interface Wallet_MetadataEntry {
@@ -164,6 +203,13 @@ export interface TopUpRequest {
   /** The payment's reference (e.g. the payment gateway's id), for reconciliation. */
   reference: string;
   metadata: { [key: string]: string };
+  /**
+   * A top-up from an ERP document (an enterprise's invoice or sales order): usable at once, shadow
+   * until the ERP confirms the document. Both set or both unset; one top-up per document.
+   */
+  erpDocumentType: ErpDocumentType;
+  /** The document number in the ERP (NetSuite tranid), 1 to 64 characters [A-Za-z0-9_.:/-]. */
+  erpDocumentId: string;
 }
 
 export interface TopUpRequest_MetadataEntry {
@@ -256,6 +302,28 @@ export interface ListChildWalletsResponse {
   nextPageToken: string;
 }
 
+export interface ResolveErpDocumentRequest {
+  erpDocumentId: string;
+  outcome: ErpDocumentOutcome;
+  /** Why (e.g. the ERP's status), kept with the document. */
+  reason: string;
+}
+
+export interface ErpDocument {
+  erpDocumentId: string;
+  erpDocumentType: ErpDocumentType;
+  walletId: string;
+  /** The top-up's transaction. */
+  transactionId: string;
+  amount: string;
+  state: ErpDocumentState;
+  reason: string;
+  /** REJECTED: the reversal of the top-up. */
+  reversalTransactionId: string;
+  createdAt: Timestamp | undefined;
+  resolvedAt: Timestamp | undefined;
+}
+
 export interface TransactionServiceClient {
   /**
    * Opens a wallet. With parent_wallet_id: an enterprise member's wallet (parent ENTERPRISE) or a
@@ -305,6 +373,15 @@ export interface TransactionServiceClient {
    */
 
   listChildWallets(request: ListChildWalletsRequest, metadata?: Metadata): Observable<ListChildWalletsResponse>;
+
+  /**
+   * The ERP's verdict on the document behind a shadow top-up (called by erp-sync after it read the
+   * document's status from the ERP). CONFIRMED: the top-up stops counting as shadow. REJECTED (a
+   * rejected, voided or cancelled document): the top-up is reversed through the ledger, once.
+   * Idempotent: a repeated verdict returns the document's current state.
+   */
+
+  resolveErpDocument(request: ResolveErpDocumentRequest, metadata?: Metadata): Observable<ErpDocument>;
 }
 
 export interface TransactionServiceController {
@@ -368,6 +445,18 @@ export interface TransactionServiceController {
     request: ListChildWalletsRequest,
     metadata?: Metadata,
   ): Promise<ListChildWalletsResponse> | Observable<ListChildWalletsResponse> | ListChildWalletsResponse;
+
+  /**
+   * The ERP's verdict on the document behind a shadow top-up (called by erp-sync after it read the
+   * document's status from the ERP). CONFIRMED: the top-up stops counting as shadow. REJECTED (a
+   * rejected, voided or cancelled document): the top-up is reversed through the ledger, once.
+   * Idempotent: a repeated verdict returns the document's current state.
+   */
+
+  resolveErpDocument(
+    request: ResolveErpDocumentRequest,
+    metadata?: Metadata,
+  ): Promise<ErpDocument> | Observable<ErpDocument> | ErpDocument;
 }
 
 export function TransactionServiceControllerMethods() {
@@ -384,6 +473,7 @@ export function TransactionServiceControllerMethods() {
       "getTransaction",
       "listTransactions",
       "listChildWallets",
+      "resolveErpDocument",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);

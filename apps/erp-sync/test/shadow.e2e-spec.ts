@@ -1,0 +1,295 @@
+// Shadow balance end to end: gRPC TopUp from an ERP document → aggregator → ledger → outbox relay →
+// Pub/Sub → the erp-sync process (watches the document) → the NetSuite stand-in (SuiteQL status)
+// → aggregator ResolveErpDocument (confirm, or reverse through the ledger). Webhooks are signed.
+import { credentials, loadPackageDefinition, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { PROTO_LOADER_OPTIONS } from '@saldo/grpc-kit';
+import { protoFile, protoRoot } from '@saldo/proto';
+import {
+  createTestDatabase,
+  freePort,
+  startPubSubEmulator,
+  startServiceProcess,
+  waitFor,
+  type ServiceProcess,
+  type TestDatabase,
+  type TestEmulator,
+} from '@saldo/test-support';
+import { startStandins, type RunningStandins } from '@saldo/vendor-standins';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Client as PgClient } from 'pg';
+import { tenantsConfig } from './event-fixtures';
+import { ROOT } from './sync-harness';
+
+jest.setTimeout(120_000);
+
+const TENANT = `shadow-${randomBytes(3).toString('hex')}`;
+const API_KEY = `key-${randomBytes(16).toString('hex')}`;
+const ERP_SYNC_KEY = `erp-${randomBytes(16).toString('hex')}`;
+const SERVICE_TOKEN = `svc-${randomBytes(16).toString('hex')}`;
+const WEBHOOK_SECRET = randomBytes(24).toString('base64');
+const run = randomBytes(3).toString('hex');
+const INVOICE = `INV-${run}-1`;
+const SALES_ORDER = `SO-${run}-2`;
+const SPENT_INVOICE = `INV-${run}-3`;
+
+let emulator: TestEmulator | undefined;
+let pubsubEnv: Record<string, string>;
+let database: TestDatabase;
+let standins: RunningStandins;
+let ledger: ServiceProcess;
+let aggregator: ServiceProcess;
+let erpSync: ChildProcess | undefined;
+let erpEnv: Record<string, string>;
+let webhookUrl = '';
+let api: Client;
+
+async function sql<T = Record<string, string>>(text: string, params: unknown[] = []): Promise<T[]> {
+  const client = new PgClient({ connectionString: database.url });
+  await client.connect();
+  try {
+    return (await client.query(text, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+type Unary = (r: unknown, m: Metadata, o: { deadline: Date }, cb: (e: ServiceError | null, r: Record<string, string>) => void) => void;
+function call(method: string, request: Record<string, unknown>, apiKey = API_KEY): Promise<Record<string, string>> {
+  const metadata = new Metadata();
+  metadata.set('authorization', `Bearer ${apiKey}`);
+  const fn = (api as unknown as Record<string, Unary>)[method]!;
+  return new Promise((resolve, reject) => fn.call(api, request, metadata, { deadline: new Date(Date.now() + 30_000) }, (e, r) => (e ? reject(e) : resolve(r))));
+}
+const key = () => randomUUID();
+
+async function startErpSync(extra: Record<string, string>): Promise<void> {
+  const port = await freePort();
+  const webhookPort = await freePort();
+  const dir = path.join(ROOT, 'tmp', process.env['SALDO_TEST_RUN_ID'] ? `test-run-${process.env['SALDO_TEST_RUN_ID']}` : 'test-services', 'services');
+  mkdirSync(dir, { recursive: true });
+  const log = createWriteStream(path.join(dir, `erp-sync-shadow-${Date.now()}.log`));
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/out-tsc/apps/erp-sync/src/main.js')], {
+    cwd: ROOT,
+    env: { ...process.env, ...erpEnv, ...extra, ERP_SYNC_HTTP_PORT: String(port), ERP_SYNC_WEBHOOK_PORT: String(webhookPort), ERP_SYNC_WEBHOOK_HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  erpSync = child;
+  webhookUrl = `http://127.0.0.1:${webhookPort}/webhooks/erp/documents`;
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`erp-sync exited with ${child.exitCode}`);
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+      return res?.status === 200;
+    },
+    { timeoutMs: 30_000, intervalMs: 200, what: 'erp-sync ready' },
+  );
+}
+
+async function stopErpSync(): Promise<void> {
+  const child = erpSync;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await gone;
+}
+
+beforeAll(async () => {
+  // The run's shared Pub/Sub emulator when there is one (topics here are unique), else a private one.
+  const sharedHost = process.env['PUBSUB_EMULATOR_HOST'];
+  if (sharedHost) {
+    pubsubEnv = { PUBSUB_EMULATOR_HOST: sharedHost, GOOGLE_CLOUD_PROJECT: process.env['GOOGLE_CLOUD_PROJECT'] ?? 'saldo-test' };
+    [database, standins] = await Promise.all([createTestDatabase('erp_shadow'), startStandins({ netsuiteConcurrency: 5 })]);
+  } else {
+    [emulator, database, standins] = await Promise.all([startPubSubEmulator(), createTestDatabase('erp_shadow'), startStandins({ netsuiteConcurrency: 5 })]);
+    pubsubEnv = { ...emulator.env, GOOGLE_CLOUD_PROJECT: emulator.projectId };
+  }
+  const topic = `ledger-events-${randomBytes(3).toString('hex')}`;
+  const aggregatorTarget = `127.0.0.1:${await freePort()}`;
+  erpEnv = {
+    ...pubsubEnv,
+    ...standins.env,
+    DATABASE_URL: database.url,
+    LEDGER_EVENTS_TOPIC: topic,
+    ERP_SYNC_SUBSCRIPTION: `${topic}-erp-sync`,
+    ERP_SYNC_ACK_DEADLINE_S: '10',
+    ERP_SYNC_TENANTS_JSON: JSON.stringify(tenantsConfig(TENANT, { threshold: '100000', crm: false })),
+    ERP_SYNC_SUMMARY_DELAY_MS: '500',
+    ERP_SYNC_POLL_INTERVAL_MS: '200',
+    ERP_SYNC_AGGREGATOR_TARGET: aggregatorTarget,
+    ERP_SYNC_AGGREGATOR_API_KEYS: `${TENANT}=${ERP_SYNC_KEY}`,
+    ERP_SYNC_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    ZENDESK_ENABLED: 'false',
+    ACTIVECAMPAIGN_ENABLED: 'false',
+    LOG_LEVEL: 'info',
+  };
+  // erp-sync first: its subscription must exist before the first event is published.
+  await startErpSync({ ERP_SYNC_SHADOW_POLL_INTERVAL_MS: '500' });
+  const ledgerTarget = `127.0.0.1:${await freePort()}`;
+  ledger = await startServiceProcess({
+    name: 'wallet-ledger',
+    script: 'dist/out-tsc/apps/wallet-ledger/src/main.js',
+    healthTarget: ledgerTarget,
+    env: {
+      ...pubsubEnv,
+      LEDGER_GRPC_URL: ledgerTarget,
+      DATABASE_URL: database.url,
+      LEDGER_SERVICE_TOKEN: SERVICE_TOKEN,
+      LEDGER_DB_POOL_SIZE: '8',
+      LEDGER_HTTP_PORT: String(await freePort()),
+      LEDGER_EVENTS_TOPIC: topic,
+      LEDGER_MIRROR_ENABLED: 'false',
+      LEDGER_OUTBOX_POLL_INTERVAL_MS: '50',
+      LOG_LEVEL: 'warn',
+    },
+  });
+  aggregator = await startServiceProcess({
+    name: 'transaction-aggregator',
+    script: 'dist/out-tsc/apps/transaction-aggregator/src/main.js',
+    healthTarget: aggregatorTarget,
+    healthService: 'saldo.transaction.v1.TransactionService',
+    env: {
+      DATABASE_URL: database.url,
+      AGGREGATOR_GRPC_URL: aggregatorTarget,
+      AGGREGATOR_LEDGER_TARGET: ledgerTarget,
+      AGGREGATOR_HTTP_PORT: '0',
+      LEDGER_SERVICE_TOKEN: SERVICE_TOKEN,
+      SALDO_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      SALDO_API_KEYS: `${TENANT}=${API_KEY},${TENANT}=${ERP_SYNC_KEY}`,
+      AGGREGATOR_PUBSUB_ENABLED: 'false',
+      LOG_LEVEL: 'warn',
+    },
+  });
+  const definition = loadSync(protoFile('saldo/transaction/v1/transaction.proto'), { ...PROTO_LOADER_OPTIONS, includeDirs: [protoRoot()] });
+  const pkg = loadPackageDefinition(definition) as unknown as {
+    saldo: { transaction: { v1: { TransactionService: new (t: string, c: ReturnType<typeof credentials.createInsecure>) => Client } } };
+  };
+  api = new pkg.saldo.transaction.v1.TransactionService(aggregatorTarget, credentials.createInsecure());
+}, 110_000);
+
+afterAll(async () => {
+  api?.close();
+  await stopErpSync();
+  await Promise.all([aggregator?.stop(), ledger?.stop()]);
+  await Promise.all([standins?.stop(), emulator?.stop()]);
+  await database?.drop();
+});
+
+const balances = async (walletId: string) => {
+  const w = await call('GetWallet', { walletId });
+  return { posted: w['postedBalance'], confirmed: w['confirmedBalance'], shadow: w['shadowBalance'] };
+};
+
+function signed(body: string, secret = WEBHOOK_SECRET): Record<string, string> {
+  const timestamp = new Date().toISOString();
+  const signature = createHmac('sha256', secret).update(timestamp + body).digest('base64');
+  return { 'content-type': 'application/json', 'x-saldo-webhook-signature': signature, 'x-saldo-webhook-signature-timestamp': timestamp };
+}
+
+async function webhook(documentId: string, secret = WEBHOOK_SECRET): Promise<{ status: number; body: Record<string, string> }> {
+  const body = JSON.stringify({ tenant: TENANT, documentId });
+  const res = await fetch(webhookUrl, { method: 'POST', headers: signed(body, secret), body });
+  return { status: res.status, body: (await res.json()) as Record<string, string> };
+}
+
+const watched = (documentId: string) =>
+  waitFor(async () => (await sql(`SELECT state FROM erp_sync.erp_documents WHERE tenant_id = $1 AND document_id = $2`, [TENANT, documentId]))[0], {
+    timeoutMs: 20_000,
+    intervalMs: 100,
+    what: `erp-sync watching ${documentId}`,
+  });
+
+async function reversalsOf(transactionId: string): Promise<number> {
+  const [row] = await sql<{ n: string }>(`SELECT count(*)::text AS n FROM ledger.transactions WHERE reverses_id = $1`, [transactionId]);
+  return Number(row!.n);
+}
+
+describe('shadow balance until the ERP confirms', () => {
+  let wallet = '';
+  const tx: Record<string, string> = {};
+
+  it('a top-up from an invoice is usable at once and shows as shadow; the ERP confirms it by polling', async () => {
+    wallet = (await call('OpenWallet', { idempotencyKey: key(), ownerType: 'ENTERPRISE', ownerId: `org-${TENANT}`, currency: 'IDR' }))['walletId']!;
+    await call('TopUp', { idempotencyKey: key(), walletId: wallet, amount: '50000', reference: 'pg-1' });
+    standins.netsuite.setDocument('CustInvc', INVOICE, 'D'); // pending approval
+    const topUpKey = key();
+    const topUp = await call('TopUp', { idempotencyKey: topUpKey, walletId: wallet, amount: '100000', erpDocumentType: 'ERP_DOCUMENT_TYPE_INVOICE', erpDocumentId: INVOICE });
+    tx['invoice'] = topUp['transactionId']!;
+    expect(await balances(wallet)).toEqual({ posted: '150000', confirmed: '50000', shadow: '100000' });
+    // Usable at once.
+    await call('BookUsage', { idempotencyKey: key(), walletId: wallet, amount: '30000', productCode: 'esign.basic' });
+    expect(await balances(wallet)).toEqual({ posted: '120000', confirmed: '20000', shadow: '100000' });
+    // A retry of the same top-up replays; another top-up of the same document is refused.
+    expect((await call('TopUp', { idempotencyKey: topUpKey, walletId: wallet, amount: '100000', erpDocumentType: 'ERP_DOCUMENT_TYPE_INVOICE', erpDocumentId: INVOICE }))['transactionId']).toBe(tx['invoice']);
+    await expect(call('TopUp', { idempotencyKey: key(), walletId: wallet, amount: '999', erpDocumentType: 'ERP_DOCUMENT_TYPE_INVOICE', erpDocumentId: INVOICE })).rejects.toBeDefined();
+    expect((await balances(wallet)).posted).toBe('120000');
+
+    expect(await watched(INVOICE)).toEqual({ state: 'watching' });
+    standins.netsuite.setDocument('CustInvc', INVOICE, 'A'); // approved (Open)
+    await waitFor(async () => (await balances(wallet)).shadow === '0', { timeoutMs: 20_000, intervalMs: 200, what: 'invoice confirmed' });
+    expect(await balances(wallet)).toEqual({ posted: '120000', confirmed: '120000', shadow: '0' });
+    const [doc] = await sql(`SELECT state, erp_status FROM erp_sync.erp_documents WHERE tenant_id = $1 AND document_id = $2`, [TENANT, INVOICE]);
+    expect(doc).toEqual({ state: 'confirmed', erp_status: 'A' });
+  });
+
+  it('a webhook with a bad signature changes nothing; a cancelled sales order is reversed exactly once', async () => {
+    // From here only webhooks make erp-sync look (the poll loop runs once at start, then hourly).
+    await stopErpSync();
+    await startErpSync({ ERP_SYNC_SHADOW_POLL_INTERVAL_MS: '3600000' });
+    standins.netsuite.setDocument('SalesOrd', SALES_ORDER, 'A');
+    const topUp = await call('TopUp', { idempotencyKey: key(), walletId: wallet, amount: '40000', erpDocumentType: 'ERP_DOCUMENT_TYPE_SALES_ORDER', erpDocumentId: SALES_ORDER });
+    tx['order'] = topUp['transactionId']!;
+    expect(await balances(wallet)).toEqual({ posted: '160000', confirmed: '120000', shadow: '40000' });
+    await watched(SALES_ORDER);
+    standins.netsuite.setDocument('SalesOrd', SALES_ORDER, 'C'); // cancelled
+
+    const forged = await webhook(SALES_ORDER, 'not-the-secret-but-long-enough');
+    expect(forged.status).toBe(401);
+    const stale = JSON.stringify({ tenant: TENANT, documentId: SALES_ORDER });
+    const old = new Date(Date.now() - 3_600_000).toISOString();
+    const replayed = await fetch(webhookUrl, {
+      method: 'POST',
+      headers: { 'x-saldo-webhook-signature': createHmac('sha256', WEBHOOK_SECRET).update(old + stale).digest('base64'), 'x-saldo-webhook-signature-timestamp': old },
+      body: stale,
+    });
+    expect(replayed.status).toBe(401);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await balances(wallet)).toEqual({ posted: '160000', confirmed: '120000', shadow: '40000' });
+    expect(await reversalsOf(tx['order']!)).toBe(0);
+    expect((await sql(`SELECT state, polls FROM erp_sync.erp_documents WHERE tenant_id = $1 AND document_id = $2`, [TENANT, SALES_ORDER]))[0]).toEqual({ state: 'watching', polls: 0 });
+
+    const first = await webhook(SALES_ORDER);
+    expect(first).toEqual({ status: 202, body: { documentId: SALES_ORDER, state: 'rejected', erpStatus: 'C' } });
+    expect(await balances(wallet)).toEqual({ posted: '120000', confirmed: '120000', shadow: '0' });
+    // The same webhook again, and the verdict straight to the aggregator again: still one reversal.
+    expect((await webhook(SALES_ORDER)).body['state']).toBe('rejected');
+    const again = await call('ResolveErpDocument', { erpDocumentId: SALES_ORDER, outcome: 'ERP_DOCUMENT_OUTCOME_REJECTED', reason: 'again' }, ERP_SYNC_KEY);
+    expect(again).toMatchObject({ state: 'ERP_DOCUMENT_STATE_REJECTED', transactionId: tx['order'] });
+    expect(await reversalsOf(tx['order']!)).toBe(1);
+    expect(again['reversalTransactionId']).toBeTruthy();
+    expect(await balances(wallet)).toEqual({ posted: '120000', confirmed: '120000', shadow: '0' });
+  });
+
+  it('a rejected document whose money was spent is left for an operator, not retried', async () => {
+    const personal = (await call('OpenWallet', { idempotencyKey: key(), ownerType: 'PERSONAL', ownerId: `p-${TENANT}`, currency: 'IDR' }))['walletId']!;
+    standins.netsuite.setDocument('CustInvc', SPENT_INVOICE, 'D');
+    const topUp = await call('TopUp', { idempotencyKey: key(), walletId: personal, amount: '10000', erpDocumentType: 'ERP_DOCUMENT_TYPE_INVOICE', erpDocumentId: SPENT_INVOICE });
+    await call('BookUsage', { idempotencyKey: key(), walletId: personal, amount: '8000', productCode: 'esign.basic' });
+    expect(await balances(personal)).toEqual({ posted: '2000', confirmed: '0', shadow: '2000' });
+    await watched(SPENT_INVOICE);
+    standins.netsuite.setDocument('CustInvc', SPENT_INVOICE, 'E'); // rejected
+    const answer = await webhook(SPENT_INVOICE);
+    expect(answer).toMatchObject({ status: 202, body: { state: 'rejected_unrecoverable' } });
+    expect((await webhook(SPENT_INVOICE)).body['state']).toBe('rejected_unrecoverable');
+    expect(await reversalsOf(topUp['transactionId']!)).toBe(0);
+    const [row] = await sql(`SELECT state, reason FROM aggregator.shadow_topups WHERE tenant_id = $1 AND document_id = $2`, [TENANT, SPENT_INVOICE]);
+    expect(row!['state']).toBe('rejected_unrecoverable');
+    expect(row!['reason']).toMatch(/INSUFFICIENT_FUNDS/);
+    expect(await balances(personal)).toEqual({ posted: '2000', confirmed: '0', shadow: '2000' });
+  });
+});
