@@ -14,7 +14,12 @@ describe('ProtoJsonCodec', () => {
       amount: '10',
       reference: '',
       metadata: { a: 'b' },
+      erpDocumentType: 'ERP_DOCUMENT_TYPE_UNSPECIFIED',
+      erpDocumentId: '',
     });
+    expect(
+      parse('TopUpRequest', { erp_document_type: 'ERP_DOCUMENT_TYPE_INVOICE', erpDocumentId: 'INV-1' }),
+    ).toMatchObject({ erpDocumentType: 'ERP_DOCUMENT_TYPE_INVOICE', erpDocumentId: 'INV-1' });
     expect(parse('ReserveRequest', { expiresInSeconds: '30' })).toMatchObject({
       expiresInSeconds: 30,
       productCode: '',
