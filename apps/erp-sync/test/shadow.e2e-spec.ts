@@ -31,6 +31,7 @@ const API_KEY = `key-${randomBytes(16).toString('hex')}`;
 const ERP_SYNC_KEY = `erp-${randomBytes(16).toString('hex')}`;
 const SERVICE_TOKEN = `svc-${randomBytes(16).toString('hex')}`;
 const WEBHOOK_SECRET = randomBytes(24).toString('base64');
+const ZENDESK_SECRET = randomBytes(24).toString('base64');
 const run = randomBytes(3).toString('hex');
 const INVOICE = `INV-${run}-1`;
 const SALES_ORDER = `SO-${run}-2`;
@@ -240,7 +241,7 @@ describe('shadow balance until the ERP confirms', () => {
   it('a webhook with a bad signature changes nothing; a cancelled sales order is reversed exactly once', async () => {
     // From here only webhooks make erp-sync look (the poll loop runs once at start, then hourly).
     await stopErpSync();
-    await startErpSync({ ERP_SYNC_SHADOW_POLL_INTERVAL_MS: '3600000' });
+    await startErpSync({ ERP_SYNC_SHADOW_POLL_INTERVAL_MS: '3600000', ZENDESK_WEBHOOK_SECRET: ZENDESK_SECRET });
     standins.netsuite.setDocument('SalesOrd', SALES_ORDER, 'A');
     const topUp = await call('TopUp', { idempotencyKey: key(), walletId: wallet, amount: '40000', erpDocumentType: 'ERP_DOCUMENT_TYPE_SALES_ORDER', erpDocumentId: SALES_ORDER });
     tx['order'] = topUp['transactionId']!;
@@ -273,6 +274,19 @@ describe('shadow balance until the ERP confirms', () => {
     expect(await reversalsOf(tx['order']!)).toBe(1);
     expect(again['reversalTransactionId']).toBeTruthy();
     expect(await balances(wallet)).toEqual({ posted: '120000', confirmed: '120000', shadow: '0' });
+
+    // Zendesk's webhooks go through the same verifier, with Zendesk's headers.
+    const zendeskUrl = webhookUrl.replace('/webhooks/erp/documents', '/webhooks/zendesk');
+    const event = JSON.stringify({ type: 'zen:event-type:user.updated', detail: { id: '1' } });
+    const at = new Date().toISOString();
+    const zendesk = (secret: string) =>
+      fetch(zendeskUrl, {
+        method: 'POST',
+        headers: { 'x-zendesk-webhook-signature': createHmac('sha256', secret).update(at + event).digest('base64'), 'x-zendesk-webhook-signature-timestamp': at },
+        body: event,
+      });
+    expect((await zendesk(ZENDESK_SECRET)).status).toBe(204);
+    expect((await zendesk(WEBHOOK_SECRET)).status).toBe(401);
   });
 
   it('a rejected document whose money was spent is left for an operator, not retried', async () => {
@@ -291,5 +305,16 @@ describe('shadow balance until the ERP confirms', () => {
     expect(row!['state']).toBe('rejected_unrecoverable');
     expect(row!['reason']).toMatch(/INSUFFICIENT_FUNDS/);
     expect(await balances(personal)).toEqual({ posted: '2000', confirmed: '0', shadow: '2000' });
+  });
+
+  it("the tenant's own Void of a document top-up ends its shadow", async () => {
+    const document = `SO-${run}-4`;
+    const topUp = await call('TopUp', { idempotencyKey: key(), walletId: wallet, amount: '7000', erpDocumentType: 'ERP_DOCUMENT_TYPE_SALES_ORDER', erpDocumentId: document });
+    expect(await balances(wallet)).toEqual({ posted: '127000', confirmed: '120000', shadow: '7000' });
+    await call('Void', { idempotencyKey: key(), transactionId: topUp['transactionId'], reason: 'entered twice' });
+    expect(await balances(wallet)).toEqual({ posted: '120000', confirmed: '120000', shadow: '0' });
+    const rejected = await call('ResolveErpDocument', { erpDocumentId: document, outcome: 'ERP_DOCUMENT_OUTCOME_REJECTED' }, ERP_SYNC_KEY);
+    expect(rejected).toMatchObject({ state: 'ERP_DOCUMENT_STATE_REJECTED', reason: 'entered twice' });
+    expect(await reversalsOf(topUp['transactionId']!)).toBe(1);
   });
 });

@@ -318,7 +318,7 @@ export class AggregatorService {
       reversal = await this.void(tenant, {
         idempotencyKey: `shadow-reject:${documentId}`,
         transactionId: row.transaction_id,
-        reason: `ERP document ${documentId} rejected`,
+        reason: `ERP document ${documentId} rejected${reason ? `: ${reason}` : ''}`.slice(0, 256),
       });
     } catch (error) {
       if (!(error instanceof LedgerError) || TRANSIENT_CODES.has(error.code)) throw error;
@@ -562,7 +562,7 @@ export class AggregatorService {
       spend: await this.adjustmentOf(tenant, targetId, -walletAmountOf(target)),
     };
     const ledgerIdempotencyKey = ledgerKey('void', key);
-    return this.run(tenant, claim, () =>
+    const result = await this.run(tenant, claim, () =>
       isHold
         ? this.ledger.voidPending({
             tenantId: tenant,
@@ -578,6 +578,16 @@ export class AggregatorService {
             metadata: {},
           }),
     );
+    const document = target.references['erp_document'];
+    if (!isHold && document && target.action === 'TOP_UP') {
+      // A reversed document top-up is no longer shadow, whoever reversed it (the ERP's rejection or the tenant).
+      await this.repository.resolveShadowTopUp(tenant, document, ['pending_confirmation', 'confirmed', 'rejected_unrecoverable'], {
+        state: 'rejected',
+        reason: reason || 'reversed',
+        reversalId: result.transactionId,
+      });
+    }
+    return result;
   }
 
   async getTransaction(
