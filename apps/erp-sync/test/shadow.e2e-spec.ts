@@ -227,7 +227,10 @@ describe('shadow balance until the ERP confirms', () => {
     expect(await balances(wallet)).toEqual({ posted: '120000', confirmed: '20000', shadow: '100000' });
     // A retry of the same top-up replays; another top-up of the same document is refused.
     expect((await call('TopUp', { idempotencyKey: topUpKey, walletId: wallet, amount: '100000', erpDocumentType: 'ERP_DOCUMENT_TYPE_INVOICE', erpDocumentId: INVOICE }))['transactionId']).toBe(tx['invoice']);
-    await expect(call('TopUp', { idempotencyKey: key(), walletId: wallet, amount: '999', erpDocumentType: 'ERP_DOCUMENT_TYPE_INVOICE', erpDocumentId: INVOICE })).rejects.toBeDefined();
+    await expect(call('TopUp', { idempotencyKey: key(), walletId: wallet, amount: '999', erpDocumentType: 'ERP_DOCUMENT_TYPE_INVOICE', erpDocumentId: INVOICE })).rejects.toMatchObject({
+      code: 9, // FAILED_PRECONDITION
+      details: expect.stringContaining(`document ${INVOICE} already topped up`),
+    });
     expect((await balances(wallet)).posted).toBe('120000');
 
     expect(await watched(INVOICE)).toEqual({ state: 'watching' });

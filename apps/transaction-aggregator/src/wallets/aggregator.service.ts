@@ -241,6 +241,14 @@ export class AggregatorService {
       metadata,
       ...(document ? { erp_document_type: document.type, erp_document_id: document.id } : {}),
     };
+    if (document) {
+      const earlier = await this.repository.findShadowTopUp(tenant, document.id);
+      if (earlier && (earlier.wallet_id !== walletId || earlier.amount_minor !== command.amount))
+        throw rule(
+          'erp_document_id',
+          `document ${document.id} already topped up wallet ${earlier.wallet_id} (transaction ${earlier.transaction_id})`,
+        );
+    }
     const transaction = await this.post(
       tenant,
       { key, action: 'TopUp', requestHash: requestFingerprint('TopUp', command), walletId },
