@@ -72,6 +72,16 @@ async function main(): Promise<void> {
       for (const [name, limiter] of Object.entries(connectors.limiters)) this.set({ connector: name }, limiter.stats().inFlight);
     },
   });
+  new Gauge({
+    name: 'saldo_erp_sync_shadow_documents',
+    help: 'ERP documents behind shadow top-ups, by state (rejected_unrecoverable needs an operator)',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      if (!documents) return;
+      for (const [state, n] of Object.entries(await documents.counts())) this.set({ state }, n);
+    },
+  });
   const http = await startObservabilityServer({
     host: config.ERP_SYNC_HTTP_HOST,
     port: config.ERP_SYNC_HTTP_PORT,
@@ -91,6 +101,18 @@ async function main(): Promise<void> {
         check: async () => {
           const dead = Object.entries(await store.counts()).filter(([k]) => k.endsWith(':dead')).reduce((s, [, n]) => s + n, 0);
           return { ok: dead === 0, detail: `${dead} dead record(s)` };
+        },
+      },
+      {
+        name: 'shadow_documents',
+        critical: false,
+        check: async () => {
+          if (!documents) return { ok: true, detail: 'shadow confirmation off' };
+          const counts = await documents.counts();
+          return {
+            ok: counts.rejected_unrecoverable === 0,
+            detail: `${counts.watching} watched, ${counts.rejected_unrecoverable} rejected but not reversible (operator)`,
+          };
         },
       },
     ],

@@ -46,6 +46,7 @@ let aggregator: ServiceProcess;
 let erpSync: ChildProcess | undefined;
 let erpEnv: Record<string, string>;
 let webhookUrl = '';
+let httpUrl = '';
 let api: Client;
 
 async function sql<T = Record<string, string>>(text: string, params: unknown[] = []): Promise<T[]> {
@@ -81,6 +82,7 @@ async function startErpSync(extra: Record<string, string>): Promise<void> {
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
   erpSync = child;
+  httpUrl = `http://127.0.0.1:${port}`;
   webhookUrl = `http://127.0.0.1:${webhookPort}/webhooks/erp/documents`;
   await waitFor(
     async () => {
@@ -308,6 +310,11 @@ describe('shadow balance until the ERP confirms', () => {
     expect(row!['state']).toBe('rejected_unrecoverable');
     expect(row!['reason']).toMatch(/INSUFFICIENT_FUNDS/);
     expect(await balances(personal)).toEqual({ posted: '2000', confirmed: '0', shadow: '2000' });
+    // The operator sees it: readiness degraded (still ready), and a metric.
+    const ready = await fetch(`${httpUrl}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(JSON.stringify(await ready.json())).toContain('1 rejected but not reversible');
+    expect(await (await fetch(`${httpUrl}/metrics`)).text()).toMatch(/saldo_erp_sync_shadow_documents\{[^}]*state="rejected_unrecoverable"[^}]*\} 1/);
   });
 
   it("the tenant's own Void of a document top-up ends its shadow", async () => {

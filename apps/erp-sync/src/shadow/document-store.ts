@@ -55,6 +55,16 @@ export class DocumentStore {
     return rows[0];
   }
 
+  /** Watched documents by state (metrics, readiness). */
+  async counts(): Promise<Record<DocumentState, number>> {
+    const rows: Array<{ state: DocumentState; n: number }> = await this.db.query(
+      `SELECT state, count(*)::int AS n FROM erp_sync.erp_documents GROUP BY state`,
+    );
+    const counts: Record<DocumentState, number> = { watching: 0, confirmed: 0, rejected: 0, rejected_unrecoverable: 0 };
+    for (const row of rows) counts[row.state] = row.n;
+    return counts;
+  }
+
   /** Still undecided (or the verdict could not be delivered): poll again after `delayMs`. */
   async polled(tenantId: string, documentId: string, erpStatus: string | null, error: string | null, delayMs: number): Promise<void> {
     await this.db.query(
