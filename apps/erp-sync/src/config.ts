@@ -1,4 +1,4 @@
-import { envSchemas, loadConfig } from '@saldo/config';
+import { envSchemas, loadConfig, tracingEnvShape } from '@saldo/config';
 import { z } from 'zod';
 
 const flag = (fallback: boolean) =>
@@ -89,6 +89,8 @@ export const erpSyncConfigSchema = z.object({
   ERP_SYNC_WEBHOOK_TOLERANCE_S: envSchemas.positiveInt(300, 3_600),
   ERP_SYNC_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   ERP_SYNC_HTTP_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).default(9466),
+  /** OpenTelemetry tracing (@saldo/tracing): off unless OTEL_EXPORTER_OTLP_ENDPOINT or SALDO_TRACING=on. */
+  ...tracingEnvShape,
   LOG_LEVEL: envSchemas.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
 });
 

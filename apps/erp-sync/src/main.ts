@@ -1,6 +1,7 @@
 import { ConfigError, describeConfig } from '@saldo/config';
 import { createLogger } from '@saldo/logging';
 import { createMetricsRegistry, startObservabilityServer } from '@saldo/observability';
+import { initTracing } from '@saldo/tracing';
 import { Gauge } from 'prom-client';
 import { loadErpSyncConfig } from './config';
 import { LedgerEventsConsumer } from './consumer/ledger-events.consumer';
@@ -14,6 +15,7 @@ import { SyncStore } from './store/sync-store';
 import { startWebhookServer } from './webhooks/webhook-server';
 
 async function main(): Promise<void> {
+  const tracing = initTracing('erp-sync'); // first: spans from here on are exported
   const config = loadErpSyncConfig();
   const tenants = loadTenants(config);
   const logger = createLogger('erp-sync', config.LOG_LEVEL);
@@ -150,6 +152,7 @@ async function main(): Promise<void> {
     await worker.stop();
     await http.close();
     await db.destroy();
+    await tracing.shutdown();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -1,4 +1,4 @@
-import { envSchemas, loadConfig } from '@saldo/config';
+import { envSchemas, loadConfig, tracingEnvShape } from '@saldo/config';
 import { z } from 'zod';
 
 const booleanFlag = (fallback: boolean) =>
@@ -44,6 +44,8 @@ export const aggregatorConfigSchema = z.object({
     .min(0)
     .max(65535)
     .default(9465),
+  /** OpenTelemetry tracing (@saldo/tracing): off unless OTEL_EXPORTER_OTLP_ENDPOINT or SALDO_TRACING=on. */
+  ...tracingEnvShape,
   LOG_LEVEL: envSchemas.oneOf(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
     'info',

@@ -8,6 +8,7 @@ import { isLedgerError } from '@saldo/ledger-domain';
 import { createLogger, PinoNestLogger } from '@saldo/logging';
 import { GrpcMetricsInterceptor } from '@saldo/observability';
 import { protoFile, protoRoot } from '@saldo/proto';
+import { GrpcTracingInterceptor, initTracing } from '@saldo/tracing';
 import { AggregatorModule } from './aggregator.module';
 import { loadAggregatorConfig } from './config';
 import { createAggregatorObservability } from './observability';
@@ -16,6 +17,7 @@ import { BalanceActionsConsumer } from './pubsub/balance-actions.consumer';
 const SERVICE = 'saldo.transaction.v1.TransactionService';
 
 async function main(): Promise<void> {
+  const tracing = initTracing('transaction-aggregator'); // first: spans from here on are exported
   const config = loadAggregatorConfig();
   const logger = createLogger('transaction-aggregator', config.LOG_LEVEL);
   const grpc = grpcServerOptions({
@@ -37,7 +39,11 @@ async function main(): Promise<void> {
   // The status each error leaves with is GrpcErrorFilter's: coded errors by grpcStatusOf, else INTERNAL.
   const statusOf = (error: unknown) =>
     status[isLedgerError(error) ? grpcStatusOf(error.code) : status.INTERNAL] as string;
-  app.useGlobalInterceptors(new GrpcMetricsInterceptor(observability.grpc, statusOf));
+  // Tracing first: the caller's traceparent (metadata) is the parent of everything the call does.
+  app.useGlobalInterceptors(
+    new GrpcTracingInterceptor(statusOf),
+    new GrpcMetricsInterceptor(observability.grpc, statusOf),
+  );
   await app.listen();
   await observability.listen(
     config.AGGREGATOR_PUBSUB_ENABLED ? app.get(BalanceActionsConsumer).stats : undefined,
@@ -56,6 +62,7 @@ async function main(): Promise<void> {
     observability.markDraining();
     await app.close();
     await observability.stop();
+    await tracing.shutdown();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

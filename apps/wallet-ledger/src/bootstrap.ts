@@ -7,6 +7,7 @@ import { GrpcErrorFilter, grpcServerOptions, grpcStatusOf } from '@saldo/grpc-ki
 import { isLedgerError } from '@saldo/ledger-domain';
 import { PinoNestLogger, type Logger } from '@saldo/logging';
 import { GrpcMetricsInterceptor, type GrpcServerMetrics } from '@saldo/observability';
+import { GrpcTracingInterceptor } from '@saldo/tracing';
 import { protoFile, protoRoot } from '@saldo/proto';
 import type { LedgerConfig } from './config';
 import { LedgerModule } from './ledger.module';
@@ -43,12 +44,15 @@ export async function startLedgerServer(
     },
   );
   app.useGlobalFilters(new GrpcErrorFilter(logger));
-  if (metrics) {
-    // The status each error leaves with is GrpcErrorFilter's: coded errors by grpcStatusOf, else INTERNAL.
-    const statusOf = (error: unknown) =>
-      status[isLedgerError(error) ? grpcStatusOf(error.code) : status.INTERNAL] as string;
-    app.useGlobalInterceptors(new GrpcMetricsInterceptor(metrics, statusOf));
-  }
+  // The status each error leaves with is GrpcErrorFilter's: coded errors by grpcStatusOf, else INTERNAL.
+  const statusOf = (error: unknown) =>
+    status[isLedgerError(error) ? grpcStatusOf(error.code) : status.INTERNAL] as string;
+  // Tracing first: the caller's traceparent (metadata) is the parent of everything the call does.
+  // A posting's trace is remembered by transaction id: the relay publishes its event in that trace.
+  const transactionIdOf = (response: unknown) =>
+    (response as { transactionId?: unknown } | undefined)?.transactionId as string | undefined;
+  app.useGlobalInterceptors(new GrpcTracingInterceptor(statusOf, transactionIdOf));
+  if (metrics) app.useGlobalInterceptors(new GrpcMetricsInterceptor(metrics, statusOf));
   await app.listen();
   grpc.health.setStatus('', 'SERVING');
   grpc.health.setStatus(LEDGER_SERVICE_NAME, 'SERVING');

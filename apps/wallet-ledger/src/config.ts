@@ -1,4 +1,4 @@
-import { envSchemas, loadConfig } from '@saldo/config';
+import { envSchemas, loadConfig, tracingEnvShape } from '@saldo/config';
 import { z } from 'zod';
 
 /** Everything the wallet-ledger reads from its environment, validated before it starts. */
@@ -53,6 +53,8 @@ export const ledgerConfigSchema = z.object({
     .min(0)
     .max(65535)
     .default(9464),
+  /** OpenTelemetry tracing (@saldo/tracing): off unless OTEL_EXPORTER_OTLP_ENDPOINT or SALDO_TRACING=on. */
+  ...tracingEnvShape,
   LOG_LEVEL: envSchemas.oneOf(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
     'info',

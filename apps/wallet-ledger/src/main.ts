@@ -2,11 +2,13 @@ import 'reflect-metadata';
 import { ConfigError, describeConfig } from '@saldo/config';
 import { createLogger } from '@saldo/logging';
 import { createMetricsRegistry, GrpcServerMetrics } from '@saldo/observability';
+import { initTracing } from '@saldo/tracing';
 import { startLedgerServer } from './bootstrap';
 import { loadLedgerConfig } from './config';
 import { startLedgerEventsRuntime } from './outbox/ledger-events-runtime';
 
 async function main(): Promise<void> {
+  const tracing = initTracing('wallet-ledger'); // first: spans from here on are exported
   const config = loadLedgerConfig();
   const logger = createLogger('wallet-ledger', config.LOG_LEVEL);
   const registry = createMetricsRegistry('wallet-ledger');
@@ -19,6 +21,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down: draining in-flight calls');
     await ledger.stop();
     await events.stop();
+    await tracing.shutdown();
     logger.info('wallet-ledger stopped');
     process.exit(0);
   };

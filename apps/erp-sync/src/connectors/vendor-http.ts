@@ -1,3 +1,4 @@
+import { injectContext, SpanKind, withSpan } from '@saldo/tracing';
 import type { ConnectorName, ExternalWrite } from '../store/sync-store';
 import { parseRetryAfter, type AdaptiveLimiter } from './limiter';
 
@@ -42,12 +43,22 @@ export class VendorHttp {
     let response: VendorResponse | undefined;
     let failure: string | null = null;
     try {
-      const res = await fetch(new URL(request.path, this.options.baseUrl), {
-        method: request.method,
-        headers: request.headers,
-        body: request.body,
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
+      const url = new URL(request.path, this.options.baseUrl);
+      // A CLIENT span per vendor request; its traceparent goes along as a header.
+      const res = await withSpan(
+        `${this.options.connector} ${request.method}`,
+        { kind: SpanKind.CLIENT, attributes: { 'http.request.method': request.method, 'url.full': url.toString() } },
+        async (span) => {
+          const answer = await fetch(url, {
+            method: request.method,
+            headers: injectContext({ ...request.headers }),
+            body: request.body,
+            signal: AbortSignal.timeout(this.options.timeoutMs),
+          });
+          span.setAttribute('http.response.status_code', answer.status);
+          return answer;
+        },
+      );
       response = { status: res.status, headers: res.headers, text: await res.text(), retryAfterMs: parseRetryAfter(res.headers.get('retry-after')) };
       if (res.status === 429) this.options.limiter.onThrottle(response.retryAfterMs);
       else if (res.status < 500) this.options.limiter.onSuccess();

@@ -1,5 +1,6 @@
 import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
 import type { Logger } from '@saldo/logging';
+import { startConsumerSpan } from '@saldo/tracing';
 import { mapLedgerEvent } from '../mapping/accounting';
 import { EventFormatError, parseLedgerEvent, type LedgerEventBody } from '../mapping/ledger-event';
 import type { TenantsConfig } from '../mapping/tenant-config';
@@ -63,6 +64,20 @@ export class LedgerEventsConsumer {
   }
 
   private receive(message: Message): void {
+    // Continues the relay's trace (traceparent attribute) for the receipt; the vendor writes come later.
+    const span = startConsumerSpan('ledger-events receive', message.attributes, {
+      'messaging.system': 'gcp_pubsub',
+      'messaging.operation': 'receive',
+      'messaging.message.id': message.id,
+    });
+    try {
+      this.take(message);
+    } finally {
+      span.end();
+    }
+  }
+
+  private take(message: Message): void {
     this.stats.received += 1;
     let event: IncomingEvent;
     let document: WatchedDocument | undefined;

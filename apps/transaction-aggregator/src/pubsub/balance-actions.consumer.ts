@@ -3,6 +3,7 @@ import { Duration, PubSub, type Message, type Subscription, type Topic } from '@
 import { grpcStatusOf } from '@saldo/grpc-kit';
 import { isLedgerError, requireTenant, type TenantId } from '@saldo/ledger-domain';
 import type { Logger } from '@saldo/logging';
+import { injectContext, withConsumerSpan } from '@saldo/tracing';
 import type { ApiKeyStore } from '../auth/api-key.store';
 import type { AggregatorConfig } from '../config';
 import { isPubSubAction, PUBSUB_ACTIONS } from '../wallets/action-dispatch';
@@ -58,7 +59,17 @@ export class BalanceActionsConsumer {
       maxAckDeadline: deadline,
     });
     this.subscription.on('message', (message: Message) => {
-      const work = this.handle(message).finally(() => this.inFlight.delete(work));
+      // The producer's traceparent (a message attribute), if any, is the parent of the handling.
+      const work = withConsumerSpan(
+        'balance-actions process',
+        message.attributes,
+        {
+          'messaging.system': 'gcp_pubsub',
+          'messaging.operation': 'process',
+          'messaging.message.id': message.id,
+        },
+        () => this.handle(message),
+      ).finally(() => this.inFlight.delete(work));
       this.inFlight.add(work);
     });
     this.subscription.on('error', (error: Error) =>
@@ -179,7 +190,10 @@ export class BalanceActionsConsumer {
     attributes: Record<string, string>,
   ): Promise<void> {
     if (!topic) throw new Error('consumer not started');
-    await topic.publishMessage({ data: Buffer.isBuffer(body) ? body : Buffer.from(body), attributes });
+    await topic.publishMessage({
+      data: Buffer.isBuffer(body) ? body : Buffer.from(body),
+      attributes: injectContext({ ...attributes }), // the result continues the action's trace
+    });
   }
 
   private async ensureResources(): Promise<void> {

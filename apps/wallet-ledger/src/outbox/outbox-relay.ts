@@ -1,4 +1,5 @@
 import type { Logger } from '@saldo/logging';
+import { producerAttributes } from '@saldo/tracing';
 import { Client, type Pool } from 'pg';
 import type { EventPublisher, PublishOutcome } from './event-publisher';
 import { buildMessages, type OutgoingMessage } from './ledger-event';
@@ -176,7 +177,15 @@ export class OutboxRelay {
         messages.map((message) => ({
           data: options.codec.encode(LEDGER_EVENT_TYPE, message.event),
           orderingKey: message.orderingKey,
-          attributes: message.attributes,
+          // W3C traceparent of a PRODUCER span in the trace of the call that posted the transaction.
+          attributes: {
+            ...message.attributes,
+            ...producerAttributes('ledger-events publish', message.event.transaction?.transactionId, {
+              'messaging.system': 'gcp_pubsub',
+              'messaging.operation': 'publish',
+              'saldo.event_type': message.attributes.event_type,
+            }),
+          },
         })),
       );
       await options.afterPublish?.(messages);

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { injectContext, SpanKind, withSpan } from '@saldo/tracing';
 import type { Observable } from 'rxjs';
 import { PROTO_LOADER_OPTIONS } from './server-options';
 
@@ -70,16 +71,28 @@ export function createGrpcClient<C>(params: {
     if (!raw) continue;
     const call = raw.bind(channel);
     const lowerName = name.charAt(0).toLowerCase() + name.slice(1);
+    const spanOptions = {
+      kind: SpanKind.CLIENT,
+      attributes: { 'rpc.system': 'grpc', 'rpc.service': params.serviceName, 'rpc.method': name },
+    };
+    // A CLIENT span per call; its W3C traceparent travels in the metadata to the server.
     client[lowerName] = (request: unknown, options: { deadlineMs?: number; metadata?: grpc.Metadata } = {}) =>
-      new Promise((resolve, reject) => {
-        const metadata = options.metadata?.clone() ?? new grpc.Metadata();
-        if (params.token && !metadata.get('authorization').length)
-          metadata.set('authorization', `Bearer ${params.token}`);
-        const deadline = Date.now() + (options.deadlineMs ?? params.defaultDeadlineMs ?? 10_000);
-        call(request, metadata, { deadline }, (error: grpc.ServiceError | null, response: unknown) =>
-          error ? reject(error) : resolve(response),
-        );
-      });
+      withSpan(
+        `${params.serviceName}/${name}`,
+        spanOptions,
+        (span) =>
+          new Promise((resolve, reject) => {
+            const metadata = options.metadata?.clone() ?? new grpc.Metadata();
+            if (params.token && !metadata.get('authorization').length)
+              metadata.set('authorization', `Bearer ${params.token}`);
+            for (const [key, value] of Object.entries(injectContext())) metadata.set(key, value);
+            const deadline = Date.now() + (options.deadlineMs ?? params.defaultDeadlineMs ?? 10_000);
+            call(request, metadata, { deadline }, (error: grpc.ServiceError | null, response: unknown) => {
+              if (error) span.setAttribute('rpc.grpc.status_code', error.code);
+              return error ? reject(error) : resolve(response);
+            });
+          }),
+      );
   }
   return { client: client as C, channel, close: () => channel.close() };
 }

@@ -1,4 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
+import { traceFields } from '@saldo/tracing';
 import pino, { type Logger } from 'pino';
 
 export type { Logger };
@@ -27,6 +28,9 @@ export function createLogger(service: string, level = process.env['LOG_LEVEL'] ?
     base: { service },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // trace_id and span_id of the active span (Datadog joins logs to traces by them); none when
+    // tracing is off or no span is active.
+    mixin: traceFields,
   });
 }
 

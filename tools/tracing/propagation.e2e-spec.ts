@@ -1,0 +1,304 @@
+// Distributed tracing end to end, on the real processes: an in-test OTLP/HTTP collector (JSON
+// bodies on POST /v1/traces), transaction-aggregator, wallet-ledger with its outbox relay, and
+// erp-sync on the vendor stand-ins, all exporting to it. One TopUp through the aggregator with a
+// caller's `traceparent` must come back as one trace: the aggregator's server span under the
+// caller's span, its ledger client span, the ledger's server span (gRPC metadata), the relay's
+// publish span (Pub/Sub attributes) and erp-sync's receive span, each the child of the one before.
+import { credentials, loadPackageDefinition, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { PROTO_LOADER_OPTIONS } from '@saldo/grpc-kit';
+import { protoFile, protoRoot } from '@saldo/proto';
+import {
+  createTestDatabase,
+  freePort,
+  startServiceProcess,
+  waitFor,
+  type ServiceProcess,
+  type TestDatabase,
+} from '@saldo/test-support';
+import { startStandins, type RunningStandins } from '@saldo/vendor-standins';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+
+jest.setTimeout(90_000);
+
+const ROOT = path.resolve(__dirname, '../..');
+const TENANT = `trace-${randomBytes(3).toString('hex')}`;
+const API_KEY = `key-${randomBytes(16).toString('hex')}`;
+const SERVICE_TOKEN = `svc-${randomBytes(16).toString('hex')}`;
+const TOPIC = `ledger-events-trace-${randomBytes(3).toString('hex')}`;
+
+interface CollectedSpan {
+  service: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  kind: number;
+}
+
+/** OTLP JSON ids are hex (the JS exporter) or base64 (the spec's protobuf-JSON mapping). */
+const hexId = (id: unknown): string => {
+  const text = typeof id === 'string' ? id : '';
+  return /^[0-9a-f]*$/i.test(text) ? text.toLowerCase() : Buffer.from(text, 'base64').toString('hex');
+};
+
+const spans: CollectedSpan[] = [];
+const requests: Array<{ path: string; contentType: string }> = [];
+let collector: http.Server;
+let database: TestDatabase;
+let standins: RunningStandins;
+let ledger: ServiceProcess;
+let aggregator: ServiceProcess;
+let erpSync: ChildProcess | undefined;
+let api: Client;
+
+function collect(body: string): void {
+  const parsed = JSON.parse(body) as {
+    resourceSpans?: Array<{
+      resource?: { attributes?: Array<{ key: string; value: { stringValue?: string } }> };
+      scopeSpans?: Array<{ spans?: Array<Record<string, unknown>> }>;
+    }>;
+  };
+  for (const resourceSpan of parsed.resourceSpans ?? []) {
+    const service =
+      resourceSpan.resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue ?? '';
+    for (const scope of resourceSpan.scopeSpans ?? [])
+      for (const span of scope.spans ?? [])
+        spans.push({
+          service,
+          traceId: hexId(span['traceId']),
+          spanId: hexId(span['spanId']),
+          parentSpanId: hexId(span['parentSpanId'] ?? ''),
+          name: String(span['name']),
+          kind: Number(span['kind']),
+        });
+  }
+}
+
+async function startCollector(): Promise<string> {
+  collector = http.createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      requests.push({ path: req.url ?? '', contentType: req.headers['content-type'] ?? '' });
+      if (req.method !== 'POST' || req.url !== '/v1/traces') {
+        res.writeHead(404).end();
+        return;
+      }
+      try {
+        collect(body);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      } catch {
+        res.writeHead(400).end();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+}
+
+type Unary = (
+  r: unknown,
+  m: Metadata,
+  o: { deadline: Date },
+  cb: (e: ServiceError | null, r: Record<string, string>) => void,
+) => void;
+function call(
+  method: string,
+  request: Record<string, unknown>,
+  traceparent?: string,
+): Promise<Record<string, string>> {
+  const metadata = new Metadata();
+  metadata.set('authorization', `Bearer ${API_KEY}`);
+  if (traceparent) metadata.set('traceparent', traceparent);
+  const fn = (api as unknown as Record<string, Unary>)[method] as Unary;
+  return new Promise((resolve, reject) =>
+    fn.call(api, request, metadata, { deadline: new Date(Date.now() + 20_000) }, (e, r) =>
+      e ? reject(e) : resolve(r),
+    ),
+  );
+}
+
+async function startErpSync(env: Record<string, string>): Promise<void> {
+  const port = await freePort();
+  const runId = process.env['SALDO_TEST_RUN_ID'];
+  const dir = path.join(ROOT, 'tmp', runId ? `test-run-${runId}` : 'test-services', 'services');
+  mkdirSync(dir, { recursive: true });
+  const log = createWriteStream(path.join(dir, `erp-sync-tracing-${Date.now()}.log`));
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/out-tsc/apps/erp-sync/src/main.js')], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, ERP_SYNC_HTTP_PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  erpSync = child;
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`erp-sync exited with ${child.exitCode}`);
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+      return res?.status === 200;
+    },
+    { timeoutMs: 30_000, intervalMs: 200, what: 'erp-sync ready' },
+  );
+}
+
+beforeAll(async () => {
+  if (!process.env['PUBSUB_EMULATOR_HOST'])
+    throw new Error('PUBSUB_EMULATOR_HOST is not set: run with `npm test`');
+  const endpoint = await startCollector();
+  [database, standins] = await Promise.all([createTestDatabase('tracing_e2e'), startStandins()]);
+  const tracing = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+  };
+  const tenants = {
+    [TENANT]: {
+      subsidiary: '1',
+      accounts: {
+        cashClearing: '100',
+        customerPrepayment: '200',
+        revenue: '400',
+        costOfRevenue: '500',
+        payables: '210',
+      },
+      currencies: { IDR: '5' },
+      defaultItem: '30',
+    },
+  };
+  // erp-sync first: its subscription must exist before the first event is published.
+  await startErpSync({
+    ...standins.env,
+    ...tracing,
+    DATABASE_URL: database.url,
+    LEDGER_EVENTS_TOPIC: TOPIC,
+    ERP_SYNC_SUBSCRIPTION: `${TOPIC}-erp-sync`,
+    ERP_SYNC_TENANTS_JSON: JSON.stringify(tenants),
+    ERP_SYNC_POLL_INTERVAL_MS: '100',
+    ERP_SYNC_SUMMARY_DELAY_MS: '100',
+    LOG_LEVEL: 'warn',
+  });
+  const ledgerTarget = `127.0.0.1:${await freePort()}`;
+  const aggregatorTarget = `127.0.0.1:${await freePort()}`;
+  ledger = await startServiceProcess({
+    name: 'wallet-ledger',
+    script: 'dist/out-tsc/apps/wallet-ledger/src/main.js',
+    healthTarget: ledgerTarget,
+    env: {
+      ...tracing,
+      LEDGER_GRPC_URL: ledgerTarget,
+      DATABASE_URL: database.url,
+      LEDGER_SERVICE_TOKEN: SERVICE_TOKEN,
+      LEDGER_HTTP_PORT: String(await freePort()),
+      LEDGER_EVENTS_TOPIC: TOPIC,
+      LEDGER_MIRROR_ENABLED: 'false',
+      LEDGER_OUTBOX_POLL_INTERVAL_MS: '50',
+      LOG_LEVEL: 'warn',
+    },
+  });
+  aggregator = await startServiceProcess({
+    name: 'transaction-aggregator',
+    script: 'dist/out-tsc/apps/transaction-aggregator/src/main.js',
+    healthTarget: aggregatorTarget,
+    healthService: 'saldo.transaction.v1.TransactionService',
+    env: {
+      ...tracing,
+      DATABASE_URL: database.url,
+      AGGREGATOR_GRPC_URL: aggregatorTarget,
+      AGGREGATOR_LEDGER_TARGET: ledgerTarget,
+      AGGREGATOR_HTTP_PORT: '0',
+      LEDGER_SERVICE_TOKEN: SERVICE_TOKEN,
+      SALDO_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      SALDO_API_KEYS: `${TENANT}=${API_KEY}`,
+      AGGREGATOR_PUBSUB_ENABLED: 'false',
+      LOG_LEVEL: 'warn',
+    },
+  });
+  const definition = loadSync(protoFile('saldo/transaction/v1/transaction.proto'), {
+    ...PROTO_LOADER_OPTIONS,
+    includeDirs: [protoRoot()],
+  });
+  const pkg = loadPackageDefinition(definition) as unknown as {
+    saldo: {
+      transaction: {
+        v1: {
+          TransactionService: new (t: string, c: ReturnType<typeof credentials.createInsecure>) => Client;
+        };
+      };
+    };
+  };
+  api = new pkg.saldo.transaction.v1.TransactionService(aggregatorTarget, credentials.createInsecure());
+}, 60_000);
+
+afterAll(async () => {
+  api?.close();
+  if (erpSync && erpSync.exitCode === null) {
+    const child = erpSync;
+    const gone = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await gone;
+  }
+  await Promise.all([aggregator?.stop(), ledger?.stop()]);
+  await standins?.stop();
+  await database?.drop();
+  await new Promise((resolve) => collector?.close(resolve));
+});
+
+const SERVER = 2;
+const CLIENT = 3;
+const PRODUCER = 4;
+const CONSUMER = 5;
+
+it("one TopUp with a caller's traceparent is one trace across the aggregator, the ledger, the relay and erp-sync", async () => {
+  const wallet = await call('OpenWallet', {
+    idempotencyKey: randomUUID(),
+    ownerType: 'PERSONAL',
+    ownerId: 'traced',
+    currency: 'IDR',
+  });
+  const traceId = randomBytes(16).toString('hex');
+  const callerSpanId = randomBytes(8).toString('hex');
+  const topUp = await call(
+    'TopUp',
+    { idempotencyKey: randomUUID(), walletId: wallet['walletId'], amount: '25000' },
+    `00-${traceId}-${callerSpanId}-01`,
+  );
+  expect(topUp['status']).toBe('POSTED');
+
+  const inTrace = () => spans.filter((s) => s.traceId === traceId);
+  const find = (service: string, kind: number, name: RegExp) =>
+    inTrace().find((s) => s.service === service && s.kind === kind && name.test(s.name));
+  await waitFor(() => find('erp-sync', CONSUMER, /^ledger-events receive$/), {
+    timeoutMs: 30_000,
+    intervalMs: 200,
+    what: `erp-sync's receive span in trace ${traceId}`,
+  }).catch((error: Error) => {
+    const seen = inTrace().map((s) => `${s.service} ${s.kind} ${s.name} ${s.spanId}<-${s.parentSpanId}`);
+    throw new Error(
+      `${error.message}\nspans of the trace:\n${seen.join('\n')}\nrequests: ${JSON.stringify(requests.slice(0, 5))}`,
+    );
+  });
+
+  const aggregatorServer = find('transaction-aggregator', SERVER, /TransactionService\/TopUp$/);
+  expect(aggregatorServer?.parentSpanId).toBe(callerSpanId);
+  const ledgerClient = find('transaction-aggregator', CLIENT, /LedgerService\/PostTransaction$/);
+  expect(ledgerClient?.parentSpanId).toBe(aggregatorServer?.spanId);
+  const ledgerServer = find('wallet-ledger', SERVER, /LedgerService\/PostTransaction$/);
+  expect(ledgerServer?.parentSpanId).toBe(ledgerClient?.spanId);
+  // The relay publishes the posting's event moments later, in the trace of the call that posted it.
+  const publishes = inTrace().filter((s) => s.service === 'wallet-ledger' && s.kind === PRODUCER);
+  expect(publishes.length).toBeGreaterThan(0);
+  for (const publish of publishes) expect(publish.parentSpanId).toBe(ledgerServer?.spanId);
+  const received = inTrace().filter((s) => s.service === 'erp-sync' && s.kind === CONSUMER);
+  for (const receive of received) expect(publishes.map((p) => p.spanId)).toContain(receive.parentSpanId);
+  // Spans arrived as OTLP JSON on /v1/traces.
+  expect(requests.some((r) => r.path === '/v1/traces' && r.contentType.startsWith('application/json'))).toBe(
+    true,
+  );
+});
