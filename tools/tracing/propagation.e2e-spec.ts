@@ -4,6 +4,9 @@
 // caller's `traceparent` must come back as one trace: the aggregator's server span under the
 // caller's span, its ledger client span, the ledger's server span (gRPC metadata), the relay's
 // publish span (Pub/Sub attributes) and erp-sync's receive span, each the child of the one before.
+// A balance action published with a `traceparent` attribute is handled in that trace too, and its
+// result message carries it on.
+import { PubSub, type Message } from '@google-cloud/pubsub';
 import { credentials, loadPackageDefinition, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { PROTO_LOADER_OPTIONS } from '@saldo/grpc-kit';
@@ -18,7 +21,7 @@ import {
 } from '@saldo/test-support';
 import { startStandins, type RunningStandins } from '@saldo/vendor-standins';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,6 +34,7 @@ const TENANT = `trace-${randomBytes(3).toString('hex')}`;
 const API_KEY = `key-${randomBytes(16).toString('hex')}`;
 const SERVICE_TOKEN = `svc-${randomBytes(16).toString('hex')}`;
 const TOPIC = `ledger-events-trace-${randomBytes(3).toString('hex')}`;
+const ACTIONS = `balance-actions-trace-${randomBytes(3).toString('hex')}`;
 
 interface CollectedSpan {
   service: string;
@@ -216,7 +220,10 @@ beforeAll(async () => {
       LEDGER_SERVICE_TOKEN: SERVICE_TOKEN,
       SALDO_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       SALDO_API_KEYS: `${TENANT}=${API_KEY}`,
-      AGGREGATOR_PUBSUB_ENABLED: 'false',
+      AGGREGATOR_ACTIONS_TOPIC: ACTIONS,
+      AGGREGATOR_ACTIONS_SUBSCRIPTION: `${ACTIONS}-aggregator`,
+      AGGREGATOR_RESULTS_TOPIC: `${ACTIONS}-results`,
+      AGGREGATOR_DEAD_LETTER_TOPIC: `${ACTIONS}-dead-letter`,
       LOG_LEVEL: 'warn',
     },
   });
@@ -301,4 +308,64 @@ it("one TopUp with a caller's traceparent is one trace across the aggregator, th
   expect(requests.some((r) => r.path === '/v1/traces' && r.contentType.startsWith('application/json'))).toBe(
     true,
   );
+});
+
+it('a balance action published with a traceparent attribute is handled, posted and answered in that trace', async () => {
+  const wallet = await call('OpenWallet', {
+    idempotencyKey: randomUUID(),
+    ownerType: 'PERSONAL',
+    ownerId: 'traced-pubsub',
+    currency: 'IDR',
+  });
+  const traceId = randomBytes(16).toString('hex');
+  const producerSpanId = randomBytes(8).toString('hex');
+  const pubsub = new PubSub({ projectId: process.env['GOOGLE_CLOUD_PROJECT'] ?? 'saldo-test' });
+  try {
+    const [results] = await pubsub.topic(`${ACTIONS}-results`).createSubscription(`${ACTIONS}-results-spec`);
+    const result = new Promise<Message>((resolve) =>
+      results.on('message', (message: Message) => {
+        message.ack();
+        resolve(message);
+      }),
+    );
+    const body = JSON.stringify({
+      idempotencyKey: randomUUID(),
+      walletId: wallet['walletId'],
+      amount: '7000',
+    });
+    await pubsub.topic(ACTIONS).publishMessage({
+      data: Buffer.from(body),
+      attributes: {
+        action: 'TopUp',
+        tenant: TENANT,
+        signature: createHmac('sha256', API_KEY).update(Buffer.from(body)).digest('hex'),
+        traceparent: `00-${traceId}-${producerSpanId}-01`,
+      },
+    });
+    const answered = await Promise.race([
+      result,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('no result message in 30 s')), 30_000),
+      ),
+    ]);
+    await results.close();
+    expect(answered.attributes['status']).toBe('OK');
+    const consume = () =>
+      spans.find(
+        (s) => s.traceId === traceId && s.service === 'transaction-aggregator' && s.kind === CONSUMER,
+      );
+    const ledgerServer = () =>
+      spans.find((s) => s.traceId === traceId && s.service === 'wallet-ledger' && s.kind === SERVER);
+    await waitFor(() => consume() && ledgerServer(), {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+      what: `the aggregator's consume span and the ledger's server span in trace ${traceId}`,
+    });
+    expect(consume()?.name).toBe('balance-actions process');
+    expect(consume()?.parentSpanId).toBe(producerSpanId);
+    // The result message continues the trace (its traceparent names a span of the same trace).
+    expect(answered.attributes['traceparent']).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+  } finally {
+    await pubsub.close();
+  }
 });
