@@ -405,6 +405,11 @@ describe('npm start (tools/scripts/start.mjs)', () => {
       /start: erp-sync: stopped \(exit code 0\)[\s\S]*start: transaction-aggregator: stopped \(exit code 0\)[\s\S]*start: wallet-ledger: stopped \(exit code 0\)[\s\S]*start: vendor stand-ins: stopped/,
     );
     expect(run.output()).toMatch(/start: everything stopped\s*$/);
+    // The stand-in ERP's journals outlive the run (erp-sync's own records do, in PostgreSQL).
+    const kept = JSON.parse(
+      fs.readFileSync(path.join(stateDir, 'netsuite-standin-records.json'), 'utf8'),
+    ) as { journals: unknown[] };
+    expect(kept.journals.length).toBeGreaterThanOrEqual(2);
 
     const left = [...started].filter(([child, command]) => cmdline(child) === command);
     expect(left).toEqual([]);

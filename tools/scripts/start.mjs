@@ -12,8 +12,9 @@
 //   6. the Pub/Sub topics and subscriptions the apps use (idempotent)
 //   7. the vendor stand-ins (NetSuite, Zendesk, ActiveCampaign from @saldo/vendor-standins, in this
 //      process, on 127.0.0.1:4010-4012) with a demo tenant mapping for tenant "demo" kept in
-//      $SALDO_STATE_DIR/erp-sync-tenants.json, and $SALDO_STATE_DIR/erp-sync.env (this run's vendor
-//      credentials, for `saldo erp …`); unless erp-sync is pointed elsewhere (ERP_SYNC_TENANTS_FILE,
+//      $SALDO_STATE_DIR/erp-sync-tenants.json, $SALDO_STATE_DIR/erp-sync.env (this run's vendor
+//      credentials, for `saldo erp …`) and the NetSuite stand-in's journals kept across runs in
+//      $SALDO_STATE_DIR/netsuite-standin-records.json; unless erp-sync is pointed elsewhere (ERP_SYNC_TENANTS_FILE,
 //      ERP_SYNC_TENANTS_JSON, NETSUITE_/ZENDESK_/ACTIVECAMPAIGN_BASE_URL) or SALDO_STANDINS=0
 //   8. wallet-ledger, then transaction-aggregator, each ready once its gRPC health service says
 //      SERVING; then erp-sync, ready once its /readyz answers 200, when it is built and has a tenant
@@ -88,6 +89,7 @@ class StartError extends Error {}
 const state = {
   emulators: [], // started by this run
   standins: null, // the vendor stand-ins, when this run started them
+  standinSaver: null, // interval that saves the NetSuite stand-in's records
   services: [], // running service handles, in start order
   children: new Set(), // install/build/migrate children, killed on a signal
   stopping: null,
@@ -409,6 +411,34 @@ async function ensurePubSubResources(env, resources) {
 const tenantsFile = path.join(stateDir, 'erp-sync-tenants.json');
 const erpSyncEnvFile = path.join(stateDir, 'erp-sync.env');
 const standinKeyFile = path.join(stateDir, 'netsuite-standin-key.pem');
+// The NetSuite stand-in's records (journals, invoices and sales orders), kept across runs: erp-sync
+// remembers what it wrote in PostgreSQL, so the ERP it wrote to must remember it too.
+const standinRecordsFile = path.join(stateDir, 'netsuite-standin-records.json');
+const STANDIN_SAVE_INTERVAL_MS = 5_000;
+
+function loadStandinRecords(netsuite) {
+  if (!fs.existsSync(standinRecordsFile)) return 0;
+  let saved;
+  try {
+    saved = JSON.parse(fs.readFileSync(standinRecordsFile, 'utf8'));
+  } catch (error) {
+    log(`vendor stand-ins: ignoring ${shownPath(standinRecordsFile)} (${error.message})`);
+    return 0;
+  }
+  for (const journal of saved.journals ?? []) netsuite.journals.set(journal.externalId, journal);
+  for (const [key, document] of saved.documents ?? []) netsuite.documents.set(key, document);
+  // New journals get internal ids after the kept ones (nextId is the stand-in's id counter).
+  const maxId = Math.max(999, ...[...netsuite.journals.values()].map((j) => Number(j.id) || 0));
+  netsuite.nextId = Math.max(netsuite.nextId ?? 1000, maxId + 1);
+  return netsuite.journals.size;
+}
+
+function saveStandinRecords(netsuite) {
+  const records = { journals: [...netsuite.journals.values()], documents: [...netsuite.documents.entries()] };
+  const temporary = `${standinRecordsFile}.tmp`;
+  fs.writeFileSync(temporary, JSON.stringify(records), { mode: 0o600 });
+  fs.renameSync(temporary, standinRecordsFile);
+}
 
 /** Why the stand-ins are not started, or null when they are (the default). */
 function standinsSkippedBecause(env) {
@@ -470,6 +500,15 @@ async function startVendorStandins(env) {
   const ports = standinPorts(env);
   const standins = await startStandins({ ports });
   state.standins = standins;
+  const kept = loadStandinRecords(standins.netsuite);
+  state.standinSaver = setInterval(() => {
+    try {
+      saveStandinRecords(standins.netsuite);
+    } catch (error) {
+      log(`vendor stand-ins: cannot save ${shownPath(standinRecordsFile)}: ${error.message}`);
+    }
+  }, STANDIN_SAVE_INTERVAL_MS);
+  state.standinSaver.unref();
   const { NETSUITE_PRIVATE_KEY: privateKey, ...vendorEnv } = standins.env;
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   fs.writeFileSync(standinKeyFile, privateKey, { mode: 0o600 });
@@ -486,13 +525,19 @@ async function startVendorStandins(env) {
   ];
   fs.writeFileSync(erpSyncEnvFile, `${lines.join('\n')}\n`, { mode: 0o600 });
   log(
-    `vendor stand-ins: NetSuite ${standins.netsuite.url}, Zendesk ${standins.zendesk.url}, ActiveCampaign ${standins.activecampaign.url}; credentials in ${shownPath(erpSyncEnvFile)}`,
+    `vendor stand-ins: NetSuite ${standins.netsuite.url}, Zendesk ${standins.zendesk.url}, ActiveCampaign ${standins.activecampaign.url}; credentials in ${shownPath(erpSyncEnvFile)}; NetSuite journals kept in ${shownPath(standinRecordsFile)} (${kept} from earlier runs)`,
   );
   return erpEnv;
 }
 
 async function stopVendorStandins() {
   if (!state.standins) return;
+  clearInterval(state.standinSaver);
+  try {
+    saveStandinRecords(state.standins.netsuite);
+  } catch (error) {
+    fail(`vendor stand-ins: cannot save ${shownPath(standinRecordsFile)}: ${error.message}`);
+  }
   await state.standins.stop();
   state.standins = null;
   log('vendor stand-ins: stopped');
