@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { injectContext, SpanKind, withSpan } from '@saldo/tracing';
+import { currentRequestId, injectContext, REQUEST_ID_KEY, SpanKind, withSpan } from '@saldo/tracing';
 import type { Observable } from 'rxjs';
 import { PROTO_LOADER_OPTIONS } from './server-options';
 
@@ -86,6 +86,8 @@ export function createGrpcClient<C>(params: {
             if (params.token && !metadata.get('authorization').length)
               metadata.set('authorization', `Bearer ${params.token}`);
             for (const [key, value] of Object.entries(injectContext())) metadata.set(key, value);
+            const requestId = currentRequestId();
+            if (requestId && !metadata.get(REQUEST_ID_KEY).length) metadata.set(REQUEST_ID_KEY, requestId);
             const deadline = Date.now() + (options.deadlineMs ?? params.defaultDeadlineMs ?? 10_000);
             call(request, metadata, { deadline }, (error: grpc.ServiceError | null, response: unknown) => {
               if (error) span.setAttribute('rpc.grpc.status_code', error.code);

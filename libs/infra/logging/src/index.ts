@@ -1,2 +1,2 @@
-export { createLogger, PinoNestLogger, REDACTED_PATHS } from './logger';
+export { createLogger, logContext, PinoNestLogger, REDACTED_PATHS } from './logger';
 export type { Logger } from './logger';

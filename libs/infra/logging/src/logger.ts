@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import { traceFields } from '@saldo/tracing';
+import { requestFields, traceFields } from '@saldo/tracing';
 import pino, { type Logger } from 'pino';
 
 export type { Logger };
@@ -28,10 +28,14 @@ export function createLogger(service: string, level = process.env['LOG_LEVEL'] ?
     base: { service },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    // trace_id and span_id of the active span (Datadog joins logs to traces by them); none when
-    // tracing is off or no span is active.
-    mixin: traceFields,
+    // request_id of the request being handled; trace_id and span_id of the active span (Datadog
+    // joins logs to traces by them) — none when tracing is off or no span is active.
+    mixin: logContext,
   });
+}
+
+export function logContext(): Record<string, string> {
+  return { ...requestFields(), ...traceFields() };
 }
 
 /** Lets NestJS's own messages (startup, routes) flow through the same pino logger. */

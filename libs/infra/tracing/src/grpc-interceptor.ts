@@ -3,6 +3,7 @@ import { context as otelContext, SpanKind, SpanStatusCode, trace } from '@opente
 import { Observable } from 'rxjs';
 import { rememberTraceContext } from './messaging';
 import { extractContext } from './propagation';
+import { REQUEST_ID_KEY, withRequestId } from './request-id';
 
 interface MetadataLike {
   get(key: string): Array<string | Buffer>;
@@ -10,8 +11,9 @@ interface MetadataLike {
 
 /**
  * A NestJS interceptor for gRPC servers: continues the caller's trace (`traceparent` in the call
- * metadata) with a SERVER span named after the method, active while the handler runs. Register it
- * before the other interceptors so their work is inside the span.
+ * metadata) with a SERVER span named after the method, active while the handler runs, and runs the
+ * handler under the caller's `x-request-id` (or a new one) for the logs. Register it before the
+ * other interceptors so their work is inside the span.
  */
 export class GrpcTracingInterceptor implements NestInterceptor {
   /**
@@ -44,30 +46,35 @@ export class GrpcTracingInterceptor implements NestInterceptor {
       parent,
     );
     const active = trace.setSpan(parent, span);
+    const incomingRequestId = metadata?.get?.(REQUEST_ID_KEY)[0];
     return new Observable((subscriber) => {
-      const subscription = otelContext.with(active, () =>
-        next.handle().subscribe({
-          next: (value) => {
-            const key = this.rememberAs?.(value);
-            if (key) rememberTraceContext(key, span.spanContext());
-            subscriber.next(value);
-          },
-          error: (error: unknown) => {
-            const code = this.statusOf(error);
-            span.setAttribute('rpc.grpc.status_code', code);
-            span.setStatus({
-              code: SpanStatusCode.ERROR,
-              message: error instanceof Error ? error.message : code,
-            });
-            span.end();
-            subscriber.error(error);
-          },
-          complete: () => {
-            span.setAttribute('rpc.grpc.status_code', 'OK');
-            span.end();
-            subscriber.complete();
-          },
-        }),
+      const subscription = withRequestId(
+        typeof incomingRequestId === 'string' ? incomingRequestId : undefined,
+        () =>
+          otelContext.with(active, () =>
+            next.handle().subscribe({
+              next: (value) => {
+                const key = this.rememberAs?.(value);
+                if (key) rememberTraceContext(key, span.spanContext());
+                subscriber.next(value);
+              },
+              error: (error: unknown) => {
+                const code = this.statusOf(error);
+                span.setAttribute('rpc.grpc.status_code', code);
+                span.setStatus({
+                  code: SpanStatusCode.ERROR,
+                  message: error instanceof Error ? error.message : code,
+                });
+                span.end();
+                subscriber.error(error);
+              },
+              complete: () => {
+                span.setAttribute('rpc.grpc.status_code', 'OK');
+                span.end();
+                subscriber.complete();
+              },
+            }),
+          ),
       );
       return () => {
         subscription.unsubscribe();

@@ -11,3 +11,4 @@ export {
 } from './propagation';
 export { GrpcTracingInterceptor } from './grpc-interceptor';
 export { producerAttributes, rememberTraceContext, startConsumerSpan, withConsumerSpan } from './messaging';
+export { REQUEST_ID_KEY, currentRequestId, requestFields, withRequestId } from './request-id';
