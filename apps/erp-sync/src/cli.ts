@@ -31,7 +31,8 @@ function option(flags: string[], name: string): string | undefined {
   return i >= 0 ? flags[i + 1] : undefined;
 }
 
-const json = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
+const json = (value: unknown) =>
+  JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...flags] = argv;
@@ -47,7 +48,9 @@ async function main(argv: string[]): Promise<number> {
       case 'migrate': {
         const applied = await runMigrationsUnderLock(db, ERP_SYNC_MIGRATION_LOCK);
         process.stdout.write(
-          applied.length ? `erp-sync: applied ${applied.length} migration(s): ${applied.map((m) => m.name).join(', ')}\n` : 'erp-sync: database is up to date\n',
+          applied.length
+            ? `erp-sync: applied ${applied.length} migration(s): ${applied.map((m) => m.name).join(', ')}\n`
+            : 'erp-sync: database is up to date\n',
         );
         return 0;
       }
@@ -57,7 +60,9 @@ async function main(argv: string[]): Promise<number> {
         if (flags.includes('--json')) process.stdout.write(`${json(dead)}\n`);
         else {
           for (const r of dead) {
-            process.stdout.write(`${r.id}\t${r.connector}\t${r.recordKey}\tattempts=${r.attempts}\t${r.updatedAt.toISOString()}\t${r.deadReason}\n`);
+            process.stdout.write(
+              `${r.id}\t${r.connector}\t${r.recordKey}\tattempts=${r.attempts}\t${r.updatedAt.toISOString()}\t${r.deadReason}\n`,
+            );
           }
           process.stdout.write(`${dead.length} dead record(s)\n`);
         }
@@ -78,7 +83,9 @@ async function main(argv: string[]): Promise<number> {
           process.stdout.write(`replayed ${id}: recorded for journal ${externalId}\n`);
         } else {
           await store.requeueDead(id);
-          process.stdout.write(`replayed ${id}: ${record.connector} ${record.recordKey} is pending again; the worker sends it\n`);
+          process.stdout.write(
+            `replayed ${id}: ${record.connector} ${record.recordKey} is pending again; the worker sends it\n`,
+          );
         }
         return 0;
       }
@@ -89,7 +96,10 @@ async function main(argv: string[]): Promise<number> {
         const config = loadErpSyncConfig();
         const tenant = loadTenants(config)[tenantId];
         if (!tenant) throw new Error(`tenant "${tenantId}" is not in the accounting configuration`);
-        const netsuite = createConnectors({ ...config, ZENDESK_ENABLED: false, ACTIVECAMPAIGN_ENABLED: false, NETSUITE_ENABLED: true }, store).netsuite!;
+        const netsuite = createConnectors(
+          { ...config, ZENDESK_ENABLED: false, ACTIVECAMPAIGN_ENABLED: false, NETSUITE_ENABLED: true },
+          store,
+        ).netsuite!;
         const report = await reconcile(db, netsuite, tenantId, tenant, day);
         process.stdout.write(flags.includes('--json') ? `${json(report)}\n` : formatReport(report));
         return report.differences.length > 0 || report.unmappedErpAccounts.length > 0 ? 1 : 0;

@@ -19,8 +19,14 @@ export const erpSyncConfigSchema = z.object({
   DATABASE_URL: envSchemas.url('postgres://postgres@127.0.0.1:5432/saldo', ['postgres', 'postgresql']),
   ERP_SYNC_DB_POOL_SIZE: envSchemas.positiveInt(8, 100),
   GOOGLE_CLOUD_PROJECT: z.string().min(1).default('saldo-local'),
-  LEDGER_EVENTS_TOPIC: z.string().regex(/^[A-Za-z][\w.~+%-]{2,254}$/, 'expected a Pub/Sub topic name').default('ledger-events'),
-  ERP_SYNC_SUBSCRIPTION: z.string().regex(/^[A-Za-z][\w.~+%-]{2,254}$/, 'expected a Pub/Sub subscription name').default('ledger-events-erp-sync'),
+  LEDGER_EVENTS_TOPIC: z
+    .string()
+    .regex(/^[A-Za-z][\w.~+%-]{2,254}$/, 'expected a Pub/Sub topic name')
+    .default('ledger-events'),
+  ERP_SYNC_SUBSCRIPTION: z
+    .string()
+    .regex(/^[A-Za-z][\w.~+%-]{2,254}$/, 'expected a Pub/Sub subscription name')
+    .default('ledger-events-erp-sync'),
   /** Create the topic and the ordered subscription when missing (local runs, tests); off in production. */
   ERP_SYNC_CREATE_SUBSCRIPTION: flag(true),
   ERP_SYNC_CONSUMER_ENABLED: flag(true),
@@ -62,7 +68,10 @@ export const erpSyncConfigSchema = z.object({
   ZENDESK_MIN_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
   ACTIVECAMPAIGN_ENABLED: flag(true),
   ACTIVECAMPAIGN_BASE_URL: httpUrl('http://127.0.0.1:4012'),
-  ACTIVECAMPAIGN_API_TOKEN: z.string().min(8, 'must be at least 8 characters').default('local-activecampaign-token'),
+  ACTIVECAMPAIGN_API_TOKEN: z
+    .string()
+    .min(8, 'must be at least 8 characters')
+    .default('local-activecampaign-token'),
   ACTIVECAMPAIGN_CONCURRENCY: envSchemas.positiveInt(5, 100),
   ACTIVECAMPAIGN_MIN_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(200),
   ACTIVECAMPAIGN_FIELD_BALANCE: z.string().regex(/^\d+$/, 'expected a custom field id').default('1'),
@@ -80,7 +89,12 @@ export const erpSyncConfigSchema = z.object({
   ERP_SYNC_SHADOW_POLL_BATCH: envSchemas.positiveInt(100, 100),
   /** Webhooks (ERP documents, Zendesk) on their own port; 0 picks a free one. Served only when a secret is set. */
   ERP_SYNC_WEBHOOK_HOST: z.string().min(1).default('0.0.0.0'),
-  ERP_SYNC_WEBHOOK_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).default(9467),
+  ERP_SYNC_WEBHOOK_PORT: z.coerce
+    .number({ error: 'expected a port number' })
+    .int()
+    .min(0)
+    .max(65535)
+    .default(9467),
   /** HMAC-SHA256 secret of the ERP document webhook (X-Saldo-Webhook-Signature). */
   ERP_SYNC_WEBHOOK_SECRET: envSchemas.secret(16).optional(),
   /** Zendesk's webhook signing secret (X-Zendesk-Webhook-Signature). */
@@ -88,10 +102,18 @@ export const erpSyncConfigSchema = z.object({
   /** How far a webhook's signature timestamp may be from now. */
   ERP_SYNC_WEBHOOK_TOLERANCE_S: envSchemas.positiveInt(300, 3_600),
   ERP_SYNC_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
-  ERP_SYNC_HTTP_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).default(9466),
+  ERP_SYNC_HTTP_PORT: z.coerce
+    .number({ error: 'expected a port number' })
+    .int()
+    .min(0)
+    .max(65535)
+    .default(9466),
   /** OpenTelemetry tracing (@saldo/tracing): off unless OTEL_EXPORTER_OTLP_ENDPOINT or SALDO_TRACING=on. */
   ...tracingEnvShape,
-  LOG_LEVEL: envSchemas.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+  LOG_LEVEL: envSchemas.oneOf(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+    'info',
+  ),
 });
 
 export type ErpSyncConfig = z.infer<typeof erpSyncConfigSchema>;

@@ -22,15 +22,34 @@ async function main(): Promise<void> {
   const db = await createErpSyncDataSource(config.DATABASE_URL, config.ERP_SYNC_DB_POOL_SIZE).initialize();
   const store = new SyncStore(db);
   const connectors = createConnectors(config, store);
-  const timing = { journalDelayMs: config.ERP_SYNC_SUMMARY_DELAY_MS, balanceDelayMs: config.ERP_SYNC_BALANCE_DELAY_MS };
+  const timing = {
+    journalDelayMs: config.ERP_SYNC_SUMMARY_DELAY_MS,
+    balanceDelayMs: config.ERP_SYNC_BALANCE_DELAY_MS,
+  };
   const worker = createWorker(config, store, connectors, tenants, logger);
   const aggregatorKeys = parseTenantKeys(config.ERP_SYNC_AGGREGATOR_API_KEYS);
-  const shadowOn = config.ERP_SYNC_SHADOW_ENABLED && connectors.netsuite !== undefined && aggregatorKeys.size > 0;
+  const shadowOn =
+    config.ERP_SYNC_SHADOW_ENABLED && connectors.netsuite !== undefined && aggregatorKeys.size > 0;
   const documents = shadowOn ? new DocumentStore(db) : undefined;
-  const aggregator = shadowOn ? new AggregatorGateway(config.ERP_SYNC_AGGREGATOR_TARGET, aggregatorKeys, config.ERP_SYNC_AGGREGATOR_DEADLINE_MS) : undefined;
+  const aggregator = shadowOn
+    ? new AggregatorGateway(
+        config.ERP_SYNC_AGGREGATOR_TARGET,
+        aggregatorKeys,
+        config.ERP_SYNC_AGGREGATOR_DEADLINE_MS,
+      )
+    : undefined;
   const confirmer =
     documents && aggregator && connectors.netsuite
-      ? new ShadowConfirmer(documents, connectors.netsuite, aggregator, { pollIntervalMs: config.ERP_SYNC_SHADOW_POLL_INTERVAL_MS, batch: config.ERP_SYNC_SHADOW_POLL_BATCH }, logger)
+      ? new ShadowConfirmer(
+          documents,
+          connectors.netsuite,
+          aggregator,
+          {
+            pollIntervalMs: config.ERP_SYNC_SHADOW_POLL_INTERVAL_MS,
+            batch: config.ERP_SYNC_SHADOW_POLL_BATCH,
+          },
+          logger,
+        )
       : undefined;
   const consumer = new LedgerEventsConsumer(
     store,
@@ -71,7 +90,8 @@ async function main(): Promise<void> {
     labelNames: ['connector'],
     registers: [registry],
     collect() {
-      for (const [name, limiter] of Object.entries(connectors.limiters)) this.set({ connector: name }, limiter.stats().inFlight);
+      for (const [name, limiter] of Object.entries(connectors.limiters))
+        this.set({ connector: name }, limiter.stats().inFlight);
     },
   });
   new Gauge({
@@ -101,7 +121,9 @@ async function main(): Promise<void> {
         name: 'dead_letters',
         critical: false,
         check: async () => {
-          const dead = Object.entries(await store.counts()).filter(([k]) => k.endsWith(':dead')).reduce((s, [, n]) => s + n, 0);
+          const dead = Object.entries(await store.counts())
+            .filter(([k]) => k.endsWith(':dead'))
+            .reduce((s, [, n]) => s + n, 0);
           return { ok: dead === 0, detail: `${dead} dead record(s)` };
         },
       },
@@ -139,7 +161,13 @@ async function main(): Promise<void> {
   confirmer?.start();
   if (config.ERP_SYNC_CONSUMER_ENABLED) await consumer.start();
   logger.info(
-    { config: describeConfig(config), tenants: Object.keys(tenants), http: http.url, webhooks: webhooks?.url, shadow: shadowOn },
+    {
+      config: describeConfig(config),
+      tenants: Object.keys(tenants),
+      http: http.url,
+      webhooks: webhooks?.url,
+      shadow: shadowOn,
+    },
     'erp-sync is running',
   );
 
@@ -163,7 +191,9 @@ main().catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof TenantConfigError) {
     process.stderr.write(`erp-sync cannot start.\n${error.message}\n`);
   } else {
-    process.stderr.write(`erp-sync failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.stderr.write(
+      `erp-sync failed to start: ${error instanceof Error ? error.stack : String(error)}\n`,
+    );
   }
   process.exit(1);
 });

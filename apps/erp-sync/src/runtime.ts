@@ -33,8 +33,17 @@ export function createConnectors(config: ErpSyncConfig, store: SyncStore): Conne
   const limiters: Connectors['limiters'] = {};
   const result: Connectors = { limiters };
   if (config.NETSUITE_ENABLED) {
-    const limiter = (limiters.netsuite = new AdaptiveLimiter({ name: 'netsuite', maxConcurrency: config.NETSUITE_CONCURRENCY }));
-    const http = new VendorHttp({ connector: 'netsuite', baseUrl: config.NETSUITE_BASE_URL, limiter, timeoutMs: config.ERP_SYNC_HTTP_TIMEOUT_MS, audit });
+    const limiter = (limiters.netsuite = new AdaptiveLimiter({
+      name: 'netsuite',
+      maxConcurrency: config.NETSUITE_CONCURRENCY,
+    }));
+    const http = new VendorHttp({
+      connector: 'netsuite',
+      baseUrl: config.NETSUITE_BASE_URL,
+      limiter,
+      timeoutMs: config.ERP_SYNC_HTTP_TIMEOUT_MS,
+      audit,
+    });
     const tokens = new NetSuiteTokenSource(
       {
         baseUrl: config.NETSUITE_BASE_URL,
@@ -53,8 +62,17 @@ export function createConnectors(config: ErpSyncConfig, store: SyncStore): Conne
       maxConcurrency: config.ZENDESK_CONCURRENCY,
       minIntervalMs: config.ZENDESK_MIN_INTERVAL_MS,
     }));
-    const http = new VendorHttp({ connector: 'zendesk', baseUrl: config.ZENDESK_BASE_URL, limiter, timeoutMs: config.ERP_SYNC_HTTP_TIMEOUT_MS, audit });
-    result.zendesk = new ZendeskConnector(http, { email: config.ZENDESK_EMAIL, apiToken: config.ZENDESK_API_TOKEN });
+    const http = new VendorHttp({
+      connector: 'zendesk',
+      baseUrl: config.ZENDESK_BASE_URL,
+      limiter,
+      timeoutMs: config.ERP_SYNC_HTTP_TIMEOUT_MS,
+      audit,
+    });
+    result.zendesk = new ZendeskConnector(http, {
+      email: config.ZENDESK_EMAIL,
+      apiToken: config.ZENDESK_API_TOKEN,
+    });
   }
   if (config.ACTIVECAMPAIGN_ENABLED) {
     const limiter = (limiters.activecampaign = new AdaptiveLimiter({
@@ -62,10 +80,20 @@ export function createConnectors(config: ErpSyncConfig, store: SyncStore): Conne
       maxConcurrency: config.ACTIVECAMPAIGN_CONCURRENCY,
       minIntervalMs: config.ACTIVECAMPAIGN_MIN_INTERVAL_MS,
     }));
-    const http = new VendorHttp({ connector: 'activecampaign', baseUrl: config.ACTIVECAMPAIGN_BASE_URL, limiter, timeoutMs: config.ERP_SYNC_HTTP_TIMEOUT_MS, audit });
+    const http = new VendorHttp({
+      connector: 'activecampaign',
+      baseUrl: config.ACTIVECAMPAIGN_BASE_URL,
+      limiter,
+      timeoutMs: config.ERP_SYNC_HTTP_TIMEOUT_MS,
+      audit,
+    });
     result.activecampaign = new ActiveCampaignConnector(http, {
       apiToken: config.ACTIVECAMPAIGN_API_TOKEN,
-      fields: { balance: config.ACTIVECAMPAIGN_FIELD_BALANCE, currency: config.ACTIVECAMPAIGN_FIELD_CURRENCY, lastUsageAt: config.ACTIVECAMPAIGN_FIELD_LAST_USAGE },
+      fields: {
+        balance: config.ACTIVECAMPAIGN_FIELD_BALANCE,
+        currency: config.ACTIVECAMPAIGN_FIELD_CURRENCY,
+        lastUsageAt: config.ACTIVECAMPAIGN_FIELD_LAST_USAGE,
+      },
     });
   }
   return result;
@@ -75,7 +103,13 @@ export function crmConnectorsOf(connectors: Connectors): ConnectorName[] {
   return (['zendesk', 'activecampaign'] as const).filter((name) => connectors[name] !== undefined);
 }
 
-export function createWorker(config: ErpSyncConfig, store: SyncStore, connectors: Connectors, tenants: TenantsConfig, logger: Logger): SyncWorker {
+export function createWorker(
+  config: ErpSyncConfig,
+  store: SyncStore,
+  connectors: Connectors,
+  tenants: TenantsConfig,
+  logger: Logger,
+): SyncWorker {
   const worker = new SyncWorker(
     store,
     {
@@ -85,15 +119,23 @@ export function createWorker(config: ErpSyncConfig, store: SyncStore, connectors
       maxAttempts: config.ERP_SYNC_MAX_ATTEMPTS,
       retryBaseMs: config.ERP_SYNC_RETRY_BASE_MS,
       retryMaxMs: config.ERP_SYNC_RETRY_MAX_MS,
-      requeueDelayMs: (name) => (name === 'netsuite' ? config.ERP_SYNC_SUMMARY_DELAY_MS : config.ERP_SYNC_BALANCE_DELAY_MS),
+      requeueDelayMs: (name) =>
+        name === 'netsuite' ? config.ERP_SYNC_SUMMARY_DELAY_MS : config.ERP_SYNC_BALANCE_DELAY_MS,
     },
     logger,
   );
-  if (connectors.netsuite) worker.register(connectors.netsuite, (record) => store.journalContent(record.recordKey));
-  const balanceOf = async (record: { payload: Record<string, unknown>; tenantId: string }): Promise<BalancePayload> => {
+  if (connectors.netsuite)
+    worker.register(connectors.netsuite, (record) => store.journalContent(record.recordKey));
+  const balanceOf = async (record: {
+    payload: Record<string, unknown>;
+    tenantId: string;
+  }): Promise<BalancePayload> => {
     const payload = record.payload as unknown as BalancePayload;
     const template = tenants[record.tenantId]?.crm.contactEmailTemplate;
-    return { ...payload, ...(template ? { contactEmail: template.replace('{ownerId}', payload.ownerId) } : {}) };
+    return {
+      ...payload,
+      ...(template ? { contactEmail: template.replace('{ownerId}', payload.ownerId) } : {}),
+    };
   };
   if (connectors.zendesk) worker.register(connectors.zendesk, balanceOf);
   if (connectors.activecampaign) worker.register(connectors.activecampaign, balanceOf);

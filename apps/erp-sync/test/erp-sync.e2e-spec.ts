@@ -6,8 +6,22 @@ import { credentials, loadPackageDefinition, Metadata, type Client, type Service
 import { loadSync } from '@grpc/proto-loader';
 import { PROTO_LOADER_OPTIONS } from '@saldo/grpc-kit';
 import { protoFile, protoRoot } from '@saldo/proto';
-import { createTestDatabase, freePort, startPubSubEmulator, startServiceProcess, waitFor, type ServiceProcess, type TestDatabase, type TestEmulator } from '@saldo/test-support';
-import { decimalToScaled, startStandins, type RunningStandins, type StoredJournal } from '@saldo/vendor-standins';
+import {
+  createTestDatabase,
+  freePort,
+  startPubSubEmulator,
+  startServiceProcess,
+  waitFor,
+  type ServiceProcess,
+  type TestDatabase,
+  type TestEmulator,
+} from '@saldo/test-support';
+import {
+  decimalToScaled,
+  startStandins,
+  type RunningStandins,
+  type StoredJournal,
+} from '@saldo/vendor-standins';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync } from 'node:fs';
@@ -42,18 +56,32 @@ async function sql<T = Record<string, string>>(text: string, params: unknown[] =
   }
 }
 
-type Unary = (r: unknown, m: Metadata, o: { deadline: Date }, cb: (e: ServiceError | null, r: Record<string, string>) => void) => void;
+type Unary = (
+  r: unknown,
+  m: Metadata,
+  o: { deadline: Date },
+  cb: (e: ServiceError | null, r: Record<string, string>) => void,
+) => void;
 function call(method: string, request: Record<string, unknown>): Promise<Record<string, string>> {
   const metadata = new Metadata();
   metadata.set('authorization', `Bearer ${API_KEY}`);
   const fn = (api as unknown as Record<string, Unary>)[method]!;
-  return new Promise((resolve, reject) => fn.call(api, request, metadata, { deadline: new Date(Date.now() + 30_000) }, (e, r) => (e ? reject(e) : resolve(r))));
+  return new Promise((resolve, reject) =>
+    fn.call(api, request, metadata, { deadline: new Date(Date.now() + 30_000) }, (e, r) =>
+      e ? reject(e) : resolve(r),
+    ),
+  );
 }
 const key = () => randomUUID();
 
 async function startErpSync(): Promise<void> {
   const port = await freePort();
-  const dir = path.join(ROOT, 'tmp', process.env['SALDO_TEST_RUN_ID'] ? `test-run-${process.env['SALDO_TEST_RUN_ID']}` : 'test-services', 'services');
+  const dir = path.join(
+    ROOT,
+    'tmp',
+    process.env['SALDO_TEST_RUN_ID'] ? `test-run-${process.env['SALDO_TEST_RUN_ID']}` : 'test-services',
+    'services',
+  );
   mkdirSync(dir, { recursive: true });
   const log = createWriteStream(path.join(dir, `erp-sync-${Date.now()}.log`));
   const child = spawn(process.execPath, [path.join(ROOT, 'dist/out-tsc/apps/erp-sync/src/main.js')], {
@@ -83,7 +111,11 @@ async function killErpSync(signal: NodeJS.Signals): Promise<void> {
 }
 
 beforeAll(async () => {
-  [emulator, database, standins] = await Promise.all([startPubSubEmulator(), createTestDatabase('erp_e2e'), startStandins({ netsuiteConcurrency: 5 })]);
+  [emulator, database, standins] = await Promise.all([
+    startPubSubEmulator(),
+    createTestDatabase('erp_e2e'),
+    startStandins({ netsuiteConcurrency: 5 }),
+  ]);
   const topic = `ledger-events-${randomBytes(3).toString('hex')}`;
   const pubsubEnv = { ...emulator.env, GOOGLE_CLOUD_PROJECT: emulator.projectId };
   const tenants = tenantsConfig(TENANT, { threshold: '100000', crm: true });
@@ -141,9 +173,18 @@ beforeAll(async () => {
       LOG_LEVEL: 'warn',
     },
   });
-  const definition = loadSync(protoFile('saldo/transaction/v1/transaction.proto'), { ...PROTO_LOADER_OPTIONS, includeDirs: [protoRoot()] });
+  const definition = loadSync(protoFile('saldo/transaction/v1/transaction.proto'), {
+    ...PROTO_LOADER_OPTIONS,
+    includeDirs: [protoRoot()],
+  });
   const pkg = loadPackageDefinition(definition) as unknown as {
-    saldo: { transaction: { v1: { TransactionService: new (t: string, c: ReturnType<typeof credentials.createInsecure>) => Client } } };
+    saldo: {
+      transaction: {
+        v1: {
+          TransactionService: new (t: string, c: ReturnType<typeof credentials.createInsecure>) => Client;
+        };
+      };
+    };
   };
   api = new pkg.saldo.transaction.v1.TransactionService(aggregatorTarget, credentials.createInsecure());
 }, 180_000);
@@ -161,7 +202,11 @@ const journal = (externalId: string): StoredJournal | undefined => standins.nets
 /** Lines as [account, customer, "Dr n" | "Cr n"] in minor units (IDR: scale 0). */
 const linesOf = (j: StoredJournal | undefined) =>
   (j?.lines ?? [])
-    .map((l) => [l.account, l.customer, l.debit ? `Dr ${decimalToScaled(l.debit, 0)}` : `Cr ${decimalToScaled(l.credit!, 0)}`])
+    .map((l) => [
+      l.account,
+      l.customer,
+      l.debit ? `Dr ${decimalToScaled(l.debit, 0)}` : `Cr ${decimalToScaled(l.credit!, 0)}`,
+    ])
     .sort((a, b) => `${a[0]}/${a[1]}`.localeCompare(`${b[0]}/${b[1]}`));
 
 async function ledgerSystemNet(type: string): Promise<bigint> {
@@ -176,7 +221,10 @@ function erpNet(account: string): bigint {
   let net = 0n;
   for (const j of standins.netsuite.journals.values()) {
     if (j.tenant !== TENANT) continue;
-    for (const l of j.lines) if (l.account === account) net += (l.credit ? decimalToScaled(l.credit, 0)! : 0n) - (l.debit ? decimalToScaled(l.debit, 0)! : 0n);
+    for (const l of j.lines)
+      if (l.account === account)
+        net +=
+          (l.credit ? decimalToScaled(l.credit, 0)! : 0n) - (l.debit ? decimalToScaled(l.debit, 0)! : 0n);
   }
   return net;
 }
@@ -187,7 +235,10 @@ async function recordedAll(): Promise<boolean> {
       WHERE t.tenant_id = $1 AND e.phase = 'posted'`,
     [TENANT],
   );
-  const [recorded] = await sql<{ n: string }>(`SELECT count(*)::text AS n FROM erp_sync.accounted_transactions WHERE tenant_id = $1`, [TENANT]);
+  const [recorded] = await sql<{ n: string }>(
+    `SELECT count(*)::text AS n FROM erp_sync.accounted_transactions WHERE tenant_id = $1`,
+    [TENANT],
+  );
   return ledgerTx!.n === recorded!.n;
 }
 
@@ -200,7 +251,10 @@ async function settled(): Promise<void> {
           WHERE t.tenant_id = $1 AND e.phase = 'posted'`,
         [TENANT],
       );
-      const [recorded] = await sql<{ n: string }>(`SELECT count(*)::text AS n FROM erp_sync.accounted_transactions WHERE tenant_id = $1`, [TENANT]);
+      const [recorded] = await sql<{ n: string }>(
+        `SELECT count(*)::text AS n FROM erp_sync.accounted_transactions WHERE tenant_id = $1`,
+        [TENANT],
+      );
       const [open] = await sql<{ n: string }>(
         `SELECT count(*)::text AS n FROM erp_sync.sync_records WHERE tenant_id = $1 AND state IN ('pending', 'failed', 'in_flight')`,
         [TENANT],
@@ -218,19 +272,74 @@ describe('ledger to NetSuite, Zendesk and ActiveCampaign', () => {
   let bob = '';
 
   it('every action type gives the right journal lines', async () => {
-    alice = (await call('OpenWallet', { idempotencyKey: key(), ownerType: 'PERSONAL', ownerId: owners.alice, currency: 'IDR' }))['walletId']!;
-    bob = (await call('OpenWallet', { idempotencyKey: key(), ownerType: 'PERSONAL', ownerId: owners.bob, currency: 'IDR' }))['walletId']!;
-    tx['topUpAlice'] = (await call('TopUp', { idempotencyKey: key(), walletId: alice, amount: '1000000', reference: 'pg-1' }))['transactionId']!;
-    tx['topUpBob'] = (await call('TopUp', { idempotencyKey: key(), walletId: bob, amount: '500000' }))['transactionId']!;
-    await call('BookUsage', { idempotencyKey: key(), walletId: alice, amount: '1500', productCode: 'esign.basic', costAmount: '400' });
-    tx['transfer'] = (await call('Transfer', { idempotencyKey: key(), fromWalletId: alice, toWalletId: bob, amount: '10000' }))['transactionId']!;
-    const holdA = (await call('Reserve', { idempotencyKey: key(), walletId: alice, amount: '3000', productCode: 'ekyc.check' }))['transactionId']!;
+    alice = (
+      await call('OpenWallet', {
+        idempotencyKey: key(),
+        ownerType: 'PERSONAL',
+        ownerId: owners.alice,
+        currency: 'IDR',
+      })
+    )['walletId']!;
+    bob = (
+      await call('OpenWallet', {
+        idempotencyKey: key(),
+        ownerType: 'PERSONAL',
+        ownerId: owners.bob,
+        currency: 'IDR',
+      })
+    )['walletId']!;
+    tx['topUpAlice'] = (
+      await call('TopUp', { idempotencyKey: key(), walletId: alice, amount: '1000000', reference: 'pg-1' })
+    )['transactionId']!;
+    tx['topUpBob'] = (await call('TopUp', { idempotencyKey: key(), walletId: bob, amount: '500000' }))[
+      'transactionId'
+    ]!;
+    await call('BookUsage', {
+      idempotencyKey: key(),
+      walletId: alice,
+      amount: '1500',
+      productCode: 'esign.basic',
+      costAmount: '400',
+    });
+    tx['transfer'] = (
+      await call('Transfer', { idempotencyKey: key(), fromWalletId: alice, toWalletId: bob, amount: '10000' })
+    )['transactionId']!;
+    const holdA = (
+      await call('Reserve', {
+        idempotencyKey: key(),
+        walletId: alice,
+        amount: '3000',
+        productCode: 'ekyc.check',
+      })
+    )['transactionId']!;
     await call('Capture', { idempotencyKey: key(), transactionId: holdA, amount: '2000' });
-    const holdB = (await call('Reserve', { idempotencyKey: key(), walletId: bob, amount: '1000', productCode: 'ekyc.check' }))['transactionId']!;
+    const holdB = (
+      await call('Reserve', {
+        idempotencyKey: key(),
+        walletId: bob,
+        amount: '1000',
+        productCode: 'ekyc.check',
+      })
+    )['transactionId']!;
     await call('Void', { idempotencyKey: key(), transactionId: holdB });
-    const usageB = (await call('BookUsage', { idempotencyKey: key(), walletId: bob, amount: '2500', productCode: 'esign.basic', costAmount: '700' }))['transactionId']!;
+    const usageB = (
+      await call('BookUsage', {
+        idempotencyKey: key(),
+        walletId: bob,
+        amount: '2500',
+        productCode: 'esign.basic',
+        costAmount: '700',
+      })
+    )['transactionId']!;
     tx['reversal'] = (await call('Void', { idempotencyKey: key(), transactionId: usageB }))['transactionId']!;
-    tx['big'] = (await call('BookUsage', { idempotencyKey: key(), walletId: alice, amount: '150000', productCode: 'esign.basic' }))['transactionId']!;
+    tx['big'] = (
+      await call('BookUsage', {
+        idempotencyKey: key(),
+        walletId: alice,
+        amount: '150000',
+        productCode: 'esign.basic',
+      })
+    )['transactionId']!;
     await settled();
 
     expect(linesOf(journal(eid(tx['topUpAlice']!)))).toEqual([
@@ -255,7 +364,9 @@ describe('ledger to NetSuite, Zendesk and ActiveCampaign', () => {
     ]);
     // Small usage, the original of the reversal and the capture are in the product summaries; the
     // released hold posts nothing.
-    const summaries = [...standins.netsuite.journals.values()].filter((j) => j.tenant === TENANT && j.externalId.includes('-usage-'));
+    const summaries = [...standins.netsuite.journals.values()].filter(
+      (j) => j.tenant === TENANT && j.externalId.includes('-usage-'),
+    );
     const ekyc = summaries.filter((j) => j.externalId.includes('ekyc_check'));
     expect(ekyc.flatMap((j) => linesOf(j))).toEqual([
       ['200', owners.alice, 'Dr 2000'],
@@ -270,33 +381,63 @@ describe('ledger to NetSuite, Zendesk and ActiveCampaign', () => {
   it(`a burst of ${BURST} usages becomes summary entries equal to the ledger, posted once across a kill -9 of erp-sync mid-write`, async () => {
     const wallets = [alice, bob];
     const book = (i: number) =>
-      call('BookUsage', { idempotencyKey: key(), walletId: wallets[i % 2], amount: String(10 + (i % 13)), productCode: i % 4 === 0 ? 'ekyc.check' : 'esign.basic', costAmount: i % 3 === 0 ? '3' : '' });
+      call('BookUsage', {
+        idempotencyKey: key(),
+        walletId: wallets[i % 2],
+        amount: String(10 + (i % 13)),
+        productCode: i % 4 === 0 ? 'ekyc.check' : 'esign.basic',
+        costAmount: i % 3 === 0 ? '3' : '',
+      });
     // NetSuite stores each write at once but answers 3 s later: a crash lands between the two.
     standins.netsuite.setLatency(3_000);
     for (let i = 0; i < BURST; i += 25) await Promise.all(Array.from({ length: 25 }, (_, j) => book(i + j)));
     // Every event stored and acked first (the Pub/Sub emulator may stop redelivering to a
     // subscription whose subscriber died holding messages), then the crash lands mid-write.
-    await waitFor(async () => (await recordedAll()) && standins.netsuite.counters.inFlight > 0, { timeoutMs: 60_000, intervalMs: 20, what: 'all events stored, a NetSuite write in flight' });
+    await waitFor(async () => (await recordedAll()) && standins.netsuite.counters.inFlight > 0, {
+      timeoutMs: 60_000,
+      intervalMs: 20,
+      what: 'all events stored, a NetSuite write in flight',
+    });
     await new Promise((resolve) => setTimeout(resolve, 1_000)); // the client's acks leave in batches
-    await waitFor(() => standins.netsuite.counters.inFlight > 0, { timeoutMs: 30_000, intervalMs: 10, what: 'a NetSuite write in flight' });
-    const inFlight = (await sql<{ k: string }>(`SELECT record_key AS k FROM erp_sync.sync_records WHERE tenant_id = $1 AND connector = 'netsuite' AND state = 'in_flight'`, [TENANT])).map((r) => r.k);
-    const writesBefore = new Map([...standins.netsuite.journals.values()].map((j) => [j.externalId, j.writes]));
+    await waitFor(() => standins.netsuite.counters.inFlight > 0, {
+      timeoutMs: 30_000,
+      intervalMs: 10,
+      what: 'a NetSuite write in flight',
+    });
+    const inFlight = (
+      await sql<{ k: string }>(
+        `SELECT record_key AS k FROM erp_sync.sync_records WHERE tenant_id = $1 AND connector = 'netsuite' AND state = 'in_flight'`,
+        [TENANT],
+      )
+    ).map((r) => r.k);
+    const writesBefore = new Map(
+      [...standins.netsuite.journals.values()].map((j) => [j.externalId, j.writes]),
+    );
     await killErpSync('SIGKILL');
     expect(inFlight.length).toBeGreaterThanOrEqual(1);
     standins.netsuite.setLatency(0);
     await startErpSync(); // the lapsed leases make the new instance send those records again
     await settled();
     // Stored by NetSuite before the crash, unanswered, and written again after it: same external id, same record.
-    for (const externalId of inFlight) expect(journal(externalId)!.writes).toBeGreaterThan(writesBefore.get(externalId) ?? 0);
+    for (const externalId of inFlight)
+      expect(journal(externalId)!.writes).toBeGreaterThan(writesBefore.get(externalId) ?? 0);
 
     const revenue = await ledgerSystemNet('revenue');
     expect(erpNet('400')).toBe(revenue);
     expect(erpNet('210')).toBe(await ledgerSystemNet('payables'));
-    const [walletsNet] = await sql<{ n: string }>(`SELECT sum(credits_posted - debits_posted)::text AS n FROM ledger.accounts WHERE tenant_id = $1 AND type = 'wallet'`, [TENANT]);
+    const [walletsNet] = await sql<{ n: string }>(
+      `SELECT sum(credits_posted - debits_posted)::text AS n FROM ledger.accounts WHERE tenant_id = $1 AND type = 'wallet'`,
+      [TENANT],
+    );
     expect(erpNet('200')).toBe(BigInt(walletsNet!.n));
-    const [ledgerTx] = await sql<{ n: string }>(`SELECT count(*)::text AS n FROM ledger.transactions WHERE tenant_id = $1 AND action = 'USAGE'`, [TENANT]);
+    const [ledgerTx] = await sql<{ n: string }>(
+      `SELECT count(*)::text AS n FROM ledger.transactions WHERE tenant_id = $1 AND action = 'USAGE'`,
+      [TENANT],
+    );
     expect(Number(ledgerTx!.n)).toBeGreaterThanOrEqual(BURST);
-    const summaries = [...standins.netsuite.journals.values()].filter((j) => j.tenant === TENANT && j.externalId.includes('-usage-'));
+    const summaries = [...standins.netsuite.journals.values()].filter(
+      (j) => j.tenant === TENANT && j.externalId.includes('-usage-'),
+    );
     const [buckets] = await sql<{ n: string }>(
       `SELECT count(DISTINCT (refs->>'product_code', date_trunc('hour', created_at AT TIME ZONE 'UTC')))::text AS n
          FROM ledger.transactions WHERE tenant_id = $1 AND action = 'USAGE' AND kind IN ('posted', 'post_pending')`,
@@ -307,16 +448,26 @@ describe('ledger to NetSuite, Zendesk and ActiveCampaign', () => {
     expect(summaries.length).toBeGreaterThanOrEqual(2);
 
     // CRM: each customer's newest balance.
-    for (const [name, walletId] of [['alice', alice], ['bob', bob]] as const) {
+    for (const [name, walletId] of [
+      ['alice', alice],
+      ['bob', bob],
+    ] as const) {
       const w = await call('GetWallet', { walletId });
       const user = standins.zendesk.users.get(`x:${owners[name]}`)!;
       expect(user.user_fields['saldo_balance']).toBe(w['postedBalance']);
-      expect(standins.activecampaign.contacts.get(`${owners[name]}@customers.example.com`)!.fieldValues['1']).toBe(w['postedBalance']);
+      expect(
+        standins.activecampaign.contacts.get(`${owners[name]}@customers.example.com`)!.fieldValues['1'],
+      ).toBe(w['postedBalance']);
     }
   });
 
   it('reconciliation agrees with the ledger, then finds a difference planted in NetSuite', async () => {
-    const days = (await sql<{ d: string }>(`SELECT DISTINCT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS d FROM ledger.transactions WHERE tenant_id = $1`, [TENANT])).map((r) => r.d);
+    const days = (
+      await sql<{ d: string }>(
+        `SELECT DISTINCT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS d FROM ledger.transactions WHERE tenant_id = $1`,
+        [TENANT],
+      )
+    ).map((r) => r.d);
     for (const day of days) {
       const clean = await cliAsync(['reconcile', '--tenant', TENANT, '--day', day], erpEnv);
       expect(clean.stderr).toBe('');

@@ -3,7 +3,13 @@
 import { randomUUID } from 'node:crypto';
 import type { TenantsConfig } from '../src/mapping/tenant-config';
 
-type Leg = { type: string; side: 'D' | 'C'; amount: bigint; wallet?: string; phase?: 'posted' | 'pending' | 'release' };
+type Leg = {
+  type: string;
+  side: 'D' | 'C';
+  amount: bigint;
+  wallet?: string;
+  phase?: 'posted' | 'pending' | 'release';
+};
 
 export interface WalletFixture {
   walletId: string;
@@ -41,7 +47,8 @@ export function transactionEvents(o: TxOptions): Array<Record<string, unknown>> 
   const id = (outbox += 1);
   for (const w of o.wallets) {
     for (const leg of o.legs) {
-      if (leg.wallet === w.walletId && (leg.phase ?? 'posted') === 'posted') w.balance += leg.side === 'C' ? leg.amount : -leg.amount;
+      if (leg.wallet === w.walletId && (leg.phase ?? 'posted') === 'posted')
+        w.balance += leg.side === 'C' ? leg.amount : -leg.amount;
     }
     w.version += 1n;
   }
@@ -56,7 +63,9 @@ export function transactionEvents(o: TxOptions): Array<Record<string, unknown>> 
     availableBalance: w.balance.toString(),
     version: w.version.toString(),
   }));
-  const revenue = o.legs.filter((l) => l.type === 'REVENUE' && (l.phase ?? 'posted') === 'posted').reduce((s, l) => s + (l.side === 'C' ? l.amount : -l.amount), 0n);
+  const revenue = o.legs
+    .filter((l) => l.type === 'REVENUE' && (l.phase ?? 'posted') === 'posted')
+    .reduce((s, l) => s + (l.side === 'C' ? l.amount : -l.amount), 0n);
   const transaction = {
     transactionId,
     kind: o.kind ?? 'TRANSACTION_KIND_POSTED',
@@ -103,9 +112,27 @@ export function transactionEvents(o: TxOptions): Array<Record<string, unknown>> 
 }
 
 export const topUp = (tenant: string, w: WalletFixture, amount: bigint, at?: string) =>
-  transactionEvents({ tenant, action: 'TOP_UP', wallets: [w], at, reference: 'pg-1', legs: [{ type: 'CASH_CLEARING', side: 'D', amount }, { type: 'WALLET', side: 'C', amount, wallet: w.walletId }] });
+  transactionEvents({
+    tenant,
+    action: 'TOP_UP',
+    wallets: [w],
+    at,
+    reference: 'pg-1',
+    legs: [
+      { type: 'CASH_CLEARING', side: 'D', amount },
+      { type: 'WALLET', side: 'C', amount, wallet: w.walletId },
+    ],
+  });
 
-export const usage = (tenant: string, w: WalletFixture, amount: bigint, productCode: string, cost = 0n, at?: string, transactionId?: string) =>
+export const usage = (
+  tenant: string,
+  w: WalletFixture,
+  amount: bigint,
+  productCode: string,
+  cost = 0n,
+  at?: string,
+  transactionId?: string,
+) =>
   transactionEvents({
     tenant,
     action: 'USAGE',
@@ -116,12 +143,25 @@ export const usage = (tenant: string, w: WalletFixture, amount: bigint, productC
     legs: [
       { type: 'WALLET', side: 'D', amount, wallet: w.walletId },
       { type: 'REVENUE', side: 'C', amount },
-      ...(cost > 0n ? [{ type: 'COST_OF_REVENUE', side: 'D' as const, amount: cost }, { type: 'PAYABLES', side: 'C' as const, amount: cost }] : []),
+      ...(cost > 0n
+        ? [
+            { type: 'COST_OF_REVENUE', side: 'D' as const, amount: cost },
+            { type: 'PAYABLES', side: 'C' as const, amount: cost },
+          ]
+        : []),
     ],
   });
 
 export const transfer = (tenant: string, from: WalletFixture, to: WalletFixture, amount: bigint) =>
-  transactionEvents({ tenant, action: 'TRANSFER', wallets: [from, to], legs: [{ type: 'WALLET', side: 'D', amount, wallet: from.walletId }, { type: 'WALLET', side: 'C', amount, wallet: to.walletId }] });
+  transactionEvents({
+    tenant,
+    action: 'TRANSFER',
+    wallets: [from, to],
+    legs: [
+      { type: 'WALLET', side: 'D', amount, wallet: from.walletId },
+      { type: 'WALLET', side: 'C', amount, wallet: to.walletId },
+    ],
+  });
 
 export const hold = (tenant: string, w: WalletFixture, amount: bigint, productCode: string) =>
   transactionEvents({
@@ -131,10 +171,20 @@ export const hold = (tenant: string, w: WalletFixture, amount: bigint, productCo
     type: 'LEDGER_EVENT_TYPE_TRANSACTION_PENDING',
     wallets: [w],
     productCode,
-    legs: [{ type: 'WALLET', side: 'D', amount, wallet: w.walletId, phase: 'pending' }, { type: 'REVENUE', side: 'C', amount, phase: 'pending' }],
+    legs: [
+      { type: 'WALLET', side: 'D', amount, wallet: w.walletId, phase: 'pending' },
+      { type: 'REVENUE', side: 'C', amount, phase: 'pending' },
+    ],
   });
 
-export const reversalOfUsage = (tenant: string, w: WalletFixture, amount: bigint, productCode: string, cost: bigint, reverses: string) =>
+export const reversalOfUsage = (
+  tenant: string,
+  w: WalletFixture,
+  amount: bigint,
+  productCode: string,
+  cost: bigint,
+  reverses: string,
+) =>
   transactionEvents({
     tenant,
     action: 'USAGE',
@@ -146,20 +196,41 @@ export const reversalOfUsage = (tenant: string, w: WalletFixture, amount: bigint
     legs: [
       { type: 'WALLET', side: 'C', amount, wallet: w.walletId },
       { type: 'REVENUE', side: 'D', amount },
-      ...(cost > 0n ? [{ type: 'COST_OF_REVENUE', side: 'C' as const, amount: cost }, { type: 'PAYABLES', side: 'D' as const, amount: cost }] : []),
+      ...(cost > 0n
+        ? [
+            { type: 'COST_OF_REVENUE', side: 'C' as const, amount: cost },
+            { type: 'PAYABLES', side: 'D' as const, amount: cost },
+          ]
+        : []),
     ],
   });
 
-export function tenantsConfig(tenant: string, overrides: Partial<{ revenue: string; periodMinutes: number; threshold: string; crm: boolean }> = {}): TenantsConfig {
+export function tenantsConfig(
+  tenant: string,
+  overrides: Partial<{ revenue: string; periodMinutes: number; threshold: string; crm: boolean }> = {},
+): TenantsConfig {
   return {
     [tenant]: {
       subsidiary: '1',
       department: '7',
-      accounts: { cashClearing: '100', customerPrepayment: '200', revenue: overrides.revenue ?? '400', costOfRevenue: '500', payables: '210' },
+      accounts: {
+        cashClearing: '100',
+        customerPrepayment: '200',
+        revenue: overrides.revenue ?? '400',
+        costOfRevenue: '500',
+        payables: '210',
+      },
       currencies: { IDR: '5', USD: '1' },
       products: { 'esign.basic': { item: '31' }, 'ekyc.check': { item: '32' } },
-      usageSummary: { periodMinutes: overrides.periodMinutes ?? 60, singleEntryThresholdMinor: overrides.threshold ? { IDR: overrides.threshold } : {} },
-      crm: { zendesk: overrides.crm ?? false, activeCampaign: overrides.crm ?? false, contactEmailTemplate: '{ownerId}@customers.example.com' },
+      usageSummary: {
+        periodMinutes: overrides.periodMinutes ?? 60,
+        singleEntryThresholdMinor: overrides.threshold ? { IDR: overrides.threshold } : {},
+      },
+      crm: {
+        zendesk: overrides.crm ?? false,
+        activeCampaign: overrides.crm ?? false,
+        contactEmailTemplate: '{ownerId}@customers.example.com',
+      },
     },
   };
 }

@@ -59,24 +59,49 @@ async function sql<T = Record<string, string>>(text: string, params: unknown[] =
   }
 }
 
-type Unary = (r: unknown, m: Metadata, o: { deadline: Date }, cb: (e: ServiceError | null, r: Record<string, string>) => void) => void;
-function call(method: string, request: Record<string, unknown>, apiKey = API_KEY): Promise<Record<string, string>> {
+type Unary = (
+  r: unknown,
+  m: Metadata,
+  o: { deadline: Date },
+  cb: (e: ServiceError | null, r: Record<string, string>) => void,
+) => void;
+function call(
+  method: string,
+  request: Record<string, unknown>,
+  apiKey = API_KEY,
+): Promise<Record<string, string>> {
   const metadata = new Metadata();
   metadata.set('authorization', `Bearer ${apiKey}`);
   const fn = (api as unknown as Record<string, Unary>)[method]!;
-  return new Promise((resolve, reject) => fn.call(api, request, metadata, { deadline: new Date(Date.now() + 30_000) }, (e, r) => (e ? reject(e) : resolve(r))));
+  return new Promise((resolve, reject) =>
+    fn.call(api, request, metadata, { deadline: new Date(Date.now() + 30_000) }, (e, r) =>
+      e ? reject(e) : resolve(r),
+    ),
+  );
 }
 const key = () => randomUUID();
 
 async function startErpSync(extra: Record<string, string>): Promise<void> {
   const port = await freePort();
   const webhookPort = await freePort();
-  const dir = path.join(ROOT, 'tmp', process.env['SALDO_TEST_RUN_ID'] ? `test-run-${process.env['SALDO_TEST_RUN_ID']}` : 'test-services', 'services');
+  const dir = path.join(
+    ROOT,
+    'tmp',
+    process.env['SALDO_TEST_RUN_ID'] ? `test-run-${process.env['SALDO_TEST_RUN_ID']}` : 'test-services',
+    'services',
+  );
   mkdirSync(dir, { recursive: true });
   const log = createWriteStream(path.join(dir, `erp-sync-shadow-${Date.now()}.log`));
   const child = spawn(process.execPath, [path.join(ROOT, 'dist/out-tsc/apps/erp-sync/src/main.js')], {
     cwd: ROOT,
-    env: { ...process.env, ...erpEnv, ...extra, ERP_SYNC_HTTP_PORT: String(port), ERP_SYNC_WEBHOOK_PORT: String(webhookPort), ERP_SYNC_WEBHOOK_HOST: '127.0.0.1' },
+    env: {
+      ...process.env,
+      ...erpEnv,
+      ...extra,
+      ERP_SYNC_HTTP_PORT: String(port),
+      ERP_SYNC_WEBHOOK_PORT: String(webhookPort),
+      ERP_SYNC_WEBHOOK_HOST: '127.0.0.1',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.pipe(log);
@@ -106,10 +131,20 @@ beforeAll(async () => {
   // The run's shared Pub/Sub emulator when there is one (topics here are unique), else a private one.
   const sharedHost = process.env['PUBSUB_EMULATOR_HOST'];
   if (sharedHost) {
-    pubsubEnv = { PUBSUB_EMULATOR_HOST: sharedHost, GOOGLE_CLOUD_PROJECT: process.env['GOOGLE_CLOUD_PROJECT'] ?? 'saldo-test' };
-    [database, standins] = await Promise.all([createTestDatabase('erp_shadow'), startStandins({ netsuiteConcurrency: 5 })]);
+    pubsubEnv = {
+      PUBSUB_EMULATOR_HOST: sharedHost,
+      GOOGLE_CLOUD_PROJECT: process.env['GOOGLE_CLOUD_PROJECT'] ?? 'saldo-test',
+    };
+    [database, standins] = await Promise.all([
+      createTestDatabase('erp_shadow'),
+      startStandins({ netsuiteConcurrency: 5 }),
+    ]);
   } else {
-    [emulator, database, standins] = await Promise.all([startPubSubEmulator(), createTestDatabase('erp_shadow'), startStandins({ netsuiteConcurrency: 5 })]);
+    [emulator, database, standins] = await Promise.all([
+      startPubSubEmulator(),
+      createTestDatabase('erp_shadow'),
+      startStandins({ netsuiteConcurrency: 5 }),
+    ]);
     pubsubEnv = { ...emulator.env, GOOGLE_CLOUD_PROJECT: emulator.projectId };
   }
   const topic = `ledger-events-${randomBytes(3).toString('hex')}`;
@@ -168,9 +203,18 @@ beforeAll(async () => {
       LOG_LEVEL: 'warn',
     },
   });
-  const definition = loadSync(protoFile('saldo/transaction/v1/transaction.proto'), { ...PROTO_LOADER_OPTIONS, includeDirs: [protoRoot()] });
+  const definition = loadSync(protoFile('saldo/transaction/v1/transaction.proto'), {
+    ...PROTO_LOADER_OPTIONS,
+    includeDirs: [protoRoot()],
+  });
   const pkg = loadPackageDefinition(definition) as unknown as {
-    saldo: { transaction: { v1: { TransactionService: new (t: string, c: ReturnType<typeof credentials.createInsecure>) => Client } } };
+    saldo: {
+      transaction: {
+        v1: {
+          TransactionService: new (t: string, c: ReturnType<typeof credentials.createInsecure>) => Client;
+        };
+      };
+    };
   };
   api = new pkg.saldo.transaction.v1.TransactionService(aggregatorTarget, credentials.createInsecure());
 }, 110_000);
@@ -190,25 +234,46 @@ const balances = async (walletId: string) => {
 
 function signed(body: string, secret = WEBHOOK_SECRET): Record<string, string> {
   const timestamp = new Date().toISOString();
-  const signature = createHmac('sha256', secret).update(timestamp + body).digest('base64');
-  return { 'content-type': 'application/json', 'x-saldo-webhook-signature': signature, 'x-saldo-webhook-signature-timestamp': timestamp };
+  const signature = createHmac('sha256', secret)
+    .update(timestamp + body)
+    .digest('base64');
+  return {
+    'content-type': 'application/json',
+    'x-saldo-webhook-signature': signature,
+    'x-saldo-webhook-signature-timestamp': timestamp,
+  };
 }
 
-async function webhook(documentId: string, secret = WEBHOOK_SECRET): Promise<{ status: number; body: Record<string, string> }> {
+async function webhook(
+  documentId: string,
+  secret = WEBHOOK_SECRET,
+): Promise<{ status: number; body: Record<string, string> }> {
   const body = JSON.stringify({ tenant: TENANT, documentId });
   const res = await fetch(webhookUrl, { method: 'POST', headers: signed(body, secret), body });
   return { status: res.status, body: (await res.json()) as Record<string, string> };
 }
 
 const watched = (documentId: string) =>
-  waitFor(async () => (await sql(`SELECT state FROM erp_sync.erp_documents WHERE tenant_id = $1 AND document_id = $2`, [TENANT, documentId]))[0], {
-    timeoutMs: 20_000,
-    intervalMs: 100,
-    what: `erp-sync watching ${documentId}`,
-  });
+  waitFor(
+    async () =>
+      (
+        await sql(`SELECT state FROM erp_sync.erp_documents WHERE tenant_id = $1 AND document_id = $2`, [
+          TENANT,
+          documentId,
+        ])
+      )[0],
+    {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+      what: `erp-sync watching ${documentId}`,
+    },
+  );
 
 async function reversalsOf(transactionId: string): Promise<number> {
-  const [row] = await sql<{ n: string }>(`SELECT count(*)::text AS n FROM ledger.transactions WHERE reverses_id = $1`, [transactionId]);
+  const [row] = await sql<{ n: string }>(
+    `SELECT count(*)::text AS n FROM ledger.transactions WHERE reverses_id = $1`,
+    [transactionId],
+  );
   return Number(row!.n);
 }
 
@@ -217,19 +282,55 @@ describe('shadow balance until the ERP confirms', () => {
   const tx: Record<string, string> = {};
 
   it('a top-up from an invoice is usable at once and shows as shadow; the ERP confirms it by polling', async () => {
-    wallet = (await call('OpenWallet', { idempotencyKey: key(), ownerType: 'ENTERPRISE', ownerId: `org-${TENANT}`, currency: 'IDR' }))['walletId']!;
+    wallet = (
+      await call('OpenWallet', {
+        idempotencyKey: key(),
+        ownerType: 'ENTERPRISE',
+        ownerId: `org-${TENANT}`,
+        currency: 'IDR',
+      })
+    )['walletId']!;
     await call('TopUp', { idempotencyKey: key(), walletId: wallet, amount: '50000', reference: 'pg-1' });
     standins.netsuite.setDocument('CustInvc', INVOICE, 'D'); // pending approval
     const topUpKey = key();
-    const topUp = await call('TopUp', { idempotencyKey: topUpKey, walletId: wallet, amount: '100000', erpDocumentType: 'ERP_DOCUMENT_TYPE_INVOICE', erpDocumentId: INVOICE });
+    const topUp = await call('TopUp', {
+      idempotencyKey: topUpKey,
+      walletId: wallet,
+      amount: '100000',
+      erpDocumentType: 'ERP_DOCUMENT_TYPE_INVOICE',
+      erpDocumentId: INVOICE,
+    });
     tx['invoice'] = topUp['transactionId']!;
     expect(await balances(wallet)).toEqual({ posted: '150000', confirmed: '50000', shadow: '100000' });
     // Usable at once.
-    await call('BookUsage', { idempotencyKey: key(), walletId: wallet, amount: '30000', productCode: 'esign.basic' });
+    await call('BookUsage', {
+      idempotencyKey: key(),
+      walletId: wallet,
+      amount: '30000',
+      productCode: 'esign.basic',
+    });
     expect(await balances(wallet)).toEqual({ posted: '120000', confirmed: '20000', shadow: '100000' });
     // A retry of the same top-up replays; another top-up of the same document is refused.
-    expect((await call('TopUp', { idempotencyKey: topUpKey, walletId: wallet, amount: '100000', erpDocumentType: 'ERP_DOCUMENT_TYPE_INVOICE', erpDocumentId: INVOICE }))['transactionId']).toBe(tx['invoice']);
-    await expect(call('TopUp', { idempotencyKey: key(), walletId: wallet, amount: '999', erpDocumentType: 'ERP_DOCUMENT_TYPE_INVOICE', erpDocumentId: INVOICE })).rejects.toMatchObject({
+    expect(
+      (
+        await call('TopUp', {
+          idempotencyKey: topUpKey,
+          walletId: wallet,
+          amount: '100000',
+          erpDocumentType: 'ERP_DOCUMENT_TYPE_INVOICE',
+          erpDocumentId: INVOICE,
+        })
+      )['transactionId'],
+    ).toBe(tx['invoice']);
+    await expect(
+      call('TopUp', {
+        idempotencyKey: key(),
+        walletId: wallet,
+        amount: '999',
+        erpDocumentType: 'ERP_DOCUMENT_TYPE_INVOICE',
+        erpDocumentId: INVOICE,
+      }),
+    ).rejects.toMatchObject({
       code: 9, // FAILED_PRECONDITION
       details: expect.stringContaining(`document ${INVOICE} already topped up`),
     });
@@ -237,18 +338,34 @@ describe('shadow balance until the ERP confirms', () => {
 
     expect(await watched(INVOICE)).toEqual({ state: 'watching' });
     standins.netsuite.setDocument('CustInvc', INVOICE, 'A'); // approved (Open)
-    await waitFor(async () => (await balances(wallet)).shadow === '0', { timeoutMs: 20_000, intervalMs: 200, what: 'invoice confirmed' });
+    await waitFor(async () => (await balances(wallet)).shadow === '0', {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+      what: 'invoice confirmed',
+    });
     expect(await balances(wallet)).toEqual({ posted: '120000', confirmed: '120000', shadow: '0' });
-    const [doc] = await sql(`SELECT state, erp_status FROM erp_sync.erp_documents WHERE tenant_id = $1 AND document_id = $2`, [TENANT, INVOICE]);
+    const [doc] = await sql(
+      `SELECT state, erp_status FROM erp_sync.erp_documents WHERE tenant_id = $1 AND document_id = $2`,
+      [TENANT, INVOICE],
+    );
     expect(doc).toEqual({ state: 'confirmed', erp_status: 'A' });
   });
 
   it('a webhook with a bad signature changes nothing; a cancelled sales order is reversed exactly once', async () => {
     // From here only webhooks make erp-sync look (the poll loop runs once at start, then hourly).
     await stopErpSync();
-    await startErpSync({ ERP_SYNC_SHADOW_POLL_INTERVAL_MS: '3600000', ZENDESK_WEBHOOK_SECRET: ZENDESK_SECRET });
+    await startErpSync({
+      ERP_SYNC_SHADOW_POLL_INTERVAL_MS: '3600000',
+      ZENDESK_WEBHOOK_SECRET: ZENDESK_SECRET,
+    });
     standins.netsuite.setDocument('SalesOrd', SALES_ORDER, 'A');
-    const topUp = await call('TopUp', { idempotencyKey: key(), walletId: wallet, amount: '40000', erpDocumentType: 'ERP_DOCUMENT_TYPE_SALES_ORDER', erpDocumentId: SALES_ORDER });
+    const topUp = await call('TopUp', {
+      idempotencyKey: key(),
+      walletId: wallet,
+      amount: '40000',
+      erpDocumentType: 'ERP_DOCUMENT_TYPE_SALES_ORDER',
+      erpDocumentId: SALES_ORDER,
+    });
     tx['order'] = topUp['transactionId']!;
     expect(await balances(wallet)).toEqual({ posted: '160000', confirmed: '120000', shadow: '40000' });
     await watched(SALES_ORDER);
@@ -260,21 +377,40 @@ describe('shadow balance until the ERP confirms', () => {
     const old = new Date(Date.now() - 3_600_000).toISOString();
     const replayed = await fetch(webhookUrl, {
       method: 'POST',
-      headers: { 'x-saldo-webhook-signature': createHmac('sha256', WEBHOOK_SECRET).update(old + stale).digest('base64'), 'x-saldo-webhook-signature-timestamp': old },
+      headers: {
+        'x-saldo-webhook-signature': createHmac('sha256', WEBHOOK_SECRET)
+          .update(old + stale)
+          .digest('base64'),
+        'x-saldo-webhook-signature-timestamp': old,
+      },
       body: stale,
     });
     expect(replayed.status).toBe(401);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(await balances(wallet)).toEqual({ posted: '160000', confirmed: '120000', shadow: '40000' });
     expect(await reversalsOf(tx['order']!)).toBe(0);
-    expect((await sql(`SELECT state, polls FROM erp_sync.erp_documents WHERE tenant_id = $1 AND document_id = $2`, [TENANT, SALES_ORDER]))[0]).toEqual({ state: 'watching', polls: 0 });
+    expect(
+      (
+        await sql(
+          `SELECT state, polls FROM erp_sync.erp_documents WHERE tenant_id = $1 AND document_id = $2`,
+          [TENANT, SALES_ORDER],
+        )
+      )[0],
+    ).toEqual({ state: 'watching', polls: 0 });
 
     const first = await webhook(SALES_ORDER);
-    expect(first).toEqual({ status: 202, body: { documentId: SALES_ORDER, state: 'rejected', erpStatus: 'C' } });
+    expect(first).toEqual({
+      status: 202,
+      body: { documentId: SALES_ORDER, state: 'rejected', erpStatus: 'C' },
+    });
     expect(await balances(wallet)).toEqual({ posted: '120000', confirmed: '120000', shadow: '0' });
     // The same webhook again, and the verdict straight to the aggregator again: still one reversal.
     expect((await webhook(SALES_ORDER)).body['state']).toBe('rejected');
-    const again = await call('ResolveErpDocument', { erpDocumentId: SALES_ORDER, outcome: 'ERP_DOCUMENT_OUTCOME_REJECTED', reason: 'again' }, ERP_SYNC_KEY);
+    const again = await call(
+      'ResolveErpDocument',
+      { erpDocumentId: SALES_ORDER, outcome: 'ERP_DOCUMENT_OUTCOME_REJECTED', reason: 'again' },
+      ERP_SYNC_KEY,
+    );
     expect(again).toMatchObject({ state: 'ERP_DOCUMENT_STATE_REJECTED', transactionId: tx['order'] });
     expect(await reversalsOf(tx['order']!)).toBe(1);
     expect(again['reversalTransactionId']).toBeTruthy();
@@ -287,7 +423,12 @@ describe('shadow balance until the ERP confirms', () => {
     const zendesk = (secret: string) =>
       fetch(zendeskUrl, {
         method: 'POST',
-        headers: { 'x-zendesk-webhook-signature': createHmac('sha256', secret).update(at + event).digest('base64'), 'x-zendesk-webhook-signature-timestamp': at },
+        headers: {
+          'x-zendesk-webhook-signature': createHmac('sha256', secret)
+            .update(at + event)
+            .digest('base64'),
+          'x-zendesk-webhook-signature-timestamp': at,
+        },
         body: event,
       });
     expect((await zendesk(ZENDESK_SECRET)).status).toBe(204);
@@ -295,10 +436,28 @@ describe('shadow balance until the ERP confirms', () => {
   });
 
   it('a rejected document whose money was spent is left for an operator, not retried', async () => {
-    const personal = (await call('OpenWallet', { idempotencyKey: key(), ownerType: 'PERSONAL', ownerId: `p-${TENANT}`, currency: 'IDR' }))['walletId']!;
+    const personal = (
+      await call('OpenWallet', {
+        idempotencyKey: key(),
+        ownerType: 'PERSONAL',
+        ownerId: `p-${TENANT}`,
+        currency: 'IDR',
+      })
+    )['walletId']!;
     standins.netsuite.setDocument('CustInvc', SPENT_INVOICE, 'D');
-    const topUp = await call('TopUp', { idempotencyKey: key(), walletId: personal, amount: '10000', erpDocumentType: 'ERP_DOCUMENT_TYPE_INVOICE', erpDocumentId: SPENT_INVOICE });
-    await call('BookUsage', { idempotencyKey: key(), walletId: personal, amount: '8000', productCode: 'esign.basic' });
+    const topUp = await call('TopUp', {
+      idempotencyKey: key(),
+      walletId: personal,
+      amount: '10000',
+      erpDocumentType: 'ERP_DOCUMENT_TYPE_INVOICE',
+      erpDocumentId: SPENT_INVOICE,
+    });
+    await call('BookUsage', {
+      idempotencyKey: key(),
+      walletId: personal,
+      amount: '8000',
+      productCode: 'esign.basic',
+    });
     expect(await balances(personal)).toEqual({ posted: '2000', confirmed: '0', shadow: '2000' });
     await watched(SPENT_INVOICE);
     standins.netsuite.setDocument('CustInvc', SPENT_INVOICE, 'E'); // rejected
@@ -306,7 +465,10 @@ describe('shadow balance until the ERP confirms', () => {
     expect(answer).toMatchObject({ status: 202, body: { state: 'rejected_unrecoverable' } });
     expect((await webhook(SPENT_INVOICE)).body['state']).toBe('rejected_unrecoverable');
     expect(await reversalsOf(topUp['transactionId']!)).toBe(0);
-    const [row] = await sql(`SELECT state, reason FROM aggregator.shadow_topups WHERE tenant_id = $1 AND document_id = $2`, [TENANT, SPENT_INVOICE]);
+    const [row] = await sql(
+      `SELECT state, reason FROM aggregator.shadow_topups WHERE tenant_id = $1 AND document_id = $2`,
+      [TENANT, SPENT_INVOICE],
+    );
     expect(row!['state']).toBe('rejected_unrecoverable');
     expect(row!['reason']).toMatch(/INSUFFICIENT_FUNDS/);
     expect(await balances(personal)).toEqual({ posted: '2000', confirmed: '0', shadow: '2000' });
@@ -314,16 +476,32 @@ describe('shadow balance until the ERP confirms', () => {
     const ready = await fetch(`${httpUrl}/readyz`);
     expect(ready.status).toBe(200);
     expect(JSON.stringify(await ready.json())).toContain('1 rejected but not reversible');
-    expect(await (await fetch(`${httpUrl}/metrics`)).text()).toMatch(/saldo_erp_sync_shadow_documents\{[^}]*state="rejected_unrecoverable"[^}]*\} 1/);
+    expect(await (await fetch(`${httpUrl}/metrics`)).text()).toMatch(
+      /saldo_erp_sync_shadow_documents\{[^}]*state="rejected_unrecoverable"[^}]*\} 1/,
+    );
   });
 
   it("the tenant's own Void of a document top-up ends its shadow", async () => {
     const document = `SO-${run}-4`;
-    const topUp = await call('TopUp', { idempotencyKey: key(), walletId: wallet, amount: '7000', erpDocumentType: 'ERP_DOCUMENT_TYPE_SALES_ORDER', erpDocumentId: document });
+    const topUp = await call('TopUp', {
+      idempotencyKey: key(),
+      walletId: wallet,
+      amount: '7000',
+      erpDocumentType: 'ERP_DOCUMENT_TYPE_SALES_ORDER',
+      erpDocumentId: document,
+    });
     expect(await balances(wallet)).toEqual({ posted: '127000', confirmed: '120000', shadow: '7000' });
-    await call('Void', { idempotencyKey: key(), transactionId: topUp['transactionId'], reason: 'entered twice' });
+    await call('Void', {
+      idempotencyKey: key(),
+      transactionId: topUp['transactionId'],
+      reason: 'entered twice',
+    });
     expect(await balances(wallet)).toEqual({ posted: '120000', confirmed: '120000', shadow: '0' });
-    const rejected = await call('ResolveErpDocument', { erpDocumentId: document, outcome: 'ERP_DOCUMENT_OUTCOME_REJECTED' }, ERP_SYNC_KEY);
+    const rejected = await call(
+      'ResolveErpDocument',
+      { erpDocumentId: document, outcome: 'ERP_DOCUMENT_OUTCOME_REJECTED' },
+      ERP_SYNC_KEY,
+    );
     expect(rejected).toMatchObject({ state: 'ERP_DOCUMENT_STATE_REJECTED', reason: 'entered twice' });
     expect(await reversalsOf(topUp['transactionId']!)).toBe(1);
   });

@@ -30,7 +30,8 @@ async function guarded(call: () => Promise<WriteResult>): Promise<WriteResult> {
   try {
     return await call();
   } catch (error) {
-    if (error instanceof VendorNetworkError) return { status: 'retry', error: error.message, throttled: false };
+    if (error instanceof VendorNetworkError)
+      return { status: 'retry', error: error.message, throttled: false };
     throw error;
   }
 }
@@ -44,14 +45,26 @@ export class ZendeskConnector implements Connector<BalancePayload> {
   readonly name = 'zendesk' as const;
   private readonly authorization: string;
 
-  constructor(private readonly http: VendorHttp, credentials: { email: string; apiToken: string }) {
+  constructor(
+    private readonly http: VendorHttp,
+    credentials: { email: string; apiToken: string },
+  ) {
     this.authorization = `Basic ${Buffer.from(`${credentials.email}/token:${credentials.apiToken}`).toString('base64')}`;
   }
 
   async authenticate(): Promise<void> {
-    const response = await this.http.send({ method: 'GET', path: '/api/v2/users/me', headers: this.headers(), priority: CRM_PRIORITY });
-    const me = response.status === 200 ? (JSON.parse(response.text) as { user?: { id?: number | null } }).user : undefined;
-    if (!me?.id) throw new Error(`Zendesk refused the API token (${response.status}): ${response.text.slice(0, 300)}`);
+    const response = await this.http.send({
+      method: 'GET',
+      path: '/api/v2/users/me',
+      headers: this.headers(),
+      priority: CRM_PRIORITY,
+    });
+    const me =
+      response.status === 200
+        ? (JSON.parse(response.text) as { user?: { id?: number | null } }).user
+        : undefined;
+    if (!me?.id)
+      throw new Error(`Zendesk refused the API token (${response.status}): ${response.text.slice(0, 300)}`);
   }
 
   describeSchema(): ConnectorSchema {
@@ -60,11 +73,26 @@ export class ZendeskConnector implements Connector<BalancePayload> {
       recordType: 'user',
       key: 'external_id = wallet owner id',
       fields: [
-        { name: 'name', type: 'text', required: true, description: 'Saldo customer <owner id> (Zendesk requires a name)' },
-        { name: 'user_fields.saldo_balance', type: 'decimal', required: true, description: 'posted balance, major units' },
+        {
+          name: 'name',
+          type: 'text',
+          required: true,
+          description: 'Saldo customer <owner id> (Zendesk requires a name)',
+        },
+        {
+          name: 'user_fields.saldo_balance',
+          type: 'decimal',
+          required: true,
+          description: 'posted balance, major units',
+        },
         { name: 'user_fields.saldo_currency', type: 'text', required: true, description: 'asset code' },
         { name: 'user_fields.saldo_wallet_id', type: 'text', required: true, description: 'wallet id' },
-        { name: 'user_fields.saldo_last_usage_at', type: 'date', required: false, description: 'last usage (UTC)' },
+        {
+          name: 'user_fields.saldo_last_usage_at',
+          type: 'date',
+          required: false,
+          description: 'last usage (UTC)',
+        },
       ],
     };
   }
@@ -93,11 +121,17 @@ export class ZendeskConnector implements Connector<BalancePayload> {
       headers: { ...this.headers(), 'content-type': 'application/json' },
       body: JSON.stringify(body),
       priority: CRM_PRIORITY,
-      audit: { syncRecordId: record.syncRecordId, requestBody: body, externalIdOf: (r) => zendeskUserId(r.text) },
+      audit: {
+        syncRecordId: record.syncRecordId,
+        requestBody: body,
+        externalIdOf: (r) => zendeskUserId(r.text),
+      },
     });
     if (response.status === 200 || response.status === 201) {
       const id = zendeskUserId(response.text);
-      return id ? { status: 'ok', externalId: id } : { status: 'retry', error: 'Zendesk answered without a user id', throttled: false };
+      return id
+        ? { status: 'ok', externalId: id }
+        : { status: 'retry', error: 'Zendesk answered without a user id', throttled: false };
     }
     return retryOrReject('Zendesk', response, describeZendeskError(response.text));
   }
@@ -110,10 +144,21 @@ export class ZendeskConnector implements Connector<BalancePayload> {
       headers: this.headers(),
       priority: CRM_PRIORITY,
     });
-    if (response.status !== 200) throw new Error(`Zendesk incremental export ${response.status}: ${describeZendeskError(response.text)}`);
-    const json = JSON.parse(response.text) as { users: Array<{ id: number; external_id: string | null; updated_at: string }>; after_cursor: string | null };
+    if (response.status !== 200)
+      throw new Error(
+        `Zendesk incremental export ${response.status}: ${describeZendeskError(response.text)}`,
+      );
+    const json = JSON.parse(response.text) as {
+      users: Array<{ id: number; external_id: string | null; updated_at: string }>;
+      after_cursor: string | null;
+    };
     return {
-      records: json.users.map((u) => ({ externalId: String(u.id), key: u.external_id, changedAt: u.updated_at, fields: u as unknown as Record<string, unknown> })),
+      records: json.users.map((u) => ({
+        externalId: String(u.id),
+        key: u.external_id,
+        changedAt: u.updated_at,
+        fields: u as unknown as Record<string, unknown>,
+      })),
       cursor: json.after_cursor ?? cursor,
     };
   }
@@ -134,9 +179,17 @@ function zendeskUserId(text: string): string | null {
 
 function describeZendeskError(text: string): string {
   try {
-    const json = JSON.parse(text) as { error?: string | { title?: string; message?: string }; description?: string; details?: unknown };
+    const json = JSON.parse(text) as {
+      error?: string | { title?: string; message?: string };
+      description?: string;
+      details?: unknown;
+    };
     const error = typeof json.error === 'string' ? json.error : (json.error?.title ?? json.error?.message);
-    return [error, json.description, json.details ? JSON.stringify(json.details) : undefined].filter(Boolean).join(': ') || text.slice(0, 500);
+    return (
+      [error, json.description, json.details ? JSON.stringify(json.details) : undefined]
+        .filter(Boolean)
+        .join(': ') || text.slice(0, 500)
+    );
   } catch {
     return text.slice(0, 500) || '(empty body)';
   }
@@ -151,12 +204,23 @@ export class ActiveCampaignConnector implements Connector<BalancePayload> {
 
   constructor(
     private readonly http: VendorHttp,
-    private readonly options: { apiToken: string; fields: { balance: string; currency: string; lastUsageAt: string } },
+    private readonly options: {
+      apiToken: string;
+      fields: { balance: string; currency: string; lastUsageAt: string };
+    },
   ) {}
 
   async authenticate(): Promise<void> {
-    const response = await this.http.send({ method: 'GET', path: '/api/3/users/me', headers: this.headers(), priority: CRM_PRIORITY });
-    if (response.status !== 200) throw new Error(`ActiveCampaign refused the API token (${response.status}): ${response.text.slice(0, 300)}`);
+    const response = await this.http.send({
+      method: 'GET',
+      path: '/api/3/users/me',
+      headers: this.headers(),
+      priority: CRM_PRIORITY,
+    });
+    if (response.status !== 200)
+      throw new Error(
+        `ActiveCampaign refused the API token (${response.status}): ${response.text.slice(0, 300)}`,
+      );
   }
 
   describeSchema(): ConnectorSchema {
@@ -167,9 +231,19 @@ export class ActiveCampaignConnector implements Connector<BalancePayload> {
       key: 'email (tenant contactEmailTemplate with {ownerId})',
       fields: [
         { name: 'email', type: 'text', required: true, description: 'contact e-mail' },
-        { name: `fieldValues[field=${f.balance}]`, type: 'text', required: true, description: 'posted balance, major units' },
+        {
+          name: `fieldValues[field=${f.balance}]`,
+          type: 'text',
+          required: true,
+          description: 'posted balance, major units',
+        },
         { name: `fieldValues[field=${f.currency}]`, type: 'text', required: true, description: 'asset code' },
-        { name: `fieldValues[field=${f.lastUsageAt}]`, type: 'datetime', required: false, description: 'last usage (UTC)' },
+        {
+          name: `fieldValues[field=${f.lastUsageAt}]`,
+          type: 'datetime',
+          required: false,
+          description: 'last usage (UTC)',
+        },
       ],
     };
   }
@@ -202,7 +276,9 @@ export class ActiveCampaignConnector implements Connector<BalancePayload> {
     });
     if (response.status === 200 || response.status === 201) {
       const id = contactId(response.text);
-      return id ? { status: 'ok', externalId: id } : { status: 'retry', error: 'ActiveCampaign answered without a contact id', throttled: false };
+      return id
+        ? { status: 'ok', externalId: id }
+        : { status: 'retry', error: 'ActiveCampaign answered without a contact id', throttled: false };
     }
     return retryOrReject('ActiveCampaign', response, describeActiveCampaignError(response.text));
   }
@@ -215,11 +291,21 @@ export class ActiveCampaignConnector implements Connector<BalancePayload> {
       headers: this.headers(),
       priority: CRM_PRIORITY,
     });
-    if (response.status !== 200) throw new Error(`ActiveCampaign contacts ${response.status}: ${describeActiveCampaignError(response.text)}`);
-    const json = JSON.parse(response.text) as { contacts: Array<{ id: string; email: string; udate: string }> };
+    if (response.status !== 200)
+      throw new Error(
+        `ActiveCampaign contacts ${response.status}: ${describeActiveCampaignError(response.text)}`,
+      );
+    const json = JSON.parse(response.text) as {
+      contacts: Array<{ id: string; email: string; udate: string }>;
+    };
     const last = json.contacts[json.contacts.length - 1];
     return {
-      records: json.contacts.map((c) => ({ externalId: c.id, key: c.email, changedAt: c.udate, fields: c as unknown as Record<string, unknown> })),
+      records: json.contacts.map((c) => ({
+        externalId: c.id,
+        key: c.email,
+        changedAt: c.udate,
+        fields: c as unknown as Record<string, unknown>,
+      })),
       cursor: last ? last.udate : cursor,
     };
   }
@@ -240,7 +326,10 @@ function contactId(text: string): string | null {
 
 function describeActiveCampaignError(text: string): string {
   try {
-    const json = JSON.parse(text) as { errors?: Array<{ title?: string; detail?: string; code?: string }>; message?: string };
+    const json = JSON.parse(text) as {
+      errors?: Array<{ title?: string; detail?: string; code?: string }>;
+      message?: string;
+    };
     const errors = (json.errors ?? []).map((e) => [e.code, e.title, e.detail].filter(Boolean).join(' '));
     return errors.length ? errors.join('; ') : (json.message ?? text.slice(0, 500));
   } catch {

@@ -47,7 +47,9 @@ describe('AdaptiveLimiter', () => {
     const limiter = new AdaptiveLimiter({ name: 't', maxConcurrency: 10, minIntervalMs: 100 });
     const started = Date.now();
     const times: number[] = [];
-    await Promise.all([0, 1, 2].map(() => limiter.acquire().then((release) => (times.push(Date.now() - started), release()))));
+    await Promise.all(
+      [0, 1, 2].map(() => limiter.acquire().then((release) => (times.push(Date.now() - started), release()))),
+    );
     expect(times[2]!).toBeGreaterThanOrEqual(190);
   });
 });
@@ -83,8 +85,22 @@ describe('NetSuite journal body', () => {
       memo: 'm',
       productCode: null,
       lines: [
-        { role: 'cash_clearing', account: '100', customer: null, item: null, debitMinor: 900719925474099123n, creditMinor: 0n },
-        { role: 'customer_prepayment', account: '200', customer: 'alice', item: null, debitMinor: 0n, creditMinor: 900719925474099123n },
+        {
+          role: 'cash_clearing',
+          account: '100',
+          customer: null,
+          item: null,
+          debitMinor: 900719925474099123n,
+          creditMinor: 0n,
+        },
+        {
+          role: 'customer_prepayment',
+          account: '200',
+          customer: 'alice',
+          item: null,
+          debitMinor: 0n,
+          creditMinor: 900719925474099123n,
+        },
       ],
     });
     expect(body.text).toContain('"debit":9007199254740991.23');

@@ -46,7 +46,8 @@ export class AdaptiveLimiter {
   private readonly now: () => number;
 
   constructor(private readonly options: LimiterOptions) {
-    if (!Number.isInteger(options.maxConcurrency) || options.maxConcurrency < 1) throw new Error(`${options.name}: maxConcurrency must be ≥ 1`);
+    if (!Number.isInteger(options.maxConcurrency) || options.maxConcurrency < 1)
+      throw new Error(`${options.name}: maxConcurrency must be ≥ 1`);
     this.limit = options.maxConcurrency;
     this.now = options.now ?? Date.now;
   }
@@ -54,7 +55,9 @@ export class AdaptiveLimiter {
   /** Resolves with a release function once a request may start. */
   acquire(priority = 0): Promise<() => void> {
     if (this.queue.length >= (this.options.maxQueued ?? 10_000)) {
-      return Promise.reject(new LimiterQueueFull(`${this.options.name}: ${this.queue.length} requests already waiting`));
+      return Promise.reject(
+        new LimiterQueueFull(`${this.options.name}: ${this.queue.length} requests already waiting`),
+      );
     }
     return new Promise((resolve) => {
       this.queue.push({ priority, seq: (this.seq += 1), resolve });
@@ -95,7 +98,10 @@ export class AdaptiveLimiter {
     if (this.timer) return;
     while (this.queue.length > 0 && this.inFlight < this.limit) {
       const now = this.now();
-      const wait = Math.max(this.pausedUntil - now, this.lastStartAt + (this.options.minIntervalMs ?? 0) - now);
+      const wait = Math.max(
+        this.pausedUntil - now,
+        this.lastStartAt + (this.options.minIntervalMs ?? 0) - now,
+      );
       if (wait > 0) {
         this.timer = setTimeout(() => {
           this.timer = undefined;
@@ -119,7 +125,12 @@ export class AdaptiveLimiter {
 }
 
 /** Full-jitter exponential backoff: uniform in [0, min(max, base · 2^attempt)]. */
-export function backoffMs(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+export function backoffMs(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
   return Math.round(random() * ceiling);
 }

@@ -9,7 +9,11 @@ export interface VendorRequest {
   headers: Record<string, string>;
   body?: string;
   /** Writes are audited with this body (never with credentials); reads are not. */
-  audit?: { syncRecordId: string | null; requestBody: unknown; externalIdOf?: (response: VendorResponse) => string | null };
+  audit?: {
+    syncRecordId: string | null;
+    requestBody: unknown;
+    externalIdOf?: (response: VendorResponse) => string | null;
+  };
   priority?: number;
 }
 
@@ -47,7 +51,10 @@ export class VendorHttp {
       // A CLIENT span per vendor request; its traceparent goes along as a header.
       const res = await withSpan(
         `${this.options.connector} ${request.method}`,
-        { kind: SpanKind.CLIENT, attributes: { 'http.request.method': request.method, 'url.full': url.toString() } },
+        {
+          kind: SpanKind.CLIENT,
+          attributes: { 'http.request.method': request.method, 'url.full': url.toString() },
+        },
         async (span) => {
           const answer = await fetch(url, {
             method: request.method,
@@ -59,7 +66,12 @@ export class VendorHttp {
           return answer;
         },
       );
-      response = { status: res.status, headers: res.headers, text: await res.text(), retryAfterMs: parseRetryAfter(res.headers.get('retry-after')) };
+      response = {
+        status: res.status,
+        headers: res.headers,
+        text: await res.text(),
+        retryAfterMs: parseRetryAfter(res.headers.get('retry-after')),
+      };
       if (res.status === 429) this.options.limiter.onThrottle(response.retryAfterMs);
       else if (res.status < 500) this.options.limiter.onSuccess();
       return response;
@@ -76,7 +88,8 @@ export class VendorHttp {
           path: request.path,
           requestBody: request.audit.requestBody,
           responseCode: response?.status ?? null,
-          externalId: response && response.status < 300 ? (request.audit.externalIdOf?.(response) ?? null) : null,
+          externalId:
+            response && response.status < 300 ? (request.audit.externalIdOf?.(response) ?? null) : null,
           error: failure ?? (response && response.status >= 300 ? response.text.slice(0, 2_000) : null),
           durationMs: Date.now() - started,
         });

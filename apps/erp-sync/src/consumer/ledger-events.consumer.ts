@@ -52,8 +52,13 @@ export class LedgerEventsConsumer {
       flowControl: { maxMessages: this.options.maxMessages, allowExcessMessages: false },
     });
     this.subscription.on('message', (message: Message) => this.receive(message));
-    this.subscription.on('error', (error: Error) => this.logger.error({ err: error }, 'ledger-events subscription error'));
-    this.logger.info({ subscription: this.options.subscription, topic: this.options.topic }, 'consuming ledger events');
+    this.subscription.on('error', (error: Error) =>
+      this.logger.error({ err: error }, 'ledger-events subscription error'),
+    );
+    this.logger.info(
+      { subscription: this.options.subscription, topic: this.options.topic },
+      'consuming ledger events',
+    );
   }
 
   async stop(): Promise<void> {
@@ -132,7 +137,10 @@ export class LedgerEventsConsumer {
           for (const { message } of batch) message.ack();
         } catch (error) {
           this.stats.failedBatches += 1;
-          this.logger.error({ err: error, size: batch.length }, 'storing ledger events failed; nacked for redelivery');
+          this.logger.error(
+            { err: error, size: batch.length },
+            'storing ledger events failed; nacked for redelivery',
+          );
           for (const { message } of batch) message.nack();
         }
       }
@@ -148,7 +156,10 @@ export class LedgerEventsConsumer {
     const [exists] = await subscription.exists();
     if (!exists) {
       await topic
-        .createSubscription(this.options.subscription, { enableMessageOrdering: true, ackDeadlineSeconds: this.options.ackDeadlineSeconds })
+        .createSubscription(this.options.subscription, {
+          enableMessageOrdering: true,
+          ackDeadlineSeconds: this.options.ackDeadlineSeconds,
+        })
         .catch(ignoreAlreadyExists);
     }
   }
@@ -158,14 +169,24 @@ function ignoreAlreadyExists(error: { code?: number }): void {
   if (error.code !== 6) throw error; // ALREADY_EXISTS: another instance created it
 }
 
-export function toIncoming(data: Buffer | string, tenants: TenantsConfig, crm: readonly ConnectorName[]): IncomingEvent {
+export function toIncoming(
+  data: Buffer | string,
+  tenants: TenantsConfig,
+  crm: readonly ConnectorName[],
+): IncomingEvent {
   return incomingOf(data, tenants, crm).event;
 }
 
 /** A posted top-up that names an ERP document (references `erp_document`, `erp_document_type`). */
 export function watchedDocumentOf(event: LedgerEventBody): WatchedDocument | undefined {
   const tx = event.transaction;
-  if (!tx || tx.action !== 'TOP_UP' || tx.reversesTransactionId || event.type !== 'LEDGER_EVENT_TYPE_TRANSACTION_POSTED') return undefined;
+  if (
+    !tx ||
+    tx.action !== 'TOP_UP' ||
+    tx.reversesTransactionId ||
+    event.type !== 'LEDGER_EVENT_TYPE_TRANSACTION_POSTED'
+  )
+    return undefined;
   const documentId = tx.references['erp_document'];
   const documentType = tx.references['erp_document_type'];
   if (!documentId || (documentType !== 'invoice' && documentType !== 'sales_order')) return undefined;
@@ -181,9 +202,16 @@ export function incomingOf(
   return { event: incomingEvent(parsed, data, tenants, crm), document: watchedDocumentOf(parsed) };
 }
 
-function incomingEvent(parsed: LedgerEventBody, data: Buffer | string, tenants: TenantsConfig, crm: readonly ConnectorName[]): IncomingEvent {
+function incomingEvent(
+  parsed: LedgerEventBody,
+  data: Buffer | string,
+  tenants: TenantsConfig,
+  crm: readonly ConnectorName[],
+): IncomingEvent {
   const tenant = tenants[parsed.tenantId];
-  const crmConnectors = crm.filter((c) => (c === 'zendesk' ? tenant?.crm.zendesk : c === 'activecampaign' ? tenant?.crm.activeCampaign : false));
+  const crmConnectors = crm.filter((c) =>
+    c === 'zendesk' ? tenant?.crm.zendesk : c === 'activecampaign' ? tenant?.crm.activeCampaign : false,
+  );
   return {
     eventId: parsed.eventId,
     tenantId: parsed.tenantId,

@@ -1,14 +1,28 @@
-import { hold, reversalOfUsage, tenantsConfig, topUp, transfer, usage, wallet } from '../../test/event-fixtures';
+import {
+  hold,
+  reversalOfUsage,
+  tenantsConfig,
+  topUp,
+  transfer,
+  usage,
+  wallet,
+} from '../../test/event-fixtures';
 import { mapLedgerEvent, type AccountingLine, type EventMapping } from './accounting';
 import { ledgerEventSchema } from './ledger-event';
 import { parseTenantsConfig, TenantConfigError } from './tenant-config';
 
 const T = 'acme';
 const tenants = tenantsConfig(T, { threshold: '1000000' });
-const map = (event: Record<string, unknown>): EventMapping => mapLedgerEvent(ledgerEventSchema.parse(event), tenants);
+const map = (event: Record<string, unknown>): EventMapping =>
+  mapLedgerEvent(ledgerEventSchema.parse(event), tenants);
 const lines = (m: EventMapping): Array<[string, string, string | null, string]> => {
   if (m.outcome !== 'mapped' || !m.accounting) throw new Error(`no accounting: ${JSON.stringify(m)}`);
-  return m.accounting.lines.map((l: AccountingLine) => [l.role, l.account, l.customer, l.debitMinor > 0n ? `Dr ${l.debitMinor}` : `Cr ${l.creditMinor}`]);
+  return m.accounting.lines.map((l: AccountingLine) => [
+    l.role,
+    l.account,
+    l.customer,
+    l.debitMinor > 0n ? `Dr ${l.debitMinor}` : `Cr ${l.creditMinor}`,
+  ]);
 };
 
 describe('the accounting mapping', () => {
@@ -18,11 +32,19 @@ describe('the accounting mapping', () => {
       ['cash_clearing', '100', null, 'Dr 50000'],
       ['customer_prepayment', '200', 'alice', 'Cr 50000'],
     ]);
-    expect(m.outcome === 'mapped' && m.accounting?.journal).toMatchObject({ kind: 'single', tranDate: '2026-03-04', currencyId: '5', subsidiary: '1', department: '7' });
+    expect(m.outcome === 'mapped' && m.accounting?.journal).toMatchObject({
+      kind: 'single',
+      tranDate: '2026-03-04',
+      currencyId: '5',
+      subsidiary: '1',
+      department: '7',
+    });
   });
 
   it('usage with cost: Dr prepayment / Cr revenue and Dr cost of revenue / Cr payables, in the hourly summary of its product', () => {
-    const m = map(usage(T, wallet('w1', 'alice'), 1_500n, 'esign.basic', 400n, '2026-03-04T10:59:59.999Z')[0]!);
+    const m = map(
+      usage(T, wallet('w1', 'alice'), 1_500n, 'esign.basic', 400n, '2026-03-04T10:59:59.999Z')[0]!,
+    );
     expect(lines(m)).toEqual([
       ['customer_prepayment', '200', 'alice', 'Dr 1500'],
       ['revenue', '400', null, 'Cr 1500'],
@@ -30,7 +52,11 @@ describe('the accounting mapping', () => {
       ['payables', '210', null, 'Cr 400'],
     ]);
     const journal = m.outcome === 'mapped' ? m.accounting!.journal : undefined;
-    expect(journal).toMatchObject({ kind: 'usage_summary', externalId: expect.stringMatching(/^saldo-acme-usage-IDR-esign_basic-202603041000-[0-9a-f]{12}$/), tranDate: '2026-03-04' });
+    expect(journal).toMatchObject({
+      kind: 'usage_summary',
+      externalId: expect.stringMatching(/^saldo-acme-usage-IDR-esign_basic-202603041000-[0-9a-f]{12}$/),
+      tranDate: '2026-03-04',
+    });
     expect(m.outcome === 'mapped' && m.accounting!.lines.find((l) => l.role === 'revenue')!.item).toBe('31');
   });
 
@@ -44,9 +70,15 @@ describe('the accounting mapping', () => {
     expect(esign11).toMatch(/^saldo-acme-usage-IDR-esign_basic-202603041100-[0-9a-f]{12}$/);
     expect(id(usage(T, w, 10n, 'esign.basic', 0n, '2026-03-04T11:59:59Z')[0]!)).toBe(esign11);
     expect(id(usage(T, w, 10n, 'esign.basic', 0n, '2026-03-04T10:59:59Z')[0]!)).not.toBe(esign11);
-    expect(id(usage(T, w, 10n, 'ekyc.check', 0n, '2026-03-04T11:00:00Z')[0]!)).toMatch(/^saldo-acme-usage-IDR-ekyc_check-202603041100-/);
-    expect(id(usage(T, w, 1_000_000n, 'esign.basic', 0n, '2026-03-04T11:00:00Z', 'tx-big')[0]!)).toBe('saldo-acme-tx-tx-big');
-    expect(id(usage(T, w, 999_999n, 'esign.basic', 0n, '2026-03-04T11:00:00Z', 'tx-small')[0]!)).toBe(esign11);
+    expect(id(usage(T, w, 10n, 'ekyc.check', 0n, '2026-03-04T11:00:00Z')[0]!)).toMatch(
+      /^saldo-acme-usage-IDR-ekyc_check-202603041100-/,
+    );
+    expect(id(usage(T, w, 1_000_000n, 'esign.basic', 0n, '2026-03-04T11:00:00Z', 'tx-big')[0]!)).toBe(
+      'saldo-acme-tx-tx-big',
+    );
+    expect(id(usage(T, w, 999_999n, 'esign.basic', 0n, '2026-03-04T11:00:00Z', 'tx-small')[0]!)).toBe(
+      esign11,
+    );
   });
 
   it('transfer: moves the prepayment from the sender to the receiver, the same from either part', () => {
@@ -77,17 +109,28 @@ describe('the accounting mapping', () => {
   });
 
   it('refuses what it cannot map, with the reason: unknown tenant, unknown asset, unknown product', () => {
-    expect(mapLedgerEvent(ledgerEventSchema.parse(topUp('other', wallet('w1'), 1n)[0]), tenants)).toMatchObject({ outcome: 'unmappable', reason: expect.stringContaining('tenant "other"') });
+    expect(
+      mapLedgerEvent(ledgerEventSchema.parse(topUp('other', wallet('w1'), 1n)[0]), tenants),
+    ).toMatchObject({ outcome: 'unmappable', reason: expect.stringContaining('tenant "other"') });
     const eur = topUp(T, wallet('w1'), 1n)[0] as { transaction: { assetCode: string } };
     eur.transaction.assetCode = 'EUR';
     expect(map(eur)).toMatchObject({ outcome: 'unmappable', reason: expect.stringContaining('asset EUR') });
-    expect(map(usage(T, wallet('w1'), 1n, 'nope')[0]!)).toMatchObject({ outcome: 'unmappable', reason: expect.stringContaining('product "nope"') });
+    expect(map(usage(T, wallet('w1'), 1n, 'nope')[0]!)).toMatchObject({
+      outcome: 'unmappable',
+      reason: expect.stringContaining('product "nope"'),
+    });
   });
 });
 
 describe('the tenant configuration', () => {
   it('names the tenant and field of every problem', () => {
-    const bad = { acme: { ...tenantsConfig('acme')['acme'], accounts: { cashClearing: '100' }, usageSummary: { periodMinutes: 7 } } };
+    const bad = {
+      acme: {
+        ...tenantsConfig('acme')['acme'],
+        accounts: { cashClearing: '100' },
+        usageSummary: { periodMinutes: 7 },
+      },
+    };
     let error: unknown;
     try {
       parseTenantsConfig(bad, 'test');

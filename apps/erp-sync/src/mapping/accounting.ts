@@ -109,7 +109,12 @@ export function mapLedgerEvent(event: LedgerEventBody, tenants: TenantsConfig): 
   const balance = balanceOf(event);
   const tenant = tenants[event.tenantId];
   if (!event.transaction) return { outcome: 'mapped', accounting: null, balance };
-  if (!tenant) return { outcome: 'unmappable', reason: `tenant "${event.tenantId}" has no accounting configuration`, balance };
+  if (!tenant)
+    return {
+      outcome: 'unmappable',
+      reason: `tenant "${event.tenantId}" has no accounting configuration`,
+      balance,
+    };
   try {
     return { outcome: 'mapped', accounting: accountingOf(event, tenant), balance };
   } catch (error) {
@@ -123,7 +128,8 @@ function accountingOf(event: LedgerEventBody, tenant: TenantAccounting): Transac
   const posted = tx.entries.filter((e) => e.phase === 'ENTRY_PHASE_POSTED');
   if (posted.length === 0) return null; // a hold placed or released: nothing for finance yet
   const currencyId = tenant.currencies[tx.assetCode];
-  if (!currencyId) throw new MappingError(`asset ${tx.assetCode} has no NetSuite currency in the tenant's configuration`);
+  if (!currencyId)
+    throw new MappingError(`asset ${tx.assetCode} has no NetSuite currency in the tenant's configuration`);
   const action = event.businessAction?.action || tx.action;
   const productCode = event.businessAction?.productCode || tx.references['product_code'] || '';
   const isUsage = USAGE_ACTIONS.has(action) && tx.kind !== 'TRANSACTION_KIND_REVERSAL';
@@ -139,7 +145,8 @@ function accountingOf(event: LedgerEventBody, tenant: TenantAccounting): Transac
     return {
       role,
       account: accountFor(tenant, role, productCode),
-      customer: role === 'customer_prepayment' ? customerOf(owners.get(entry.walletId), entry.walletId) : null,
+      customer:
+        role === 'customer_prepayment' ? customerOf(owners.get(entry.walletId), entry.walletId) : null,
       item: role === 'revenue' || role === 'cost_of_revenue' ? item : null,
       debitMinor: debit ? amount : 0n,
       creditMinor: debit ? 0n : amount,
@@ -149,7 +156,9 @@ function accountingOf(event: LedgerEventBody, tenant: TenantAccounting): Transac
   if (lines.length === 0) return null; // entries that cancel out (never expected from the ledger)
   assertBalanced(lines, tx.transactionId);
 
-  const revenue = lines.filter((l) => l.role === 'revenue').reduce((s, l) => s + l.creditMinor - l.debitMinor, 0n);
+  const revenue = lines
+    .filter((l) => l.role === 'revenue')
+    .reduce((s, l) => s + l.creditMinor - l.debitMinor, 0n);
   const thresholdRaw = tenant.usageSummary.singleEntryThresholdMinor[tx.assetCode];
   const large = thresholdRaw !== undefined && revenue >= BigInt(thresholdRaw);
   const base = {
@@ -167,7 +176,14 @@ function accountingOf(event: LedgerEventBody, tenant: TenantAccounting): Transac
       transactionId: tx.transactionId,
       journal: {
         ...base,
-        externalId: externalId(['saldo', event.tenantId, 'usage', tx.assetCode, productCode || 'none', stamp]),
+        externalId: externalId([
+          'saldo',
+          event.tenantId,
+          'usage',
+          tx.assetCode,
+          productCode || 'none',
+          stamp,
+        ]),
         kind: 'usage_summary',
         tranDate: periodStart.toISOString().slice(0, 10),
         memo: `Saldo usage ${productCode || '(no product)'} ${tx.assetCode} ${periodStart.toISOString()} +${tenant.usageSummary.periodMinutes}min`,
@@ -177,7 +193,10 @@ function accountingOf(event: LedgerEventBody, tenant: TenantAccounting): Transac
       lines,
     };
   }
-  const what = tx.kind === 'TRANSACTION_KIND_REVERSAL' ? `reversal of ${tx.reversesTransactionId} (${action || 'no action'})` : action || tx.kind;
+  const what =
+    tx.kind === 'TRANSACTION_KIND_REVERSAL'
+      ? `reversal of ${tx.reversesTransactionId} (${action || 'no action'})`
+      : action || tx.kind;
   const reference = event.businessAction?.reference ? ` ref ${event.businessAction.reference}` : '';
   return {
     transactionId: tx.transactionId,
@@ -196,7 +215,10 @@ function accountingOf(event: LedgerEventBody, tenant: TenantAccounting): Transac
 
 function itemOf(tenant: TenantAccounting, productCode: string, required: boolean): string | null {
   const item = tenant.products[productCode]?.item ?? tenant.defaultItem;
-  if (!item && required) throw new MappingError(`product "${productCode}" has no item in the tenant's configuration (and no defaultItem)`);
+  if (!item && required)
+    throw new MappingError(
+      `product "${productCode}" has no item in the tenant's configuration (and no defaultItem)`,
+    );
   return item ?? null;
 }
 
@@ -231,13 +253,18 @@ export function netLines(lines: readonly AccountingLine[]): AccountingLine[] {
   }
   return [...groups.values()]
     .filter((g) => g.net !== 0n)
-    .map(({ net, ...line }) => ({ ...line, debitMinor: net > 0n ? net : 0n, creditMinor: net < 0n ? -net : 0n }));
+    .map(({ net, ...line }) => ({
+      ...line,
+      debitMinor: net > 0n ? net : 0n,
+      creditMinor: net < 0n ? -net : 0n,
+    }));
 }
 
 export function assertBalanced(lines: readonly AccountingLine[], what: string): void {
   const debits = lines.reduce((s, l) => s + l.debitMinor, 0n);
   const credits = lines.reduce((s, l) => s + l.creditMinor, 0n);
-  if (debits !== credits) throw new Error(`journal lines of ${what} do not balance: debits ${debits}, credits ${credits}`);
+  if (debits !== credits)
+    throw new Error(`journal lines of ${what} do not balance: debits ${debits}, credits ${credits}`);
 }
 
 function balanceOf(event: LedgerEventBody): BalanceSnapshot | null {

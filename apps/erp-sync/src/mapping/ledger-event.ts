@@ -16,7 +16,10 @@ const walletSchema = z.object({
   postedBalance: int.default('0'),
   availableBalance: int.default('0'),
   pendingDebits: int.default('0'),
-  version: z.union([int, z.number().int()]).default('0').transform((v) => BigInt(v)),
+  version: z
+    .union([int, z.number().int()])
+    .default('0')
+    .transform((v) => BigInt(v)),
   parentOwnerId: z.string().default(''),
 });
 const entrySchema = z.object({
@@ -77,7 +80,9 @@ export function parseLedgerEvent(data: Buffer | string): LedgerEventBody {
   }
   const result = ledgerEventSchema.safeParse(json);
   if (!result.success) {
-    throw new EventFormatError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    throw new EventFormatError(
+      result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+    );
   }
   return result.data;
 }

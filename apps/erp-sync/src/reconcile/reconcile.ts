@@ -46,15 +46,18 @@ export async function reconcile(
   tenant: TenantAccounting,
   day: string,
 ): Promise<ReconciliationReport> {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`))) throw new Error(`--day must be YYYY-MM-DD, got "${day}"`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)))
+    throw new Error(`--day must be YYYY-MM-DD, got "${day}"`);
   const rows = new Map<string, ReconciliationRow>();
   const row = (assetCode: string, role: AccountRole) => {
     const key = `${assetCode}/${role}`;
     let found = rows.get(key);
-    if (!found) rows.set(key, (found = { assetCode, role, ledgerMinor: 0n, recordedMinor: 0n, erpMinor: 0n }));
+    if (!found)
+      rows.set(key, (found = { assetCode, role, ledgerMinor: 0n, recordedMinor: 0n, erpMinor: 0n }));
     return found;
   };
-  const natural = (role: AccountRole, debit: bigint, credit: bigint) => (CREDIT_NORMAL.has(role) ? credit - debit : debit - credit);
+  const natural = (role: AccountRole, debit: bigint, credit: bigint) =>
+    CREDIT_NORMAL.has(role) ? credit - debit : debit - credit;
 
   const ledger: Array<{ asset_code: string; type: string; debits: string; credits: string }> = await db.query(
     `SELECT a.asset_code, a.type,
@@ -74,14 +77,16 @@ export async function reconcile(
     if (role) row(r.asset_code, role).ledgerMinor += natural(role, BigInt(r.debits), BigInt(r.credits));
   }
 
-  const recorded: Array<{ asset_code: string; role: AccountRole; debits: string; credits: string }> = await db.query(
-    `SELECT j.asset_code, l.role, sum(l.debit_minor)::text AS debits, sum(l.credit_minor)::text AS credits
+  const recorded: Array<{ asset_code: string; role: AccountRole; debits: string; credits: string }> =
+    await db.query(
+      `SELECT j.asset_code, l.role, sum(l.debit_minor)::text AS debits, sum(l.credit_minor)::text AS credits
        FROM erp_sync.journal_lines l JOIN erp_sync.journals j ON j.external_id = l.external_id
       WHERE j.tenant_id = $1 AND j.tran_date = $2::date
       GROUP BY j.asset_code, l.role`,
-    [tenantId, day],
-  );
-  for (const r of recorded) row(r.asset_code, r.role).recordedMinor += natural(r.role, BigInt(r.debits), BigInt(r.credits));
+      [tenantId, day],
+    );
+  for (const r of recorded)
+    row(r.asset_code, r.role).recordedMinor += natural(r.role, BigInt(r.debits), BigInt(r.credits));
 
   const roleOfAccount = accountRoles(tenant);
   const assetOfCurrency = new Map(Object.entries(tenant.currencies).map(([asset, id]) => [id, asset]));
@@ -103,8 +108,16 @@ export async function reconcile(
     const scale = scaleOf.get(asset) ?? 0;
     row(asset, role).erpMinor += natural(role, toMinor(r['debit'], scale), toMinor(r['credit'], scale));
   }
-  const all = [...rows.values()].sort((a, b) => a.assetCode.localeCompare(b.assetCode) || a.role.localeCompare(b.role));
-  return { tenantId, day, rows: all, differences: all.filter((r) => r.erpMinor !== r.ledgerMinor), unmappedErpAccounts: unmapped };
+  const all = [...rows.values()].sort(
+    (a, b) => a.assetCode.localeCompare(b.assetCode) || a.role.localeCompare(b.role),
+  );
+  return {
+    tenantId,
+    day,
+    rows: all,
+    differences: all.filter((r) => r.erpMinor !== r.ledgerMinor),
+    unmappedErpAccounts: unmapped,
+  };
 }
 
 function accountRoles(tenant: TenantAccounting): Map<string, AccountRole> {
@@ -128,7 +141,10 @@ function accountRoles(tenant: TenantAccounting): Map<string, AccountRole> {
 }
 
 async function assetScales(db: DataSource, tenantId: string): Promise<Map<string, number>> {
-  const rows: Array<{ code: string; scale: number }> = await db.query(`SELECT code, scale FROM ledger.assets WHERE tenant_id = $1`, [tenantId]);
+  const rows: Array<{ code: string; scale: number }> = await db.query(
+    `SELECT code, scale FROM ledger.assets WHERE tenant_id = $1`,
+    [tenantId],
+  );
   return new Map(rows.map((r) => [r.code, Number(r.scale)]));
 }
 
@@ -144,16 +160,26 @@ export function toMinor(value: string | null | undefined, scale: number): bigint
 }
 
 export function formatReport(report: ReconciliationReport): string {
-  const lines = [`reconciliation ${report.tenantId} ${report.day}`, 'asset  role                 ledger        recorded      erp           difference'];
+  const lines = [
+    `reconciliation ${report.tenantId} ${report.day}`,
+    'asset  role                 ledger        recorded      erp           difference',
+  ];
   for (const r of report.rows) {
     const diff = r.erpMinor - r.ledgerMinor;
     lines.push(
       `${r.assetCode.padEnd(6)} ${r.role.padEnd(20)} ${r.ledgerMinor.toString().padStart(13)} ${r.recordedMinor.toString().padStart(13)} ${r.erpMinor
         .toString()
-        .padStart(13)} ${diff === 0n ? 'ok' : `DIFF ${diff > 0n ? '+' : ''}${diff}${r.recordedMinor === r.ledgerMinor ? ' (ERP differs from what erp-sync recorded: unsynced or edited there)' : ' (erp-sync has not recorded all of it)'}`}`,
+        .padStart(
+          13,
+        )} ${diff === 0n ? 'ok' : `DIFF ${diff > 0n ? '+' : ''}${diff}${r.recordedMinor === r.ledgerMinor ? ' (ERP differs from what erp-sync recorded: unsynced or edited there)' : ' (erp-sync has not recorded all of it)'}`}`,
     );
   }
-  for (const u of report.unmappedErpAccounts) lines.push(`ERP lines on an account the mapping does not know: ${u}`);
-  lines.push(report.differences.length || report.unmappedErpAccounts.length ? `${report.differences.length} difference(s)` : 'no differences');
+  for (const u of report.unmappedErpAccounts)
+    lines.push(`ERP lines on an account the mapping does not know: ${u}`);
+  lines.push(
+    report.differences.length || report.unmappedErpAccounts.length
+      ? `${report.differences.length} difference(s)`
+      : 'no differences',
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -15,11 +15,18 @@ const STATES: Readonly<Partial<Record<transactionV1.ErpDocumentState, DocumentSt
 /** Parses ERP_SYNC_AGGREGATOR_API_KEYS="tenantA=keyA,tenantB=keyB" (the keys the aggregator issued). */
 export function parseTenantKeys(raw: string): Map<string, string> {
   const keys = new Map<string, string>();
-  for (const [index, entry] of raw.split(',').map((e) => e.trim()).filter(Boolean).entries()) {
+  for (const [index, entry] of raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)
+    .entries()) {
     const at = entry.indexOf('=');
     const tenant = at > 0 ? entry.slice(0, at).trim() : '';
     const key = at > 0 ? entry.slice(at + 1).trim() : '';
-    if (!tenant || key.length < 16) throw new Error(`ERP_SYNC_AGGREGATOR_API_KEYS: entry ${index + 1}: expected tenant=key (key of 16+ characters)`);
+    if (!tenant || key.length < 16)
+      throw new Error(
+        `ERP_SYNC_AGGREGATOR_API_KEYS: entry ${index + 1}: expected tenant=key (key of 16+ characters)`,
+      );
     keys.set(tenant, key);
   }
   return keys;
@@ -49,7 +56,12 @@ export class AggregatorGateway {
   }
 
   /** Hands the ERP's verdict to the aggregator; answers the document's state there. */
-  async resolve(tenantId: string, documentId: string, verdict: 'confirmed' | 'rejected', reason: string): Promise<{ state: DocumentState; reason: string }> {
+  async resolve(
+    tenantId: string,
+    documentId: string,
+    verdict: 'confirmed' | 'rejected',
+    reason: string,
+  ): Promise<{ state: DocumentState; reason: string }> {
     const key = this.keys.get(tenantId);
     if (!key) throw new Error(`no aggregator API key for tenant ${tenantId} (ERP_SYNC_AGGREGATOR_API_KEYS)`);
     const metadata = new Metadata();

@@ -60,13 +60,24 @@ export class DocumentStore {
     const rows: Array<{ state: DocumentState; n: number }> = await this.db.query(
       `SELECT state, count(*)::int AS n FROM erp_sync.erp_documents GROUP BY state`,
     );
-    const counts: Record<DocumentState, number> = { watching: 0, confirmed: 0, rejected: 0, rejected_unrecoverable: 0 };
+    const counts: Record<DocumentState, number> = {
+      watching: 0,
+      confirmed: 0,
+      rejected: 0,
+      rejected_unrecoverable: 0,
+    };
     for (const row of rows) counts[row.state] = row.n;
     return counts;
   }
 
   /** Still undecided (or the verdict could not be delivered): poll again after `delayMs`. */
-  async polled(tenantId: string, documentId: string, erpStatus: string | null, error: string | null, delayMs: number): Promise<void> {
+  async polled(
+    tenantId: string,
+    documentId: string,
+    erpStatus: string | null,
+    error: string | null,
+    delayMs: number,
+  ): Promise<void> {
     await this.db.query(
       `UPDATE erp_sync.erp_documents SET polls = polls + 1, erp_status = coalesce($3, erp_status), last_error = left($4, 1000),
               next_poll_at = now() + make_interval(secs => $5::double precision / 1000)
@@ -76,7 +87,13 @@ export class DocumentStore {
   }
 
   /** The aggregator took the verdict: stop watching. */
-  async resolved(tenantId: string, documentId: string, state: Exclude<DocumentState, 'watching'>, erpStatus: string, note: string | null): Promise<void> {
+  async resolved(
+    tenantId: string,
+    documentId: string,
+    state: Exclude<DocumentState, 'watching'>,
+    erpStatus: string,
+    note: string | null,
+  ): Promise<void> {
     await this.db.query(
       `UPDATE erp_sync.erp_documents SET state = $3, erp_status = $4, last_error = left($5, 1000), polls = polls + 1, resolved_at = now()
         WHERE tenant_id = $1 AND document_id = $2 AND state = 'watching'`,

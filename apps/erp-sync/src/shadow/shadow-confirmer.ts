@@ -36,7 +36,9 @@ export class ShadowConfirmer {
   start(): void {
     this.running = true;
     const tick = async () => {
-      await this.pollOnce().catch((error: unknown) => this.logger.error({ err: error }, 'shadow document poll failed'));
+      await this.pollOnce().catch((error: unknown) =>
+        this.logger.error({ err: error }, 'shadow document poll failed'),
+      );
       if (this.running) this.timer = setTimeout(() => void tick(), this.options.pollIntervalMs);
     };
     this.timer = setTimeout(() => void tick(), 0);
@@ -77,31 +79,66 @@ export class ShadowConfirmer {
   private async check(rows: readonly DocumentRow[]): Promise<void> {
     let found: Map<string, string | null>;
     try {
-      const items = await this.netsuite.suiteql(documentStatusQuery([...new Set(rows.map((r) => r.document_id))]));
+      const items = await this.netsuite.suiteql(
+        documentStatusQuery([...new Set(rows.map((r) => r.document_id))]),
+      );
       found = new Map(items.map((item) => [`${item['type']}/${item['tranid']}`, item['status'] ?? null]));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      for (const row of rows) await this.store.polled(row.tenant_id, row.document_id, null, message, this.options.pollIntervalMs);
+      for (const row of rows)
+        await this.store.polled(row.tenant_id, row.document_id, null, message, this.options.pollIntervalMs);
       return;
     }
     for (const row of rows) {
       const status = found.get(`${NETSUITE_TYPES[row.document_type]}/${row.document_id}`) ?? null;
       const verdict = verdictOf(row.document_type, status);
       if (verdict === 'pending') {
-        await this.store.polled(row.tenant_id, row.document_id, status, status === null ? 'not found in the ERP' : null, this.options.pollIntervalMs);
+        await this.store.polled(
+          row.tenant_id,
+          row.document_id,
+          status,
+          status === null ? 'not found in the ERP' : null,
+          this.options.pollIntervalMs,
+        );
         continue;
       }
       const erpStatus = status as string;
       try {
-        const result = await this.aggregator.resolve(row.tenant_id, row.document_id, verdict, `NetSuite ${NETSUITE_TYPES[row.document_type]} status ${erpStatus}`);
+        const result = await this.aggregator.resolve(
+          row.tenant_id,
+          row.document_id,
+          verdict,
+          `NetSuite ${NETSUITE_TYPES[row.document_type]} status ${erpStatus}`,
+        );
         if (result.state === 'watching') throw new Error('the aggregator still has it pending');
-        await this.store.resolved(row.tenant_id, row.document_id, result.state, erpStatus, result.state === 'rejected_unrecoverable' ? result.reason : null);
-        const log = result.state === 'rejected_unrecoverable' ? this.logger.error.bind(this.logger) : this.logger.info.bind(this.logger);
-        log({ tenant: row.tenant_id, document: row.document_id, state: result.state, reason: result.reason }, 'ERP document resolved');
+        await this.store.resolved(
+          row.tenant_id,
+          row.document_id,
+          result.state,
+          erpStatus,
+          result.state === 'rejected_unrecoverable' ? result.reason : null,
+        );
+        const log =
+          result.state === 'rejected_unrecoverable'
+            ? this.logger.error.bind(this.logger)
+            : this.logger.info.bind(this.logger);
+        log(
+          { tenant: row.tenant_id, document: row.document_id, state: result.state, reason: result.reason },
+          'ERP document resolved',
+        );
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        this.logger.warn({ tenant: row.tenant_id, document: row.document_id, err: error }, 'could not hand the ERP verdict to the aggregator; retrying later');
-        await this.store.polled(row.tenant_id, row.document_id, erpStatus, message, this.options.pollIntervalMs);
+        this.logger.warn(
+          { tenant: row.tenant_id, document: row.document_id, err: error },
+          'could not hand the ERP verdict to the aggregator; retrying later',
+        );
+        await this.store.polled(
+          row.tenant_id,
+          row.document_id,
+          erpStatus,
+          message,
+          this.options.pollIntervalMs,
+        );
       }
     }
   }

@@ -1,11 +1,21 @@
 import type { DataSource, QueryRunner } from 'typeorm';
-import type { AccountRole, BalanceSnapshot, EventMapping, TransactionAccounting } from '../mapping/accounting';
+import type {
+  AccountRole,
+  BalanceSnapshot,
+  EventMapping,
+  TransactionAccounting,
+} from '../mapping/accounting';
 
 export type ConnectorName = 'netsuite' | 'zendesk' | 'activecampaign';
 export type SyncState = 'pending' | 'in_flight' | 'synced' | 'failed' | 'dead';
 
 /** Money to the ERP before CRM cosmetics: lower runs first. */
-export const CONNECTOR_PRIORITY: Record<ConnectorName | 'mapping', number> = { netsuite: 0, zendesk: 5, activecampaign: 5, mapping: 9 };
+export const CONNECTOR_PRIORITY: Record<ConnectorName | 'mapping', number> = {
+  netsuite: 0,
+  zendesk: 5,
+  activecampaign: 5,
+  mapping: 9,
+};
 
 export interface IncomingEvent {
   eventId: string;
@@ -49,7 +59,14 @@ export interface JournalContent {
   tranDate: string;
   memo: string;
   productCode: string | null;
-  lines: Array<{ role: AccountRole; account: string; customer: string | null; item: string | null; debitMinor: bigint; creditMinor: bigint }>;
+  lines: Array<{
+    role: AccountRole;
+    account: string;
+    customer: string | null;
+    item: string | null;
+    debitMinor: bigint;
+    creditMinor: bigint;
+  }>;
 }
 
 export interface ExternalWrite {
@@ -82,14 +99,22 @@ export class SyncStore {
    * Idempotent on event id (processed_events) and on ledger transaction (accounted_transactions):
    * a redelivered event, or the second part of a transfer, adds nothing.
    */
-  async ingest(events: readonly IncomingEvent[], timing: IngestTiming): Promise<{ fresh: number; duplicates: number }> {
+  async ingest(
+    events: readonly IncomingEvent[],
+    timing: IngestTiming,
+  ): Promise<{ fresh: number; duplicates: number }> {
     if (events.length > MAX_BATCH) throw new Error(`ingest: at most ${MAX_BATCH} events per batch`);
     return this.inTransaction(async (q) => {
       const inserted: Array<{ event_id: string }> = await q.query(
         `INSERT INTO erp_sync.processed_events (event_id, tenant_id, transaction_id, outcome)
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
          ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
-        [events.map((e) => e.eventId), events.map((e) => e.tenantId), events.map((e) => e.transactionId), events.map(outcomeOf)],
+        [
+          events.map((e) => e.eventId),
+          events.map((e) => e.tenantId),
+          events.map((e) => e.transactionId),
+          events.map(outcomeOf),
+        ],
       );
       const fresh = new Set(inserted.map((r) => r.event_id));
       for (const event of events) {
@@ -107,18 +132,30 @@ export class SyncStore {
         `INSERT INTO erp_sync.sync_records (connector, record_key, tenant_id, kind, priority, state, payload, dead_reason, last_error)
          VALUES ('mapping', $1, $2, 'ledger_event', $3, 'dead', $4, $5, $5)
          ON CONFLICT (connector, record_key) DO NOTHING`,
-        [event.transactionId ?? event.eventId, event.tenantId, CONNECTOR_PRIORITY.mapping, JSON.stringify(event.raw), `unmappable: ${mapping.reason}`],
+        [
+          event.transactionId ?? event.eventId,
+          event.tenantId,
+          CONNECTOR_PRIORITY.mapping,
+          JSON.stringify(event.raw),
+          `unmappable: ${mapping.reason}`,
+        ],
       );
     } else if (mapping.accounting) {
       await this.recordAccounting(q, mapping.accounting, event.eventId, timing.journalDelayMs);
     }
     if (mapping.balance) {
-      for (const connector of event.crmConnectors) await this.recordBalance(q, connector, mapping.balance, timing.balanceDelayMs);
+      for (const connector of event.crmConnectors)
+        await this.recordBalance(q, connector, mapping.balance, timing.balanceDelayMs);
     }
   }
 
   /** Exposed for the operator's replay of an event that could not be mapped before. */
-  async recordAccounting(q: QueryRunner, accounting: TransactionAccounting, eventId: string, delayMs: number): Promise<boolean> {
+  async recordAccounting(
+    q: QueryRunner,
+    accounting: TransactionAccounting,
+    eventId: string,
+    delayMs: number,
+  ): Promise<boolean> {
     const { journal } = accounting;
     // Claim the transaction first (the journal it points to follows in this transaction: the foreign
     // key is deferred), so two instances receiving both parts of a transfer cannot both record it.
@@ -147,21 +184,48 @@ export class SyncStore {
                                       tran_date, memo, product_code, period_start, sync_record_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::date, $10, $11, $12::timestamptz, $13)
        ON CONFLICT (external_id) DO NOTHING`,
-      [journal.externalId, journal.tenantId, journal.kind, journal.assetCode, journal.assetScale, journal.currencyId, journal.subsidiary,
-        journal.department, journal.tranDate, journal.memo, journal.productCode, journal.periodStart, record!.id],
+      [
+        journal.externalId,
+        journal.tenantId,
+        journal.kind,
+        journal.assetCode,
+        journal.assetScale,
+        journal.currencyId,
+        journal.subsidiary,
+        journal.department,
+        journal.tranDate,
+        journal.memo,
+        journal.productCode,
+        journal.periodStart,
+        record!.id,
+      ],
     );
     const lines = accounting.lines;
     await q.query(
       `INSERT INTO erp_sync.journal_lines (external_id, tenant_id, transaction_id, role, account, customer, item, debit_minor, credit_minor)
        SELECT $1, $2, $3, * FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[])`,
-      [journal.externalId, journal.tenantId, accounting.transactionId, lines.map((l) => l.role), lines.map((l) => l.account),
-        lines.map((l) => l.customer), lines.map((l) => l.item), lines.map((l) => l.debitMinor.toString()), lines.map((l) => l.creditMinor.toString())],
+      [
+        journal.externalId,
+        journal.tenantId,
+        accounting.transactionId,
+        lines.map((l) => l.role),
+        lines.map((l) => l.account),
+        lines.map((l) => l.customer),
+        lines.map((l) => l.item),
+        lines.map((l) => l.debitMinor.toString()),
+        lines.map((l) => l.creditMinor.toString()),
+      ],
     );
     return true;
   }
 
   /** Keeps only the newest balance per (connector, wallet): older versions never overwrite newer ones. */
-  private async recordBalance(q: QueryRunner, connector: ConnectorName, balance: BalanceSnapshot, delayMs: number): Promise<void> {
+  private async recordBalance(
+    q: QueryRunner,
+    connector: ConnectorName,
+    balance: BalanceSnapshot,
+    delayMs: number,
+  ): Promise<void> {
     const payload = {
       walletId: balance.walletId,
       ownerId: balance.ownerId,
@@ -186,15 +250,23 @@ export class SyncStore {
          next_attempt_at = CASE WHEN erp_sync.sync_records.state = 'synced' THEN EXCLUDED.next_attempt_at
                                 ELSE erp_sync.sync_records.next_attempt_at END,
          updated_at = now()`,
-      [connector, `${balance.tenantId}:${balance.walletId}`, balance.tenantId, CONNECTOR_PRIORITY[connector], JSON.stringify(payload),
-        balance.version.toString(), delayMs],
+      [
+        connector,
+        `${balance.tenantId}:${balance.walletId}`,
+        balance.tenantId,
+        CONNECTOR_PRIORITY[connector],
+        JSON.stringify(payload),
+        balance.version.toString(),
+        delayMs,
+      ],
     );
   }
 
   /** Claims due records of a connector (pending, failed and due, or in flight with a lapsed lease). */
   async claim(connector: ConnectorName, limit: number, leaseMs: number): Promise<SyncRecord[]> {
-    const rows: RecordRow[] = returned(await this.db.query(
-      `UPDATE erp_sync.sync_records r
+    const rows: RecordRow[] = returned(
+      await this.db.query(
+        `UPDATE erp_sync.sync_records r
           SET state = 'in_flight', lease_expires_at = now() + $3 * interval '1 millisecond', updated_at = now()
          FROM (SELECT id FROM erp_sync.sync_records
                 WHERE connector = $1
@@ -205,8 +277,9 @@ export class SyncStore {
                 FOR UPDATE SKIP LOCKED) due
         WHERE r.id = due.id
         RETURNING r.*`,
-      [connector, limit, leaseMs],
-    ));
+        [connector, limit, leaseMs],
+      ),
+    );
     return rows.map(toRecord).sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
   }
 
@@ -218,7 +291,13 @@ export class SyncStore {
       [externalId],
     );
     if (!header) throw new Error(`journal ${externalId} not found`);
-    const lines: Array<{ role: AccountRole; account: string; customer: string | null; item: string | null; net: string }> = await this.db.query(
+    const lines: Array<{
+      role: AccountRole;
+      account: string;
+      customer: string | null;
+      item: string | null;
+      net: string;
+    }> = await this.db.query(
       `SELECT role, account, customer, item, sum(debit_minor - credit_minor)::text AS net
          FROM erp_sync.journal_lines WHERE external_id = $1
         GROUP BY role, account, customer, item
@@ -240,7 +319,14 @@ export class SyncStore {
       productCode: header['product_code'] === null ? null : String(header['product_code']),
       lines: lines.map((l) => {
         const net = BigInt(l.net);
-        return { role: l.role, account: l.account, customer: l.customer, item: l.item, debitMinor: net > 0n ? net : 0n, creditMinor: net < 0n ? -net : 0n };
+        return {
+          role: l.role,
+          account: l.account,
+          customer: l.customer,
+          item: l.item,
+          debitMinor: net > 0n ? net : 0n,
+          creditMinor: net < 0n ? -net : 0n,
+        };
       }),
     };
   }
@@ -262,9 +348,15 @@ export class SyncStore {
    * A failed attempt. `countsAsAttempt` is false for throttling (429): the vendor said "later", not
    * "no", so it never exhausts the attempts. Dead after `maxAttempts` real failures.
    */
-  async markFailed(id: string, error: string, retryInMs: number, options: { countsAsAttempt: boolean; maxAttempts: number }): Promise<SyncState> {
-    const [row]: Array<{ state: SyncState }> = returned(await this.db.query(
-      `UPDATE erp_sync.sync_records
+  async markFailed(
+    id: string,
+    error: string,
+    retryInMs: number,
+    options: { countsAsAttempt: boolean; maxAttempts: number },
+  ): Promise<SyncState> {
+    const [row]: Array<{ state: SyncState }> = returned(
+      await this.db.query(
+        `UPDATE erp_sync.sync_records
           SET attempts = attempts + $4::int, throttled = throttled + (1 - $4::int),
               last_error = $2, lease_expires_at = NULL, updated_at = now(),
               next_attempt_at = now() + $3 * interval '1 millisecond',
@@ -272,8 +364,15 @@ export class SyncStore {
               dead_reason = CASE WHEN attempts + $4::int >= $5 THEN 'gave up after ' || (attempts + $4::int) || ' attempts: ' || $2 END
         WHERE id = $1 AND state = 'in_flight'
         RETURNING state`,
-      [id, error.slice(0, 4_000), Math.max(0, Math.round(retryInMs)), options.countsAsAttempt ? 1 : 0, options.maxAttempts],
-    ));
+        [
+          id,
+          error.slice(0, 4_000),
+          Math.max(0, Math.round(retryInMs)),
+          options.countsAsAttempt ? 1 : 0,
+          options.maxAttempts,
+        ],
+      ),
+    );
     return row?.state ?? 'in_flight';
   }
 
@@ -290,8 +389,17 @@ export class SyncStore {
     await this.db.query(
       `INSERT INTO erp_sync.external_writes (connector, sync_record_id, method, path, request_body, response_code, external_id, error, duration_ms)
        VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9)`,
-      [write.connector, write.syncRecordId, write.method, write.path, write.requestBody === undefined ? null : JSON.stringify(write.requestBody),
-        write.responseCode, write.externalId, write.error?.slice(0, 4_000) ?? null, Math.max(0, Math.round(write.durationMs))],
+      [
+        write.connector,
+        write.syncRecordId,
+        write.method,
+        write.path,
+        write.requestBody === undefined ? null : JSON.stringify(write.requestBody),
+        write.responseCode,
+        write.externalId,
+        write.error?.slice(0, 4_000) ?? null,
+        Math.max(0, Math.round(write.durationMs)),
+      ],
     );
   }
 
@@ -310,18 +418,25 @@ export class SyncStore {
 
   /** Operator replay of a dead record: back to pending with fresh attempts; the worker sends it. */
   async requeueDead(id: string): Promise<boolean> {
-    const rows: unknown[] = returned(await this.db.query(
-      `UPDATE erp_sync.sync_records
+    const rows: unknown[] = returned(
+      await this.db.query(
+        `UPDATE erp_sync.sync_records
           SET state = 'pending', attempts = 0, dead_reason = NULL, next_attempt_at = now(), updated_at = now()
         WHERE id = $1 AND state = 'dead' AND connector <> 'mapping'
         RETURNING id`,
-      [id],
-    ));
+        [id],
+      ),
+    );
     return rows.length > 0;
   }
 
   /** Replay of an event that could not be mapped: records its accounting now, in one transaction. */
-  async replayUnmappable(id: string, accounting: TransactionAccounting | null, eventId: string, journalDelayMs: number): Promise<string> {
+  async replayUnmappable(
+    id: string,
+    accounting: TransactionAccounting | null,
+    eventId: string,
+    journalDelayMs: number,
+  ): Promise<string> {
     return this.inTransaction(async (q) => {
       const rows: Array<{ state: string }> = await q.query(
         `SELECT state FROM erp_sync.sync_records WHERE id = $1 AND connector = 'mapping' FOR UPDATE`,
@@ -368,7 +483,11 @@ export class SyncStore {
 
 /** TypeORM answers an UPDATE … RETURNING with [rows, affected count], an INSERT … RETURNING with the rows. */
 function returned<T>(result: unknown): T[] {
-  return (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number' ? result[0] : result) as T[];
+  return (
+    Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number'
+      ? result[0]
+      : result
+  ) as T[];
 }
 
 function outcomeOf(event: IncomingEvent): string {

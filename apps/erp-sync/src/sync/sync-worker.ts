@@ -43,7 +43,11 @@ export class SyncWorker {
   private wake: Array<() => void> = [];
   readonly stats: Record<string, WorkerStats> = {};
 
-  constructor(private readonly store: SyncStore, private readonly options: WorkerOptions, private readonly logger: Logger) {}
+  constructor(
+    private readonly store: SyncStore,
+    private readonly options: WorkerOptions,
+    private readonly logger: Logger,
+  ) {}
 
   register<T>(connector: Connector<T>, load: PayloadLoader<T>): void {
     this.lanes.push({ connector, load } as Lane<unknown>);
@@ -100,7 +104,10 @@ export class SyncWorker {
         outbound.push({ syncRecordId: record.id, key: record.recordKey, payload: await lane.load(record) });
         revisions.set(record.id, record.revision);
       } catch (error) {
-        await this.store.markDead(record.id, `cannot build the ${connector.name} payload: ${(error as Error).message}`);
+        await this.store.markDead(
+          record.id,
+          `cannot build the ${connector.name} payload: ${(error as Error).message}`,
+        );
         this.stats[connector.name]!.dead += 1;
       }
     }
@@ -111,29 +118,53 @@ export class SyncWorker {
       const message = `${connector.name} write failed: ${(error as Error).message}`;
       results = outbound.map(() => ({ status: 'retry' as const, error: message, throttled: false }));
     }
-    if (results.length !== outbound.length) throw new Error(`${connector.name} returned ${results.length} results for ${outbound.length} records`);
-    await Promise.all(outbound.map((record, i) => this.settle(connector.name, records.find((r) => r.id === record.syncRecordId)!, results[i]!, revisions.get(record.syncRecordId)!)));
+    if (results.length !== outbound.length)
+      throw new Error(`${connector.name} returned ${results.length} results for ${outbound.length} records`);
+    await Promise.all(
+      outbound.map((record, i) =>
+        this.settle(
+          connector.name,
+          records.find((r) => r.id === record.syncRecordId)!,
+          results[i]!,
+          revisions.get(record.syncRecordId)!,
+        ),
+      ),
+    );
     return records.length;
   }
 
-  private async settle(name: ConnectorName, record: SyncRecord, result: WriteResult, revision: bigint): Promise<void> {
+  private async settle(
+    name: ConnectorName,
+    record: SyncRecord,
+    result: WriteResult,
+    revision: bigint,
+  ): Promise<void> {
     const stats = this.stats[name]!;
     const log = this.logger.child({ connector: name, syncRecordId: record.id, key: record.recordKey });
     switch (result.status) {
       case 'ok':
         stats.written += 1;
-        await this.store.markSynced(record.id, revision, result.externalId, this.options.requeueDelayMs(name));
+        await this.store.markSynced(
+          record.id,
+          revision,
+          result.externalId,
+          this.options.requeueDelayMs(name),
+        );
         return;
       case 'retry': {
         const backoff = backoffMs(record.attempts, this.options.retryBaseMs, this.options.retryMaxMs);
         const delay = Math.max(backoff, result.retryAfterMs ?? 0);
-        const state = await this.store.markFailed(record.id, result.error, delay, { countsAsAttempt: !result.throttled, maxAttempts: this.options.maxAttempts });
+        const state = await this.store.markFailed(record.id, result.error, delay, {
+          countsAsAttempt: !result.throttled,
+          maxAttempts: this.options.maxAttempts,
+        });
         if (result.throttled) stats.throttled += 1;
         else stats.retried += 1;
         if (state === 'dead') {
           stats.dead += 1;
           log.error({ error: result.error }, 'sync record dead-lettered after its last attempt');
-        } else if (!result.throttled) log.warn({ error: result.error, retryInMs: delay }, 'sync write failed; will retry');
+        } else if (!result.throttled)
+          log.warn({ error: result.error, retryInMs: delay }, 'sync write failed; will retry');
         return;
       }
       case 'reject':

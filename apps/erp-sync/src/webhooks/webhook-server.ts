@@ -36,7 +36,11 @@ export interface WebhookServer {
  *   document changed; erp-sync reads its status from the ERP (SuiteQL) now. 202 with the state.
  * - POST /webhooks/zendesk: verified and acknowledged (204); no Zendesk event moves money.
  */
-export async function startWebhookServer(options: WebhookServerOptions, confirmer: ShadowConfirmer | undefined, logger: Logger): Promise<WebhookServer> {
+export async function startWebhookServer(
+  options: WebhookServerOptions,
+  confirmer: ShadowConfirmer | undefined,
+  logger: Logger,
+): Promise<WebhookServer> {
   const stats = { accepted: 0, refused: 0 };
   const refuse = (response: ServerResponse, status: number, reason: string) => {
     stats.refused += 1;
@@ -45,7 +49,12 @@ export async function startWebhookServer(options: WebhookServerOptions, confirme
   };
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const path = (request.url ?? '/').split('?')[0];
-    const secret = path === ERP_DOCUMENT_WEBHOOK_PATH ? options.erpSecret : path === ZENDESK_WEBHOOK_PATH ? options.zendeskSecret : undefined;
+    const secret =
+      path === ERP_DOCUMENT_WEBHOOK_PATH
+        ? options.erpSecret
+        : path === ZENDESK_WEBHOOK_PATH
+          ? options.zendeskSecret
+          : undefined;
     if (!secret) return send(response, 404, { error: 'not found' });
     if (request.method !== 'POST') return send(response, 405, { error: 'method not allowed' });
     const body = await readBody(request);
@@ -56,8 +65,21 @@ export async function startWebhookServer(options: WebhookServerOptions, confirme
     };
     const verdict =
       path === ZENDESK_WEBHOOK_PATH
-        ? verifyZendeskWebhook({ signingSecret: secret, signature: header('x-zendesk-webhook-signature'), timestamp: header('x-zendesk-webhook-signature-timestamp'), rawBody: body, toleranceS: options.toleranceS })
-        : verifySignedWebhook({ signingSecret: secret, signature: header(ERP_SIGNATURE_HEADER), timestamp: header(ERP_TIMESTAMP_HEADER), rawBody: body, toleranceS: options.toleranceS, headerName: 'X-Saldo-Webhook-Signature' });
+        ? verifyZendeskWebhook({
+            signingSecret: secret,
+            signature: header('x-zendesk-webhook-signature'),
+            timestamp: header('x-zendesk-webhook-signature-timestamp'),
+            rawBody: body,
+            toleranceS: options.toleranceS,
+          })
+        : verifySignedWebhook({
+            signingSecret: secret,
+            signature: header(ERP_SIGNATURE_HEADER),
+            timestamp: header(ERP_TIMESTAMP_HEADER),
+            rawBody: body,
+            toleranceS: options.toleranceS,
+            headerName: 'X-Saldo-Webhook-Signature',
+          });
     if (!verdict.ok) return refuse(response, 401, verdict.reason);
     stats.accepted += 1;
     if (path === ZENDESK_WEBHOOK_PATH) {
@@ -71,7 +93,12 @@ export async function startWebhookServer(options: WebhookServerOptions, confirme
     } catch {
       return refuse(response, 400, 'body is not JSON');
     }
-    if (typeof payload.tenant !== 'string' || !TENANT.test(payload.tenant) || typeof payload.documentId !== 'string' || !DOCUMENT_ID.test(payload.documentId))
+    if (
+      typeof payload.tenant !== 'string' ||
+      !TENANT.test(payload.tenant) ||
+      typeof payload.documentId !== 'string' ||
+      !DOCUMENT_ID.test(payload.documentId)
+    )
       return refuse(response, 400, 'expected {"tenant": "...", "documentId": "..."}');
     if (!confirmer) return refuse(response, 503, 'shadow confirmation is disabled');
     const row = await confirmer.checkNow(payload.tenant, payload.documentId);

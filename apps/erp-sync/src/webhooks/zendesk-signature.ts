@@ -24,11 +24,13 @@ export function verifySignedWebhook(input: SignedDelivery & { headerName?: strin
   const at = Date.parse(input.timestamp);
   if (Number.isNaN(at)) return { ok: false, reason: 'unreadable signature timestamp' };
   const skewS = Math.abs((input.nowMs ?? Date.now()) - at) / 1000;
-  if (skewS > (input.toleranceS ?? 300)) return { ok: false, reason: `signature timestamp is ${Math.round(skewS)} s away from now` };
+  if (skewS > (input.toleranceS ?? 300))
+    return { ok: false, reason: `signature timestamp is ${Math.round(skewS)} s away from now` };
   const body = typeof input.rawBody === 'string' ? Buffer.from(input.rawBody, 'utf8') : input.rawBody;
   const expected = createHmac('sha256', input.signingSecret).update(input.timestamp).update(body).digest();
   const given = Buffer.from(input.signature, 'base64');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'signature does not match' };
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { ok: false, reason: 'signature does not match' };
   return { ok: true };
 }
 

@@ -35,17 +35,24 @@ export function signClientAssertion(credentials: NetSuiteCredentials, nowMs: num
   const signature =
     alg === 'ES256'
       ? sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
-      : sign('sha256', Buffer.from(input), { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
+      : sign('sha256', Buffer.from(input), {
+          key,
+          padding: constants.RSA_PKCS1_PSS_PADDING,
+          saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+        });
   return `${input}.${signature.toString('base64url')}`;
 }
 
 function loadKey(pem: string): KeyObject {
   try {
     const key = createPrivateKey(pem);
-    if (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'ec') throw new Error(`unsupported key type ${key.asymmetricKeyType}`);
+    if (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'ec')
+      throw new Error(`unsupported key type ${key.asymmetricKeyType}`);
     return key;
   } catch (error) {
-    throw new NetSuiteAuthError(`NETSUITE_PRIVATE_KEY is not a usable RSA or EC private key: ${(error as Error).message}`);
+    throw new NetSuiteAuthError(
+      `NETSUITE_PRIVATE_KEY is not a usable RSA or EC private key: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -55,7 +62,10 @@ export class NetSuiteTokenSource {
   private token: { value: string; expiresAt: number } | undefined;
   private inFlight: Promise<string> | undefined;
 
-  constructor(private readonly credentials: NetSuiteCredentials, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly credentials: NetSuiteCredentials,
+    private readonly timeoutMs: number,
+  ) {}
 
   async get(): Promise<string> {
     if (this.token && this.token.expiresAt - 60_000 > Date.now()) return this.token.value;
@@ -85,11 +95,17 @@ export class NetSuiteTokenSource {
       throw new NetSuiteAuthError(`NetSuite token endpoint unreachable: ${(error as Error).message}`);
     }
     const text = await res.text();
-    if (!res.ok) throw new NetSuiteAuthError(`NetSuite refused the client credentials (${res.status}): ${text.slice(0, 500)}`);
+    if (!res.ok)
+      throw new NetSuiteAuthError(
+        `NetSuite refused the client credentials (${res.status}): ${text.slice(0, 500)}`,
+      );
     const json = JSON.parse(text) as { access_token?: string; expires_in?: string | number };
     if (!json.access_token) throw new NetSuiteAuthError('NetSuite token response has no access_token');
     const ttlS = Number(json.expires_in ?? 3600);
-    this.token = { value: json.access_token, expiresAt: Date.now() + (Number.isFinite(ttlS) ? ttlS : 3600) * 1000 };
+    this.token = {
+      value: json.access_token,
+      expiresAt: Date.now() + (Number.isFinite(ttlS) ? ttlS : 3600) * 1000,
+    };
     return json.access_token;
   }
 }

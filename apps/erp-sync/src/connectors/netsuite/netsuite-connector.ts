@@ -18,7 +18,10 @@ const SUITEQL_MAX_PAGES = 100;
 export class NetSuiteConnector implements Connector<JournalContent> {
   readonly name = 'netsuite' as const;
 
-  constructor(private readonly http: VendorHttp, private readonly tokens: NetSuiteTokenSource) {}
+  constructor(
+    private readonly http: VendorHttp,
+    private readonly tokens: NetSuiteTokenSource,
+  ) {}
 
   async authenticate(): Promise<void> {
     this.tokens.invalidate();
@@ -32,15 +35,45 @@ export class NetSuiteConnector implements Connector<JournalContent> {
       key: 'externalId (saldo-<tenant>-usage-<asset>-<product>-<period> or saldo-<tenant>-tx-<transaction>)',
       fields: [
         { name: 'subsidiary', type: 'ref', required: true, description: 'tenant subsidiary' },
-        { name: 'currency', type: 'ref', required: true, description: 'NetSuite currency of the ledger asset' },
-        { name: 'trandate', type: 'date', required: true, description: 'transaction day, or summary period start (UTC)' },
+        {
+          name: 'currency',
+          type: 'ref',
+          required: true,
+          description: 'NetSuite currency of the ledger asset',
+        },
+        {
+          name: 'trandate',
+          type: 'date',
+          required: true,
+          description: 'transaction day, or summary period start (UTC)',
+        },
         { name: 'memo', type: 'text', required: false, description: 'what the entry records' },
-        { name: 'custbody_saldo_tenant', type: 'text', required: true, description: 'Saldo tenant (reconciliation key)' },
+        {
+          name: 'custbody_saldo_tenant',
+          type: 'text',
+          required: true,
+          description: 'Saldo tenant (reconciliation key)',
+        },
         { name: 'line.items[].account', type: 'ref', required: true, description: 'ERP account of the line' },
-        { name: 'line.items[].debit|credit', type: 'currency', required: true, description: 'amount in major units' },
+        {
+          name: 'line.items[].debit|credit',
+          type: 'currency',
+          required: true,
+          description: 'amount in major units',
+        },
         { name: 'line.items[].department', type: 'ref', required: false, description: 'tenant department' },
-        { name: 'line.items[].custcol_saldo_customer', type: 'text', required: false, description: 'wallet owner of a prepayment line' },
-        { name: 'line.items[].custcol_saldo_item', type: 'text', required: false, description: 'item of the product (revenue, cost lines)' },
+        {
+          name: 'line.items[].custcol_saldo_customer',
+          type: 'text',
+          required: false,
+          description: 'wallet owner of a prepayment line',
+        },
+        {
+          name: 'line.items[].custcol_saldo_item',
+          type: 'text',
+          required: false,
+          description: 'item of the product (revenue, cost lines)',
+        },
       ],
     };
   }
@@ -52,7 +85,11 @@ export class NetSuiteConnector implements Connector<JournalContent> {
 
   private async upsert(record: OutboundRecord<JournalContent>): Promise<WriteResult> {
     const journal = record.payload;
-    if (journal.lines.length < 2) return { status: 'reject', error: `journal ${journal.externalId} has ${journal.lines.length} non-zero line(s)` };
+    if (journal.lines.length < 2)
+      return {
+        status: 'reject',
+        error: `journal ${journal.externalId} has ${journal.lines.length} non-zero line(s)`,
+      };
     const body = journalEntryBody(journal);
     const path = `${RECORD_PATH}/eid:${encodeURIComponent(journal.externalId)}?replace=line`;
     let response: VendorResponse;
@@ -61,19 +98,26 @@ export class NetSuiteConnector implements Connector<JournalContent> {
         this.http.send({
           method: 'PUT',
           path,
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            accept: 'application/json',
+          },
           body: body.text,
           priority: 0,
           audit: { syncRecordId: record.syncRecordId, requestBody: body.audit, externalIdOf: internalIdOf },
         }),
       );
     } catch (error) {
-      if (error instanceof VendorNetworkError) return { status: 'retry', error: error.message, throttled: false };
+      if (error instanceof VendorNetworkError)
+        return { status: 'retry', error: error.message, throttled: false };
       throw error;
     }
     if (response.status >= 200 && response.status < 300) {
       const id = internalIdOf(response);
-      return id ? { status: 'ok', externalId: id } : { status: 'retry', error: 'NetSuite answered without a Location header', throttled: false };
+      return id
+        ? { status: 'ok', externalId: id }
+        : { status: 'retry', error: 'NetSuite answered without a Location header', throttled: false };
     }
     const error = `NetSuite ${response.status} on journal ${journal.externalId}: ${describeNetSuiteError(response.text)}`;
     const kind = classifyStatus(response.status);
@@ -89,15 +133,27 @@ export class NetSuiteConnector implements Connector<JournalContent> {
         this.http.send({
           method: 'POST',
           path: `${SUITEQL_PATH}?limit=${SUITEQL_PAGE}&offset=${page * SUITEQL_PAGE}`,
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json', prefer: 'transient' },
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            accept: 'application/json',
+            prefer: 'transient',
+          },
           body: JSON.stringify({ q: query }),
           priority: 0,
         }),
       );
-      if (response.status !== 200) throw new Error(`NetSuite SuiteQL ${response.status}: ${describeNetSuiteError(response.text)}`);
+      if (response.status !== 200)
+        throw new Error(`NetSuite SuiteQL ${response.status}: ${describeNetSuiteError(response.text)}`);
       const json = JSON.parse(response.text) as { items?: Array<Record<string, unknown>>; hasMore?: boolean };
       for (const item of json.items ?? []) {
-        items.push(Object.fromEntries(Object.entries(item).filter(([k]) => k !== 'links').map(([k, v]) => [k, v === null ? null : String(v)])));
+        items.push(
+          Object.fromEntries(
+            Object.entries(item)
+              .filter(([k]) => k !== 'links')
+              .map(([k, v]) => [k, v === null ? null : String(v)]),
+          ),
+        );
       }
       if (!json.hasMore) return items;
     }
@@ -106,7 +162,8 @@ export class NetSuiteConnector implements Connector<JournalContent> {
 
   async readChanges(cursor: string | null, limit: number): Promise<ChangePage> {
     const since = cursor ?? '1970-01-01 00:00:00';
-    if (!/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(since)) throw new Error(`bad NetSuite cursor "${since}"`);
+    if (!/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(since))
+      throw new Error(`bad NetSuite cursor "${since}"`);
     const rows = await this.suiteql(
       `SELECT t.id AS id, t.externalid AS externalid, TO_CHAR(t.lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS lastmodified ` +
         `FROM transaction t WHERE t.type = 'Journal' AND t.lastmodifieddate > TO_TIMESTAMP('${since}', 'YYYY-MM-DD HH24:MI:SS') ` +
@@ -114,7 +171,12 @@ export class NetSuiteConnector implements Connector<JournalContent> {
     );
     const page = rows.slice(0, limit);
     return {
-      records: page.map((r) => ({ externalId: r['id'] ?? '', key: r['externalid'] ?? null, changedAt: r['lastmodified'] ?? '', fields: r })),
+      records: page.map((r) => ({
+        externalId: r['id'] ?? '',
+        key: r['externalid'] ?? null,
+        changedAt: r['lastmodified'] ?? '',
+        fields: r,
+      })),
       cursor: page.length ? (page[page.length - 1]!['lastmodified'] ?? since) : cursor,
     };
   }
@@ -138,7 +200,9 @@ function internalIdOf(response: VendorResponse): string | null {
 export function journalEntryBody(journal: JournalContent): { text: string; audit: unknown } {
   const items = journal.lines.map((line) => ({
     account: { id: line.account },
-    ...(line.debitMinor > 0n ? { debit: decimal(line.debitMinor, journal.assetScale) } : { credit: decimal(line.creditMinor, journal.assetScale) }),
+    ...(line.debitMinor > 0n
+      ? { debit: decimal(line.debitMinor, journal.assetScale) }
+      : { credit: decimal(line.creditMinor, journal.assetScale) }),
     memo: [line.role, line.customer, line.item].filter(Boolean).join(' '),
     ...(journal.department ? { department: { id: journal.department } } : {}),
     ...(line.customer ? { custcol_saldo_customer: line.customer } : {}),
@@ -152,11 +216,13 @@ export function journalEntryBody(journal: JournalContent): { text: string; audit
     custbody_saldo_tenant: journal.tenantId,
     line: { items },
   };
-  const text = JSON.stringify(audit, (_key, value: unknown) => (value instanceof Decimal ? `\u0000${value.text}\u0000` : value)).replace(
-    /"\\u0000(-?\d+(?:\.\d+)?)\\u0000"/g,
-    '$1',
-  );
-  return { text, audit: JSON.parse(JSON.stringify(audit, (_k, v: unknown) => (v instanceof Decimal ? v.text : v))) };
+  const text = JSON.stringify(audit, (_key, value: unknown) =>
+    value instanceof Decimal ? `\u0000${value.text}\u0000` : value,
+  ).replace(/"\\u0000(-?\d+(?:\.\d+)?)\\u0000"/g, '$1');
+  return {
+    text,
+    audit: JSON.parse(JSON.stringify(audit, (_k, v: unknown) => (v instanceof Decimal ? v.text : v))),
+  };
 }
 
 class Decimal {
@@ -170,9 +236,12 @@ function decimal(minor: bigint, scale: number): Decimal {
 /** NetSuite's RFC 9457 problem body with `o:errorDetails`, as one readable line. */
 export function describeNetSuiteError(text: string): string {
   try {
-    const json = JSON.parse(text) as { title?: string; 'o:errorDetails'?: Array<{ detail?: string; 'o:errorCode'?: string; 'o:errorPath'?: string }> };
-    const details = (json['o:errorDetails'] ?? []).map(
-      (d) => `${d['o:errorCode'] ?? 'ERROR'}${d['o:errorPath'] ? ` at ${d['o:errorPath']}` : ''}: ${d.detail ?? ''}`.trim(),
+    const json = JSON.parse(text) as {
+      title?: string;
+      'o:errorDetails'?: Array<{ detail?: string; 'o:errorCode'?: string; 'o:errorPath'?: string }>;
+    };
+    const details = (json['o:errorDetails'] ?? []).map((d) =>
+      `${d['o:errorCode'] ?? 'ERROR'}${d['o:errorPath'] ? ` at ${d['o:errorPath']}` : ''}: ${d.detail ?? ''}`.trim(),
     );
     return details.length ? details.join('; ') : (json.title ?? text.slice(0, 500));
   } catch {

@@ -59,7 +59,9 @@ export class ErpSyncSchema1767312000000 implements MigrationInterface {
     await db.query(`
       CREATE INDEX sync_records_due ON erp_sync.sync_records (connector, priority, next_attempt_at, id)
         WHERE state IN ('pending', 'failed', 'in_flight')`);
-    await db.query(`CREATE INDEX sync_records_dead ON erp_sync.sync_records (updated_at) WHERE state = 'dead'`);
+    await db.query(
+      `CREATE INDEX sync_records_dead ON erp_sync.sync_records (updated_at) WHERE state = 'dead'`,
+    );
     await db.query(`
       CREATE TABLE erp_sync.journals (
         external_id    text PRIMARY KEY CHECK (external_id ~ '^[A-Za-z0-9_-]{1,255}$'),

@@ -26,7 +26,9 @@ export class ErpDocuments1767398400000 implements MigrationInterface {
         resolved_at    timestamptz,
         PRIMARY KEY (tenant_id, document_id)
       )`);
-    await db.query(`CREATE INDEX erp_documents_due ON erp_sync.erp_documents (next_poll_at) WHERE state = 'watching'`);
+    await db.query(
+      `CREATE INDEX erp_documents_due ON erp_sync.erp_documents (next_poll_at) WHERE state = 'watching'`,
+    );
   }
 
   async down(db: QueryRunner): Promise<void> {
