@@ -14,10 +14,12 @@ import { protoFile, protoRoot } from '@saldo/proto';
 import {
   createTestDatabase,
   freePort,
-  startServiceProcess,
   waitFor,
   type ServiceProcess,
   type TestDatabase,
+  startLedger,
+  startAggregator,
+  aggregatorEnv,
 } from '@saldo/test-support';
 import { startStandins, type RunningStandins } from '@saldo/vendor-standins';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -32,7 +34,6 @@ jest.setTimeout(90_000);
 const ROOT = path.resolve(__dirname, '../..');
 const TENANT = `trace-${randomBytes(3).toString('hex')}`;
 const API_KEY = `key-${randomBytes(16).toString('hex')}`;
-const SERVICE_TOKEN = `svc-${randomBytes(16).toString('hex')}`;
 const TOPIC = `ledger-events-trace-${randomBytes(3).toString('hex')}`;
 const ACTIONS = `balance-actions-trace-${randomBytes(3).toString('hex')}`;
 
@@ -190,43 +191,32 @@ beforeAll(async () => {
   });
   const ledgerTarget = `127.0.0.1:${await freePort()}`;
   const aggregatorTarget = `127.0.0.1:${await freePort()}`;
-  ledger = await startServiceProcess({
-    name: 'wallet-ledger',
-    script: 'dist/out-tsc/apps/wallet-ledger/src/main.js',
-    healthTarget: ledgerTarget,
-    env: {
-      ...tracing,
-      LEDGER_GRPC_URL: ledgerTarget,
-      DATABASE_URL: database.url,
-      LEDGER_SERVICE_TOKEN: SERVICE_TOKEN,
-      LEDGER_HTTP_PORT: String(await freePort()),
-      LEDGER_EVENTS_TOPIC: TOPIC,
-      LEDGER_MIRROR_ENABLED: 'false',
-      LEDGER_OUTBOX_POLL_INTERVAL_MS: '50',
-      LOG_LEVEL: 'warn',
-    },
-  });
-  aggregator = await startServiceProcess({
-    name: 'transaction-aggregator',
-    script: 'dist/out-tsc/apps/transaction-aggregator/src/main.js',
-    healthTarget: aggregatorTarget,
-    healthService: 'saldo.transaction.v1.TransactionService',
-    env: {
-      ...tracing,
-      DATABASE_URL: database.url,
-      AGGREGATOR_GRPC_URL: aggregatorTarget,
-      AGGREGATOR_LEDGER_TARGET: ledgerTarget,
-      AGGREGATOR_HTTP_PORT: '0',
-      LEDGER_SERVICE_TOKEN: SERVICE_TOKEN,
-      SALDO_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      SALDO_API_KEYS: `${TENANT}=${API_KEY}`,
-      AGGREGATOR_ACTIONS_TOPIC: ACTIONS,
-      AGGREGATOR_ACTIONS_SUBSCRIPTION: `${ACTIONS}-aggregator`,
-      AGGREGATOR_RESULTS_TOPIC: `${ACTIONS}-results`,
-      AGGREGATOR_DEAD_LETTER_TOPIC: `${ACTIONS}-dead-letter`,
-      LOG_LEVEL: 'warn',
-    },
-  });
+  ledger = (
+    await startLedger(database.url, {
+      at: ledgerTarget,
+      env: {
+        ...tracing,
+        LEDGER_EVENTS_TOPIC: TOPIC,
+        LEDGER_MIRROR_ENABLED: 'false',
+        LEDGER_OUTBOX_POLL_INTERVAL_MS: '50',
+        LEDGER_OUTBOX_RELAY_ENABLED: 'true',
+      },
+    })
+  ).process;
+  aggregator = (
+    await startAggregator(
+      aggregatorEnv(database.url, ledgerTarget, {
+        ...tracing,
+        SALDO_API_KEYS: `${TENANT}=${API_KEY}`,
+        AGGREGATOR_ACTIONS_TOPIC: ACTIONS,
+        AGGREGATOR_ACTIONS_SUBSCRIPTION: `${ACTIONS}-aggregator`,
+        AGGREGATOR_RESULTS_TOPIC: `${ACTIONS}-results`,
+        AGGREGATOR_DEAD_LETTER_TOPIC: `${ACTIONS}-dead-letter`,
+        AGGREGATOR_PUBSUB_ENABLED: 'true',
+      }),
+      { at: aggregatorTarget },
+    )
+  ).process;
   const definition = loadSync(protoFile('saldo/transaction/v1/transaction.proto'), {
     ...PROTO_LOADER_OPTIONS,
     includeDirs: [protoRoot()],

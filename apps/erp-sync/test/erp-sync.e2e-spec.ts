@@ -10,11 +10,13 @@ import {
   createTestDatabase,
   freePort,
   startPubSubEmulator,
-  startServiceProcess,
   waitFor,
   type ServiceProcess,
   type TestDatabase,
   type TestEmulator,
+  startLedger,
+  startAggregator,
+  aggregatorEnv,
 } from '@saldo/test-support';
 import {
   decimalToScaled,
@@ -34,7 +36,6 @@ jest.setTimeout(240_000);
 
 const TENANT = `e2e-${randomBytes(3).toString('hex')}`;
 const API_KEY = `key-${randomBytes(16).toString('hex')}`;
-const SERVICE_TOKEN = `svc-${randomBytes(16).toString('hex')}`;
 const BURST = 300;
 
 let emulator: TestEmulator;
@@ -139,40 +140,27 @@ beforeAll(async () => {
   // erp-sync first: its subscription must exist before the first event is published.
   await startErpSync();
   const ledgerTarget = `127.0.0.1:${await freePort()}`;
-  ledger = await startServiceProcess({
-    name: 'wallet-ledger',
-    script: 'dist/out-tsc/apps/wallet-ledger/src/main.js',
-    healthTarget: ledgerTarget,
-    env: {
-      ...pubsubEnv,
-      LEDGER_GRPC_URL: ledgerTarget,
-      DATABASE_URL: database.url,
-      LEDGER_SERVICE_TOKEN: SERVICE_TOKEN,
-      LEDGER_DB_POOL_SIZE: '8',
-      LEDGER_HTTP_PORT: String(await freePort()),
-      LEDGER_EVENTS_TOPIC: topic,
-      LEDGER_MIRROR_ENABLED: 'false',
-      LEDGER_OUTBOX_POLL_INTERVAL_MS: '50',
-      LOG_LEVEL: 'warn',
-    },
-  });
+  ledger = (
+    await startLedger(database.url, {
+      at: ledgerTarget,
+      env: {
+        ...pubsubEnv,
+        LEDGER_EVENTS_TOPIC: topic,
+        LEDGER_MIRROR_ENABLED: 'false',
+        LEDGER_OUTBOX_POLL_INTERVAL_MS: '50',
+        LEDGER_OUTBOX_RELAY_ENABLED: 'true',
+      },
+    })
+  ).process;
   const aggregatorTarget = `127.0.0.1:${await freePort()}`;
-  aggregator = await startServiceProcess({
-    name: 'transaction-aggregator',
-    script: 'dist/out-tsc/apps/transaction-aggregator/src/main.js',
-    healthTarget: aggregatorTarget,
-    healthService: 'saldo.transaction.v1.TransactionService',
-    env: {
-      DATABASE_URL: database.url,
-      AGGREGATOR_GRPC_URL: aggregatorTarget,
-      AGGREGATOR_LEDGER_TARGET: ledgerTarget,
-      LEDGER_SERVICE_TOKEN: SERVICE_TOKEN,
-      SALDO_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      SALDO_API_KEYS: `${TENANT}=${API_KEY}`,
-      AGGREGATOR_PUBSUB_ENABLED: 'false',
-      LOG_LEVEL: 'warn',
-    },
-  });
+  aggregator = (
+    await startAggregator(
+      aggregatorEnv(database.url, ledgerTarget, {
+        SALDO_API_KEYS: `${TENANT}=${API_KEY}`,
+      }),
+      { at: aggregatorTarget },
+    )
+  ).process;
   const definition = loadSync(protoFile('saldo/transaction/v1/transaction.proto'), {
     ...PROTO_LOADER_OPTIONS,
     includeDirs: [protoRoot()],

@@ -4,17 +4,15 @@ import { PubSub } from '@google-cloud/pubsub';
 import {
   createTestDatabase,
   freePort,
-  startServiceProcess,
   type ServiceProcess,
   type TestDatabase,
   aggregatorEnv,
   apiKey,
   KEY_ENCRYPTION_KEY,
-  LEDGER_SCRIPT,
   ROOT,
-  SERVICE_TOKEN,
   startAggregator,
   tenantId,
+  startLedger,
 } from '@saldo/test-support';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -99,22 +97,18 @@ beforeAll(async () => {
   database = await createTestDatabase('cli');
   await new PubSub({ projectId: PROJECT }).createTopic(TOPIC);
   const ledgerTarget = `127.0.0.1:${await freePort()}`;
-  ledger = await startServiceProcess({
-    name: 'wallet-ledger',
-    script: LEDGER_SCRIPT,
-    healthTarget: ledgerTarget,
-    env: {
-      LEDGER_GRPC_URL: ledgerTarget,
-      DATABASE_URL: database.url,
-      LEDGER_SERVICE_TOKEN: SERVICE_TOKEN,
-      LEDGER_HTTP_PORT: String(await freePort()),
-      LEDGER_EVENTS_TOPIC: TOPIC,
-      LEDGER_EVENTS_CREATE_TOPIC: 'false',
-      LEDGER_MIRROR_ENABLED: 'false',
-      GOOGLE_CLOUD_PROJECT: PROJECT,
-      LOG_LEVEL: 'warn',
-    },
-  });
+  ledger = (
+    await startLedger(database.url, {
+      at: ledgerTarget,
+      env: {
+        LEDGER_EVENTS_TOPIC: TOPIC,
+        LEDGER_EVENTS_CREATE_TOPIC: 'false',
+        LEDGER_MIRROR_ENABLED: 'false',
+        GOOGLE_CLOUD_PROJECT: PROJECT,
+        LEDGER_OUTBOX_RELAY_ENABLED: 'true',
+      },
+    })
+  ).process;
   const started = await startAggregator(
     aggregatorEnv(database.url, ledgerTarget, { SALDO_API_KEYS: `${TENANT}=${KEY}` }),
   );

@@ -204,7 +204,7 @@ it('answers UNAVAILABLE while the ledger is down, and the retry with the same ke
     );
     expect(claim?.state).toBe('started');
 
-    ledger = (await startLedger(database.url, target)).process;
+    ledger = (await startLedger(database.url, { at: target })).process;
     const posted = await waitFor(() => api.call('TopUp', request).catch(() => undefined), {
       timeoutMs: 20_000,
       intervalMs: 200,

@@ -7,17 +7,15 @@ import {
   createTestDatabase,
   freePort,
   listServicesByReflection,
-  startServiceProcess,
   waitFor,
   type ServiceProcess,
   type TestDatabase,
   aggregatorEnv,
   Api,
   apiKey,
-  LEDGER_SCRIPT,
-  SERVICE_TOKEN,
   startAggregator,
   tenantId,
+  startLedger,
 } from '@saldo/test-support';
 import { randomBytes } from 'node:crypto';
 
@@ -60,20 +58,16 @@ beforeAll(async () => {
 
   const ledgerTarget = `127.0.0.1:${await freePort()}`;
   ledgerAt = ledgerTarget;
-  ledger = await startServiceProcess({
-    name: 'wallet-ledger',
-    script: LEDGER_SCRIPT,
-    healthTarget: ledgerTarget,
-    env: {
-      LEDGER_GRPC_URL: ledgerTarget,
-      DATABASE_URL: database.url,
-      LEDGER_SERVICE_TOKEN: SERVICE_TOKEN,
-      LEDGER_HTTP_PORT: String(await freePort()),
-      LEDGER_EVENTS_TOPIC: TOPIC,
-      GOOGLE_CLOUD_PROJECT: PROJECT,
-      LOG_LEVEL: 'warn',
-    },
-  });
+  ledger = (
+    await startLedger(database.url, {
+      at: ledgerTarget,
+      env: {
+        LEDGER_EVENTS_TOPIC: TOPIC,
+        GOOGLE_CLOUD_PROJECT: PROJECT,
+        LEDGER_OUTBOX_RELAY_ENABLED: 'true',
+      },
+    })
+  ).process;
   const started = await startAggregator(
     aggregatorEnv(database.url, ledgerTarget, { SALDO_API_KEYS: `${TENANT}=${KEY}` }),
   );

@@ -46,11 +46,15 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/**
+ * The wallet-ledger as a process (built JS) on a free port, SERVING before it returns. Its outbox
+ * relay is off unless `env` turns it on (most specs do not prove it); `env` overrides any default.
+ */
 export async function startLedger(
   databaseUrl: string,
-  at?: string,
+  options: { at?: string; env?: Record<string, string> } = {},
 ): Promise<{ process: ServiceProcess; target: string }> {
-  const target = at ?? `127.0.0.1:${await freePort()}`;
+  const target = options.at ?? `127.0.0.1:${await freePort()}`;
   const process_ = await startServiceProcess({
     name: 'wallet-ledger',
     script: LEDGER_SCRIPT,
@@ -61,10 +65,11 @@ export async function startLedger(
       REDIS_URL: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
       LEDGER_SERVICE_TOKEN: SERVICE_TOKEN,
       LEDGER_DB_POOL_SIZE: '8',
-      // Each ledger of a spec gets its own metrics port; its outbox relay is not what these specs prove.
+      // Each ledger of a spec gets its own metrics port.
       LEDGER_HTTP_PORT: String(await freePort()),
       LEDGER_OUTBOX_RELAY_ENABLED: 'false',
       LOG_LEVEL: 'warn',
+      ...options.env,
     },
   });
   return { process: process_, target };
@@ -90,8 +95,9 @@ export function aggregatorEnv(
 
 export async function startAggregator(
   env: Record<string, string>,
+  options: { at?: string } = {},
 ): Promise<{ process: ServiceProcess; target: string }> {
-  const target = `127.0.0.1:${await freePort()}`;
+  const target = options.at ?? `127.0.0.1:${await freePort()}`;
   const process_ = await startServiceProcess({
     name: 'transaction-aggregator',
     script: AGGREGATOR_SCRIPT,
