@@ -19,6 +19,7 @@ export class LedgerPostingFunctions1767225600001 implements MigrationInterface {
       CLAIM_KEY,
       REPLAYED_RESULT,
       ACCOUNT_JSON,
+      ENTRY_JSON,
       TRANSACTION_JSON,
       APPLY_ENTRIES,
       DEFINE_ASSET,
@@ -41,7 +42,8 @@ export class LedgerPostingFunctions1767225600001 implements MigrationInterface {
       'open_account(jsonb)',
       'define_asset(text, text, smallint)',
       'apply_entries(text, uuid, jsonb, text)',
-      'transaction_json(uuid)',
+      'transaction_json(uuid, jsonb)',
+      'entry_json(ledger.entries, text)',
       'account_json(uuid)',
       'replayed_result(text, text, text, text)',
       'claim_key(text, text, text, text, uuid)',
@@ -94,8 +96,25 @@ BEGIN
   RETURN result;
 END $$`;
 
+/** One entry as JSON, with the account's running totals after it: the single definition of its shape. */
+const ENTRY_JSON = `
+CREATE FUNCTION ledger.entry_json(e ledger.entries, p_normal_side text) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT jsonb_build_object(
+    'entry_id', e.id::text, 'transaction_id', e.transaction_id, 'account_id', e.account_id,
+    'asset_code', e.asset_code, 'side', e.side, 'phase', e.phase, 'amount', e.amount::text,
+    'normal_side', p_normal_side, 'account_version', e.account_version::text,
+    'debits_posted', e.debits_posted::text, 'credits_posted', e.credits_posted::text,
+    'debits_pending', e.debits_pending::text, 'credits_pending', e.credits_pending::text,
+    'created_at', e.created_at)
+$$`;
+
+/**
+ * A transaction as JSON. A write passes the entries it has just appended (apply_entries returns
+ * them) so they are not read back; replays and reads leave p_entries out.
+ */
 const TRANSACTION_JSON = `
-CREATE FUNCTION ledger.transaction_json(p_transaction uuid) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+CREATE FUNCTION ledger.transaction_json(p_transaction uuid, p_entries jsonb DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
 DECLARE result jsonb;
 BEGIN
   SELECT jsonb_build_object(
@@ -104,16 +123,10 @@ BEGIN
     'pending_transaction_id', t.pending_id, 'resolved_by_transaction_id', t.resolved_by,
     'reverses_transaction_id', t.reverses_id, 'reversed_by_transaction_id', t.reversed_by,
     'expires_at', t.expires_at, 'created_at', t.created_at, 'references', t.refs, 'metadata', t.metadata,
-    'entries', (
-      SELECT coalesce(jsonb_agg(jsonb_build_object(
-        'entry_id', e.id::text, 'transaction_id', e.transaction_id, 'account_id', e.account_id,
-        'asset_code', e.asset_code, 'side', e.side, 'phase', e.phase, 'amount', e.amount::text,
-        'normal_side', a.normal_side, 'account_version', e.account_version::text,
-        'debits_posted', e.debits_posted::text, 'credits_posted', e.credits_posted::text,
-        'debits_pending', e.debits_pending::text, 'credits_pending', e.credits_pending::text,
-        'created_at', e.created_at) ORDER BY e.id), '[]'::jsonb)
+    'entries', coalesce(p_entries, (
+      SELECT coalesce(jsonb_agg(ledger.entry_json(e, a.normal_side) ORDER BY e.id), '[]'::jsonb)
       FROM ledger.entries e JOIN ledger.accounts a ON a.id = e.account_id
-      WHERE e.transaction_id = t.id))
+      WHERE e.transaction_id = t.id)))
   INTO result
   FROM ledger.transactions t WHERE t.id = p_transaction;
   RETURN result;
@@ -123,11 +136,11 @@ END $$`;
  * Applies entries [{account_id, side, phase, amount}] of transaction p_transaction: locks the
  * accounts by id (the fixed order that rules out deadlocks), checks tenant, asset and balance per
  * asset and phase, enforces wallet limits, moves each account's totals and version once, and
- * appends the entries with their running totals.
+ * appends the entries with their running totals; returns them as JSON (see transaction_json).
  */
 const APPLY_ENTRIES = `
 CREATE FUNCTION ledger.apply_entries(p_tenant text, p_transaction uuid, p_entries jsonb, p_asset text)
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   acc record;
   ids uuid[] := '{}'; assets text[] := '{}';
@@ -140,6 +153,7 @@ DECLARE
   e_amount bigint[] := '{}'; e_version bigint[] := '{}';
   e_dp bigint[] := '{}'; e_cp bigint[] := '{}'; e_dq bigint[] := '{}'; e_cq bigint[] := '{}';
   available bigint;
+  v_appended jsonb;
 BEGIN
   FOR acc IN
     SELECT a.id, a.asset_code, a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending, a.version,
@@ -206,13 +220,20 @@ BEGIN
     FROM unnest(ids, dp, cp, dq, cq, versions) AS u(id, dp, cp, dq, cq, v)
    WHERE a.id = u.id;
 
-  INSERT INTO ledger.entries (tenant_id, transaction_id, account_id, asset_code, side, phase, amount, account_version,
-                              debits_posted, credits_posted, debits_pending, credits_pending)
-  SELECT p_tenant, p_transaction, u.account_id, u.asset_code, u.side, u.phase, u.amount, u.version,
-         u.dp, u.cp, u.dq, u.cq
-    FROM unnest(e_account, e_asset, e_side, e_phase, e_amount, e_version, e_dp, e_cp, e_dq, e_cq)
-         WITH ORDINALITY AS u(account_id, asset_code, side, phase, amount, version, dp, cp, dq, cq, n)
-   ORDER BY u.n;
+  WITH appended AS (
+    INSERT INTO ledger.entries (tenant_id, transaction_id, account_id, asset_code, side, phase, amount, account_version,
+                                debits_posted, credits_posted, debits_pending, credits_pending)
+    SELECT p_tenant, p_transaction, u.account_id, u.asset_code, u.side, u.phase, u.amount, u.version,
+           u.dp, u.cp, u.dq, u.cq
+      FROM unnest(e_account, e_asset, e_side, e_phase, e_amount, e_version, e_dp, e_cp, e_dq, e_cq)
+           WITH ORDINALITY AS u(account_id, asset_code, side, phase, amount, version, dp, cp, dq, cq, n)
+     ORDER BY u.n
+    RETURNING entries)
+  SELECT jsonb_agg(ledger.entry_json(a.entries, CASE WHEN k.credit THEN 'credit' ELSE 'debit' END)
+                   ORDER BY (a.entries).id)
+    INTO v_appended
+    FROM appended a JOIN unnest(ids, credit_normal) AS k(id, credit) ON k.id = (a.entries).account_id;
+  RETURN v_appended;
 END $$`;
 
 /** Declares an asset and its system accounts; idempotent on (tenant, code). */
@@ -263,6 +284,7 @@ END $$`;
 const POST_TRANSACTION = `
 CREATE FUNCTION ledger.post_transaction(p jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
+  v_appended jsonb;
   v_tenant text := p->>'tenant_id';
   v_asset text := nullif(p->>'asset_code', '');
   v_tx uuid := gen_random_uuid();
@@ -296,10 +318,10 @@ BEGIN
   VALUES (v_tx, v_tenant, v_kind, v_kind, coalesce(p->>'action', ''), p->>'idempotency_key', v_asset,
           CASE WHEN v_kind = 'pending' AND v_timeout > 0 THEN clock_timestamp() + make_interval(secs => v_timeout) END,
           coalesce(p->'references', '{}'), coalesce(p->'metadata', '{}'));
-  PERFORM ledger.apply_entries(v_tenant, v_tx, v_entries, v_asset);
+  v_appended := ledger.apply_entries(v_tenant, v_tx, v_entries, v_asset);
   INSERT INTO ledger.outbox (tenant_id, event_type, transaction_id)
   VALUES (v_tenant, CASE v_kind WHEN 'pending' THEN 'transaction.pending' ELSE 'transaction.posted' END, v_tx);
-  RETURN ledger.transaction_json(v_tx);
+  RETURN ledger.transaction_json(v_tx, v_appended);
 END $$`;
 
 /**
@@ -311,6 +333,7 @@ const RESOLVE_PENDING = `
 CREATE FUNCTION ledger.resolve_pending(p jsonb) RETURNS jsonb LANGUAGE plpgsql
 SET lock_timeout = '5s' AS $$
 DECLARE
+  v_appended jsonb;
   v_tenant text := p->>'tenant_id';
   v_operation text := p->>'operation';
   v_tx uuid := gen_random_uuid();
@@ -367,14 +390,14 @@ BEGIN
   INSERT INTO ledger.transactions (id, tenant_id, kind, status, action, idempotency_key, asset_code, pending_id, refs, metadata)
   VALUES (v_tx, v_tenant, v_operation, 'posted', v_hold.action, p->>'idempotency_key', v_hold.asset_code, v_hold.id,
           v_hold.refs, coalesce(p->'metadata', '{}'));
-  PERFORM ledger.apply_entries(v_tenant, v_tx, v_entries, NULL);
+  v_appended := ledger.apply_entries(v_tenant, v_tx, v_entries, NULL);
   UPDATE ledger.transactions SET status = CASE v_operation WHEN 'post_pending' THEN 'posted' ELSE 'voided' END,
                                  resolved_by = v_tx
    WHERE id = v_hold.id;
   INSERT INTO ledger.outbox (tenant_id, event_type, transaction_id)
   VALUES (v_tenant, CASE v_operation WHEN 'post_pending' THEN 'transaction.posted_from_pending'
                                      ELSE 'transaction.voided' END, v_tx);
-  RETURN ledger.transaction_json(v_tx);
+  RETURN ledger.transaction_json(v_tx, v_appended);
 END $$`;
 
 /** Reverses a posted transaction with a new one that mirrors its posted entries; once. */
@@ -382,6 +405,7 @@ const REVERSE_TRANSACTION = `
 CREATE FUNCTION ledger.reverse_transaction(p jsonb) RETURNS jsonb LANGUAGE plpgsql
 SET lock_timeout = '5s' AS $$
 DECLARE
+  v_appended jsonb;
   v_tenant text := p->>'tenant_id';
   v_tx uuid := gen_random_uuid();
   v_original ledger.transactions;
@@ -433,10 +457,10 @@ BEGIN
   INSERT INTO ledger.transactions (id, tenant_id, kind, status, action, idempotency_key, asset_code, reverses_id, refs, metadata)
   VALUES (v_tx, v_tenant, 'reversal', 'posted', v_original.action, p->>'idempotency_key', v_original.asset_code,
           v_original.id, v_original.refs, coalesce(p->'metadata', '{}'));
-  PERFORM ledger.apply_entries(v_tenant, v_tx, v_entries, NULL);
+  v_appended := ledger.apply_entries(v_tenant, v_tx, v_entries, NULL);
   UPDATE ledger.transactions SET status = 'reversed', reversed_by = v_tx WHERE id = v_original.id;
   INSERT INTO ledger.outbox (tenant_id, event_type, transaction_id) VALUES (v_tenant, 'transaction.reversed', v_tx);
-  RETURN ledger.transaction_json(v_tx);
+  RETURN ledger.transaction_json(v_tx, v_appended);
 END $$`;
 
 /**
