@@ -134,6 +134,7 @@ async function main() {
           SALDO_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
           SALDO_API_KEYS: `${tenantId}-api=${apiKey}`,
           AGGREGATOR_PUBSUB_ENABLED: 'false',
+        AGGREGATOR_HTTP_PORT: '0',
           LOG_LEVEL: 'warn',
         },
         stdio: ['ignore', 'inherit', 'inherit'],

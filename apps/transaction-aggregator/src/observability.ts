@@ -23,7 +23,7 @@ export interface AggregatorObservability {
   registry: Registry;
   grpc: GrpcServerMetrics;
   /** Serves HTTP; `stats` are read at each scrape (undefined: the Pub/Sub intake is off). */
-  listen(stats: ConsumerStats | undefined): Promise<ObservabilityServer | undefined>;
+  listen(stats: ConsumerStats | undefined): Promise<ObservabilityServer>;
   /** From now on /readyz answers 503 (SIGTERM: balancers stop sending while calls drain). */
   markDraining(): void;
   stop(): Promise<void>;
@@ -125,24 +125,13 @@ export function createAggregatorObservability(
           this.inc({ outcome: 'nacked' }, stats.nacked);
         },
       });
-      try {
-        http = await startObservabilityServer({
-          host: config.AGGREGATOR_HTTP_HOST,
-          port: config.AGGREGATOR_HTTP_PORT,
-          registry,
-          readiness: checks,
-        });
-      } catch (error) {
-        // In production the probes need this port: refuse to start. On a development machine a
-        // second aggregator (a test, another stack) keeps serving gRPC without it.
-        if (config.NODE_ENV === 'production' || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE')
-          throw error;
-        logger.warn(
-          { port: config.AGGREGATOR_HTTP_PORT },
-          'AGGREGATOR_HTTP_PORT is in use: /metrics, /healthz and /readyz are not served (AGGREGATOR_HTTP_PORT=0 picks a free port)',
-        );
-        return undefined;
-      }
+      // A port in use fails the start like any bad setting (AGGREGATOR_HTTP_PORT=0 picks a free port).
+      http = await startObservabilityServer({
+        host: config.AGGREGATOR_HTTP_HOST,
+        port: config.AGGREGATOR_HTTP_PORT,
+        registry,
+        readiness: checks,
+      });
       logger.info({ url: http.url }, 'transaction-aggregator: /metrics, /healthz and /readyz are served');
       return http;
     },
