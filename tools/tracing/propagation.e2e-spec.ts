@@ -7,10 +7,6 @@
 // A balance action published with a `traceparent` attribute is handled in that trace too, and its
 // result message carries it on.
 import { PubSub, type Message } from '@google-cloud/pubsub';
-import { credentials, loadPackageDefinition, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { PROTO_LOADER_OPTIONS } from '@saldo/grpc-kit';
-import { protoFile, protoRoot } from '@saldo/proto';
 import {
   createTestDatabase,
   freePort,
@@ -20,6 +16,7 @@ import {
   startLedger,
   startAggregator,
   aggregatorEnv,
+  Api,
 } from '@saldo/test-support';
 import { startStandins, type RunningStandins } from '@saldo/vendor-standins';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -60,7 +57,7 @@ let standins: RunningStandins;
 let ledger: ServiceProcess;
 let aggregator: ServiceProcess;
 let erpSync: ChildProcess | undefined;
-let api: Client;
+let api: Api;
 
 function collect(body: string): void {
   const parsed = JSON.parse(body) as {
@@ -107,26 +104,12 @@ async function startCollector(): Promise<string> {
   return `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
 }
 
-type Unary = (
-  r: unknown,
-  m: Metadata,
-  o: { deadline: Date },
-  cb: (e: ServiceError | null, r: Record<string, string>) => void,
-) => void;
 function call(
   method: string,
   request: Record<string, unknown>,
   traceparent?: string,
 ): Promise<Record<string, string>> {
-  const metadata = new Metadata();
-  metadata.set('authorization', `Bearer ${API_KEY}`);
-  if (traceparent) metadata.set('traceparent', traceparent);
-  const fn = (api as unknown as Record<string, Unary>)[method] as Unary;
-  return new Promise((resolve, reject) =>
-    fn.call(api, request, metadata, { deadline: new Date(Date.now() + 20_000) }, (e, r) =>
-      e ? reject(e) : resolve(r),
-    ),
-  );
+  return api.call(method, request, API_KEY, traceparent ? { traceparent } : {});
 }
 
 async function startErpSync(env: Record<string, string>): Promise<void> {
@@ -217,20 +200,7 @@ beforeAll(async () => {
       { at: aggregatorTarget },
     )
   ).process;
-  const definition = loadSync(protoFile('saldo/transaction/v1/transaction.proto'), {
-    ...PROTO_LOADER_OPTIONS,
-    includeDirs: [protoRoot()],
-  });
-  const pkg = loadPackageDefinition(definition) as unknown as {
-    saldo: {
-      transaction: {
-        v1: {
-          TransactionService: new (t: string, c: ReturnType<typeof credentials.createInsecure>) => Client;
-        };
-      };
-    };
-  };
-  api = new pkg.saldo.transaction.v1.TransactionService(aggregatorTarget, credentials.createInsecure());
+  api = new Api(aggregatorTarget, API_KEY);
 }, 60_000);
 
 afterAll(async () => {

@@ -2,10 +2,6 @@
 // (a private emulator) → the erp-sync process → the NetSuite, Zendesk and ActiveCampaign stand-ins.
 // Every action type's journal lines, usage summaries whose totals equal the ledger's, a kill -9 of
 // erp-sync mid-stream with no double posting, and reconciliation finding a planted difference.
-import { credentials, loadPackageDefinition, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { PROTO_LOADER_OPTIONS } from '@saldo/grpc-kit';
-import { protoFile, protoRoot } from '@saldo/proto';
 import {
   createTestDatabase,
   freePort,
@@ -17,6 +13,7 @@ import {
   startLedger,
   startAggregator,
   aggregatorEnv,
+  Api,
 } from '@saldo/test-support';
 import {
   decimalToScaled,
@@ -45,7 +42,7 @@ let ledger: ServiceProcess;
 let aggregator: ServiceProcess;
 let erpSync: ChildProcess | undefined;
 let erpEnv: Record<string, string>;
-let api: Client;
+let api: Api;
 
 async function sql<T = Record<string, string>>(text: string, params: unknown[] = []): Promise<T[]> {
   const client = new PgClient({ connectionString: database.url });
@@ -57,21 +54,8 @@ async function sql<T = Record<string, string>>(text: string, params: unknown[] =
   }
 }
 
-type Unary = (
-  r: unknown,
-  m: Metadata,
-  o: { deadline: Date },
-  cb: (e: ServiceError | null, r: Record<string, string>) => void,
-) => void;
 function call(method: string, request: Record<string, unknown>): Promise<Record<string, string>> {
-  const metadata = new Metadata();
-  metadata.set('authorization', `Bearer ${API_KEY}`);
-  const fn = (api as unknown as Record<string, Unary>)[method]!;
-  return new Promise((resolve, reject) =>
-    fn.call(api, request, metadata, { deadline: new Date(Date.now() + 30_000) }, (e, r) =>
-      e ? reject(e) : resolve(r),
-    ),
-  );
+  return api.call(method, request);
 }
 const key = () => randomUUID();
 
@@ -161,20 +145,7 @@ beforeAll(async () => {
       { at: aggregatorTarget },
     )
   ).process;
-  const definition = loadSync(protoFile('saldo/transaction/v1/transaction.proto'), {
-    ...PROTO_LOADER_OPTIONS,
-    includeDirs: [protoRoot()],
-  });
-  const pkg = loadPackageDefinition(definition) as unknown as {
-    saldo: {
-      transaction: {
-        v1: {
-          TransactionService: new (t: string, c: ReturnType<typeof credentials.createInsecure>) => Client;
-        };
-      };
-    };
-  };
-  api = new pkg.saldo.transaction.v1.TransactionService(aggregatorTarget, credentials.createInsecure());
+  api = new Api(aggregatorTarget, API_KEY);
 }, 180_000);
 
 afterAll(async () => {

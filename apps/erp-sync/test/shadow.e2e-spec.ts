@@ -1,10 +1,6 @@
 // Shadow balance end to end: gRPC TopUp from an ERP document → aggregator → ledger → outbox relay →
 // Pub/Sub → the erp-sync process (watches the document) → the NetSuite stand-in (SuiteQL status)
 // → aggregator ResolveErpDocument (confirm, or reverse through the ledger). Webhooks are signed.
-import { credentials, loadPackageDefinition, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { PROTO_LOADER_OPTIONS } from '@saldo/grpc-kit';
-import { protoFile, protoRoot } from '@saldo/proto';
 import {
   createTestDatabase,
   freePort,
@@ -16,6 +12,7 @@ import {
   startLedger,
   startAggregator,
   aggregatorEnv,
+  Api,
 } from '@saldo/test-support';
 import { startStandins, type RunningStandins } from '@saldo/vendor-standins';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -48,7 +45,7 @@ let erpSync: ChildProcess | undefined;
 let erpEnv: Record<string, string>;
 let webhookUrl = '';
 let httpUrl = '';
-let api: Client;
+let api: Api;
 
 async function sql<T = Record<string, string>>(text: string, params: unknown[] = []): Promise<T[]> {
   const client = new PgClient({ connectionString: database.url });
@@ -60,25 +57,12 @@ async function sql<T = Record<string, string>>(text: string, params: unknown[] =
   }
 }
 
-type Unary = (
-  r: unknown,
-  m: Metadata,
-  o: { deadline: Date },
-  cb: (e: ServiceError | null, r: Record<string, string>) => void,
-) => void;
 function call(
   method: string,
   request: Record<string, unknown>,
   apiKey = API_KEY,
 ): Promise<Record<string, string>> {
-  const metadata = new Metadata();
-  metadata.set('authorization', `Bearer ${apiKey}`);
-  const fn = (api as unknown as Record<string, Unary>)[method]!;
-  return new Promise((resolve, reject) =>
-    fn.call(api, request, metadata, { deadline: new Date(Date.now() + 30_000) }, (e, r) =>
-      e ? reject(e) : resolve(r),
-    ),
-  );
+  return api.call(method, request, apiKey);
 }
 const key = () => randomUUID();
 
@@ -190,20 +174,7 @@ beforeAll(async () => {
       { at: aggregatorTarget },
     )
   ).process;
-  const definition = loadSync(protoFile('saldo/transaction/v1/transaction.proto'), {
-    ...PROTO_LOADER_OPTIONS,
-    includeDirs: [protoRoot()],
-  });
-  const pkg = loadPackageDefinition(definition) as unknown as {
-    saldo: {
-      transaction: {
-        v1: {
-          TransactionService: new (t: string, c: ReturnType<typeof credentials.createInsecure>) => Client;
-        };
-      };
-    };
-  };
-  api = new pkg.saldo.transaction.v1.TransactionService(aggregatorTarget, credentials.createInsecure());
+  api = new Api(aggregatorTarget, API_KEY);
 }, 110_000);
 
 afterAll(async () => {
@@ -319,7 +290,7 @@ describe('shadow balance until the ERP confirms', () => {
       }),
     ).rejects.toMatchObject({
       code: 9, // FAILED_PRECONDITION
-      details: expect.stringContaining(`document ${INVOICE} already topped up`),
+      message: expect.stringContaining(`document ${INVOICE} already topped up`),
     });
     expect((await balances(wallet)).posted).toBe('120000');
 

@@ -181,9 +181,11 @@ export class Api {
     method: string,
     request: Record<string, unknown>,
     key: string | null | undefined = this.key,
+    extraMetadata: Record<string, string> = {},
   ): Promise<T> {
     const metadata = new Metadata();
     if (key !== undefined && key !== null) metadata.set('authorization', `Bearer ${key}`);
+    for (const [name, value] of Object.entries(extraMetadata)) metadata.set(name, value);
     const fn = (this.client as unknown as Record<string, Unary>)[method] as Unary;
     return new Promise((resolve, reject) =>
       fn.call(
