@@ -44,6 +44,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import emulators from '../../libs/test-support/src/shared/emulators.cjs';
 import databases from '../../libs/test-support/src/shared/databases.cjs';
+import { installNeeded, npmInstallCommand } from './lib/npm-install.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(path.join(root, 'package.json'));
@@ -131,18 +132,10 @@ function run(label, command, args, { env = process.env, timeoutMs, quiet = false
 }
 
 async function ensureInstalled() {
-  const marker = path.join(root, 'node_modules/.package-lock.json');
-  const lock = path.join(root, 'package-lock.json');
-  const stale =
-    !fs.existsSync(marker) ||
-    (fs.existsSync(lock) && fs.statSync(lock).mtimeMs > fs.statSync(marker).mtimeMs);
-  if (!stale) return;
+  if (!installNeeded(root)) return;
   log('node_modules is missing or older than package-lock.json: npm install');
-  const npmCli = process.env.npm_execpath;
-  const [command, prefix] = npmCli && /\.c?js$/.test(npmCli) ? [process.execPath, [npmCli]] : ['npm', []];
-  await run('npm install', command, [...prefix, 'install', '--no-audit', '--no-fund'], {
-    timeoutMs: INSTALL_TIMEOUT_MS,
-  });
+  const { command, args } = npmInstallCommand();
+  await run('npm install', command, args, { timeoutMs: INSTALL_TIMEOUT_MS });
 }
 
 // ---------------------------------------------------------------------------------------------

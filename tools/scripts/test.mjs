@@ -29,6 +29,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import emulators from '../../libs/test-support/src/shared/emulators.cjs';
 import databases from '../../libs/test-support/src/shared/databases.cjs';
+import { installNeeded, npmInstallCommand } from './lib/npm-install.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -113,18 +114,10 @@ function killChild(child) {
 }
 
 async function ensureInstalled() {
-  const marker = path.join(root, 'node_modules/.package-lock.json');
-  const lock = path.join(root, 'package-lock.json');
-  const stale =
-    !fs.existsSync(marker) ||
-    (fs.existsSync(lock) && fs.statSync(lock).mtimeMs > fs.statSync(marker).mtimeMs);
-  if (!stale) return;
+  if (!installNeeded(root)) return;
   log('node_modules missing or older than package-lock.json: npm install');
-  const npmCli = process.env.npm_execpath;
-  const [command, prefix] = npmCli && /\.c?js$/.test(npmCli) ? [process.execPath, [npmCli]] : ['npm', []];
-  await runOrFail('npm install', command, [...prefix, 'install', '--no-audit', '--no-fund'], {
-    timeoutMs: INSTALL_TIMEOUT_MS,
-  });
+  const { command, args } = npmInstallCommand();
+  await runOrFail('npm install', command, args, { timeoutMs: INSTALL_TIMEOUT_MS });
 }
 
 async function startEmulators() {
