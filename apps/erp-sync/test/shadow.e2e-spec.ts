@@ -1,6 +1,8 @@
 // Shadow balance end to end: gRPC TopUp from an ERP document → aggregator → ledger → outbox relay →
 // Pub/Sub → the erp-sync process (watches the document) → the NetSuite stand-in (SuiteQL status)
 // → aggregator ResolveErpDocument (confirm, or reverse through the ledger). Webhooks are signed.
+// The app's view, the ledger's Firestore mirror, shows confirmed and shadow balance apart too.
+import { Firestore } from '@google-cloud/firestore';
 import {
   createTestDatabase,
   freePort,
@@ -46,6 +48,7 @@ let erpEnv: Record<string, string>;
 let webhookUrl = '';
 let httpUrl = '';
 let api: Api;
+let firestore: Firestore;
 
 async function sql<T = Record<string, string>>(text: string, params: unknown[] = []): Promise<T[]> {
   const client = new PgClient({ connectionString: database.url });
@@ -113,6 +116,10 @@ async function stopErpSync(): Promise<void> {
 }
 
 beforeAll(async () => {
+  if (!process.env['FIRESTORE_EMULATOR_HOST'])
+    throw new Error(
+      'the Firestore emulator is needed (the mirror is part of this flow): run with `npm test`',
+    );
   // The run's shared Pub/Sub emulator when there is one (topics here are unique), else a private one.
   const sharedHost = process.env['PUBSUB_EMULATOR_HOST'];
   if (sharedHost) {
@@ -160,7 +167,8 @@ beforeAll(async () => {
       env: {
         ...pubsubEnv,
         LEDGER_EVENTS_TOPIC: topic,
-        LEDGER_MIRROR_ENABLED: 'false',
+        LEDGER_MIRROR_ENABLED: 'true',
+        LEDGER_MIRROR_MIN_INTERVAL_MS: '100',
         LEDGER_OUTBOX_POLL_INTERVAL_MS: '50',
         LEDGER_OUTBOX_RELAY_ENABLED: 'true',
       },
@@ -175,15 +183,38 @@ beforeAll(async () => {
     )
   ).process;
   api = new Api(aggregatorTarget, API_KEY);
+  firestore = new Firestore({ projectId: pubsubEnv['GOOGLE_CLOUD_PROJECT'] });
 }, 110_000);
 
 afterAll(async () => {
   api?.close();
+  await firestore?.terminate();
   await stopErpSync();
   await Promise.all([aggregator?.stop(), ledger?.stop()]);
   await Promise.all([standins?.stop(), emulator?.stop()]);
   await database?.drop();
 });
+
+/** Waits until the wallet's Firestore document shows these balances (the mirror follows within seconds). */
+async function mirrored(walletId: string, want: { posted: string; confirmed: string; shadow: string }) {
+  let seen: Record<string, unknown> | undefined;
+  await waitFor(
+    async () => {
+      const doc = await firestore.collection('wallets').doc(walletId).get();
+      seen = {
+        posted: doc.get('postedBalance'),
+        confirmed: doc.get('confirmedBalance'),
+        shadow: doc.get('shadowBalance'),
+      };
+      return JSON.stringify(seen) === JSON.stringify(want);
+    },
+    {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+      what: `Firestore wallets/${walletId} = ${JSON.stringify(want)} (last ${JSON.stringify(seen)})`,
+    },
+  );
+}
 
 const balances = async (walletId: string) => {
   const w = await call('GetWallet', { walletId });
@@ -268,6 +299,7 @@ describe('shadow balance until the ERP confirms', () => {
       productCode: 'esign.basic',
     });
     expect(await balances(wallet)).toEqual({ posted: '120000', confirmed: '20000', shadow: '100000' });
+    await mirrored(wallet, { posted: '120000', confirmed: '20000', shadow: '100000' });
     // A retry of the same top-up replays; another top-up of the same document is refused.
     expect(
       (
@@ -302,6 +334,10 @@ describe('shadow balance until the ERP confirms', () => {
       what: 'invoice confirmed',
     });
     expect(await balances(wallet)).toEqual({ posted: '120000', confirmed: '120000', shadow: '0' });
+    // The confirmation moved no money, yet the app sees it: the mirror rewrote the wallet and the top-up.
+    await mirrored(wallet, { posted: '120000', confirmed: '120000', shadow: '0' });
+    const topUpDoc = await firestore.doc(`wallets/${wallet}/transactions/${tx['invoice']}`).get();
+    expect(topUpDoc.get('shadowState')).toBe('confirmed');
     const [doc] = await sql(
       `SELECT state, erp_status FROM erp_sync.erp_documents WHERE tenant_id = $1 AND document_id = $2`,
       [TENANT, INVOICE],
@@ -430,6 +466,7 @@ describe('shadow balance until the ERP confirms', () => {
     expect(row!['state']).toBe('rejected_unrecoverable');
     expect(row!['reason']).toMatch(/INSUFFICIENT_FUNDS/);
     expect(await balances(personal)).toEqual({ posted: '2000', confirmed: '0', shadow: '2000' });
+    await mirrored(personal, { posted: '2000', confirmed: '0', shadow: '2000' });
     // The operator sees it: readiness degraded (still ready), and a metric.
     const ready = await fetch(`${httpUrl}/readyz`);
     expect(ready.status).toBe(200);

@@ -169,6 +169,7 @@ export function transferRequest(
     action: 'TRANSFER',
     references: {},
     metadata: {},
+    shadowDocumentId: '',
     ...extra,
   };
 }

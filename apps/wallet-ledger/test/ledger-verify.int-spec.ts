@@ -23,6 +23,7 @@ async function verify(url: string): Promise<{ code: number; output: string }> {
 describe('ledger verify (the operator command, built CLI, private database)', () => {
   let db: TestDatabase;
   let wallets: string[] = [];
+  const shadowTransactions: string[] = [];
 
   beforeAll(async () => {
     db = await createTestDatabase('verify');
@@ -60,6 +61,26 @@ describe('ledger verify (the operator command, built CLI, private database)', ()
         pendingTransactionId: hold2.transactionId,
         reason: '',
       });
+      // ERP-document money: one credit confirmed, one reversed (a rejected document).
+      const cash = { system: ledgerV1.AccountType.ACCOUNT_TYPE_CASH_CLEARING };
+      for (const document of ['INV-1', 'INV-2']) {
+        const topUp = await ledger.client.postTransaction(
+          transferRequest(tenantId, document, cash, { id: wallets[1]! }, 25n, { shadowDocumentId: document }),
+        );
+        shadowTransactions.push(topUp.transactionId);
+      }
+      await ledger.client.confirmShadowCredit({
+        tenantId,
+        transactionId: shadowTransactions[0]!,
+        reason: '',
+      });
+      await ledger.client.reverseTransaction({
+        tenantId,
+        idempotencyKey: 'reject-INV-2',
+        transactionId: shadowTransactions[1]!,
+        reason: 'rejected',
+        metadata: {},
+      });
     } finally {
       await ledger.stop();
     }
@@ -74,7 +95,8 @@ describe('ledger verify (the operator command, built CLI, private database)', ()
     expect(code).toBe(0);
     expect(output).toMatch(/ok\s+balances-equal-entries\s+\d+ checked/);
     expect(output).toMatch(/ok\s+holds-resolved-once\s+2 checked/);
-    expect(output).toMatch(/ledger verified: 10 checks passed/);
+    expect(output).toMatch(/ok\s+shadow-credits-match\s+2 checked/);
+    expect(output).toMatch(/ledger verified: 11 checks passed/);
   });
 
   it('finds a balance tampered with behind the guards, and an entry deleted behind them', async () => {
@@ -88,11 +110,19 @@ describe('ledger verify (the operator command, built CLI, private database)', ()
         `DELETE FROM ledger.entries WHERE id = (SELECT max(id) FROM ledger.entries WHERE account_id = $1)`,
         [wallets[1]],
       );
+      // A rejected document's credit put back to shadow: money that was taken back would show as shadow.
+      await pg.query(
+        `UPDATE ledger.shadow_credits SET state = 'shadow', settled_at = NULL WHERE transaction_id = $1`,
+        [shadowTransactions[1]],
+      );
     });
     const { code, output } = await verify(db.url);
     expect(code).toBe(1);
     expect(output).toMatch(new RegExp(`FAIL balances-equal-entries[\\s\\S]*account ${wallets[0]}`));
     expect(output).toMatch(/FAIL transactions-balanced/);
+    expect(output).toMatch(
+      new RegExp(`FAIL shadow-credits-match[\\s\\S]*${shadowTransactions[1]}.*its transaction is reversed`),
+    );
     expect(output).toMatch(/ledger verification FAILED/);
   });
 });

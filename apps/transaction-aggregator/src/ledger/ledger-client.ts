@@ -21,6 +21,7 @@ export interface LedgerApi {
   postPending: Unary<ledgerV1.PostPendingRequest, ledgerV1.Transaction>;
   voidPending: Unary<ledgerV1.VoidPendingRequest, ledgerV1.Transaction>;
   reverseTransaction: Unary<ledgerV1.ReverseTransactionRequest, ledgerV1.Transaction>;
+  confirmShadowCredit: Unary<ledgerV1.ConfirmShadowCreditRequest, ledgerV1.ShadowCredit>;
   getTransaction: Unary<ledgerV1.GetTransactionRequest, ledgerV1.Transaction>;
   listAccountTransactions: Unary<ledgerV1.ListAccountTransactionsRequest, ledgerV1.ListTransactionsResponse>;
 }
@@ -33,6 +34,7 @@ const METHODS = [
   'postPending',
   'voidPending',
   'reverseTransaction',
+  'confirmShadowCredit',
   'getTransaction',
   'listAccountTransactions',
 ] as const satisfies ReadonlyArray<keyof LedgerApi>;

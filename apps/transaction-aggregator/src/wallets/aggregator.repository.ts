@@ -376,13 +376,24 @@ export class AggregatorRepository {
    */
   async recordShadowTopUp(
     tenant: TenantId,
-    row: Pick<ShadowTopUpRow, 'document_id' | 'document_type' | 'wallet_id' | 'account_id' | 'transaction_id' | 'amount_minor'>,
+    row: Pick<
+      ShadowTopUpRow,
+      'document_id' | 'document_type' | 'wallet_id' | 'account_id' | 'transaction_id' | 'amount_minor'
+    >,
   ): Promise<ShadowTopUpRow> {
     await this.db
       .query(
         `INSERT INTO aggregator.shadow_topups (tenant_id, document_id, document_type, wallet_id, account_id, transaction_id, amount_minor)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, document_id) DO NOTHING`,
-        [tenant, row.document_id, row.document_type, row.wallet_id, row.account_id, row.transaction_id, row.amount_minor],
+        [
+          tenant,
+          row.document_id,
+          row.document_type,
+          row.wallet_id,
+          row.account_id,
+          row.transaction_id,
+          row.amount_minor,
+        ],
       )
       .catch((error: unknown) => {
         throw toLedgerError(error);
@@ -407,16 +418,6 @@ export class AggregatorRepository {
       [tenant, documentId, from, to.state, to.reason, to.reversalId ?? null],
     );
     return rows[0];
-  }
-
-  /** Unconfirmed document top-ups of one ledger account (what GetWallet shows as shadow). */
-  async shadowOf(tenant: TenantId, accountId: string): Promise<bigint> {
-    const rows: Array<{ shadow: string }> = await this.db.query(
-      `SELECT coalesce(sum(amount_minor), 0)::text AS shadow FROM aggregator.shadow_topups
-        WHERE tenant_id = $1 AND account_id = $2 AND state IN ('pending_confirmation', 'rejected_unrecoverable')`,
-      [tenant, accountId],
-    );
-    return BigInt(rows[0]?.shadow ?? '0');
   }
 }
 

@@ -275,6 +275,8 @@ export class AggregatorService {
           ...(document ? { erp_document: document.id, erp_document_type: document.type } : {}),
         },
         metadata,
+        // The ledger records the credit as shadow in the posting's own transaction.
+        ...(document ? { shadowDocumentId: document.id } : {}),
       },
     );
     if (document) {
@@ -306,11 +308,22 @@ export class AggregatorService {
     const reason = optionalText(request.reason, 'reason', 256);
     const row = await this.repository.findShadowTopUp(tenant, documentId);
     if (!row)
-      throw new LedgerError('TRANSACTION_NOT_FOUND', `erp_document_id: no top-up from document ${documentId}`, {
-        field: 'erp_document_id',
-      });
+      throw new LedgerError(
+        'TRANSACTION_NOT_FOUND',
+        `erp_document_id: no top-up from document ${documentId}`,
+        {
+          field: 'erp_document_id',
+        },
+      );
     const O = transactionV1.ErpDocumentOutcome;
     if (request.outcome === O.ERP_DOCUMENT_OUTCOME_CONFIRMED) {
+      // The ledger first (idempotent), so a crash in between is finished by the next verdict.
+      if (row.state === 'pending_confirmation')
+        await this.ledger.confirmShadowCredit({
+          tenantId: tenant,
+          transactionId: row.transaction_id,
+          reason: `ERP document ${documentId} confirmed${reason ? `: ${reason}` : ''}`.slice(0, 256),
+        });
       const updated = await this.repository.resolveShadowTopUp(tenant, documentId, ['pending_confirmation'], {
         state: 'confirmed',
         reason,
@@ -318,7 +331,10 @@ export class AggregatorService {
       return erpDocumentView(updated ?? row);
     }
     if (request.outcome !== O.ERP_DOCUMENT_OUTCOME_REJECTED)
-      throw LedgerError.invalid('outcome', 'must be ERP_DOCUMENT_OUTCOME_CONFIRMED or ERP_DOCUMENT_OUTCOME_REJECTED');
+      throw LedgerError.invalid(
+        'outcome',
+        'must be ERP_DOCUMENT_OUTCOME_CONFIRMED or ERP_DOCUMENT_OUTCOME_REJECTED',
+      );
     // A cancellation after a confirmation reverses too; a settled rejection is final.
     if (row.state === 'rejected' || row.state === 'rejected_unrecoverable') return erpDocumentView(row);
     let reversal: transactionV1.Transaction;
@@ -334,7 +350,10 @@ export class AggregatorService {
         tenant,
         documentId,
         ['pending_confirmation', 'confirmed'],
-        { state: 'rejected_unrecoverable', reason: `${reason || 'rejected by the ERP'}; reversal refused: ${error.code}: ${error.message}` },
+        {
+          state: 'rejected_unrecoverable',
+          reason: `${reason || 'rejected by the ERP'}; reversal refused: ${error.code}: ${error.message}`,
+        },
       );
       return erpDocumentView(refused ?? (await this.repository.findShadowTopUp(tenant, documentId)) ?? row);
     }
@@ -589,11 +608,16 @@ export class AggregatorService {
     const document = target.references['erp_document'];
     if (!isHold && document && target.action === 'TOP_UP') {
       // A reversed document top-up is no longer shadow, whoever reversed it (the ERP's rejection or the tenant).
-      await this.repository.resolveShadowTopUp(tenant, document, ['pending_confirmation', 'confirmed', 'rejected_unrecoverable'], {
-        state: 'rejected',
-        reason: reason || 'reversed',
-        reversalId: result.transactionId,
-      });
+      await this.repository.resolveShadowTopUp(
+        tenant,
+        document,
+        ['pending_confirmation', 'confirmed', 'rejected_unrecoverable'],
+        {
+          state: 'rejected',
+          reason: reason || 'reversed',
+          reversalId: result.transactionId,
+        },
+      );
     }
     return result;
   }
@@ -667,9 +691,11 @@ export class AggregatorService {
   private post(
     tenant: TenantId,
     claim: OperationClaim,
-    posting: ledgerV1.PostTransactionRequest,
+    posting: Omit<ledgerV1.PostTransactionRequest, 'shadowDocumentId'> & { shadowDocumentId?: string },
   ): Promise<transactionV1.Transaction> {
-    return this.run(tenant, claim, () => this.ledger.postTransaction(posting));
+    return this.run(tenant, claim, () =>
+      this.ledger.postTransaction({ ...posting, shadowDocumentId: posting.shadowDocumentId ?? '' }),
+    );
   }
 
   private async run(
@@ -733,12 +759,11 @@ export class AggregatorService {
       const remaining = BigInt(wallet.spend_limit_minor) - usage.spent;
       if (remaining < available) available = remaining;
     }
-    const posted = BigInt(balance.postedBalance);
-    const shadow = clampShadow(await this.repository.shadowOf(tenant, account.accountId), posted);
     return {
       walletId: wallet.id,
-      confirmedBalance: (posted - shadow).toString(),
-      shadowBalance: shadow.toString(),
+      // The ledger's split (its shadow credits), the same figures the Firestore mirror shows.
+      confirmedBalance: balance.confirmedBalance,
+      shadowBalance: balance.shadowBalance,
       ownerType: OWNER_TYPES_TO_WIRE[wallet.owner_type],
       ownerId: wallet.owner_id,
       currency: wallet.currency,
@@ -886,11 +911,15 @@ function limitPeriodOf(value: transactionV1.LimitPeriod): PeriodUnit {
 }
 
 /** "agg:<action>:<caller's key>": deterministic, so a retried flow hits the ledger's own replay. */
-const DOCUMENT_TYPES: Readonly<Partial<Record<transactionV1.ErpDocumentType, ShadowTopUpRow['document_type']>>> = {
+const DOCUMENT_TYPES: Readonly<
+  Partial<Record<transactionV1.ErpDocumentType, ShadowTopUpRow['document_type']>>
+> = {
   [transactionV1.ErpDocumentType.ERP_DOCUMENT_TYPE_INVOICE]: 'invoice',
   [transactionV1.ErpDocumentType.ERP_DOCUMENT_TYPE_SALES_ORDER]: 'sales_order',
 };
-const DOCUMENT_TYPES_TO_WIRE: Readonly<Record<ShadowTopUpRow['document_type'], transactionV1.ErpDocumentType>> = {
+const DOCUMENT_TYPES_TO_WIRE: Readonly<
+  Record<ShadowTopUpRow['document_type'], transactionV1.ErpDocumentType>
+> = {
   invoice: transactionV1.ErpDocumentType.ERP_DOCUMENT_TYPE_INVOICE,
   sales_order: transactionV1.ErpDocumentType.ERP_DOCUMENT_TYPE_SALES_ORDER,
 };
@@ -903,7 +932,8 @@ const SHADOW_STATES_TO_WIRE: Readonly<Record<ShadowTopUpRow['state'], transactio
 const DOCUMENT_ID = /^[A-Za-z0-9_.:/-]{1,64}$/;
 
 function requireDocumentId(raw: string, field: string): string {
-  if (!DOCUMENT_ID.test(raw ?? '')) throw LedgerError.invalid(field, 'must be 1 to 64 characters of [A-Za-z0-9_.:/-]');
+  if (!DOCUMENT_ID.test(raw ?? ''))
+    throw LedgerError.invalid(field, 'must be 1 to 64 characters of [A-Za-z0-9_.:/-]');
   return raw;
 }
 
@@ -912,10 +942,15 @@ function erpDocumentOf(
   request: transactionV1.TopUpRequest,
 ): { type: ShadowTopUpRow['document_type']; id: string } | undefined {
   const unset =
-    !request.erpDocumentType || request.erpDocumentType === transactionV1.ErpDocumentType.ERP_DOCUMENT_TYPE_UNSPECIFIED;
+    !request.erpDocumentType ||
+    request.erpDocumentType === transactionV1.ErpDocumentType.ERP_DOCUMENT_TYPE_UNSPECIFIED;
   if (unset && !request.erpDocumentId) return undefined;
   const type = unset ? undefined : DOCUMENT_TYPES[request.erpDocumentType];
-  if (!type) throw LedgerError.invalid('erp_document_type', 'must be INVOICE or SALES_ORDER when erp_document_id is set');
+  if (!type)
+    throw LedgerError.invalid(
+      'erp_document_type',
+      'must be INVOICE or SALES_ORDER when erp_document_id is set',
+    );
   return { type, id: requireDocumentId(request.erpDocumentId, 'erp_document_id') };
 }
 
@@ -924,11 +959,6 @@ function erpDocumentOf(
  * once the wallet holds less than its unconfirmed top-ups all of it is shadow (confirmed 0), and a
  * wallet at or below zero has no shadow.
  */
-function clampShadow(unconfirmed: bigint, posted: bigint): bigint {
-  if (posted <= 0n) return 0n;
-  return unconfirmed < posted ? unconfirmed : posted;
-}
-
 function erpDocumentView(row: ShadowTopUpRow): transactionV1.ErpDocument {
   return {
     erpDocumentId: row.document_id,

@@ -3,12 +3,14 @@ import type { DataSource } from 'typeorm';
 import { LedgerSchema1767225600000 } from './migrations/1767225600000-ledger-schema';
 import { LedgerPostingFunctions1767225600001 } from './migrations/1767225600001-ledger-posting-functions';
 import { OutboxRelay1767225600002 } from './migrations/1767225600002-outbox-relay';
+import { ShadowCredits1767225600003 } from './migrations/1767225600003-shadow-credits';
 
 /** Every migration of the ledger, in order. Append only. */
 export const LEDGER_MIGRATIONS = [
   LedgerSchema1767225600000,
   LedgerPostingFunctions1767225600001,
   OutboxRelay1767225600002,
+  ShadowCredits1767225600003,
 ];
 
 export const LEDGER_MIGRATION_LOCK = 'saldo:wallet-ledger:migrations';

@@ -37,6 +37,9 @@ export class LedgerGrpcController implements ledgerV1.LedgerServiceController {
   reverseTransaction(request: ledgerV1.ReverseTransactionRequest) {
     return this.ledger.reverseTransaction(request);
   }
+  confirmShadowCredit(request: ledgerV1.ConfirmShadowCreditRequest) {
+    return this.ledger.confirmShadowCredit(request);
+  }
   getTransaction(request: ledgerV1.GetTransactionRequest) {
     return this.ledger.getTransaction(request);
   }

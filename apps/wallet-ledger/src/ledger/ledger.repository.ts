@@ -1,7 +1,7 @@
 import { LEDGER_ERROR_CODES, LedgerError, type LedgerErrorCode, type TenantId } from '@saldo/ledger-domain';
 import { classifyPgError } from '@saldo/postgres';
 import type { DataSource } from 'typeorm';
-import type { AccountRow, EntryRow, TotalsRow, TransactionRow } from './wire-mapping';
+import type { AccountRow, EntryRow, ShadowCreditRow, TotalsRow, TransactionRow } from './wire-mapping';
 
 /** The write payloads the SQL functions take (amounts as decimal strings). */
 export interface PostTransactionCommand {
@@ -14,6 +14,8 @@ export interface PostTransactionCommand {
   action: string;
   references: Record<string, string>;
   metadata: Record<string, string>;
+  /** Present only on a document top-up: see ledger.record_shadow_credit. */
+  shadow_document_id?: string;
 }
 
 export interface ResolvePendingCommand {
@@ -66,6 +68,8 @@ function sqlError(fields: SqlErrorFields | undefined): Error {
 export interface BalanceAsOfRow extends TotalsRow {
   account_version: string;
   normal_side: 'debit' | 'credit';
+  /** Shadow credits open at that moment: recorded by then and not yet settled. */
+  shadow_credits: string;
 }
 
 /**
@@ -134,7 +138,10 @@ export class LedgerRepository {
   async balanceAsOf(tenant: TenantId, accountId: string, asOf: Date): Promise<BalanceAsOfRow | undefined> {
     const rows = await this.run<BalanceAsOfRow>(
       `SELECT e.debits_posted::text, e.credits_posted::text, e.debits_pending::text, e.credits_pending::text,
-              e.account_version::text, a.normal_side
+              e.account_version::text, a.normal_side,
+              (SELECT coalesce(sum(c.amount), 0)::text FROM ledger.shadow_credits c
+                WHERE c.account_id = e.account_id AND c.created_at <= $3
+                  AND (c.settled_at IS NULL OR c.settled_at > $3)) AS shadow_credits
          FROM ledger.entries e JOIN ledger.accounts a ON a.id = e.account_id
         WHERE e.tenant_id = $1 AND e.account_id = $2 AND e.created_at <= $3
         ORDER BY e.created_at DESC, e.id DESC LIMIT 1`,
@@ -190,6 +197,14 @@ export class LedgerRepository {
     return { transactions: rows.map((row) => row.r), nextEntryId: heads[limit]?.entry_id };
   }
 
+  confirmShadowCredit(tenant: TenantId, transactionId: string, reason: string): Promise<ShadowCreditRow> {
+    return this.one('SELECT ledger.confirm_shadow_credit($1, $2::uuid, $3) AS r', [
+      tenant,
+      transactionId,
+      reason,
+    ]);
+  }
+
   /** Holds whose expiry has passed, oldest first. */
   async expiredHolds(limit: number): Promise<Array<{ tenant_id: TenantId; id: string }>> {
     return this.run(
@@ -237,6 +252,16 @@ export function toLedgerError(error: unknown): unknown {
     case 'constraint':
       if (failure.constraint === 'accounts_within_limit') {
         return new LedgerError('INSUFFICIENT_FUNDS', 'insufficient funds', { field: 'amount' });
+      }
+      // Two different postings of one document raced past record_shadow_credit's check.
+      if (failure.constraint === 'shadow_credits_tenant_id_document_id_key') {
+        return new LedgerError(
+          'SHADOW_CREDIT_CONFLICT',
+          'shadow_document_id: the document was already credited',
+          {
+            field: 'shadow_document_id',
+          },
+        );
       }
       return error;
     case 'overflow':

@@ -21,6 +21,7 @@ import {
   accountTypeFromWire,
   balanceToWire,
   entryToWire,
+  shadowCreditToWire,
   sideFromWire,
   systemAccountFromWire,
   transactionToWire,
@@ -106,7 +107,14 @@ export class LedgerService {
     if (!asOf) return accountToWire(account).balance as ledgerV1.Balance;
     const row = await this.repository.balanceAsOf(tenant, accountId, asOf);
     const zero = { debits_posted: '0', credits_posted: '0', debits_pending: '0', credits_pending: '0' };
-    return balanceToWire(accountId, row ?? zero, account.normal_side, row?.account_version ?? '0', asOf);
+    return balanceToWire(
+      accountId,
+      row ?? zero,
+      account.normal_side,
+      row?.account_version ?? '0',
+      asOf,
+      account.type === 'wallet' ? (row?.shadow_credits ?? '0') : undefined,
+    );
   }
 
   async postTransaction(request: ledgerV1.PostTransactionRequest): Promise<ledgerV1.Transaction> {
@@ -128,6 +136,13 @@ export class LedgerService {
     if (request.timeoutSeconds > MAX_TIMEOUT_SECONDS) {
       throw LedgerError.invalid('timeout_seconds', `must be at most ${MAX_TIMEOUT_SECONDS} (one year)`);
     }
+    const shadowDocumentId = limitText(request.shadowDocumentId, 'shadow_document_id', 128);
+    if (shadowDocumentId && request.pending) {
+      throw LedgerError.invalid(
+        'shadow_document_id',
+        'only a posted transaction can carry a shadow credit, not a hold',
+      );
+    }
     const command = {
       legs: legs.map((leg) => ({
         ...(leg.accountId ? { account_id: leg.accountId } : { system_account: leg.systemAccount }),
@@ -140,6 +155,8 @@ export class LedgerService {
       action: limitText(request.action, 'action', 64),
       references: parseMetadata(request.references, 'references'),
       metadata: parseMetadata(request.metadata, 'metadata'),
+      // Only when set, so the request hash of every other posting stays what it was.
+      ...(shadowDocumentId ? { shadow_document_id: shadowDocumentId } : {}),
     };
     const walletIds = legs.flatMap((leg) => (leg.accountId ? [leg.accountId] : []));
     const row = await this.batcher.submit(
@@ -197,6 +214,14 @@ export class LedgerService {
       [`transaction:${command.transaction_id}`],
     );
     return transactionToWire(row);
+  }
+
+  /** Not through the batcher: it moves no money (no account lock, no wallet lock), only settles the credit. */
+  async confirmShadowCredit(request: ledgerV1.ConfirmShadowCreditRequest): Promise<ledgerV1.ShadowCredit> {
+    const tenant = requireTenant(request.tenantId);
+    const transactionId = requireId(request.transactionId, 'transaction_id');
+    const reason = limitText(request.reason, 'reason', 256);
+    return shadowCreditToWire(await this.repository.confirmShadowCredit(tenant, transactionId, reason));
   }
 
   async getTransaction(request: ledgerV1.GetTransactionRequest): Promise<ledgerV1.Transaction> {

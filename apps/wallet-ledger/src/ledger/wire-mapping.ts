@@ -1,5 +1,6 @@
 import {
   computeBalance,
+  splitShadow,
   type AccountType,
   type NormalSide,
   type Side,
@@ -25,6 +26,21 @@ export interface AccountRow {
   debits_pending: string;
   credits_pending: string;
   version: string;
+  /** Sum of the account's open shadow credits (wallets; "0" otherwise). */
+  shadow_credits: string;
+  replayed?: boolean;
+}
+
+export interface ShadowCreditRow {
+  transaction_id: string;
+  tenant_id: string;
+  account_id: string;
+  document_id: string;
+  amount: string;
+  state: 'shadow' | 'confirmed' | 'reversed';
+  reason: string;
+  created_at: string;
+  settled_at: string | null;
   replayed?: boolean;
 }
 
@@ -129,6 +145,8 @@ export function balanceToWire(
   normalSide: NormalSide,
   version: string,
   asOf: Date | string,
+  /** Open shadow credits at that moment; undefined where they are not read (an entry's balance_after). */
+  shadowCredits?: string,
 ): ledgerV1.Balance {
   const figures = computeBalance(
     {
@@ -149,6 +167,40 @@ export function balanceToWire(
     availableBalance: figures.availableBalance.toString(),
     version,
     asOf: toTimestamp(asOf),
+    ...shadowFigures(figures.postedBalance, shadowCredits),
+  };
+}
+
+function shadowFigures(
+  postedBalance: bigint,
+  shadowCredits: string | undefined,
+): Pick<ledgerV1.Balance, 'shadowBalance' | 'confirmedBalance'> {
+  if (shadowCredits === undefined) return { shadowBalance: '', confirmedBalance: '' };
+  const split = splitShadow(postedBalance, BigInt(shadowCredits));
+  return {
+    shadowBalance: split.shadowBalance.toString(),
+    confirmedBalance: split.confirmedBalance.toString(),
+  };
+}
+
+const SHADOW_STATE_TO_WIRE = {
+  shadow: ledgerV1.ShadowCreditState.SHADOW_CREDIT_STATE_SHADOW,
+  confirmed: ledgerV1.ShadowCreditState.SHADOW_CREDIT_STATE_CONFIRMED,
+  reversed: ledgerV1.ShadowCreditState.SHADOW_CREDIT_STATE_REVERSED,
+} as const;
+
+export function shadowCreditToWire(row: ShadowCreditRow): ledgerV1.ShadowCredit {
+  return {
+    transactionId: row.transaction_id,
+    tenantId: row.tenant_id,
+    accountId: row.account_id,
+    documentId: row.document_id,
+    amount: row.amount,
+    state: SHADOW_STATE_TO_WIRE[row.state],
+    reason: row.reason,
+    createdAt: toTimestamp(row.created_at),
+    settledAt: toTimestamp(row.settled_at),
+    replayed: row.replayed === true,
   };
 }
 
@@ -162,7 +214,14 @@ export function accountToWire(row: AccountRow): ledgerV1.Account {
     overdraftLimit: row.overdraft_limit,
     externalRef: row.external_ref,
     metadata: row.metadata,
-    balance: balanceToWire(row.account_id, row, row.normal_side, row.version, new Date()),
+    balance: balanceToWire(
+      row.account_id,
+      row,
+      row.normal_side,
+      row.version,
+      new Date(),
+      row.type === 'wallet' ? row.shadow_credits : undefined,
+    ),
     createdAt: toTimestamp(row.created_at),
     replayed: row.replayed === true,
   };

@@ -8,8 +8,8 @@ export const TRANSACTIONS_SUBCOLLECTION = 'transactions';
 export type MirrorWriteResult =
   /** The document now holds the snapshot's version. */
   | { outcome: 'written'; storedVersion: number | undefined }
-  /** The document holds a newer version (or the same, unless repairing): nothing was written. */
-  | { outcome: 'stale'; storedVersion: number };
+  /** The document holds a newer state (or the same, unless repairing): nothing was written. */
+  | { outcome: 'stale'; storedVersion: number; storedShadowRevision: number };
 
 export interface MirrorWriteOptions {
   /** Rewrite a document that already holds this exact version (the rebuild repairs with it). Never an older one. */
@@ -18,8 +18,9 @@ export interface MirrorWriteOptions {
 
 /**
  * Writes wallets/{walletId} and its newest transactions in one Firestore transaction that reads
- * the stored version first: a snapshot older than what is stored is refused, so a slow or
- * replayed write can never roll a balance back. Amounts are exact decimal strings.
+ * the stored state first: a snapshot older than what is stored — by (version, shadowRevision) —
+ * is refused, so a slow or replayed write can never roll a balance or a confirmation back.
+ * Amounts are exact decimal strings.
  */
 export class FirestoreMirror {
   constructor(
@@ -36,7 +37,8 @@ export class FirestoreMirror {
 
   async write(snapshot: WalletSnapshot, options: MirrorWriteOptions = {}): Promise<MirrorWriteResult> {
     const version = Number(snapshot.version);
-    if (!Number.isSafeInteger(version))
+    const shadowRevision = Number(snapshot.shadowRevision);
+    if (!Number.isSafeInteger(version) || !Number.isSafeInteger(shadowRevision))
       throw new Error(`wallet ${snapshot.accountId}: version ${snapshot.version} is not a safe integer`);
     const walletRef = this.walletRef(snapshot.identity.walletId);
     const transactions = walletRef.collection(TRANSACTIONS_SUBCOLLECTION);
@@ -44,14 +46,19 @@ export class FirestoreMirror {
       async (tx): Promise<MirrorWriteResult> => {
         const stored = await tx.get(walletRef);
         const storedVersion = stored.exists ? (stored.get('version') as unknown) : undefined;
+        const storedRevisionField = stored.exists ? (stored.get('shadowRevision') as unknown) : undefined;
+        const storedShadowRevision = typeof storedRevisionField === 'number' ? storedRevisionField : 0;
         if (typeof storedVersion === 'number') {
-          if (storedVersion > version || (storedVersion === version && !options.rewriteSameVersion)) {
-            return { outcome: 'stale', storedVersion };
+          const order = storedVersion - version || storedShadowRevision - shadowRevision; // > 0: Firestore is newer
+          if (order > 0 || (order === 0 && !options.rewriteSameVersion)) {
+            return { outcome: 'stale', storedVersion, storedShadowRevision };
           }
         }
         const known = typeof storedVersion === 'number' && !options.rewriteSameVersion ? storedVersion : -1;
+        // A confirmation changes no version but a transaction's shadow state: rewrite those too.
+        const confirmed = storedShadowRevision !== shadowRevision;
         tx.set(walletRef, walletDocument(snapshot));
-        for (const view of transactionsToWrite(snapshot.transactions, known)) {
+        for (const view of transactionsToWrite(snapshot.transactions, known, confirmed)) {
           tx.set(transactions.doc(view.transactionId), transactionDocument(snapshot, view));
         }
         return {
@@ -97,13 +104,17 @@ export class FirestoreMirror {
 export function transactionsToWrite(
   views: readonly WalletTransactionView[],
   storedVersion: number,
+  shadowSettled = false,
 ): WalletTransactionView[] {
   const fresh = views.filter((view) => view.walletVersion > BigInt(storedVersion));
   const touched = new Set(
     fresh.flatMap((view) => [view.pendingTransactionId, view.reversesTransactionId]).filter(Boolean),
   );
   return views.filter(
-    (view) => view.walletVersion > BigInt(storedVersion) || touched.has(view.transactionId),
+    (view) =>
+      view.walletVersion > BigInt(storedVersion) ||
+      touched.has(view.transactionId) ||
+      (shadowSettled && view.shadowState !== null),
   );
 }
 
@@ -120,8 +131,12 @@ export function walletDocument(snapshot: WalletSnapshot): Record<string, unknown
     postedBalance: snapshot.postedBalance.toString(),
     pendingDebits: snapshot.pendingDebits.toString(),
     availableBalance: snapshot.availableBalance.toString(),
+    // postedBalance = confirmedBalance + shadowBalance; shadow is ERP-document money not yet confirmed.
+    confirmedBalance: snapshot.confirmedBalance.toString(),
+    shadowBalance: snapshot.shadowBalance.toString(),
     overdraftLimit: snapshot.overdraftLimit,
     version: Number(snapshot.version),
+    shadowRevision: Number(snapshot.shadowRevision),
     updatedAt: firestoreTime(snapshot.updatedAt),
     mirroredAt: FieldValue.serverTimestamp(),
   };
@@ -148,6 +163,8 @@ export function transactionDocument(
     references: view.references,
     pendingTransactionId: view.pendingTransactionId ?? '',
     reversesTransactionId: view.reversesTransactionId ?? '',
+    // '' for ordinary money; 'shadow', 'confirmed' or 'reversed' for an ERP-document top-up.
+    shadowState: view.shadowState ?? '',
     createdAt: firestoreTime(view.createdAt),
   };
 }

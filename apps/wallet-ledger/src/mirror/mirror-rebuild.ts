@@ -82,12 +82,14 @@ export async function rebuildMirror(options: RebuildOptions): Promise<RebuildPro
       const snapshot = await loadWalletSnapshot(pool, accountId, mirror.transactionsKept);
       if (!snapshot) return 'skipped' as const;
       const result = await mirror.write(snapshot, { rewriteSameVersion: true });
+      const mirrored =
+        result.outcome === 'written'
+          ? [snapshot.version.toString(), snapshot.shadowRevision.toString()]
+          : [String(result.storedVersion), String(result.storedShadowRevision)];
       await pool.query(
-        `UPDATE ledger.mirror_state SET mirrored_version = greatest(mirrored_version, $2) WHERE account_id = $1`,
-        [
-          accountId,
-          result.outcome === 'written' ? snapshot.version.toString() : String(result.storedVersion),
-        ],
+        `UPDATE ledger.mirror_state SET mirrored_version = greatest(mirrored_version, $2),
+                mirrored_shadow_revision = greatest(mirrored_shadow_revision, $3) WHERE account_id = $1`,
+        [accountId, ...mirrored],
       );
       return result.outcome === 'written' ? ('written' as const) : ('skipped' as const);
     });

@@ -128,7 +128,8 @@ export class MirrorWorker {
       `UPDATE ledger.mirror_state m
           SET lease_owner = $1, lease_until = clock_timestamp() + make_interval(secs => $2::float8 / 1000)
          FROM (SELECT account_id FROM ledger.mirror_state
-                WHERE pending_version > mirrored_version AND next_attempt_at <= clock_timestamp()
+                WHERE (pending_version > mirrored_version OR pending_shadow_revision > mirrored_shadow_revision)
+                  AND next_attempt_at <= clock_timestamp()
                   AND (lease_until IS NULL OR lease_until < clock_timestamp())
                 ORDER BY next_attempt_at
                 LIMIT $3
@@ -164,7 +165,10 @@ export class MirrorWorker {
       const { rows } = await options.pool.query<{ lag_s: number | null }>(
         `UPDATE ledger.mirror_state
             SET mirrored_version = greatest(mirrored_version, $3),
-                pending_since = CASE WHEN pending_version <= greatest(mirrored_version, $3) THEN NULL ELSE $4::timestamptz END,
+                mirrored_shadow_revision = greatest(mirrored_shadow_revision, $7),
+                pending_since = CASE WHEN pending_version <= greatest(mirrored_version, $3)
+                                      AND pending_shadow_revision <= greatest(mirrored_shadow_revision, $7)
+                                     THEN NULL ELSE $4::timestamptz END,
                 next_attempt_at = clock_timestamp() + make_interval(secs => $5::float8 / 1000),
                 lease_owner = NULL, lease_until = NULL, attempts = 0, last_error = NULL, mirrored_at = clock_timestamp()
           WHERE account_id = $1 AND lease_owner = $2
@@ -176,6 +180,7 @@ export class MirrorWorker {
           snapshot.readAt,
           options.minIntervalMs,
           wallet.pending_since,
+          snapshot.shadowRevision.toString(),
         ],
       );
       const lag = rows[0]?.lag_s;
@@ -209,7 +214,8 @@ export class MirrorWorker {
     try {
       const { rows } = await this.options.pool.query<{ wallets: string; oldest_age_s: number | null }>(
         `SELECT count(*)::text AS wallets, extract(epoch FROM clock_timestamp() - min(pending_since))::float8 AS oldest_age_s
-           FROM ledger.mirror_state WHERE pending_version > mirrored_version`,
+           FROM ledger.mirror_state
+          WHERE pending_version > mirrored_version OR pending_shadow_revision > mirrored_shadow_revision`,
       );
       this.status.backlogWallets = Number(rows[0]?.wallets ?? 0);
       this.status.oldestAgeSeconds = Math.max(0, rows[0]?.oldest_age_s ?? 0);

@@ -218,7 +218,7 @@ describe('Firestore mirror (emulator)', () => {
     expect(await mirror.write(newer)).toEqual({ outcome: 'written', storedVersion: undefined });
 
     const refused = await mirror.write(older);
-    expect(refused).toEqual({ outcome: 'stale', storedVersion: 3 });
+    expect(refused).toEqual({ outcome: 'stale', storedVersion: 3, storedShadowRevision: 0 });
     const sameAgain = await mirror.write(newer);
     expect(sameAgain.outcome).toBe('stale'); // the same version is not written twice by the live mirror
     const doc = await mirror.walletRef(`w-${ledger.tenant}`).get();
@@ -227,6 +227,85 @@ describe('Firestore mirror (emulator)', () => {
     expect(doc.get('availableBalance')).toBe('3500');
     const txs = await mirror.walletRef(`w-${ledger.tenant}`).collection(TRANSACTIONS_SUBCOLLECTION).get();
     expect(txs.docs.map((d) => d.get('walletVersion')).sort()).toEqual([1, 2, 3]);
+  });
+
+  it('shows confirmed and shadow balance apart, and rewrites the wallet when a confirmation moves no money', async () => {
+    const firestore = freshFirestore();
+    const mirror = new FirestoreMirror(firestore, KEPT);
+    const { worker: mirrorWorker } = worker(mirror);
+    const ledger = new LedgerFixture(pool, `tenant-${randomUUID().slice(0, 8)}`);
+    await ledger.defineAsset();
+    const walletId = `shadow-${ledger.tenant}`;
+    const w = await ledger.openWallet({ walletId });
+    await ledger.topUp(w, 400);
+    const invoice = await ledger.post(
+      [
+        { system_account: 'cash_clearing', side: 'debit', amount: '1000' },
+        { account_id: w, side: 'credit', amount: '1000' },
+      ],
+      { action: 'TOP_UP', shadow_document_id: `INV-${ledger.tenant}` },
+    );
+    const invoiceId = invoice['transaction_id'] as string;
+    const wallet = () => mirror.walletRef(walletId).get();
+    const invoiceDoc = () =>
+      mirror.walletRef(walletId).collection(TRANSACTIONS_SUBCOLLECTION).doc(invoiceId).get();
+    const mirrorDue = async () => {
+      // The worker spaces writes of one wallet by minIntervalMs; a test need not wait for that.
+      await pool.query(`UPDATE ledger.mirror_state SET next_attempt_at = '-infinity' WHERE account_id = $1`, [
+        w,
+      ]);
+      return mirrorWorker.runOnce();
+    };
+
+    expect(await mirrorDue()).toBeGreaterThanOrEqual(1);
+    let doc = await wallet();
+    expect(doc.get('postedBalance')).toBe('1400');
+    expect(doc.get('shadowBalance')).toBe('1000');
+    expect(doc.get('confirmedBalance')).toBe('400');
+    expect((await invoiceDoc()).get('shadowState')).toBe('shadow');
+    const version = doc.get('version') as number;
+
+    const { rows } = await pool.query(`SELECT ledger.confirm_shadow_credit($1, $2, 'paid') AS r`, [
+      ledger.tenant,
+      invoiceId,
+    ]);
+    expect(rows[0].r.state).toBe('confirmed');
+    // No new version, yet the wallet is due again, and the worker rewrites it.
+    const due = await pool.query(
+      `SELECT pending_version = mirrored_version AS same_version, pending_shadow_revision, mirrored_shadow_revision
+         FROM ledger.mirror_state WHERE account_id = $1`,
+      [w],
+    );
+    expect(due.rows[0]).toEqual({
+      same_version: true,
+      pending_shadow_revision: '1',
+      mirrored_shadow_revision: '0',
+    });
+    expect(await mirrorDue()).toBeGreaterThanOrEqual(1);
+    doc = await wallet();
+    expect(doc.get('version')).toBe(version);
+    expect(doc.get('shadowRevision')).toBe(1);
+    expect(doc.get('shadowBalance')).toBe('0');
+    expect(doc.get('confirmedBalance')).toBe('1400');
+    expect((await invoiceDoc()).get('shadowState')).toBe('confirmed');
+    const settled = await pool.query(
+      `SELECT mirrored_shadow_revision, pending_since FROM ledger.mirror_state WHERE account_id = $1`,
+      [w],
+    );
+    expect(settled.rows[0]).toEqual({ mirrored_shadow_revision: '1', pending_since: null });
+
+    // A snapshot from before the confirmation (same version, older revision) can never overwrite it.
+    const before = {
+      ...(await loadWalletSnapshot(pool, w, KEPT))!,
+      shadowRevision: 0n,
+      shadowBalance: 1000n,
+    };
+    expect(await mirror.write(before)).toEqual({
+      outcome: 'stale',
+      storedVersion: version,
+      storedShadowRevision: 1,
+    });
+    expect((await wallet()).get('shadowBalance')).toBe('0');
   });
 
   it('keeps only the newest transactions of a wallet', async () => {

@@ -1,4 +1,4 @@
-import { computeBalance } from '@saldo/ledger-domain';
+import { computeBalance, splitShadow } from '@saldo/ledger-domain';
 import type { Pool, PoolClient } from 'pg';
 import { walletIdentityOf, type WalletIdentity } from '../outbox/wallet-identity';
 
@@ -18,6 +18,8 @@ export interface WalletTransactionView {
   references: Record<string, string>;
   pendingTransactionId: string | null;
   reversesTransactionId: string | null;
+  /** For a transaction that credited ERP-document money: its shadow credit's state. */
+  shadowState: 'shadow' | 'confirmed' | 'reversed' | null;
   createdAt: string;
 }
 
@@ -32,7 +34,15 @@ export interface WalletSnapshot {
   postedBalance: bigint;
   pendingDebits: bigint;
   availableBalance: bigint;
+  /** postedBalance split by the open shadow credits (see splitShadow). */
+  shadowBalance: bigint;
+  confirmedBalance: bigint;
   version: bigint;
+  /**
+   * Raised by each shadow-credit confirmation, which moves no money and so leaves the version
+   * alone: (version, shadowRevision) orders the wallet's states.
+   */
+  shadowRevision: bigint;
   /** When the wallet last changed in the ledger (its newest entry, or its opening). */
   updatedAt: string;
   /** When the snapshot was read (database clock). */
@@ -54,6 +64,8 @@ interface AccountRow {
   debits_pending: string;
   credits_pending: string;
   version: string;
+  shadow_credits: string;
+  shadow_revision: string;
   updated_at: string;
   read_at: string;
 }
@@ -74,6 +86,7 @@ interface EntryRow {
   references: Record<string, string>;
   pending_transaction_id: string | null;
   reverses_transaction_id: string | null;
+  shadow_state: WalletTransactionView['shadowState'];
   created_at: string;
 }
 
@@ -81,6 +94,10 @@ const ACCOUNT_SQL = `
 SELECT a.id AS account_id, a.tenant_id, a.type, a.asset_code, s.scale AS asset_scale, a.overdraft_limit::text,
        a.metadata, a.debits_posted::text, a.credits_posted::text, a.debits_pending::text, a.credits_pending::text,
        a.version::text,
+       (SELECT coalesce(sum(c.amount), 0)::text FROM ledger.shadow_credits c
+         WHERE c.account_id = a.id AND c.state = 'shadow') AS shadow_credits,
+       coalesce((SELECT m.pending_shadow_revision FROM ledger.mirror_state m WHERE m.account_id = a.id), 0)::text
+         AS shadow_revision,
        to_json(coalesce((SELECT e.created_at FROM ledger.entries e WHERE e.account_id = a.id ORDER BY e.id DESC LIMIT 1),
                         a.created_at)) #>> '{}' AS updated_at,
        to_json(clock_timestamp()) #>> '{}' AS read_at
@@ -92,8 +109,10 @@ const ENTRIES_SQL = `
 SELECT e.id::text AS entry_id, e.transaction_id, e.side, e.phase, e.amount::text, e.account_version::text,
        e.debits_posted::text, e.credits_posted::text, e.debits_pending::text,
        t.kind, t.status, t.action, t.refs AS references, t.pending_id AS pending_transaction_id,
-       t.reverses_id AS reverses_transaction_id, to_json(t.created_at) #>> '{}' AS created_at
+       t.reverses_id AS reverses_transaction_id, c.state AS shadow_state,
+       to_json(t.created_at) #>> '{}' AS created_at
   FROM ledger.entries e JOIN ledger.transactions t ON t.id = e.transaction_id
+  LEFT JOIN ledger.shadow_credits c ON c.transaction_id = e.transaction_id
  WHERE e.account_id = $1 AND e.id < $2
  ORDER BY e.id DESC
  LIMIT $3`;
@@ -154,6 +173,7 @@ async function readSnapshot(
       );
   }
   const figures = balanceOf(account);
+  const shadow = splitShadow(figures.postedBalance, BigInt(account.shadow_credits));
   const transactions = [...byTransaction.values()]
     .map(transactionView)
     .sort((a, b) => (a.walletVersion > b.walletVersion ? -1 : 1));
@@ -167,7 +187,10 @@ async function readSnapshot(
     postedBalance: figures.postedBalance,
     pendingDebits: BigInt(account.debits_pending),
     availableBalance: figures.availableBalance,
+    shadowBalance: shadow.shadowBalance,
+    confirmedBalance: shadow.confirmedBalance,
     version,
+    shadowRevision: BigInt(account.shadow_revision),
     updatedAt: account.updated_at,
     readAt: account.read_at,
     transactions,
@@ -216,6 +239,7 @@ function transactionView(entries: EntryRow[]): WalletTransactionView {
     references: newest.references ?? {},
     pendingTransactionId: newest.pending_transaction_id,
     reversesTransactionId: newest.reverses_transaction_id,
+    shadowState: newest.shadow_state ?? null,
     createdAt: newest.created_at,
   };
 }

@@ -161,13 +161,32 @@ const CHECKS: CheckDefinition[] = [
          AND NOT EXISTS (SELECT 1 FROM ledger.accounts a WHERE a.id = k.result_id AND a.tenant_id = k.tenant_id)`,
   },
   {
+    name: 'shadow-credits-match',
+    description:
+      'each shadow credit is the one wallet credit of a posted transaction, and is reversed exactly when that transaction is',
+    countSql: `SELECT count(*) FROM ledger.shadow_credits`,
+    violationSql: `
+      SELECT format('shadow credit of %s (document %s, %s): %s', c.transaction_id, c.document_id, c.state, problem) AS problem
+        FROM ledger.shadow_credits c JOIN ledger.transactions t ON t.id = c.transaction_id
+        CROSS JOIN LATERAL (
+          SELECT CASE
+            WHEN t.kind <> 'posted' THEN format('its transaction is %s, not posted', t.kind)
+            WHEN (c.state = 'reversed') <> (t.status = 'reversed') THEN format('its transaction is %s', t.status)
+            WHEN NOT EXISTS (SELECT 1 FROM ledger.entries e WHERE e.transaction_id = t.id AND e.account_id = c.account_id
+                                AND e.side = 'credit' AND e.phase = 'posted' AND e.amount = c.amount)
+              THEN 'no wallet credit of that amount in its transaction'
+          END AS problem) p
+       WHERE p.problem IS NOT NULL`,
+  },
+  {
     name: 'guards-installed',
     description: 'append-only and consistency triggers are installed and enabled',
-    countSql: `SELECT 6 AS count`,
+    countSql: `SELECT 8 AS count`,
     violationSql: `
       SELECT format('trigger %s is missing or disabled', name) AS problem
         FROM unnest(ARRAY['entries_append_only', 'entries_no_truncate', 'entries_continue_chain', 'entries_balanced',
-                          'accounts_match_entries', 'transactions_guard_transitions']) AS name
+                          'accounts_match_entries', 'transactions_guard_transitions', 'shadow_credits_guard',
+                          'transactions_settle_reversed_shadow_credit']) AS name
        WHERE NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = name AND tgenabled <> 'D')`,
   },
 ];

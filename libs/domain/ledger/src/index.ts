@@ -5,8 +5,8 @@ export { validateLegs, MAX_LEGS } from './posting';
 export type { LegInput, ValidLeg, Side, SystemAccountType } from './posting';
 export { SYSTEM_ACCOUNT_TYPES, ACCOUNT_TYPES, normalSideOf } from './accounts';
 export type { AccountType, NormalSide } from './accounts';
-export { computeBalance } from './balance';
-export type { BalanceTotals, BalanceFigures } from './balance';
+export { computeBalance, splitShadow } from './balance';
+export type { BalanceTotals, BalanceFigures, ShadowSplit } from './balance';
 export { requestFingerprint } from './fingerprint';
 export type { TenantId } from './input';
 export {

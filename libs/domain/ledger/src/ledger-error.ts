@@ -15,6 +15,8 @@ export const LEDGER_ERROR_CODES = [
   'HOLD_EXPIRED',
   'AMOUNT_EXCEEDS_HOLD',
   'NOT_REVERSIBLE',
+  // A document credited twice, or a reversed shadow credit confirmed.
+  'SHADOW_CREDIT_CONFLICT',
   'BALANCE_OVERFLOW',
   'IDEMPOTENCY_CONFLICT',
   'ASSET_CONFLICT',

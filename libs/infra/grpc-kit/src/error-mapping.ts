@@ -22,6 +22,7 @@ export function grpcStatusOf(code: LedgerErrorCode): status {
     case 'HOLD_EXPIRED':
     case 'AMOUNT_EXCEEDS_HOLD':
     case 'NOT_REVERSIBLE':
+    case 'SHADOW_CREDIT_CONFLICT':
     case 'BALANCE_OVERFLOW':
     case 'WALLET_RULE_VIOLATION':
     case 'SPEND_LIMIT_EXCEEDED':

@@ -79,7 +79,7 @@ BEGIN
   RETURN k.result_id;
 END $$`;
 
-const ACCOUNT_JSON = `
+export const ACCOUNT_JSON = `
 CREATE FUNCTION ledger.account_json(p_account uuid) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE result jsonb;
 BEGIN
@@ -281,7 +281,7 @@ END $$`;
  * Posts (or holds, when p.pending) a transaction. Legs name an account by id or a system account
  * by type; system accounts resolve within the tenant and p.asset_code.
  */
-const POST_TRANSACTION = `
+export const POST_TRANSACTION = `
 CREATE FUNCTION ledger.post_transaction(p jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   v_appended jsonb;

@@ -66,6 +66,16 @@ export enum TransactionStatus {
   UNRECOGNIZED = "UNRECOGNIZED",
 }
 
+export enum ShadowCreditState {
+  SHADOW_CREDIT_STATE_UNSPECIFIED = "SHADOW_CREDIT_STATE_UNSPECIFIED",
+  /** SHADOW_CREDIT_STATE_SHADOW - Not confirmed by the ERP yet: counts in shadow_balance. */
+  SHADOW_CREDIT_STATE_SHADOW = "SHADOW_CREDIT_STATE_SHADOW",
+  SHADOW_CREDIT_STATE_CONFIRMED = "SHADOW_CREDIT_STATE_CONFIRMED",
+  /** SHADOW_CREDIT_STATE_REVERSED - Its transaction was reversed (e.g. the document was rejected). */
+  SHADOW_CREDIT_STATE_REVERSED = "SHADOW_CREDIT_STATE_REVERSED",
+  UNRECOGNIZED = "UNRECOGNIZED",
+}
+
 export interface Asset {
   tenantId: string;
   /** Upper-case code, e.g. "IDR", "USD", "CREDIT". */
@@ -115,7 +125,17 @@ export interface Balance {
   /** Increases by one with every transaction that changes the account. */
   version: string;
   /** The moment the figures describe (now, or the requested past time). */
-  asOf: Timestamp | undefined;
+  asOf:
+    | Timestamp
+    | undefined;
+  /**
+   * Of posted_balance, the part that open (unconfirmed) shadow credits account for: at most
+   * posted_balance, never below 0 (spending draws on shadow money first). Wallets, in GetBalance and
+   * GetAccount; "" in an entry's balance_after.
+   */
+  shadowBalance: string;
+  /** posted_balance − shadow_balance ("" where shadow_balance is). */
+  confirmedBalance: string;
 }
 
 export interface Leg {
@@ -236,6 +256,13 @@ export interface PostTransactionRequest {
   action: string;
   references: { [key: string]: string };
   metadata: { [key: string]: string };
+  /**
+   * Set when the money comes from an ERP document (invoice, sales order) the ERP has not confirmed
+   * yet: the one wallet this posted transaction credits gets a shadow credit of that amount, usable
+   * at once but shown as shadow until ConfirmShadowCredit, or settled by reversing the transaction.
+   * One credit per document and tenant. Up to 128 characters.
+   */
+  shadowDocumentId: string;
 }
 
 export interface PostTransactionRequest_ReferencesEntry {
@@ -246,6 +273,33 @@ export interface PostTransactionRequest_ReferencesEntry {
 export interface PostTransactionRequest_MetadataEntry {
   key: string;
   value: string;
+}
+
+export interface ConfirmShadowCreditRequest {
+  tenantId: string;
+  /** The transaction that carries the shadow credit. */
+  transactionId: string;
+  /** Why, for the audit trail (e.g. "invoice INV-1 paid"); up to 256 characters. */
+  reason: string;
+}
+
+export interface ShadowCredit {
+  transactionId: string;
+  tenantId: string;
+  accountId: string;
+  documentId: string;
+  amount: string;
+  state: ShadowCreditState;
+  reason: string;
+  createdAt:
+    | Timestamp
+    | undefined;
+  /** When it stopped being shadow (unset while shadow). */
+  settledAt:
+    | Timestamp
+    | undefined;
+  /** True when the credit was already confirmed before this call. */
+  replayed: boolean;
 }
 
 export interface PostPendingRequest {
@@ -348,6 +402,13 @@ export interface LedgerServiceClient {
 
   reverseTransaction(request: ReverseTransactionRequest, metadata?: Metadata): Observable<Transaction>;
 
+  /**
+   * Confirms the shadow credit a transaction carries (see PostTransactionRequest.shadow_document_id):
+   * the money stops counting as shadow. Idempotent; a reversed transaction's credit cannot be confirmed.
+   */
+
+  confirmShadowCredit(request: ConfirmShadowCreditRequest, metadata?: Metadata): Observable<ShadowCredit>;
+
   getTransaction(request: GetTransactionRequest, metadata?: Metadata): Observable<Transaction>;
 
   /** Transactions touching an account, newest first, with cursor pagination. */
@@ -411,6 +472,16 @@ export interface LedgerServiceController {
     metadata?: Metadata,
   ): Promise<Transaction> | Observable<Transaction> | Transaction;
 
+  /**
+   * Confirms the shadow credit a transaction carries (see PostTransactionRequest.shadow_document_id):
+   * the money stops counting as shadow. Idempotent; a reversed transaction's credit cannot be confirmed.
+   */
+
+  confirmShadowCredit(
+    request: ConfirmShadowCreditRequest,
+    metadata?: Metadata,
+  ): Promise<ShadowCredit> | Observable<ShadowCredit> | ShadowCredit;
+
   getTransaction(
     request: GetTransactionRequest,
     metadata?: Metadata,
@@ -443,6 +514,7 @@ export function LedgerServiceControllerMethods() {
       "postPending",
       "voidPending",
       "reverseTransaction",
+      "confirmShadowCredit",
       "getTransaction",
       "listAccountTransactions",
       "listAccountEntries",
