@@ -2,12 +2,13 @@ import 'reflect-metadata';
 import { ConfigError, envSchemas, loadConfig } from '@saldo/config';
 import { runMigrationsUnderLock } from '@saldo/postgres';
 import { z } from 'zod';
-import { loadErpSyncConfig } from './config';
+import { loadErpSyncConfig, retentionEnvShape } from './config';
 import { createErpSyncDataSource, ERP_SYNC_MIGRATION_LOCK } from './database/erp-sync-data-source';
 import { mapLedgerEvent } from './mapping/accounting';
 import { ledgerEventSchema } from './mapping/ledger-event';
 import { TenantConfigError } from './mapping/tenant-config';
 import { formatReport, reconcile } from './reconcile/reconcile';
+import { RETENTION_LOCK, retentionPolicyOf, runRetention } from './retention/retention';
 import { createConnectors, loadTenants } from './runtime';
 import { SyncStore } from './store/sync-store';
 
@@ -20,6 +21,10 @@ commands:
                                    with the current tenant configuration)
   reconcile --tenant T --day D     compare the ledger's revenue, cost and prepayment totals of UTC
             [--json]               day D (YYYY-MM-DD) with what NetSuite holds; exit 1 on differences
+  retention run [--json]           delete expired processed_events and external_writes now (in
+                                   batches, under the same advisory lock as the worker's hourly run);
+                                   prints the rows deleted per table; exit 1 when another run holds
+                                   the lock
 `;
 
 const cliConfigSchema = z.object({
@@ -41,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
     return command ? 0 : 2;
   }
   const { DATABASE_URL } = loadConfig(cliConfigSchema);
+  // Validated before connecting: a retention window below its floor is refused, not run.
+  const retentionConfig = command === 'retention' ? loadConfig(z.object(retentionEnvShape)) : undefined;
   const db = await createErpSyncDataSource(DATABASE_URL, 2).initialize();
   const store = new SyncStore(db);
   try {
@@ -103,6 +110,22 @@ async function main(argv: string[]): Promise<number> {
         const report = await reconcile(db, netsuite, tenantId, tenant, day);
         process.stdout.write(flags.includes('--json') ? `${json(report)}\n` : formatReport(report));
         return report.differences.length > 0 || report.unmappedErpAccounts.length > 0 ? 1 : 0;
+      }
+      case 'retention': {
+        if (flags[0] !== 'run' || !retentionConfig) break;
+        const policy = retentionPolicyOf(retentionConfig);
+        const result = await runRetention(db, policy);
+        if (flags.includes('--json')) process.stdout.write(`${json({ ...policy, ...result })}\n`);
+        else if (!result.ran)
+          process.stdout.write(`retention: another run holds the lock ${RETENTION_LOCK}; nothing deleted\n`);
+        else {
+          process.stdout.write(
+            `processed_events\t${result.deleted.processed_events} deleted (older than ${policy.processedEventsDays} days)\n` +
+              `external_writes\t${result.deleted.external_writes} deleted (older than ${policy.auditDays} days)\n` +
+              (result.complete ? '' : 'more expired rows remain: run again (or let the worker continue)\n'),
+          );
+        }
+        return result.ran ? 0 : 1;
       }
     }
     process.stderr.write(`unknown or incomplete command "${argv.join(' ')}"\n\n${USAGE}`);

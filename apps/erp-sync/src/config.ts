@@ -8,6 +8,35 @@ const flag = (fallback: boolean) =>
     .transform((v) => v === 'true');
 const httpUrl = (fallback: string) => envSchemas.url(fallback, ['http', 'https']);
 const ms = (fallback: number, max = 3_600_000) => envSchemas.positiveInt(fallback, max);
+const days = (fallback: number, min: number, why: string) =>
+  z.coerce
+    .number({ error: 'expected a whole number of days' })
+    .int('expected a whole number of days')
+    .min(min, `must be at least ${min} days (${why})`)
+    .max(3_650, 'must be at most 3650 days')
+    .default(fallback);
+
+/**
+ * Retention of erp-sync's growing tables (retention/retention.ts), shared by the worker and the
+ * operator's `cli.js retention run`. The floors are hard: a shorter window would re-open the
+ * dedupe (Pub/Sub redelivers for up to 7 days) or cut the finance audit trail.
+ */
+export const retentionEnvShape = {
+  /** Event-id dedupe rows older than this are deleted; must outlive Pub/Sub's 7-day redelivery window. */
+  ERP_SYNC_PROCESSED_EVENTS_RETENTION_DAYS: days(
+    30,
+    8,
+    "longer than Pub/Sub's 7-day maximum redelivery window, or a redelivered event would be recorded twice",
+  ),
+  /** The vendor-write audit log (external_writes) is kept this long; over a year for the finance audit. */
+  ERP_SYNC_AUDIT_RETENTION_DAYS: days(400, 30, 'the audit log of vendor writes is evidence for finance'),
+  ERP_SYNC_RETENTION_ENABLED: flag(true),
+  /** How often the worker purges (one instance at a time, under a PostgreSQL advisory lock). */
+  ERP_SYNC_RETENTION_INTERVAL_MS: ms(3_600_000, 86_400_000),
+  /** Rows per DELETE statement (each its own short transaction) and statements per table per run. */
+  ERP_SYNC_RETENTION_BATCH: envSchemas.positiveInt(5_000, 50_000),
+  ERP_SYNC_RETENTION_MAX_BATCHES: envSchemas.positiveInt(1_000, 100_000),
+};
 
 /**
  * Everything erp-sync reads from its environment, validated before it starts. Vendor base URLs
@@ -101,6 +130,7 @@ export const erpSyncConfigSchema = z.object({
   ZENDESK_WEBHOOK_SECRET: envSchemas.secret(16).optional(),
   /** How far a webhook's signature timestamp may be from now. */
   ERP_SYNC_WEBHOOK_TOLERANCE_S: envSchemas.positiveInt(300, 3_600),
+  ...retentionEnvShape,
   ERP_SYNC_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   ERP_SYNC_HTTP_PORT: z.coerce
     .number({ error: 'expected a port number' })

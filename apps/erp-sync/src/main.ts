@@ -2,11 +2,12 @@ import { ConfigError, describeConfig } from '@saldo/config';
 import { createLogger } from '@saldo/logging';
 import { createMetricsRegistry, startObservabilityServer } from '@saldo/observability';
 import { initTracing } from '@saldo/tracing';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { loadErpSyncConfig } from './config';
 import { LedgerEventsConsumer } from './consumer/ledger-events.consumer';
 import { createErpSyncDataSource } from './database/erp-sync-data-source';
 import { TenantConfigError } from './mapping/tenant-config';
+import { RetentionJob, retentionPolicyOf } from './retention/retention';
 import { createConnectors, createWorker, crmConnectorsOf, loadTenants } from './runtime';
 import { AggregatorGateway, parseTenantKeys } from './shadow/aggregator-gateway';
 import { DocumentStore } from './shadow/document-store';
@@ -104,6 +105,23 @@ async function main(): Promise<void> {
       for (const [state, n] of Object.entries(await documents.counts())) this.set({ state }, n);
     },
   });
+  const retentionDeleted = new Counter({
+    name: 'saldo_erp_sync_retention_deleted_total',
+    help: 'Rows deleted by the retention purge, by table',
+    labelNames: ['table'],
+    registers: [registry],
+  });
+  const retention = config.ERP_SYNC_RETENTION_ENABLED
+    ? new RetentionJob(
+        db,
+        retentionPolicyOf(config),
+        config.ERP_SYNC_RETENTION_INTERVAL_MS,
+        logger,
+        (result) => {
+          for (const [table, n] of Object.entries(result.deleted)) retentionDeleted.inc({ table }, n);
+        },
+      )
+    : undefined;
   const http = await startObservabilityServer({
     host: config.ERP_SYNC_HTTP_HOST,
     port: config.ERP_SYNC_HTTP_PORT,
@@ -157,8 +175,25 @@ async function main(): Promise<void> {
         )
       : undefined;
 
+  if (shadowOn)
+    logger.info(
+      { tenants: [...aggregatorKeys.keys()], aggregator: config.ERP_SYNC_AGGREGATOR_TARGET },
+      'shadow balance confirmation on',
+    );
+  else
+    logger.info(
+      {
+        reason: !config.ERP_SYNC_SHADOW_ENABLED
+          ? 'ERP_SYNC_SHADOW_ENABLED=false'
+          : !connectors.netsuite
+            ? 'NetSuite is disabled'
+            : 'ERP_SYNC_AGGREGATOR_API_KEYS is empty',
+      },
+      'shadow balance confirmation off',
+    );
   if (config.ERP_SYNC_WORKER_ENABLED) worker.start();
   confirmer?.start();
+  retention?.start();
   if (config.ERP_SYNC_CONSUMER_ENABLED) await consumer.start();
   logger.info(
     {
@@ -167,6 +202,7 @@ async function main(): Promise<void> {
       http: http.url,
       webhooks: webhooks?.url,
       shadow: shadowOn,
+      retention: retention !== undefined,
     },
     'erp-sync is running',
   );
@@ -176,6 +212,7 @@ async function main(): Promise<void> {
     await webhooks?.close();
     await consumer.stop();
     await confirmer?.stop();
+    await retention?.stop();
     aggregator?.close();
     await worker.stop();
     await http.close();

@@ -213,6 +213,15 @@ export const operatorCommands: Record<string, Command> = {
       return result.code;
     },
   },
+  'erp retention': {
+    summary: 'delete expired processed events and vendor-write audit rows now (batched, one run at a time)',
+    usage: 'saldo erp retention',
+    flags: {},
+    run: async (ctx, args) => {
+      noMorePositionals(args, 0);
+      return delegate(ctx, 'erp-sync', ['retention', 'run', ...(ctx.json ? ['--json'] : [])]);
+    },
+  },
   'erp reconcile': {
     summary: "compare a UTC day's revenue, cost and prepayments with NetSuite; exit 1 on differences",
     usage: 'saldo erp reconcile --tenant <id> --day <YYYY-MM-DD>',
