@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# Image of erp-sync: the worker that turns ledger events into ERP and CRM records; serves only
-# /metrics /healthz /readyz (9466).
+# Image of erp-sync: the worker that turns ledger events into ERP and CRM records; serves
+# /metrics /healthz /readyz (9466) and the verified webhooks (9467, ERP documents and Zendesk;
+# listening only when ERP_SYNC_WEBHOOK_SECRET or ZENDESK_WEBHOOK_SECRET is set).
 # Build from the repository root:  docker build -f docker/erp-sync.Dockerfile -t saldo/erp-sync .
 # Runs as the unprivileged "node" user; configuration by environment (apps/erp-sync/src/config.ts).
 ARG NODE_IMAGE=node:22-bookworm-slim
@@ -35,7 +36,7 @@ COPY proto proto
 COPY docker/healthcheck.js docker/healthcheck.js
 COPY package.json package.json
 USER node
-EXPOSE 9466
+EXPOSE 9466 9467
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "docker/healthcheck.js", "http", "ERP_SYNC_HTTP_PORT", "9466", "/healthz"]
 CMD ["node", "dist/out-tsc/apps/erp-sync/src/main.js"]

@@ -25,6 +25,8 @@ interface AppFacts {
   grpc?: { variable: string; service: string; proto: string };
   /** The variable of the HTTP /metrics /healthz /readyz port, for apps that serve it. */
   httpPortVariable?: string;
+  /** The variable of a public webhook port (vendors call it from outside; never probed). */
+  webhookPortVariable?: string;
   /** hpa: scales out behind an HPA; single: exactly one instance (per-process vendor limits). */
   scaling: 'hpa' | 'single';
 }
@@ -52,7 +54,13 @@ const APPS: AppFacts[] = [
     httpPortVariable: 'AGGREGATOR_HTTP_PORT',
     scaling: 'hpa',
   },
-  { app: 'erp-sync', schema: erpSyncConfigSchema, httpPortVariable: 'ERP_SYNC_HTTP_PORT', scaling: 'single' },
+  {
+    app: 'erp-sync',
+    schema: erpSyncConfigSchema,
+    httpPortVariable: 'ERP_SYNC_HTTP_PORT',
+    webhookPortVariable: 'ERP_SYNC_WEBHOOK_PORT',
+    scaling: 'single',
+  },
 ];
 const grpcOf = (facts: AppFacts) => {
   if (!facts.grpc) throw new Error(`${facts.app} serves no gRPC`);
@@ -67,6 +75,7 @@ function appPorts(
   const ports = new Map<string, number>();
   if (facts.grpc) ports.set('grpc', portOf(effective(facts.grpc.variable)));
   if (facts.httpPortVariable) ports.set('http', Number(effective(facts.httpPortVariable)));
+  if (facts.webhookPortVariable) ports.set('webhook', Number(effective(facts.webhookPortVariable)));
   return ports;
 }
 const appFacts = (app: string): AppFacts => {
@@ -172,6 +181,11 @@ describe('facts the deployment files are checked against', () => {
         );
       if (facts.httpPortVariable)
         expect(typeof schemaDefault(facts.schema, facts.httpPortVariable)).toBe('number');
+      if (facts.webhookPortVariable) {
+        expect(sourcesOf(facts.app).some((file) => read(file).includes('startWebhookServer('))).toBe(true);
+        expect(schemaDefault(facts.schema, facts.webhookPortVariable)).toEqual(expect.any(Number));
+        expect(schemaDefault(facts.schema, facts.webhookPortVariable)).not.toBe(0); // 0 = a random port
+      }
       expect(facts.grpc ?? facts.httpPortVariable).toBeDefined();
       expect(exists(`apps/${facts.app}/src/main.ts`)).toBe(true);
       expect(exists(`apps/${facts.app}/src/cli.ts`)).toBe(true);
@@ -706,7 +720,10 @@ function checkManifests(objects: K8sObject[], imagePattern: RegExp): void {
   checkNetworkPolicies(objects, deployments);
 }
 
-/** Only the aggregator's gRPC port is reachable from outside the namespace; the ledger from its callers. */
+/**
+ * Only the aggregator's gRPC port and erp-sync's webhook port are reachable from outside the
+ * namespace; the ledger only from its callers.
+ */
 function checkNetworkPolicies(objects: K8sObject[], deployments: K8sObject[]): void {
   const policies = byKind(objects, 'NetworkPolicy');
   const denyAll = policies.filter(
@@ -721,6 +738,12 @@ function checkNetworkPolicies(objects: K8sObject[], deployments: K8sObject[]): v
   const grpcPort = (app: string) =>
     portOf(String(schemaDefault(appFacts(app).schema, grpcOf(appFacts(app)).variable)));
   const callersOfLedger = new Set(['transaction-aggregator', 'erp-sync']);
+  const publicPorts = (app: string): number[] =>
+    app === 'transaction-aggregator'
+      ? [grpcPort(app)]
+      : app === 'erp-sync'
+        ? [Number(schemaDefault(appFacts(app).schema, appFacts(app).webhookPortVariable as string))]
+        : [];
 
   for (const policy of policies.filter((p) => p.spec.ingress)) {
     const selected = deployments
@@ -732,11 +755,15 @@ function checkNetworkPolicies(objects: K8sObject[], deployments: K8sObject[]): v
       const ports = (rule.ports ?? []).map((p: any) => p.port);
       expect(ports.length).toBeGreaterThan(0);
       if (fromOutside) {
-        expect({ policy: policy.metadata.name, selects: selected }).toEqual({
+        expect({ policy: policy.metadata.name, selects: selected.length }).toEqual({
           policy: policy.metadata.name,
-          selects: ['transaction-aggregator'],
+          selects: 1,
         });
-        expect(ports).toEqual([grpcPort('transaction-aggregator')]);
+        expect({ policy: policy.metadata.name, ports }).toEqual({
+          policy: policy.metadata.name,
+          ports: publicPorts(selected[0] as string),
+        });
+        expect(publicPorts(selected[0] as string).length).toBeGreaterThan(0);
         continue;
       }
       for (const peer of peers) {
