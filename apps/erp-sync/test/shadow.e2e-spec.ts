@@ -474,6 +474,69 @@ describe('shadow balance until the ERP confirms', () => {
     expect(await (await fetch(`${httpUrl}/metrics`)).text()).toMatch(
       /saldo_erp_sync_shadow_documents\{[^}]*state="rejected_unrecoverable"[^}]*\} 1/,
     );
+
+    // The operator's two ways out. A write-off needs a reason, and only such a document can be written off.
+    const resolve = (documentId: string, outcome: string, reason = '') =>
+      call('ResolveErpDocument', { erpDocumentId: documentId, outcome, reason }, ERP_SYNC_KEY);
+    await expect(resolve(SPENT_INVOICE, 'ERP_DOCUMENT_OUTCOME_WRITTEN_OFF')).rejects.toMatchObject({
+      code: 3, // INVALID_ARGUMENT
+      message: expect.stringContaining('reason'),
+    });
+    await expect(resolve(INVOICE, 'ERP_DOCUMENT_OUTCOME_WRITTEN_OFF', 'nope')).rejects.toMatchObject({
+      code: 9, // FAILED_PRECONDITION
+      message: expect.stringContaining('is confirmed'),
+    });
+    // Retrying the reversal while the money is still spent changes nothing.
+    expect(await resolve(SPENT_INVOICE, 'ERP_DOCUMENT_OUTCOME_REJECTED', 'operator retry')).toMatchObject({
+      state: 'ERP_DOCUMENT_STATE_REJECTED_UNRECOVERABLE',
+    });
+    expect(await reversalsOf(topUp['transactionId']!)).toBe(0);
+    // Once the customer has money again, the retry reverses the top-up, once.
+    await call('TopUp', { idempotencyKey: key(), walletId: personal, amount: '9000', reference: 'pg-9' });
+    expect(await resolve(SPENT_INVOICE, 'ERP_DOCUMENT_OUTCOME_REJECTED', 'operator retry')).toMatchObject({
+      state: 'ERP_DOCUMENT_STATE_REJECTED',
+    });
+    expect(await resolve(SPENT_INVOICE, 'ERP_DOCUMENT_OUTCOME_REJECTED', 'operator retry')).toMatchObject({
+      state: 'ERP_DOCUMENT_STATE_REJECTED',
+    });
+    expect(await reversalsOf(topUp['transactionId']!)).toBe(1);
+    expect(await balances(personal)).toEqual({ posted: '1000', confirmed: '1000', shadow: '0' });
+
+    // Another spent document, written off: the customer keeps the money, it is no longer shadow.
+    const lost = `INV-${run}-5`;
+    const lostTopUp = await call('TopUp', {
+      idempotencyKey: key(),
+      walletId: personal,
+      amount: '5000',
+      erpDocumentType: 'ERP_DOCUMENT_TYPE_INVOICE',
+      erpDocumentId: lost,
+    });
+    await call('BookUsage', {
+      idempotencyKey: key(),
+      walletId: personal,
+      amount: '5500',
+      productCode: 'esign.basic',
+    });
+    expect(await resolve(lost, 'ERP_DOCUMENT_OUTCOME_REJECTED', 'invoice voided')).toMatchObject({
+      state: 'ERP_DOCUMENT_STATE_REJECTED_UNRECOVERABLE',
+    });
+    expect(await balances(personal)).toEqual({ posted: '500', confirmed: '0', shadow: '500' });
+    expect(
+      await resolve(lost, 'ERP_DOCUMENT_OUTCOME_WRITTEN_OFF', 'ops: customer insolvent, approved by finance'),
+    ).toMatchObject({
+      state: 'ERP_DOCUMENT_STATE_WRITTEN_OFF',
+      reason: 'ops: customer insolvent, approved by finance',
+    });
+    expect(await balances(personal)).toEqual({ posted: '500', confirmed: '500', shadow: '0' });
+    await mirrored(personal, { posted: '500', confirmed: '500', shadow: '0' });
+    expect(await reversalsOf(lostTopUp['transactionId']!)).toBe(0);
+    const [credit] = await sql(`SELECT state, reason FROM ledger.shadow_credits WHERE transaction_id = $1`, [
+      lostTopUp['transactionId'],
+    ]);
+    expect(credit).toEqual({
+      state: 'confirmed',
+      reason: `ERP document ${lost} written off: ops: customer insolvent, approved by finance`,
+    });
   });
 
   it("the tenant's own Void of a document top-up ends its shadow", async () => {

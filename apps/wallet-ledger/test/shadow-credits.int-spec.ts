@@ -109,7 +109,7 @@ describe('shadow credits', () => {
       tenantId,
       accountId: wallet,
       asOf: {
-        seconds: Math.floor(beforeConfirmation.getTime() / 1000),
+        seconds: String(Math.floor(beforeConfirmation.getTime() / 1000)),
         nanos: (beforeConfirmation.getTime() % 1000) * 1e6,
       },
     });

@@ -21,7 +21,8 @@ export interface WalletRow {
   created_at: Date;
 }
 
-export type ShadowState = 'pending_confirmation' | 'confirmed' | 'rejected' | 'rejected_unrecoverable';
+export type ShadowState =
+  'pending_confirmation' | 'confirmed' | 'rejected' | 'rejected_unrecoverable' | 'written_off';
 
 export interface ShadowTopUpRow {
   tenant_id: string;

@@ -298,7 +298,9 @@ export class AggregatorService {
    * The ERP's verdict on a document top-up. Confirmed: it stops being shadow. Rejected: the top-up
    * is reversed through Void with a key derived from the document (so a repeated verdict, poll or
    * webhook reverses at most once), then marked rejected; a reversal the ledger refuses for good
-   * (the money was spent) is marked rejected_unrecoverable with the reason, for an operator.
+   * (the money was spent) is marked rejected_unrecoverable with the reason. Such a document is for
+   * the tenant's operator: REJECTED again tries the reversal again, WRITTEN_OFF lets the customer
+   * keep the money (it stops being shadow; finance books the loss in the ERP).
    */
   async resolveErpDocument(
     tenant: TenantId,
@@ -316,40 +318,58 @@ export class AggregatorService {
         },
       );
     const O = transactionV1.ErpDocumentOutcome;
-    if (request.outcome === O.ERP_DOCUMENT_OUTCOME_CONFIRMED) {
-      // The ledger first (idempotent), so a crash in between is finished by the next verdict.
-      if (row.state === 'pending_confirmation')
-        await this.ledger.confirmShadowCredit({
-          tenantId: tenant,
-          transactionId: row.transaction_id,
-          reason: `ERP document ${documentId} confirmed${reason ? `: ${reason}` : ''}`.slice(0, 256),
-        });
-      const updated = await this.repository.resolveShadowTopUp(tenant, documentId, ['pending_confirmation'], {
+    switch (request.outcome) {
+      case O.ERP_DOCUMENT_OUTCOME_CONFIRMED:
+        return this.confirmDocument(tenant, row, reason);
+      case O.ERP_DOCUMENT_OUTCOME_REJECTED:
+        return this.rejectDocument(tenant, row, reason);
+      case O.ERP_DOCUMENT_OUTCOME_WRITTEN_OFF:
+        return this.writeOffDocument(tenant, row, reason);
+      default:
+        throw LedgerError.invalid(
+          'outcome',
+          'must be ERP_DOCUMENT_OUTCOME_CONFIRMED, ERP_DOCUMENT_OUTCOME_REJECTED or ERP_DOCUMENT_OUTCOME_WRITTEN_OFF',
+        );
+    }
+  }
+
+  private async confirmDocument(tenant: TenantId, row: ShadowTopUpRow, reason: string) {
+    // The ledger first (idempotent), so a crash in between is finished by the next verdict.
+    if (row.state === 'pending_confirmation')
+      await this.settleShadowCredit(tenant, row, `ERP document ${row.document_id} confirmed`, reason);
+    const updated = await this.repository.resolveShadowTopUp(
+      tenant,
+      row.document_id,
+      ['pending_confirmation'],
+      {
         state: 'confirmed',
         reason,
-      });
-      return erpDocumentView(updated ?? row);
-    }
-    if (request.outcome !== O.ERP_DOCUMENT_OUTCOME_REJECTED)
-      throw LedgerError.invalid(
-        'outcome',
-        'must be ERP_DOCUMENT_OUTCOME_CONFIRMED or ERP_DOCUMENT_OUTCOME_REJECTED',
-      );
-    // A cancellation after a confirmation reverses too; a settled rejection is final.
-    if (row.state === 'rejected' || row.state === 'rejected_unrecoverable') return erpDocumentView(row);
+      },
+    );
+    return erpDocumentView(updated ?? row);
+  }
+
+  private async rejectDocument(tenant: TenantId, row: ShadowTopUpRow, reason: string) {
+    // A cancellation after a confirmation reverses too; a completed reversal or a write-off is final.
+    if (row.state === 'rejected' || row.state === 'written_off') return erpDocumentView(row);
+    const documentId = row.document_id;
+    // An operator's retry gets a key of its own: the first attempt's request (and reason) differ.
+    const retry = row.state === 'rejected_unrecoverable';
     let reversal: transactionV1.Transaction;
     try {
       reversal = await this.void(tenant, {
-        idempotencyKey: `shadow-reject:${documentId}`,
+        idempotencyKey: retry ? `shadow-reject-retry:${documentId}` : `shadow-reject:${documentId}`,
         transactionId: row.transaction_id,
-        reason: `ERP document ${documentId} rejected${reason ? `: ${reason}` : ''}`.slice(0, 256),
+        reason: retry
+          ? `ERP document ${documentId} rejected (retried)`
+          : `ERP document ${documentId} rejected${reason ? `: ${reason}` : ''}`.slice(0, 256),
       });
     } catch (error) {
       if (!(error instanceof LedgerError) || TRANSIENT_CODES.has(error.code)) throw error;
       const refused = await this.repository.resolveShadowTopUp(
         tenant,
         documentId,
-        ['pending_confirmation', 'confirmed'],
+        ['pending_confirmation', 'confirmed', 'rejected_unrecoverable'],
         {
           state: 'rejected_unrecoverable',
           reason: `${reason || 'rejected by the ERP'}; reversal refused: ${error.code}: ${error.message}`,
@@ -360,10 +380,43 @@ export class AggregatorService {
     const updated = await this.repository.resolveShadowTopUp(
       tenant,
       documentId,
-      ['pending_confirmation', 'confirmed'],
+      ['pending_confirmation', 'confirmed', 'rejected_unrecoverable'],
       { state: 'rejected', reason: reason || 'rejected by the ERP', reversalId: reversal.transactionId },
     );
     return erpDocumentView(updated ?? (await this.repository.findShadowTopUp(tenant, documentId)) ?? row);
+  }
+
+  private async writeOffDocument(tenant: TenantId, row: ShadowTopUpRow, reason: string) {
+    if (row.state === 'written_off') return erpDocumentView(row);
+    if (row.state !== 'rejected_unrecoverable')
+      throw new LedgerError(
+        'WALLET_RULE_VIOLATION',
+        `erp_document_id: document ${row.document_id} is ${row.state}; only a rejected document whose reversal was refused can be written off`,
+        { field: 'erp_document_id' },
+      );
+    if (!reason) throw LedgerError.invalid('reason', 'a write-off needs a reason (who decided, and why)');
+    await this.settleShadowCredit(tenant, row, `ERP document ${row.document_id} written off`, reason);
+    const updated = await this.repository.resolveShadowTopUp(
+      tenant,
+      row.document_id,
+      ['rejected_unrecoverable'],
+      {
+        state: 'written_off',
+        reason,
+      },
+    );
+    return erpDocumentView(
+      updated ?? (await this.repository.findShadowTopUp(tenant, row.document_id)) ?? row,
+    );
+  }
+
+  /** Ends the ledger's shadow credit of the document's top-up (idempotent in the ledger). */
+  private async settleShadowCredit(tenant: TenantId, row: ShadowTopUpRow, what: string, reason: string) {
+    await this.ledger.confirmShadowCredit({
+      tenantId: tenant,
+      transactionId: row.transaction_id,
+      reason: `${what}${reason ? `: ${reason}` : ''}`.slice(0, 256),
+    });
   }
 
   async bookUsage(
@@ -611,7 +664,7 @@ export class AggregatorService {
       await this.repository.resolveShadowTopUp(
         tenant,
         document,
-        ['pending_confirmation', 'confirmed', 'rejected_unrecoverable'],
+        ['pending_confirmation', 'confirmed', 'rejected_unrecoverable', 'written_off'],
         {
           state: 'rejected',
           reason: reason || 'reversed',
@@ -928,6 +981,7 @@ const SHADOW_STATES_TO_WIRE: Readonly<Record<ShadowTopUpRow['state'], transactio
   confirmed: transactionV1.ErpDocumentState.ERP_DOCUMENT_STATE_CONFIRMED,
   rejected: transactionV1.ErpDocumentState.ERP_DOCUMENT_STATE_REJECTED,
   rejected_unrecoverable: transactionV1.ErpDocumentState.ERP_DOCUMENT_STATE_REJECTED_UNRECOVERABLE,
+  written_off: transactionV1.ErpDocumentState.ERP_DOCUMENT_STATE_WRITTEN_OFF,
 };
 const DOCUMENT_ID = /^[A-Za-z0-9_.:/-]{1,64}$/;
 

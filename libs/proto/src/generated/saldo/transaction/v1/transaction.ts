@@ -23,8 +23,16 @@ export enum ErpDocumentType {
 export enum ErpDocumentOutcome {
   ERP_DOCUMENT_OUTCOME_UNSPECIFIED = "ERP_DOCUMENT_OUTCOME_UNSPECIFIED",
   ERP_DOCUMENT_OUTCOME_CONFIRMED = "ERP_DOCUMENT_OUTCOME_CONFIRMED",
-  /** ERP_DOCUMENT_OUTCOME_REJECTED - Rejected, voided or cancelled in the ERP. */
+  /**
+   * ERP_DOCUMENT_OUTCOME_REJECTED - Rejected, voided or cancelled in the ERP. On a REJECTED_UNRECOVERABLE document it tries the
+   * reversal again (e.g. once the customer has money again).
+   */
   ERP_DOCUMENT_OUTCOME_REJECTED = "ERP_DOCUMENT_OUTCOME_REJECTED",
+  /**
+   * ERP_DOCUMENT_OUTCOME_WRITTEN_OFF - Only for a REJECTED_UNRECOVERABLE document: the tenant lets the customer keep the money (finance
+   * books the loss in the ERP). It stops counting as shadow; nothing is reversed.
+   */
+  ERP_DOCUMENT_OUTCOME_WRITTEN_OFF = "ERP_DOCUMENT_OUTCOME_WRITTEN_OFF",
   UNRECOGNIZED = "UNRECOGNIZED",
 }
 
@@ -40,6 +48,8 @@ export enum ErpDocumentState {
    * settle it with the customer. `reason` says why. Still counted in shadow_balance.
    */
   ERP_DOCUMENT_STATE_REJECTED_UNRECOVERABLE = "ERP_DOCUMENT_STATE_REJECTED_UNRECOVERABLE",
+  /** ERP_DOCUMENT_STATE_WRITTEN_OFF - Rejected and not reversible, then written off (ERP_DOCUMENT_OUTCOME_WRITTEN_OFF): not shadow any more. */
+  ERP_DOCUMENT_STATE_WRITTEN_OFF = "ERP_DOCUMENT_STATE_WRITTEN_OFF",
   UNRECOGNIZED = "UNRECOGNIZED",
 }
 
