@@ -282,10 +282,15 @@ describe('npm start (tools/scripts/start.mjs)', () => {
         (m) => [m[1], m[2]] as const,
       ),
     );
-    expect(saved['SALDO_API_KEYS']).toBe(`demo=${saved['SALDO_DEMO_API_KEY']}`);
+    expect(saved['SALDO_API_KEYS']).toBe(
+      `demo=${saved['SALDO_DEMO_API_KEY']},demo=${saved['SALDO_ERP_SYNC_API_KEY']}`,
+    );
+    // erp-sync's own key of tenant "demo" turns shadow-balance confirmation on.
+    expect(saved['SALDO_ERP_SYNC_API_KEY']).toMatch(/^sk_erp_sync_/);
+    expect(output).toMatch(/^erp-sync +\| .*shadow balance confirmation on/m);
     expect(output.split(saved['SALDO_DEMO_API_KEY'] as string)).toHaveLength(2);
     expect(output).toContain(`Your demo API key (tenant "demo") is ${saved['SALDO_DEMO_API_KEY']}`);
-    for (const secret of ['LEDGER_SERVICE_TOKEN', 'SALDO_KEY_ENCRYPTION_KEY']) {
+    for (const secret of ['LEDGER_SERVICE_TOKEN', 'SALDO_KEY_ENCRYPTION_KEY', 'SALDO_ERP_SYNC_API_KEY']) {
       expect((saved[secret] ?? '').length).toBeGreaterThanOrEqual(32);
       expect(output).not.toContain(saved[secret]);
     }

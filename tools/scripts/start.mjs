@@ -2,8 +2,10 @@
 // `npm start`: the whole Saldo stack on this machine, in the foreground, until Ctrl-C.
 //
 //   1. npm install if node_modules is missing or older than package-lock.json; build (dist/out-tsc)
-//   2. local secrets: LEDGER_SERVICE_TOKEN, SALDO_KEY_ENCRYPTION_KEY and a demo API key, generated
-//      once into $SALDO_STATE_DIR/local.env (default .saldo/, git-ignored) and reused afterwards
+//   2. local secrets: LEDGER_SERVICE_TOKEN, SALDO_KEY_ENCRYPTION_KEY, a demo API key and erp-sync's
+//      own API key of tenant "demo" (SALDO_ERP_SYNC_API_KEY: erp-sync calls the aggregator's
+//      ResolveErpDocument with it, so shadow-balance confirmation is on), generated once into
+//      $SALDO_STATE_DIR/local.env (default .saldo/, git-ignored) and reused afterwards
 //   3. both apps' configs validated up front (a bad variable is named before anything starts)
 //   4. Pub/Sub and Firestore emulators on PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST (default
 //      127.0.0.1:8085 / :8086): reused when one answers there, started when the host is local,
@@ -161,11 +163,15 @@ function localSecrets() {
   const saved = readEnvFile(envFile);
   const secret = (bytes) => randomBytes(bytes).toString('base64url');
   const demoKey = saved.SALDO_DEMO_API_KEY || `sk_demo_${secret(32)}`;
+  // erp-sync's own key (not the demo key: revocable on its own), added to a local.env of before.
+  const erpSyncKey = saved.SALDO_ERP_SYNC_API_KEY || `sk_erp_sync_${secret(32)}`;
+  const apiKeys = saved.SALDO_API_KEYS || `${DEMO_TENANT}=${demoKey}`;
   const secrets = {
     LEDGER_SERVICE_TOKEN: saved.LEDGER_SERVICE_TOKEN || secret(32),
     SALDO_KEY_ENCRYPTION_KEY: saved.SALDO_KEY_ENCRYPTION_KEY || secret(48),
     SALDO_DEMO_API_KEY: demoKey,
-    SALDO_API_KEYS: saved.SALDO_API_KEYS || `demo=${demoKey}`,
+    SALDO_ERP_SYNC_API_KEY: erpSyncKey,
+    SALDO_API_KEYS: withKeyEntry(apiKeys, `${DEMO_TENANT}=${erpSyncKey}`),
   };
   const created = Object.keys(secrets).some((key) => saved[key] !== secrets[key]);
   if (created) {
@@ -179,6 +185,10 @@ function localSecrets() {
   }
   return { secrets, newDemoKey: !saved.SALDO_DEMO_API_KEY };
 }
+
+/** SALDO_API_KEYS ("tenant=key,…") with `entry` in it. */
+const withKeyEntry = (keys, entry) =>
+  keys.split(',').some((e) => e.trim() === entry) ? keys : `${keys},${entry}`;
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -209,6 +219,15 @@ function stackEnv(secrets) {
   env.PUBSUB_PROJECT_ID ||= env.GOOGLE_CLOUD_PROJECT;
   env.FIRESTORE_PROJECT_ID ||= env.GOOGLE_CLOUD_PROJECT;
   env.AGGREGATOR_LEDGER_TARGET ||= localHost(env.LEDGER_GRPC_URL);
+  // Shadow-balance confirmation: erp-sync calls the aggregator of this stack with its own key of
+  // tenant "demo" ("tenant=key,…", apps/erp-sync/src/config.ts), when the aggregator registers it.
+  env.ERP_SYNC_AGGREGATOR_TARGET ||= localHost(env.AGGREGATOR_GRPC_URL);
+  const erpSyncEntry = `${DEMO_TENANT}=${env.SALDO_ERP_SYNC_API_KEY}`;
+  if (
+    env.SALDO_ERP_SYNC_API_KEY &&
+    (env.SALDO_API_KEYS ?? '').split(',').some((e) => e.trim() === erpSyncEntry)
+  )
+    env.ERP_SYNC_AGGREGATOR_API_KEYS ||= erpSyncEntry;
   return env;
 }
 
