@@ -10,6 +10,8 @@ import { TenantConfigError } from './mapping/tenant-config';
 import { formatReport, reconcile } from './reconcile/reconcile';
 import { RETENTION_LOCK, retentionPolicyOf, runRetention } from './retention/retention';
 import { createConnectors, loadTenants } from './runtime';
+import { AggregatorGateway, parseTenantKeys } from './shadow/aggregator-gateway';
+import { DocumentStore, type DocumentState } from './shadow/document-store';
 import { SyncStore } from './store/sync-store';
 
 const USAGE = `usage: erp-sync <command>
@@ -21,6 +23,13 @@ commands:
                                    with the current tenant configuration)
   reconcile --tenant T --day D     compare the ledger's revenue, cost and prepayment totals of UTC
             [--json]               day D (YYYY-MM-DD) with what NetSuite holds; exit 1 on differences
+  documents list [--state S]       ERP documents behind shadow top-ups (S: watching, confirmed,
+            [--json]               rejected, rejected_unrecoverable, written_off), newest first
+  documents retry-reversal         a rejected document whose reversal was refused (the money was
+            --tenant T <document>  spent): try the reversal again, e.g. once the customer has money
+  documents write-off              such a document, written off instead: the customer keeps the
+            --tenant T <document>  money and it stops counting as shadow (finance books the loss in
+            --reason "<text>"      the ERP); the reason (who decided, why) is kept
   retention run [--json]           delete expired processed_events and external_writes now (in
                                    batches, under the same advisory lock as the worker's hourly run);
                                    prints the rows deleted per table; exit 1 when another run holds
@@ -110,6 +119,57 @@ async function main(argv: string[]): Promise<number> {
         const report = await reconcile(db, netsuite, tenantId, tenant, day);
         process.stdout.write(flags.includes('--json') ? `${json(report)}\n` : formatReport(report));
         return report.differences.length > 0 || report.unmappedErpAccounts.length > 0 ? 1 : 0;
+      }
+      case 'documents': {
+        const [sub, ...rest] = flags;
+        const documents = new DocumentStore(db);
+        if (sub === 'list') {
+          const state = option(rest, '--state') as DocumentState | undefined;
+          const rows = await documents.list(state, 1_000);
+          if (rest.includes('--json')) process.stdout.write(`${json(rows)}\n`);
+          else {
+            for (const r of rows)
+              process.stdout.write(
+                `${r.tenant_id}\t${r.document_type}\t${r.document_id}\t${r.state}\terp=${r.erp_status ?? '-'}\ttx=${r.transaction_id}\t${r.last_error ?? ''}\n`,
+              );
+            process.stdout.write(`${rows.length} document(s)\n`);
+          }
+          return 0;
+        }
+        if (sub !== 'retry-reversal' && sub !== 'write-off') break;
+        const tenantId = option(rest, '--tenant');
+        const reason = option(rest, '--reason') ?? '';
+        const documentId = rest.find((arg, i) => !arg.startsWith('--') && !rest[i - 1]?.startsWith('--'));
+        if (!tenantId || !documentId || (sub === 'write-off' && !reason)) break;
+        const document = await documents.find(tenantId, documentId);
+        if (!document) throw new Error(`erp-sync has no document ${documentId} of tenant ${tenantId}`);
+        if (document.state !== 'rejected_unrecoverable')
+          throw new Error(
+            `document ${documentId} is ${document.state}; only a rejected_unrecoverable document is for an operator`,
+          );
+        const config = loadErpSyncConfig();
+        const gateway = new AggregatorGateway(
+          config.ERP_SYNC_AGGREGATOR_TARGET,
+          parseTenantKeys(config.ERP_SYNC_AGGREGATOR_API_KEYS),
+          config.ERP_SYNC_AGGREGATOR_DEADLINE_MS,
+        );
+        try {
+          const result =
+            sub === 'write-off'
+              ? await gateway.resolve(tenantId, documentId, 'written_off', reason)
+              : await gateway.resolve(tenantId, documentId, 'rejected', reason || 'operator retry');
+          if (
+            result.state === 'rejected' ||
+            result.state === 'rejected_unrecoverable' ||
+            result.state === 'written_off'
+          )
+            await documents.settledByOperator(tenantId, documentId, result.state, result.reason);
+          process.stdout.write(`${documentId}: ${result.state} (${result.reason})\n`);
+          // A retry the ledger refused again is not a success: the document still needs an operator.
+          return result.state === 'rejected_unrecoverable' ? 1 : 0;
+        } finally {
+          gateway.close();
+        }
       }
       case 'retention': {
         if (flags[0] !== 'run' || !retentionConfig) break;

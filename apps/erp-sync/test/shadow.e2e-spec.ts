@@ -216,6 +216,27 @@ async function mirrored(walletId: string, want: { posted: string; confirmed: str
   );
 }
 
+/** erp-sync's operator CLI (the built one), with the worker's environment. */
+function erpSyncCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'dist/out-tsc/apps/erp-sync/src/cli.js'), ...args],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...erpEnv },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
 const balances = async (walletId: string) => {
   const w = await call('GetWallet', { walletId });
   return { posted: w['postedBalance'], confirmed: w['confirmedBalance'], shadow: w['shadowBalance'] };
@@ -475,7 +496,8 @@ describe('shadow balance until the ERP confirms', () => {
       /saldo_erp_sync_shadow_documents\{[^}]*state="rejected_unrecoverable"[^}]*\} 1/,
     );
 
-    // The operator's two ways out. A write-off needs a reason, and only such a document can be written off.
+    // The operator's two ways out, through erp-sync's CLI (which keeps its own record in step).
+    // A write-off needs a reason, and only such a document can be written off (checked by the API too).
     const resolve = (documentId: string, outcome: string, reason = '') =>
       call('ResolveErpDocument', { erpDocumentId: documentId, outcome, reason }, ERP_SYNC_KEY);
     await expect(resolve(SPENT_INVOICE, 'ERP_DOCUMENT_OUTCOME_WRITTEN_OFF')).rejects.toMatchObject({
@@ -486,24 +508,25 @@ describe('shadow balance until the ERP confirms', () => {
       code: 9, // FAILED_PRECONDITION
       message: expect.stringContaining('is confirmed'),
     });
-    // Retrying the reversal while the money is still spent changes nothing.
-    expect(await resolve(SPENT_INVOICE, 'ERP_DOCUMENT_OUTCOME_REJECTED', 'operator retry')).toMatchObject({
-      state: 'ERP_DOCUMENT_STATE_REJECTED_UNRECOVERABLE',
-    });
+    const stillSpent = await erpSyncCli(['documents', 'retry-reversal', '--tenant', TENANT, SPENT_INVOICE]);
+    expect(stillSpent).toMatchObject({ code: 1, stdout: expect.stringContaining('rejected_unrecoverable') });
     expect(await reversalsOf(topUp['transactionId']!)).toBe(0);
     // Once the customer has money again, the retry reverses the top-up, once.
     await call('TopUp', { idempotencyKey: key(), walletId: personal, amount: '9000', reference: 'pg-9' });
-    expect(await resolve(SPENT_INVOICE, 'ERP_DOCUMENT_OUTCOME_REJECTED', 'operator retry')).toMatchObject({
-      state: 'ERP_DOCUMENT_STATE_REJECTED',
-    });
-    expect(await resolve(SPENT_INVOICE, 'ERP_DOCUMENT_OUTCOME_REJECTED', 'operator retry')).toMatchObject({
+    const retried = await erpSyncCli(['documents', 'retry-reversal', '--tenant', TENANT, SPENT_INVOICE]);
+    expect(retried).toMatchObject({ code: 0, stdout: expect.stringContaining(`${SPENT_INVOICE}: rejected`) });
+    expect(await resolve(SPENT_INVOICE, 'ERP_DOCUMENT_OUTCOME_REJECTED', 'again')).toMatchObject({
       state: 'ERP_DOCUMENT_STATE_REJECTED',
     });
     expect(await reversalsOf(topUp['transactionId']!)).toBe(1);
     expect(await balances(personal)).toEqual({ posted: '1000', confirmed: '1000', shadow: '0' });
+    expect(JSON.stringify(await (await fetch(`${httpUrl}/readyz`)).json())).toContain(
+      '0 rejected but not reversible',
+    );
 
     // Another spent document, written off: the customer keeps the money, it is no longer shadow.
     const lost = `INV-${run}-5`;
+    standins.netsuite.setDocument('CustInvc', lost, 'D');
     const lostTopUp = await call('TopUp', {
       idempotencyKey: key(),
       walletId: personal,
@@ -511,32 +534,38 @@ describe('shadow balance until the ERP confirms', () => {
       erpDocumentType: 'ERP_DOCUMENT_TYPE_INVOICE',
       erpDocumentId: lost,
     });
+    await watched(lost);
     await call('BookUsage', {
       idempotencyKey: key(),
       walletId: personal,
       amount: '5500',
       productCode: 'esign.basic',
     });
-    expect(await resolve(lost, 'ERP_DOCUMENT_OUTCOME_REJECTED', 'invoice voided')).toMatchObject({
-      state: 'ERP_DOCUMENT_STATE_REJECTED_UNRECOVERABLE',
-    });
+    standins.netsuite.setDocument('CustInvc', lost, 'E');
+    expect((await webhook(lost)).body['state']).toBe('rejected_unrecoverable');
     expect(await balances(personal)).toEqual({ posted: '500', confirmed: '0', shadow: '500' });
-    expect(
-      await resolve(lost, 'ERP_DOCUMENT_OUTCOME_WRITTEN_OFF', 'ops: customer insolvent, approved by finance'),
-    ).toMatchObject({
-      state: 'ERP_DOCUMENT_STATE_WRITTEN_OFF',
-      reason: 'ops: customer insolvent, approved by finance',
-    });
+    expect((await erpSyncCli(['documents', 'write-off', '--tenant', TENANT, lost])).code).toBe(2); // no reason
+    const reason = 'customer insolvent; approved by finance (ticket FIN-12)';
+    const writtenOff = await erpSyncCli([
+      'documents',
+      'write-off',
+      '--tenant',
+      TENANT,
+      lost,
+      '--reason',
+      reason,
+    ]);
+    expect(writtenOff).toMatchObject({ code: 0, stdout: expect.stringContaining(`${lost}: written_off`) });
     expect(await balances(personal)).toEqual({ posted: '500', confirmed: '500', shadow: '0' });
     await mirrored(personal, { posted: '500', confirmed: '500', shadow: '0' });
     expect(await reversalsOf(lostTopUp['transactionId']!)).toBe(0);
     const [credit] = await sql(`SELECT state, reason FROM ledger.shadow_credits WHERE transaction_id = $1`, [
       lostTopUp['transactionId'],
     ]);
-    expect(credit).toEqual({
-      state: 'confirmed',
-      reason: `ERP document ${lost} written off: ops: customer insolvent, approved by finance`,
-    });
+    expect(credit).toEqual({ state: 'confirmed', reason: `ERP document ${lost} written off: ${reason}` });
+    const listed = await erpSyncCli(['documents', 'list', '--state', 'written_off']);
+    expect(listed.stdout).toContain(lost);
+    expect(listed.stdout).not.toContain(SPENT_INVOICE);
   });
 
   it("the tenant's own Void of a document top-up ends its shadow", async () => {

@@ -3,12 +3,14 @@ import type { DataSource } from 'typeorm';
 import { ErpSyncSchema1767312000000 } from './migrations/1767312000000-erp-sync-schema';
 import { ErpDocuments1767398400000 } from './migrations/1767398400000-erp-documents';
 import { ErpSyncRetention1767484800000 } from './migrations/1767484800000-erp-sync-retention';
+import { ErpDocumentWriteOff1767571200000 } from './migrations/1767571200000-erp-document-write-off';
 
 /** Every migration of erp-sync, in order. Append only. */
 export const ERP_SYNC_MIGRATIONS = [
   ErpSyncSchema1767312000000,
   ErpDocuments1767398400000,
   ErpSyncRetention1767484800000,
+  ErpDocumentWriteOff1767571200000,
 ];
 
 export const ERP_SYNC_MIGRATION_LOCK = 'saldo:erp-sync:migrations';

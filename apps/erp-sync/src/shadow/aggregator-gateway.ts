@@ -10,7 +10,14 @@ const STATES: Readonly<Partial<Record<transactionV1.ErpDocumentState, DocumentSt
   [transactionV1.ErpDocumentState.ERP_DOCUMENT_STATE_CONFIRMED]: 'confirmed',
   [transactionV1.ErpDocumentState.ERP_DOCUMENT_STATE_REJECTED]: 'rejected',
   [transactionV1.ErpDocumentState.ERP_DOCUMENT_STATE_REJECTED_UNRECOVERABLE]: 'rejected_unrecoverable',
+  [transactionV1.ErpDocumentState.ERP_DOCUMENT_STATE_WRITTEN_OFF]: 'written_off',
 };
+
+const OUTCOMES = {
+  confirmed: transactionV1.ErpDocumentOutcome.ERP_DOCUMENT_OUTCOME_CONFIRMED,
+  rejected: transactionV1.ErpDocumentOutcome.ERP_DOCUMENT_OUTCOME_REJECTED,
+  written_off: transactionV1.ErpDocumentOutcome.ERP_DOCUMENT_OUTCOME_WRITTEN_OFF,
+} as const;
 
 /** Parses ERP_SYNC_AGGREGATOR_API_KEYS="tenantA=keyA,tenantB=keyB" (the keys the aggregator issued). */
 export function parseTenantKeys(raw: string): Map<string, string> {
@@ -55,11 +62,14 @@ export class AggregatorGateway {
     });
   }
 
-  /** Hands the ERP's verdict to the aggregator; answers the document's state there. */
+  /**
+   * Hands the ERP's verdict (or an operator's decision on a rejected, unreversible document:
+   * rejected again = retry the reversal, written_off) to the aggregator; answers its state there.
+   */
   async resolve(
     tenantId: string,
     documentId: string,
-    verdict: 'confirmed' | 'rejected',
+    verdict: keyof typeof OUTCOMES,
     reason: string,
   ): Promise<{ state: DocumentState; reason: string }> {
     const key = this.keys.get(tenantId);
@@ -69,10 +79,7 @@ export class AggregatorGateway {
     const document = await this.handle.client.resolveErpDocument(
       {
         erpDocumentId: documentId,
-        outcome:
-          verdict === 'confirmed'
-            ? transactionV1.ErpDocumentOutcome.ERP_DOCUMENT_OUTCOME_CONFIRMED
-            : transactionV1.ErpDocumentOutcome.ERP_DOCUMENT_OUTCOME_REJECTED,
+        outcome: OUTCOMES[verdict],
         reason,
       },
       { metadata },

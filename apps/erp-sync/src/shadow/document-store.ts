@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 
 export type DocumentType = 'invoice' | 'sales_order';
-export type DocumentState = 'watching' | 'confirmed' | 'rejected' | 'rejected_unrecoverable';
+export type DocumentState = 'watching' | 'confirmed' | 'rejected' | 'rejected_unrecoverable' | 'written_off';
 
 export interface WatchedDocument {
   tenantId: string;
@@ -55,6 +55,33 @@ export class DocumentStore {
     return rows[0];
   }
 
+  /** Documents, newest first, optionally of one state (the operator's list). */
+  async list(
+    state: DocumentState | undefined,
+    limit: number,
+  ): Promise<Array<DocumentRow & { resolved_at: Date | null }>> {
+    return this.db.query(
+      `SELECT tenant_id, document_id, document_type, transaction_id, state, erp_status, polls, last_error, resolved_at
+         FROM erp_sync.erp_documents WHERE $1::text IS NULL OR state = $1
+        ORDER BY created_at DESC LIMIT $2`,
+      [state ?? null, limit],
+    );
+  }
+
+  /** An operator settled a rejected, unreversible document (retried reversal or write-off). */
+  async settledByOperator(
+    tenantId: string,
+    documentId: string,
+    state: 'rejected' | 'rejected_unrecoverable' | 'written_off',
+    note: string,
+  ): Promise<void> {
+    await this.db.query(
+      `UPDATE erp_sync.erp_documents SET state = $3, last_error = left($4, 1000), resolved_at = now()
+        WHERE tenant_id = $1 AND document_id = $2 AND state = 'rejected_unrecoverable'`,
+      [tenantId, documentId, state, note],
+    );
+  }
+
   /** Watched documents by state (metrics, readiness). */
   async counts(): Promise<Record<DocumentState, number>> {
     const rows: Array<{ state: DocumentState; n: number }> = await this.db.query(
@@ -65,6 +92,7 @@ export class DocumentStore {
       confirmed: 0,
       rejected: 0,
       rejected_unrecoverable: 0,
+      written_off: 0,
     };
     for (const row of rows) counts[row.state] = row.n;
     return counts;
