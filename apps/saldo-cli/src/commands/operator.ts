@@ -222,6 +222,56 @@ export const operatorCommands: Record<string, Command> = {
       return delegate(ctx, 'erp-sync', ['retention', 'run', ...(ctx.json ? ['--json'] : [])]);
     },
   },
+  'erp documents': {
+    summary: 'ERP documents behind shadow top-ups (--state rejected_unrecoverable: those for an operator)',
+    usage: 'saldo erp documents [--state watching|confirmed|rejected|rejected_unrecoverable|written_off]',
+    flags: { values: ['state'] },
+    run: async (ctx, args) => {
+      noMorePositionals(args, 0);
+      const state = args.value('state');
+      return delegate(ctx, 'erp-sync', [
+        'documents',
+        'list',
+        ...(state ? ['--state', state] : []),
+        ...(ctx.json ? ['--json'] : []),
+      ]);
+    },
+  },
+  'erp retry-reversal': {
+    summary:
+      'try again to reverse a rejected document top-up the ledger refused (money was spent); exit 1 if refused again',
+    usage: 'saldo erp retry-reversal --tenant <id> <document id>',
+    flags: { values: ['tenant'] },
+    run: async (ctx, args) => {
+      const document = required(args, 0, 'the ERP document id (see saldo erp documents)');
+      noMorePositionals(args, 1);
+      const tenant = args.value('tenant');
+      if (!tenant) throw new UsageError('erp retry-reversal needs --tenant <id>.');
+      return delegate(ctx, 'erp-sync', ['documents', 'retry-reversal', '--tenant', tenant, document]);
+    },
+  },
+  'erp write-off': {
+    summary: 'write off a rejected document top-up that cannot be reversed: the customer keeps the money',
+    usage: 'saldo erp write-off --tenant <id> <document id> --reason "<who decided, why>"',
+    flags: { values: ['tenant', 'reason'] },
+    run: async (ctx, args) => {
+      const document = required(args, 0, 'the ERP document id (see saldo erp documents)');
+      noMorePositionals(args, 1);
+      const tenant = args.value('tenant');
+      const reason = args.value('reason');
+      if (!tenant || !reason)
+        throw new UsageError('erp write-off needs --tenant <id> and --reason "<text>".');
+      return delegate(ctx, 'erp-sync', [
+        'documents',
+        'write-off',
+        '--tenant',
+        tenant,
+        document,
+        '--reason',
+        reason,
+      ]);
+    },
+  },
   'erp reconcile': {
     summary: "compare a UTC day's revenue, cost and prepayments with NetSuite; exit 1 on differences",
     usage: 'saldo erp reconcile --tenant <id> --day <YYYY-MM-DD>',
