@@ -387,7 +387,9 @@ export interface TransactionServiceClient {
   /**
    * The ERP's verdict on the document behind a shadow top-up (called by erp-sync after it read the
    * document's status from the ERP). CONFIRMED: the top-up stops counting as shadow. REJECTED (a
-   * rejected, voided or cancelled document): the top-up is reversed through the ledger, once.
+   * rejected, voided or cancelled document): the top-up is reversed through the ledger, once. For
+   * a document whose reversal the ledger refused (REJECTED_UNRECOVERABLE), an operator's REJECTED
+   * tries again and WRITTEN_OFF ends its shadow without a reversal.
    * Idempotent: a repeated verdict returns the document's current state.
    */
 
@@ -459,7 +461,9 @@ export interface TransactionServiceController {
   /**
    * The ERP's verdict on the document behind a shadow top-up (called by erp-sync after it read the
    * document's status from the ERP). CONFIRMED: the top-up stops counting as shadow. REJECTED (a
-   * rejected, voided or cancelled document): the top-up is reversed through the ledger, once.
+   * rejected, voided or cancelled document): the top-up is reversed through the ledger, once. For
+   * a document whose reversal the ledger refused (REJECTED_UNRECOVERABLE), an operator's REJECTED
+   * tries again and WRITTEN_OFF ends its shadow without a reversal.
    * Idempotent: a repeated verdict returns the document's current state.
    */
 
