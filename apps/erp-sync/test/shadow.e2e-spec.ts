@@ -23,7 +23,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { tenantsConfig } from './event-fixtures';
-import { ROOT } from './sync-harness';
+import { cliAsync, ROOT } from './sync-harness';
 
 jest.setTimeout(120_000);
 
@@ -214,27 +214,6 @@ async function mirrored(walletId: string, want: { posted: string; confirmed: str
       what: `Firestore wallets/${walletId} = ${JSON.stringify(want)} (last ${JSON.stringify(seen)})`,
     },
   );
-}
-
-/** erp-sync's operator CLI (the built one), with the worker's environment. */
-function erpSyncCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(ROOT, 'dist/out-tsc/apps/erp-sync/src/cli.js'), ...args],
-      {
-        cwd: ROOT,
-        env: { ...process.env, ...erpEnv },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
 }
 
 const balances = async (walletId: string) => {
@@ -508,12 +487,18 @@ describe('shadow balance until the ERP confirms', () => {
       code: 9, // FAILED_PRECONDITION
       message: expect.stringContaining('is confirmed'),
     });
-    const stillSpent = await erpSyncCli(['documents', 'retry-reversal', '--tenant', TENANT, SPENT_INVOICE]);
+    const stillSpent = await cliAsync(
+      ['documents', 'retry-reversal', '--tenant', TENANT, SPENT_INVOICE],
+      erpEnv,
+    );
     expect(stillSpent).toMatchObject({ code: 1, stdout: expect.stringContaining('rejected_unrecoverable') });
     expect(await reversalsOf(topUp['transactionId']!)).toBe(0);
     // Once the customer has money again, the retry reverses the top-up, once.
     await call('TopUp', { idempotencyKey: key(), walletId: personal, amount: '9000', reference: 'pg-9' });
-    const retried = await erpSyncCli(['documents', 'retry-reversal', '--tenant', TENANT, SPENT_INVOICE]);
+    const retried = await cliAsync(
+      ['documents', 'retry-reversal', '--tenant', TENANT, SPENT_INVOICE],
+      erpEnv,
+    );
     expect(retried).toMatchObject({ code: 0, stdout: expect.stringContaining(`${SPENT_INVOICE}: rejected`) });
     expect(await resolve(SPENT_INVOICE, 'ERP_DOCUMENT_OUTCOME_REJECTED', 'again')).toMatchObject({
       state: 'ERP_DOCUMENT_STATE_REJECTED',
@@ -544,17 +529,12 @@ describe('shadow balance until the ERP confirms', () => {
     standins.netsuite.setDocument('CustInvc', lost, 'E');
     expect((await webhook(lost)).body['state']).toBe('rejected_unrecoverable');
     expect(await balances(personal)).toEqual({ posted: '500', confirmed: '0', shadow: '500' });
-    expect((await erpSyncCli(['documents', 'write-off', '--tenant', TENANT, lost])).code).toBe(2); // no reason
+    expect((await cliAsync(['documents', 'write-off', '--tenant', TENANT, lost], erpEnv)).code).toBe(2); // no reason
     const reason = 'customer insolvent; approved by finance (ticket FIN-12)';
-    const writtenOff = await erpSyncCli([
-      'documents',
-      'write-off',
-      '--tenant',
-      TENANT,
-      lost,
-      '--reason',
-      reason,
-    ]);
+    const writtenOff = await cliAsync(
+      ['documents', 'write-off', '--tenant', TENANT, lost, '--reason', reason],
+      erpEnv,
+    );
     expect(writtenOff).toMatchObject({ code: 0, stdout: expect.stringContaining(`${lost}: written_off`) });
     expect(await balances(personal)).toEqual({ posted: '500', confirmed: '500', shadow: '0' });
     await mirrored(personal, { posted: '500', confirmed: '500', shadow: '0' });
@@ -563,7 +543,7 @@ describe('shadow balance until the ERP confirms', () => {
       lostTopUp['transactionId'],
     ]);
     expect(credit).toEqual({ state: 'confirmed', reason: `ERP document ${lost} written off: ${reason}` });
-    const listed = await erpSyncCli(['documents', 'list', '--state', 'written_off']);
+    const listed = await cliAsync(['documents', 'list', '--state', 'written_off'], erpEnv);
     expect(listed.stdout).toContain(lost);
     expect(listed.stdout).not.toContain(SPENT_INVOICE);
   });

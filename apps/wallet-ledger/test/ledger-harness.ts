@@ -86,6 +86,15 @@ export async function startLedgerHarness(
   };
 }
 
+/** How many entries the tenant has: the proof that a refused request wrote nothing. */
+export async function entryCount(harness: LedgerHarness, tenantId: string): Promise<number> {
+  const [row] = await harness.sql<{ n: string }>(
+    'SELECT count(*) AS n FROM ledger.entries WHERE tenant_id = $1',
+    [tenantId],
+  );
+  return Number(row?.n);
+}
+
 let tenantCounter = 0;
 /** A tenant of its own for each test, so tests never see each other's money. */
 export function uniqueTenant(label = 't'): string {

@@ -3,6 +3,7 @@ import { decodeStatusDetails } from '@saldo/grpc-kit';
 import { ledgerV1 } from '@saldo/proto';
 import {
   balanceOf,
+  entryCount,
   rejection,
   setupWallets,
   startLedgerHarness,
@@ -25,14 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await ledger?.stop();
 });
-
-async function entryCount(tenantId: string): Promise<number> {
-  const [row] = await ledger.sql<{ n: string }>(
-    'SELECT count(*) AS n FROM ledger.entries WHERE tenant_id = $1',
-    [tenantId],
-  );
-  return Number(row?.n);
-}
 
 describe('authentication', () => {
   it('refuses calls without the service token or with a wrong one', async () => {
@@ -135,7 +128,7 @@ describe('assets and accounts', () => {
       ledger.client.postTransaction(transferRequest(intruder, 'steal', { id: wallet! }, CASH, 50n)),
     );
     expect(stolen).toMatchObject({ code: status.NOT_FOUND, errorCode: 'ACCOUNT_NOT_FOUND' });
-    expect(await entryCount(intruder)).toBe(0);
+    expect(await entryCount(ledger, intruder)).toBe(0);
   });
 });
 
@@ -228,7 +221,7 @@ describe('posting', () => {
   ])('refuses the amount %j (%s) naming the field, and changes nothing', async (amount) => {
     const tenantId = uniqueTenant();
     const [a] = await setupWallets(ledger.client, tenantId, 1, 100n);
-    const before = await entryCount(tenantId);
+    const before = await entryCount(ledger, tenantId);
     const refused = await rejection(
       ledger.client.postTransaction(transferRequest(tenantId, 'bad-amount', { id: a! }, REVENUE, amount)),
     );
@@ -237,7 +230,7 @@ describe('posting', () => {
       errorCode: 'INVALID_ARGUMENT',
       field: 'legs[0].amount',
     });
-    expect(await entryCount(tenantId)).toBe(before);
+    expect(await entryCount(ledger, tenantId)).toBe(before);
   });
 
   it('refuses unbalanced, one-legged, mixed-asset and key-less postings', async () => {

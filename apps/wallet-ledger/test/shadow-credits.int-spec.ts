@@ -2,6 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { ledgerV1 } from '@saldo/proto';
 import {
   balanceOf,
+  entryCount,
   rejection,
   setupWallets,
   startLedgerHarness,
@@ -176,15 +177,7 @@ describe('shadow credits', () => {
   it('refuses bad shadow credits with a clear error and changes nothing', async () => {
     const tenantId = uniqueTenant();
     const [a, b] = (await setupWallets(ledger.client, tenantId, 2, 10n)) as [string, string];
-    const entries = async () =>
-      Number(
-        (
-          await ledger.sql<{ n: string }>('SELECT count(*) AS n FROM ledger.entries WHERE tenant_id = $1', [
-            tenantId,
-          ])
-        )[0]?.n,
-      );
-    const before = await entries();
+    const before = await entryCount(ledger, tenantId);
 
     const hold = await rejection(
       ledger.client.postTransaction(
@@ -193,8 +186,7 @@ describe('shadow credits', () => {
     );
     expect(hold).toMatchObject({ code: status.INVALID_ARGUMENT, field: 'shadow_document_id' });
 
-    // A transfer between wallets credits a wallet but is not a document top-up of one wallet … it is
-    // allowed only when exactly one wallet is credited; two credited wallets are refused.
+    // A shadow credit belongs to exactly one wallet: crediting two is refused.
     const twoWallets = await rejection(
       ledger.client.postTransaction({
         ...transferRequest(tenantId, 'two', CASH, { id: a }, 4n, { shadowDocumentId: 'INV-2W' }),
@@ -233,7 +225,7 @@ describe('shadow credits', () => {
     const tooLong = await rejection(documentTopUp(tenantId, a, 1n, 'x'.repeat(129), 'too-long'));
     expect(tooLong).toMatchObject({ code: status.INVALID_ARGUMENT, field: 'shadow_document_id' });
 
-    expect(await entries()).toBe(before);
+    expect(await entryCount(ledger, tenantId)).toBe(before);
     // The refused requests did not use up their keys: the same key works for a valid request.
     await documentTopUp(tenantId, a, 3n, 'INV-OK', 'two');
 

@@ -355,9 +355,9 @@ export class AggregatorService {
     const documentId = row.document_id;
     // An operator's retry gets a key of its own: the first attempt's request (and reason) differ.
     const retry = row.state === 'rejected_unrecoverable';
-    let reversal: transactionV1.Transaction;
     try {
-      reversal = await this.void(tenant, {
+      // Void marks the document rejected with its reversal (as it does for a tenant's own Void).
+      await this.void(tenant, {
         idempotencyKey: retry ? `shadow-reject-retry:${documentId}` : `shadow-reject:${documentId}`,
         transactionId: row.transaction_id,
         reason: retry
@@ -377,13 +377,7 @@ export class AggregatorService {
       );
       return erpDocumentView(refused ?? (await this.repository.findShadowTopUp(tenant, documentId)) ?? row);
     }
-    const updated = await this.repository.resolveShadowTopUp(
-      tenant,
-      documentId,
-      ['pending_confirmation', 'confirmed', 'rejected_unrecoverable'],
-      { state: 'rejected', reason: reason || 'rejected by the ERP', reversalId: reversal.transactionId },
-    );
-    return erpDocumentView(updated ?? (await this.repository.findShadowTopUp(tenant, documentId)) ?? row);
+    return erpDocumentView((await this.repository.findShadowTopUp(tenant, documentId)) ?? row);
   }
 
   private async writeOffDocument(tenant: TenantId, row: ShadowTopUpRow, reason: string) {

@@ -34,6 +34,12 @@ export interface MirrorStatus {
   oldestAgeSeconds: number;
 }
 
+/**
+ * A wallet Firestore has not caught up with: a newer version, or a shadow confirmation (which
+ * moves no money, so no version). The same condition as the mirror_state_due index (migration 0003).
+ */
+const BEHIND = 'pending_version > mirrored_version OR pending_shadow_revision > mirrored_shadow_revision';
+
 interface Claimed {
   account_id: string;
   pending_since: string | null;
@@ -128,8 +134,7 @@ export class MirrorWorker {
       `UPDATE ledger.mirror_state m
           SET lease_owner = $1, lease_until = clock_timestamp() + make_interval(secs => $2::float8 / 1000)
          FROM (SELECT account_id FROM ledger.mirror_state
-                WHERE (pending_version > mirrored_version OR pending_shadow_revision > mirrored_shadow_revision)
-                  AND next_attempt_at <= clock_timestamp()
+                WHERE (${BEHIND}) AND next_attempt_at <= clock_timestamp()
                   AND (lease_until IS NULL OR lease_until < clock_timestamp())
                 ORDER BY next_attempt_at
                 LIMIT $3
@@ -214,8 +219,7 @@ export class MirrorWorker {
     try {
       const { rows } = await this.options.pool.query<{ wallets: string; oldest_age_s: number | null }>(
         `SELECT count(*)::text AS wallets, extract(epoch FROM clock_timestamp() - min(pending_since))::float8 AS oldest_age_s
-           FROM ledger.mirror_state
-          WHERE pending_version > mirrored_version OR pending_shadow_revision > mirrored_shadow_revision`,
+           FROM ledger.mirror_state WHERE ${BEHIND}`,
       );
       this.status.backlogWallets = Number(rows[0]?.wallets ?? 0);
       this.status.oldestAgeSeconds = Math.max(0, rows[0]?.oldest_age_s ?? 0);

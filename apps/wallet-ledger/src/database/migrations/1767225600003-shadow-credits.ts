@@ -190,69 +190,37 @@ BEGIN
   RETURN ledger.shadow_credit_json(c) || '{"replayed": true}';
 END $$`;
 
-/** As in migration 0001, plus 'shadow_credits': the sum of the account's open shadow credits. */
-const ACCOUNT_JSON_WITH_SHADOW = `
-CREATE OR REPLACE FUNCTION ledger.account_json(p_account uuid) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
-DECLARE result jsonb;
-BEGIN
-  SELECT jsonb_build_object(
-    'account_id', a.id, 'tenant_id', a.tenant_id, 'asset_code', a.asset_code, 'asset_scale', s.scale,
-    'type', a.type, 'normal_side', a.normal_side, 'overdraft_limit', a.overdraft_limit::text,
-    'external_ref', coalesce(a.external_ref, ''), 'metadata', a.metadata, 'created_at', a.created_at,
-    'debits_posted', a.debits_posted::text, 'credits_posted', a.credits_posted::text,
-    'debits_pending', a.debits_pending::text, 'credits_pending', a.credits_pending::text,
-    'version', a.version::text,
+/**
+ * A function of migration 0001 with one addition, so the change is exactly what this migration
+ * shows: the definition becomes CREATE OR REPLACE and `addition` follows `anchor` (which must occur
+ * once; 0001 never changes, so a mismatch is a mistake here, caught by the first migrate).
+ */
+function amended(definition: string, anchor: string, addition: string): string {
+  const at = definition.indexOf(anchor);
+  if (at < 0 || definition.indexOf(anchor, at + 1) >= 0)
+    throw new Error(`migration 0003: "${anchor.trim()}" must occur once in the function it amends`);
+  const end = at + anchor.length;
+  return `${definition.slice(0, end)}${addition}${definition.slice(end)}`.replace(
+    'CREATE FUNCTION',
+    'CREATE OR REPLACE FUNCTION',
+  );
+}
+
+/** account_json plus 'shadow_credits': the sum of the account's open shadow credits. */
+const ACCOUNT_JSON_WITH_SHADOW = amended(
+  ACCOUNT_JSON,
+  `'version', a.version::text`,
+  `,
     'shadow_credits', (SELECT coalesce(sum(c.amount), 0)::text FROM ledger.shadow_credits c
-                        WHERE c.account_id = a.id AND c.state = 'shadow'))
-  INTO result
-  FROM ledger.accounts a JOIN ledger.assets s ON s.tenant_id = a.tenant_id AND s.code = a.asset_code
-  WHERE a.id = p_account;
-  RETURN result;
-END $$`;
+                        WHERE c.account_id = a.id AND c.state = 'shadow')`,
+);
 
-/** As in migration 0001, plus the shadow credit when the command names p.shadow_document_id. */
-const POST_TRANSACTION_WITH_SHADOW = `
-CREATE OR REPLACE FUNCTION ledger.post_transaction(p jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE
-  v_appended jsonb;
-  v_tenant text := p->>'tenant_id';
-  v_asset text := nullif(p->>'asset_code', '');
-  v_tx uuid := gen_random_uuid();
-  v_kind text := CASE WHEN (p->>'pending')::boolean THEN 'pending' ELSE 'posted' END;
-  v_timeout int := coalesce((p->>'timeout_seconds')::int, 0);
-  v_entries jsonb;
-  v_missing text;
-BEGIN
-  INSERT INTO ledger.idempotency_keys (tenant_id, key, operation, request_hash, result_id)
-  VALUES (v_tenant, p->>'idempotency_key', 'post_transaction', p->>'request_hash', v_tx)
-  ON CONFLICT (tenant_id, key) DO NOTHING;
-  IF NOT FOUND THEN
-    RETURN ledger.transaction_json(ledger.replayed_result(v_tenant, p->>'idempotency_key', 'post_transaction',
-                                                          p->>'request_hash')) || '{"replayed": true}';
-  END IF;
-
-  SELECT jsonb_agg(jsonb_build_object('account_id', coalesce(l->>'account_id', s.id::text), 'side', l->>'side',
-                                      'phase', CASE v_kind WHEN 'pending' THEN 'pending' ELSE 'posted' END,
-                                      'amount', l->>'amount') ORDER BY n),
-         min(l->>'system_account') FILTER (WHERE l ? 'system_account' AND s.id IS NULL)
-    INTO v_entries, v_missing
-  FROM jsonb_array_elements(p->'legs') WITH ORDINALITY AS t(l, n)
-  LEFT JOIN ledger.accounts s ON l ? 'system_account' AND s.tenant_id = v_tenant AND s.asset_code = v_asset
-                             AND s.type = l->>'system_account'
-                             AND s.type <> 'wallet'; -- lets the planner use accounts_one_system_account_per_asset
-  IF v_missing IS NOT NULL THEN
-    PERFORM ledger.fail('ASSET_NOT_FOUND', format('asset_code: %s is not defined for this tenant', v_asset), 'asset_code');
-  END IF;
-
-  INSERT INTO ledger.transactions (id, tenant_id, kind, status, action, idempotency_key, asset_code, expires_at, refs, metadata)
-  VALUES (v_tx, v_tenant, v_kind, v_kind, coalesce(p->>'action', ''), p->>'idempotency_key', v_asset,
-          CASE WHEN v_kind = 'pending' AND v_timeout > 0 THEN clock_timestamp() + make_interval(secs => v_timeout) END,
-          coalesce(p->'references', '{}'), coalesce(p->'metadata', '{}'));
-  v_appended := ledger.apply_entries(v_tenant, v_tx, v_entries, v_asset);
+/** post_transaction plus the shadow credit, right after the entries, when the command names one. */
+const POST_TRANSACTION_WITH_SHADOW = amended(
+  POST_TRANSACTION,
+  `v_appended := ledger.apply_entries(v_tenant, v_tx, v_entries, v_asset);`,
+  `
   IF coalesce(p->>'shadow_document_id', '') <> '' THEN
     PERFORM ledger.record_shadow_credit(v_tenant, v_tx, p->>'shadow_document_id', v_kind);
-  END IF;
-  INSERT INTO ledger.outbox (tenant_id, event_type, transaction_id)
-  VALUES (v_tenant, CASE v_kind WHEN 'pending' THEN 'transaction.pending' ELSE 'transaction.posted' END, v_tx);
-  RETURN ledger.transaction_json(v_tx, v_appended);
-END $$`;
+  END IF;`,
+);
