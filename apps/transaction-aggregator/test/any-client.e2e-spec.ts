@@ -1,7 +1,7 @@
 // Any client works on the first try (issue 12): generic tools find the API through server
 // reflection alone, with the README's exact snake_case JSON. `buf curl` here is the same binary
 // `npx buf curl` runs (the workspace's @bufbuild/buf), asked nothing but the URL: no --schema.
-import { apiKey, ROOT, startStack, tenantId, type Stack } from '@saldo/test-support';
+import { apiKey, freePort, ROOT, startStack, tenantId, type Stack } from '@saldo/test-support';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -11,9 +11,19 @@ const KEY = apiKey();
 const BUF = path.join(ROOT, 'node_modules/.bin/buf');
 
 let stack: Stack;
+let door: string; // host:port of the HTTP door (Connect protocol)
+let metricsPort: number;
 
 beforeAll(async () => {
-  stack = await startStack('anyclient', { SALDO_API_KEYS: `${TENANT}=${KEY}` });
+  const connectPort = await freePort();
+  metricsPort = await freePort();
+  stack = await startStack('anyclient', {
+    SALDO_API_KEYS: `${TENANT}=${KEY}`,
+    AGGREGATOR_CONNECT_HOST: '127.0.0.1',
+    AGGREGATOR_CONNECT_PORT: String(connectPort),
+    AGGREGATOR_HTTP_PORT: String(metricsPort),
+  });
+  door = `127.0.0.1:${connectPort}`;
 }, 120_000);
 
 afterAll(async () => {
@@ -101,4 +111,120 @@ describe('server reflection serves the real descriptors (gRPC port)', () => {
       expect.arrayContaining(['grpc.health.v1.Health', 'saldo.transaction.v1.TransactionService']),
     );
   }, 30_000);
+});
+
+/** A POST of Connect JSON, as the README's curl sends it. */
+async function post(method: string, body: object, key: string | null = KEY) {
+  const response = await fetch(`http://${door}/saldo.transaction.v1.TransactionService/${method}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, headers: response.headers, json: (await response.json()) as any };
+}
+
+describe('the HTTP door: Connect JSON on the same handlers', () => {
+  let walletId: string;
+
+  it('curl-style JSON (snake_case in, canonical proto3 JSON out) opens, tops up and reads a wallet', async () => {
+    const opened = await post('OpenWallet', {
+      idempotency_key: 'door-open-1',
+      owner_type: 'PERSONAL',
+      owner_id: 'bob',
+      currency: 'USD',
+    });
+    expect(opened.status).toBe(200);
+    expect(opened.json).toMatchObject({
+      ownerType: 'PERSONAL',
+      ownerId: 'bob',
+      currency: 'USD',
+      currencyScale: 2,
+    });
+    walletId = opened.json.walletId;
+
+    const topUp = await post('TopUp', {
+      idempotency_key: 'door-topup-1',
+      wallet_id: walletId,
+      amount: '12000',
+    });
+    expect(topUp.status).toBe(200);
+    expect(topUp.json).toMatchObject({ type: 'TOP_UP', status: 'POSTED', amount: '12000', currency: 'USD' });
+    expect(topUp.json.createdAt).toMatch(/Z$/);
+
+    // The same key and request: the original answer, replayed (idempotency is the handler's).
+    const replay = await post('TopUp', {
+      idempotency_key: 'door-topup-1',
+      wallet_id: walletId,
+      amount: '12000',
+    });
+    expect(replay.json).toMatchObject({ transactionId: topUp.json.transactionId, replayed: true });
+
+    const wallet = await post('GetWallet', { walletId });
+    expect(wallet.json).toMatchObject({ walletId, postedBalance: '12000', availableBalance: '12000' });
+  }, 60_000);
+
+  it('errors: the gRPC status as a Connect code, the same message, reason and field as details', async () => {
+    const invalid = await post('TopUp', {
+      idempotency_key: 'door-bad-1',
+      wallet_id: walletId,
+      amount: '12.50',
+    });
+    expect(invalid.status).toBe(400);
+    expect(invalid.json.code).toBe('invalid_argument');
+    expect(invalid.json.message).toMatch(/^amount/);
+    expect(invalid.headers.get('saldo-error-code')).toBe('INVALID_ARGUMENT');
+    expect(invalid.headers.get('saldo-error-field')).toBe('amount');
+    const types = (invalid.json.details as Array<{ type: string }>).map((d) => d.type);
+    expect(types).toEqual(['google.rpc.ErrorInfo', 'google.rpc.BadRequest']);
+    expect(invalid.json.details[0].debug).toMatchObject({ reason: 'INVALID_ARGUMENT', domain: 'saldo' });
+
+    const short = await post('BookUsage', {
+      idempotency_key: 'door-usage-1',
+      wallet_id: walletId,
+      amount: '999999',
+      product_code: 'esign.basic',
+    });
+    expect(short.status).toBe(400); // Connect maps FAILED_PRECONDITION to HTTP 400
+    expect(short.json.code).toBe('failed_precondition');
+    expect(short.json.details[0].debug.reason).toBe('INSUFFICIENT_FUNDS');
+
+    const anonymous = await post('GetWallet', { wallet_id: walletId }, null);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.json.code).toBe('unauthenticated');
+    const stranger = await post('GetWallet', { wallet_id: walletId }, 'not-a-key-0123456789');
+    expect(stranger.json.code).toBe('unauthenticated');
+  }, 60_000);
+
+  it('buf curl through reflection on the door: Connect (HTTP/1.1 and h2c), gRPC-Web and gRPC', async () => {
+    const url = `http://${door}/saldo.transaction.v1.TransactionService/GetWallet`;
+    const schema = ['--schema', path.join(ROOT, 'proto')]; // HTTP/1.1 cannot stream reflection
+    for (const flags of [
+      ['--protocol', 'connect', ...schema],
+      ['--protocol', 'connect', '--http2-prior-knowledge'],
+      ['--protocol', 'grpcweb', '--http2-prior-knowledge'],
+      ['--protocol', 'grpc', '--http2-prior-knowledge'],
+    ]) {
+      expect({ flags, answer: await bufCurl(url, { wallet_id: walletId }, flags) }).toMatchObject({
+        flags,
+        answer: { walletId, postedBalance: '12000' },
+      });
+    }
+    expect(
+      await bufCurl(`http://${door}/grpc.health.v1.Health/Check`, {}, [
+        '--protocol',
+        'connect',
+        '--http2-prior-knowledge',
+      ]),
+    ).toEqual({ status: 'SERVING' });
+  }, 60_000);
+
+  it('counts the door’s calls in the same gRPC server metrics', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(text).toMatch(
+      /saldo_grpc_server_requests_total\{method="saldo\.transaction\.v1\.TransactionService\/TopUp",code="INVALID_ARGUMENT",[^}]*\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /saldo_grpc_server_requests_total\{method="saldo\.transaction\.v1\.TransactionService\/BookUsage",code="FAILED_PRECONDITION",[^}]*\} [1-9]/,
+    );
+  });
 });
