@@ -399,11 +399,15 @@ describe('docker/', () => {
       }
     });
 
-    it('publishes the aggregator on its gRPC port and points the apps at the services that exist', () => {
+    it('publishes the aggregator on its gRPC port and HTTP door and points the apps at the services that exist', () => {
       const portsIn = (app: string) => appPorts(appFacts(app), (name) => services[app].environment[name]);
       const aggregator = services['transaction-aggregator'];
       const grpcPort = portsIn('transaction-aggregator').get('grpc');
-      expect(aggregator.ports).toEqual([`127.0.0.1:${grpcPort}:${grpcPort}`]);
+      const connectPort = portsIn('transaction-aggregator').get('connect');
+      expect(aggregator.ports).toEqual([
+        `127.0.0.1:${grpcPort}:${grpcPort}`,
+        `127.0.0.1:${connectPort}:${connectPort}`,
+      ]);
       // The ledger publishes its metrics port at most, never gRPC; erp-sync nothing.
       const ledgerPorts = portsIn('wallet-ledger');
       expect(services['wallet-ledger'].ports ?? []).toEqual([
