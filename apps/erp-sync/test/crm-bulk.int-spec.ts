@@ -139,7 +139,12 @@ describe('ingest with multi-row statements', () => {
     h.worker.start();
     await settled(BAD, 30_000);
     await h.worker.stop();
-    const states = await rows<{ connector: string; record_key: string; state: string; dead_reason: string | null }>(
+    const states = await rows<{
+      connector: string;
+      record_key: string;
+      state: string;
+      dead_reason: string | null;
+    }>(
       h.db,
       `SELECT connector, record_key, state, dead_reason FROM erp_sync.sync_records
         WHERE tenant_id = $1 ORDER BY connector, record_key`,

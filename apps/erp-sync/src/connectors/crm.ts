@@ -153,20 +153,32 @@ export class ZendeskConnector implements Connector<BalancePayload> {
         priority: CRM_PRIORITY,
         audit: { syncRecordId: null, requestBody: body, externalIdOf: (r) => zendeskJobId(r.text) },
       });
-      if (response.status !== 200) return all(retryOrReject('Zendesk', response, describeZendeskError(response.text)));
+      if (response.status !== 200)
+        return all(retryOrReject('Zendesk', response, describeZendeskError(response.text)));
       const jobId = zendeskJobId(response.text);
       if (!jobId) return all({ status: 'retry', error: 'Zendesk queued no job', throttled: false });
       const job = await this.awaitJob(jobId);
-      if ('error' in job) return all({ status: 'retry', error: job.error, throttled: job.throttled ?? false, retryAfterMs: job.retryAfterMs });
+      if ('error' in job)
+        return all({
+          status: 'retry',
+          error: job.error,
+          throttled: job.throttled ?? false,
+          retryAfterMs: job.retryAfterMs,
+        });
       return records.map((_record, index) => {
         const result = job.results.find((r) => r.index === index) ?? job.results[index];
-        if (!result) return { status: 'retry', error: `Zendesk job ${jobId} has no result ${index}`, throttled: false };
+        if (!result)
+          return { status: 'retry', error: `Zendesk job ${jobId} has no result ${index}`, throttled: false };
         if (result.status === 'Failed' || result.id === undefined)
-          return { status: 'reject', error: `Zendesk job ${jobId}: ${[result.error, result.details].filter(Boolean).join(': ')}` };
+          return {
+            status: 'reject',
+            error: `Zendesk job ${jobId}: ${[result.error, result.details].filter(Boolean).join(': ')}`,
+          };
         return { status: 'ok', externalId: String(result.id) };
       });
     } catch (error) {
-      if (error instanceof VendorNetworkError) return all({ status: 'retry', error: error.message, throttled: false });
+      if (error instanceof VendorNetworkError)
+        return all({ status: 'retry', error: error.message, throttled: false });
       throw error;
     }
   }
@@ -175,8 +187,7 @@ export class ZendeskConnector implements Connector<BalancePayload> {
   private async awaitJob(
     jobId: string,
   ): Promise<
-    | { results: ZendeskJobResult[] }
-    | { error: string; throttled?: boolean; retryAfterMs?: number }
+    { results: ZendeskJobResult[] } | { error: string; throttled?: boolean; retryAfterMs?: number }
   > {
     const deadline = Date.now() + this.bulk.timeoutMs;
     for (;;) {
@@ -369,7 +380,9 @@ export class ActiveCampaignConnector implements Connector<BalancePayload> {
       status: 'reject',
       error: 'no contact e-mail for this wallet owner',
     }));
-    const sendable = records.map((record, index) => ({ record, index })).filter((r) => r.record.payload.contactEmail);
+    const sendable = records
+      .map((record, index) => ({ record, index }))
+      .filter((r) => r.record.payload.contactEmail);
     for (const chunk of chunks(sendable, Math.min(bulk.size, 250))) {
       const outcome = await this.importMany(
         chunk.map((c) => c.record),
@@ -411,7 +424,8 @@ export class ActiveCampaignConnector implements Connector<BalancePayload> {
       if (response.status !== 200)
         return all(retryOrReject('ActiveCampaign', response, describeActiveCampaignError(response.text)));
       const batchId = importBatchId(response.text);
-      if (!batchId) return all({ status: 'retry', error: 'ActiveCampaign queued no import', throttled: false });
+      if (!batchId)
+        return all({ status: 'retry', error: 'ActiveCampaign queued no import', throttled: false });
       const deadline = Date.now() + bulk.timeoutMs;
       for (;;) {
         await sleep(bulk.pollIntervalMs);
@@ -422,7 +436,11 @@ export class ActiveCampaignConnector implements Connector<BalancePayload> {
           priority: CRM_PRIORITY,
         });
         if (info.status === 200) {
-          const batch = JSON.parse(info.text) as { status: string | false; success?: string[]; failure?: string[] };
+          const batch = JSON.parse(info.text) as {
+            status: string | false;
+            success?: string[];
+            failure?: string[];
+          };
           if (batch.status === 'completed') {
             const failed = new Set((batch.failure ?? []).map((e) => e.toLowerCase()));
             // `success` lists contact ids in import order; when it does not line up with what was
@@ -439,15 +457,24 @@ export class ActiveCampaignConnector implements Connector<BalancePayload> {
             });
           }
           if (batch.status === 'failed' || batch.status === 'interrupted')
-            return all({ status: 'retry', error: `ActiveCampaign import ${batchId} ${batch.status}`, throttled: false });
+            return all({
+              status: 'retry',
+              error: `ActiveCampaign import ${batchId} ${batch.status}`,
+              throttled: false,
+            });
         } else if (info.status !== 429 && info.status < 500) {
           return all(retryOrReject('ActiveCampaign', info, describeActiveCampaignError(info.text)));
         }
         if (Date.now() > deadline)
-          return all({ status: 'retry', error: `ActiveCampaign import ${batchId} not completed after ${bulk.timeoutMs} ms`, throttled: false });
+          return all({
+            status: 'retry',
+            error: `ActiveCampaign import ${batchId} not completed after ${bulk.timeoutMs} ms`,
+            throttled: false,
+          });
       }
     } catch (error) {
-      if (error instanceof VendorNetworkError) return all({ status: 'retry', error: error.message, throttled: false });
+      if (error instanceof VendorNetworkError)
+        return all({ status: 'retry', error: error.message, throttled: false });
       throw error;
     }
   }

@@ -225,7 +225,9 @@ export class SyncStore {
         headers.map((j) => recordId.get(j.externalId)!),
       ],
     );
-    const lines = accounted.flatMap(({ accounting }) => accounting.lines.map((line) => ({ accounting, line })));
+    const lines = accounted.flatMap(({ accounting }) =>
+      accounting.lines.map((line) => ({ accounting, line })),
+    );
     await q.query(
       `INSERT INTO erp_sync.journal_lines (external_id, tenant_id, transaction_id, role, account, customer, item, debit_minor, credit_minor)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[])`,
@@ -247,8 +249,15 @@ export class SyncStore {
    * The newest balance per (connector, wallet) of the batch, in one upsert: an older version never
    * overwrites a newer one (here or already stored), and the last usage time only moves forward.
    */
-  private async recordBalances(q: QueryRunner, events: readonly IncomingEvent[], delayMs: number): Promise<void> {
-    const newest = new Map<string, { connector: ConnectorName; balance: BalanceSnapshot; usageAt: string | null }>();
+  private async recordBalances(
+    q: QueryRunner,
+    events: readonly IncomingEvent[],
+    delayMs: number,
+  ): Promise<void> {
+    const newest = new Map<
+      string,
+      { connector: ConnectorName; balance: BalanceSnapshot; usageAt: string | null }
+    >();
     for (const event of events) {
       const balance = event.mapping.balance;
       if (!balance) continue;
