@@ -23,7 +23,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file saldo/ledger/v1/ledger.proto.
  */
 export const file_saldo_ledger_v1_ledger: GenFile = /*@__PURE__*/
-  fileDesc("ChxzYWxkby9sZWRnZXIvdjEvbGVkZ2VyLnByb3RvEg9zYWxkby5sZWRnZXIudjEiZwoFQXNzZXQSEQoJdGVuYW50X2lkGAEgASgJEgwKBGNvZGUYAiABKAkSDQoFc2NhbGUYAyABKA0SLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAijAMKB0FjY291bnQSEgoKYWNjb3VudF9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSEgoKYXNzZXRfY29kZRgDIAEoCRITCgthc3NldF9zY2FsZRgEIAEoDRIqCgR0eXBlGAUgASgOMhwuc2FsZG8ubGVkZ2VyLnYxLkFjY291bnRUeXBlEhcKD292ZXJkcmFmdF9saW1pdBgGIAEoCRIUCgxleHRlcm5hbF9yZWYYByABKAkSOAoIbWV0YWRhdGEYCCADKAsyJi5zYWxkby5sZWRnZXIudjEuQWNjb3VudC5NZXRhZGF0YUVudHJ5EikKB2JhbGFuY2UYCSABKAsyGC5zYWxkby5sZWRnZXIudjEuQmFsYW5jZRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXBsYXllZBgLIAEoCBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEinwIKB0JhbGFuY2USEgoKYWNjb3VudF9pZBgBIAEoCRIVCg1kZWJpdHNfcG9zdGVkGAIgASgJEhYKDmNyZWRpdHNfcG9zdGVkGAMgASgJEhYKDmRlYml0c19wZW5kaW5nGAQgASgJEhcKD2NyZWRpdHNfcGVuZGluZxgFIAEoCRIWCg5wb3N0ZWRfYmFsYW5jZRgGIAEoCRIZChFhdmFpbGFibGVfYmFsYW5jZRgHIAEoCRIPCgd2ZXJzaW9uGAggASgEEikKBWFzX29mGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5zaGFkb3dfYmFsYW5jZRgKIAEoCRIZChFjb25maXJtZWRfYmFsYW5jZRgLIAEoCSKJAQoDTGVnEhIKCmFjY291bnRfaWQYASABKAkSNAoOc3lzdGVtX2FjY291bnQYAiABKA4yHC5zYWxkby5sZWRnZXIudjEuQWNjb3VudFR5cGUSKAoEc2lkZRgDIAEoDjIaLnNhbGRvLmxlZGdlci52MS5FbnRyeVNpZGUSDgoGYW1vdW50GAQgASgJIqACCgVFbnRyeRIQCghlbnRyeV9pZBgBIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRISCgphY2NvdW50X2lkGAMgASgJEhIKCmFzc2V0X2NvZGUYBCABKAkSKAoEc2lkZRgFIAEoDjIaLnNhbGRvLmxlZGdlci52MS5FbnRyeVNpZGUSKgoFcGhhc2UYBiABKA4yGy5zYWxkby5sZWRnZXIudjEuRW50cnlQaGFzZRIOCgZhbW91bnQYByABKAkSLwoNYmFsYW5jZV9hZnRlchgIIAEoCzIYLnNhbGRvLmxlZGdlci52MS5CYWxhbmNlEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIuEFCgtUcmFuc2FjdGlvbhIWCg50cmFuc2FjdGlvbl9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSLgoEa2luZBgDIAEoDjIgLnNhbGRvLmxlZGdlci52MS5UcmFuc2FjdGlvbktpbmQSMgoGc3RhdHVzGAQgASgOMiIuc2FsZG8ubGVkZ2VyLnYxLlRyYW5zYWN0aW9uU3RhdHVzEg4KBmFjdGlvbhgFIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBiABKAkSJwoHZW50cmllcxgHIAMoCzIWLnNhbGRvLmxlZGdlci52MS5FbnRyeRJACgpyZWZlcmVuY2VzGAggAygLMiwuc2FsZG8ubGVkZ2VyLnYxLlRyYW5zYWN0aW9uLlJlZmVyZW5jZXNFbnRyeRI8CghtZXRhZGF0YRgJIAMoCzIqLnNhbGRvLmxlZGdlci52MS5UcmFuc2FjdGlvbi5NZXRhZGF0YUVudHJ5Eh4KFnBlbmRpbmdfdHJhbnNhY3Rpb25faWQYCiABKAkSIgoacmVzb2x2ZWRfYnlfdHJhbnNhY3Rpb25faWQYCyABKAkSHwoXcmV2ZXJzZXNfdHJhbnNhY3Rpb25faWQYDCABKAkSIgoacmV2ZXJzZWRfYnlfdHJhbnNhY3Rpb25faWQYDSABKAkSLgoKZXhwaXJlc19hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY3JlYXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVwbGF5ZWQYECABKAgSEgoKYXNzZXRfY29kZRgRIAEoCRoxCg9SZWZlcmVuY2VzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRAoSRGVmaW5lQXNzZXRSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIMCgRjb2RlGAIgASgJEg0KBXNjYWxlGAMgASgNIqUCChJPcGVuQWNjb3VudFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRISCgphc3NldF9jb2RlGAMgASgJEioKBHR5cGUYBCABKA4yHC5zYWxkby5sZWRnZXIudjEuQWNjb3VudFR5cGUSFwoPb3ZlcmRyYWZ0X2xpbWl0GAUgASgJEhQKDGV4dGVybmFsX3JlZhgGIAEoCRJDCghtZXRhZGF0YRgHIAMoCzIxLnNhbGRvLmxlZGdlci52MS5PcGVuQWNjb3VudFJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiOgoRR2V0QWNjb3VudFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhIKCmFjY291bnRfaWQYAiABKAkiQgoZTGlzdFN5c3RlbUFjY291bnRzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEgoKYXNzZXRfY29kZRgCIAEoCSJCChRMaXN0QWNjb3VudHNSZXNwb25zZRIqCghhY2NvdW50cxgBIAMoCzIYLnNhbGRvLmxlZGdlci52MS5BY2NvdW50ImUKEUdldEJhbGFuY2VSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRISCgphY2NvdW50X2lkGAIgASgJEikKBWFzX29mGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLMAwoWUG9zdFRyYW5zYWN0aW9uUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJEiIKBGxlZ3MYAyADKAsyFC5zYWxkby5sZWRnZXIudjEuTGVnEhIKCmFzc2V0X2NvZGUYBCABKAkSDwoHcGVuZGluZxgFIAEoCBIXCg90aW1lb3V0X3NlY29uZHMYBiABKA0SDgoGYWN0aW9uGAcgASgJEksKCnJlZmVyZW5jZXMYCCADKAsyNy5zYWxkby5sZWRnZXIudjEuUG9zdFRyYW5zYWN0aW9uUmVxdWVzdC5SZWZlcmVuY2VzRW50cnkSRwoIbWV0YWRhdGEYCSADKAsyNS5zYWxkby5sZWRnZXIudjEuUG9zdFRyYW5zYWN0aW9uUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhoKEnNoYWRvd19kb2N1bWVudF9pZBgKIAEoCRoxCg9SZWZlcmVuY2VzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiVwoaQ29uZmlybVNoYWRvd0NyZWRpdFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSKnAgoMU2hhZG93Q3JlZGl0EhYKDnRyYW5zYWN0aW9uX2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRISCgphY2NvdW50X2lkGAMgASgJEhMKC2RvY3VtZW50X2lkGAQgASgJEg4KBmFtb3VudBgFIAEoCRIxCgVzdGF0ZRgGIAEoDjIiLnNhbGRvLmxlZGdlci52MS5TaGFkb3dDcmVkaXRTdGF0ZRIOCgZyZWFzb24YByABKAkSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc2V0dGxlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVwbGF5ZWQYCiABKAgi5gEKElBvc3RQZW5kaW5nUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJEh4KFnBlbmRpbmdfdHJhbnNhY3Rpb25faWQYAyABKAkSDgoGYW1vdW50GAQgASgJEkMKCG1ldGFkYXRhGAUgAygLMjEuc2FsZG8ubGVkZ2VyLnYxLlBvc3RQZW5kaW5nUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJwChJWb2lkUGVuZGluZ1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRIeChZwZW5kaW5nX3RyYW5zYWN0aW9uX2lkGAMgASgJEg4KBnJlYXNvbhgEIAEoCSLsAQoZUmV2ZXJzZVRyYW5zYWN0aW9uUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAMgASgJEg4KBnJlYXNvbhgEIAEoCRJKCghtZXRhZGF0YRgFIAMoCzI4LnNhbGRvLmxlZGdlci52MS5SZXZlcnNlVHJhbnNhY3Rpb25SZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkIKFUdldFRyYW5zYWN0aW9uUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFgoOdHJhbnNhY3Rpb25faWQYAiABKAkibgoeTGlzdEFjY291bnRUcmFuc2FjdGlvbnNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRISCgphY2NvdW50X2lkGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoDRISCgpwYWdlX3Rva2VuGAQgASgJImcKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRIyCgx0cmFuc2FjdGlvbnMYASADKAsyHC5zYWxkby5sZWRnZXIudjEuVHJhbnNhY3Rpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImkKGUxpc3RBY2NvdW50RW50cmllc1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhIKCmFjY291bnRfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgNEhIKCnBhZ2VfdG9rZW4YBCABKAkiXgoaTGlzdEFjY291bnRFbnRyaWVzUmVzcG9uc2USJwoHZW50cmllcxgBIAMoCzIWLnNhbGRvLmxlZGdlci52MS5FbnRyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkq+wEKC0FjY291bnRUeXBlEhwKGEFDQ09VTlRfVFlQRV9VTlNQRUNJRklFRBAAEhcKE0FDQ09VTlRfVFlQRV9XQUxMRVQQARIeChpBQ0NPVU5UX1RZUEVfQ0FTSF9DTEVBUklORxACEhgKFEFDQ09VTlRfVFlQRV9SRVZFTlVFEAMSIAocQUNDT1VOVF9UWVBFX0NPU1RfT0ZfUkVWRU5VRRAEEhkKFUFDQ09VTlRfVFlQRV9QQVlBQkxFUxAFEhsKF0FDQ09VTlRfVFlQRV9QUk9NT1RJT05TEAYSIQodQUNDT1VOVF9UWVBFX09QRU5JTkdfQkFMQU5DRVMQBypUCglFbnRyeVNpZGUSGgoWRU5UUllfU0lERV9VTlNQRUNJRklFRBAAEhQKEEVOVFJZX1NJREVfREVCSVQQARIVChFFTlRSWV9TSURFX0NSRURJVBACKnMKCkVudHJ5UGhhc2USGwoXRU5UUllfUEhBU0VfVU5TUEVDSUZJRUQQABIWChJFTlRSWV9QSEFTRV9QT1NURUQQARIXChNFTlRSWV9QSEFTRV9QRU5ESU5HEAISFwoTRU5UUllfUEhBU0VfUkVMRUFTRRADKtMBCg9UcmFuc2FjdGlvbktpbmQSIAocVFJBTlNBQ1RJT05fS0lORF9VTlNQRUNJRklFRBAAEhsKF1RSQU5TQUNUSU9OX0tJTkRfUE9TVEVEEAESHAoYVFJBTlNBQ1RJT05fS0lORF9QRU5ESU5HEAISIQodVFJBTlNBQ1RJT05fS0lORF9QT1NUX1BFTkRJTkcQAxIhCh1UUkFOU0FDVElPTl9LSU5EX1ZPSURfUEVORElORxAEEh0KGVRSQU5TQUNUSU9OX0tJTkRfUkVWRVJTQUwQBSq2AQoRVHJhbnNhY3Rpb25TdGF0dXMSIgoeVFJBTlNBQ1RJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASHgoaVFJBTlNBQ1RJT05fU1RBVFVTX1BFTkRJTkcQARIdChlUUkFOU0FDVElPTl9TVEFUVVNfUE9TVEVEEAISHQoZVFJBTlNBQ1RJT05fU1RBVFVTX1ZPSURFRBADEh8KG1RSQU5TQUNUSU9OX1NUQVRVU19SRVZFUlNFRBAEKp0BChFTaGFkb3dDcmVkaXRTdGF0ZRIjCh9TSEFET1dfQ1JFRElUX1NUQVRFX1VOU1BFQ0lGSUVEEAASHgoaU0hBRE9XX0NSRURJVF9TVEFURV9TSEFET1cQARIhCh1TSEFET1dfQ1JFRElUX1NUQVRFX0NPTkZJUk1FRBACEiAKHFNIQURPV19DUkVESVRfU1RBVEVfUkVWRVJTRUQQAzKpCQoNTGVkZ2VyU2VydmljZRJKCgtEZWZpbmVBc3NldBIjLnNhbGRvLmxlZGdlci52MS5EZWZpbmVBc3NldFJlcXVlc3QaFi5zYWxkby5sZWRnZXIudjEuQXNzZXQSTAoLT3BlbkFjY291bnQSIy5zYWxkby5sZWRnZXIudjEuT3BlbkFjY291bnRSZXF1ZXN0Ghguc2FsZG8ubGVkZ2VyLnYxLkFjY291bnQSSgoKR2V0QWNjb3VudBIiLnNhbGRvLmxlZGdlci52MS5HZXRBY2NvdW50UmVxdWVzdBoYLnNhbGRvLmxlZGdlci52MS5BY2NvdW50EmcKEkxpc3RTeXN0ZW1BY2NvdW50cxIqLnNhbGRvLmxlZGdlci52MS5MaXN0U3lzdGVtQWNjb3VudHNSZXF1ZXN0GiUuc2FsZG8ubGVkZ2VyLnYxLkxpc3RBY2NvdW50c1Jlc3BvbnNlEkoKCkdldEJhbGFuY2USIi5zYWxkby5sZWRnZXIudjEuR2V0QmFsYW5jZVJlcXVlc3QaGC5zYWxkby5sZWRnZXIudjEuQmFsYW5jZRJYCg9Qb3N0VHJhbnNhY3Rpb24SJy5zYWxkby5sZWRnZXIudjEuUG9zdFRyYW5zYWN0aW9uUmVxdWVzdBocLnNhbGRvLmxlZGdlci52MS5UcmFuc2FjdGlvbhJQCgtQb3N0UGVuZGluZxIjLnNhbGRvLmxlZGdlci52MS5Qb3N0UGVuZGluZ1JlcXVlc3QaHC5zYWxkby5sZWRnZXIudjEuVHJhbnNhY3Rpb24SUAoLVm9pZFBlbmRpbmcSIy5zYWxkby5sZWRnZXIudjEuVm9pZFBlbmRpbmdSZXF1ZXN0Ghwuc2FsZG8ubGVkZ2VyLnYxLlRyYW5zYWN0aW9uEl4KElJldmVyc2VUcmFuc2FjdGlvbhIqLnNhbGRvLmxlZGdlci52MS5SZXZlcnNlVHJhbnNhY3Rpb25SZXF1ZXN0Ghwuc2FsZG8ubGVkZ2VyLnYxLlRyYW5zYWN0aW9uEmEKE0NvbmZpcm1TaGFkb3dDcmVkaXQSKy5zYWxkby5sZWRnZXIudjEuQ29uZmlybVNoYWRvd0NyZWRpdFJlcXVlc3QaHS5zYWxkby5sZWRnZXIudjEuU2hhZG93Q3JlZGl0ElYKDkdldFRyYW5zYWN0aW9uEiYuc2FsZG8ubGVkZ2VyLnYxLkdldFRyYW5zYWN0aW9uUmVxdWVzdBocLnNhbGRvLmxlZGdlci52MS5UcmFuc2FjdGlvbhJ1ChdMaXN0QWNjb3VudFRyYW5zYWN0aW9ucxIvLnNhbGRvLmxlZGdlci52MS5MaXN0QWNjb3VudFRyYW5zYWN0aW9uc1JlcXVlc3QaKS5zYWxkby5sZWRnZXIudjEuTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlEm0KEkxpc3RBY2NvdW50RW50cmllcxIqLnNhbGRvLmxlZGdlci52MS5MaXN0QWNjb3VudEVudHJpZXNSZXF1ZXN0Gisuc2FsZG8ubGVkZ2VyLnYxLkxpc3RBY2NvdW50RW50cmllc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChxzYWxkby9sZWRnZXIvdjEvbGVkZ2VyLnByb3RvEg9zYWxkby5sZWRnZXIudjEiZwoFQXNzZXQSEQoJdGVuYW50X2lkGAEgASgJEgwKBGNvZGUYAiABKAkSDQoFc2NhbGUYAyABKA0SLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAijAMKB0FjY291bnQSEgoKYWNjb3VudF9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSEgoKYXNzZXRfY29kZRgDIAEoCRITCgthc3NldF9zY2FsZRgEIAEoDRIqCgR0eXBlGAUgASgOMhwuc2FsZG8ubGVkZ2VyLnYxLkFjY291bnRUeXBlEhcKD292ZXJkcmFmdF9saW1pdBgGIAEoCRIUCgxleHRlcm5hbF9yZWYYByABKAkSOAoIbWV0YWRhdGEYCCADKAsyJi5zYWxkby5sZWRnZXIudjEuQWNjb3VudC5NZXRhZGF0YUVudHJ5EikKB2JhbGFuY2UYCSABKAsyGC5zYWxkby5sZWRnZXIudjEuQmFsYW5jZRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXBsYXllZBgLIAEoCBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEinwIKB0JhbGFuY2USEgoKYWNjb3VudF9pZBgBIAEoCRIVCg1kZWJpdHNfcG9zdGVkGAIgASgJEhYKDmNyZWRpdHNfcG9zdGVkGAMgASgJEhYKDmRlYml0c19wZW5kaW5nGAQgASgJEhcKD2NyZWRpdHNfcGVuZGluZxgFIAEoCRIWCg5wb3N0ZWRfYmFsYW5jZRgGIAEoCRIZChFhdmFpbGFibGVfYmFsYW5jZRgHIAEoCRIPCgd2ZXJzaW9uGAggASgEEikKBWFzX29mGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5zaGFkb3dfYmFsYW5jZRgKIAEoCRIZChFjb25maXJtZWRfYmFsYW5jZRgLIAEoCSKJAQoDTGVnEhIKCmFjY291bnRfaWQYASABKAkSNAoOc3lzdGVtX2FjY291bnQYAiABKA4yHC5zYWxkby5sZWRnZXIudjEuQWNjb3VudFR5cGUSKAoEc2lkZRgDIAEoDjIaLnNhbGRvLmxlZGdlci52MS5FbnRyeVNpZGUSDgoGYW1vdW50GAQgASgJIqACCgVFbnRyeRIQCghlbnRyeV9pZBgBIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRISCgphY2NvdW50X2lkGAMgASgJEhIKCmFzc2V0X2NvZGUYBCABKAkSKAoEc2lkZRgFIAEoDjIaLnNhbGRvLmxlZGdlci52MS5FbnRyeVNpZGUSKgoFcGhhc2UYBiABKA4yGy5zYWxkby5sZWRnZXIudjEuRW50cnlQaGFzZRIOCgZhbW91bnQYByABKAkSLwoNYmFsYW5jZV9hZnRlchgIIAEoCzIYLnNhbGRvLmxlZGdlci52MS5CYWxhbmNlEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIuEFCgtUcmFuc2FjdGlvbhIWCg50cmFuc2FjdGlvbl9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSLgoEa2luZBgDIAEoDjIgLnNhbGRvLmxlZGdlci52MS5UcmFuc2FjdGlvbktpbmQSMgoGc3RhdHVzGAQgASgOMiIuc2FsZG8ubGVkZ2VyLnYxLlRyYW5zYWN0aW9uU3RhdHVzEg4KBmFjdGlvbhgFIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBiABKAkSJwoHZW50cmllcxgHIAMoCzIWLnNhbGRvLmxlZGdlci52MS5FbnRyeRJACgpyZWZlcmVuY2VzGAggAygLMiwuc2FsZG8ubGVkZ2VyLnYxLlRyYW5zYWN0aW9uLlJlZmVyZW5jZXNFbnRyeRI8CghtZXRhZGF0YRgJIAMoCzIqLnNhbGRvLmxlZGdlci52MS5UcmFuc2FjdGlvbi5NZXRhZGF0YUVudHJ5Eh4KFnBlbmRpbmdfdHJhbnNhY3Rpb25faWQYCiABKAkSIgoacmVzb2x2ZWRfYnlfdHJhbnNhY3Rpb25faWQYCyABKAkSHwoXcmV2ZXJzZXNfdHJhbnNhY3Rpb25faWQYDCABKAkSIgoacmV2ZXJzZWRfYnlfdHJhbnNhY3Rpb25faWQYDSABKAkSLgoKZXhwaXJlc19hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY3JlYXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVwbGF5ZWQYECABKAgSEgoKYXNzZXRfY29kZRgRIAEoCRoxCg9SZWZlcmVuY2VzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRAoSRGVmaW5lQXNzZXRSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIMCgRjb2RlGAIgASgJEg0KBXNjYWxlGAMgASgNIqUCChJPcGVuQWNjb3VudFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRISCgphc3NldF9jb2RlGAMgASgJEioKBHR5cGUYBCABKA4yHC5zYWxkby5sZWRnZXIudjEuQWNjb3VudFR5cGUSFwoPb3ZlcmRyYWZ0X2xpbWl0GAUgASgJEhQKDGV4dGVybmFsX3JlZhgGIAEoCRJDCghtZXRhZGF0YRgHIAMoCzIxLnNhbGRvLmxlZGdlci52MS5PcGVuQWNjb3VudFJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiOgoRR2V0QWNjb3VudFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhIKCmFjY291bnRfaWQYAiABKAkiQgoZTGlzdFN5c3RlbUFjY291bnRzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEgoKYXNzZXRfY29kZRgCIAEoCSJCChRMaXN0QWNjb3VudHNSZXNwb25zZRIqCghhY2NvdW50cxgBIAMoCzIYLnNhbGRvLmxlZGdlci52MS5BY2NvdW50ImUKEUdldEJhbGFuY2VSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRISCgphY2NvdW50X2lkGAIgASgJEikKBWFzX29mGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLMAwoWUG9zdFRyYW5zYWN0aW9uUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJEiIKBGxlZ3MYAyADKAsyFC5zYWxkby5sZWRnZXIudjEuTGVnEhIKCmFzc2V0X2NvZGUYBCABKAkSDwoHcGVuZGluZxgFIAEoCBIXCg90aW1lb3V0X3NlY29uZHMYBiABKA0SDgoGYWN0aW9uGAcgASgJEksKCnJlZmVyZW5jZXMYCCADKAsyNy5zYWxkby5sZWRnZXIudjEuUG9zdFRyYW5zYWN0aW9uUmVxdWVzdC5SZWZlcmVuY2VzRW50cnkSRwoIbWV0YWRhdGEYCSADKAsyNS5zYWxkby5sZWRnZXIudjEuUG9zdFRyYW5zYWN0aW9uUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhoKEnNoYWRvd19kb2N1bWVudF9pZBgKIAEoCRoxCg9SZWZlcmVuY2VzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiVwoaQ29uZmlybVNoYWRvd0NyZWRpdFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSKnAgoMU2hhZG93Q3JlZGl0EhYKDnRyYW5zYWN0aW9uX2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRISCgphY2NvdW50X2lkGAMgASgJEhMKC2RvY3VtZW50X2lkGAQgASgJEg4KBmFtb3VudBgFIAEoCRIxCgVzdGF0ZRgGIAEoDjIiLnNhbGRvLmxlZGdlci52MS5TaGFkb3dDcmVkaXRTdGF0ZRIOCgZyZWFzb24YByABKAkSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc2V0dGxlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVwbGF5ZWQYCiABKAgi5gEKElBvc3RQZW5kaW5nUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJEh4KFnBlbmRpbmdfdHJhbnNhY3Rpb25faWQYAyABKAkSDgoGYW1vdW50GAQgASgJEkMKCG1ldGFkYXRhGAUgAygLMjEuc2FsZG8ubGVkZ2VyLnYxLlBvc3RQZW5kaW5nUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJwChJWb2lkUGVuZGluZ1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRIeChZwZW5kaW5nX3RyYW5zYWN0aW9uX2lkGAMgASgJEg4KBnJlYXNvbhgEIAEoCSLsAQoZUmV2ZXJzZVRyYW5zYWN0aW9uUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAMgASgJEg4KBnJlYXNvbhgEIAEoCRJKCghtZXRhZGF0YRgFIAMoCzI4LnNhbGRvLmxlZGdlci52MS5SZXZlcnNlVHJhbnNhY3Rpb25SZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkIKFUdldFRyYW5zYWN0aW9uUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFgoOdHJhbnNhY3Rpb25faWQYAiABKAkibgoeTGlzdEFjY291bnRUcmFuc2FjdGlvbnNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRISCgphY2NvdW50X2lkGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoDRISCgpwYWdlX3Rva2VuGAQgASgJImcKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRIyCgx0cmFuc2FjdGlvbnMYASADKAsyHC5zYWxkby5sZWRnZXIudjEuVHJhbnNhY3Rpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImkKGUxpc3RBY2NvdW50RW50cmllc1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhIKCmFjY291bnRfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgNEhIKCnBhZ2VfdG9rZW4YBCABKAkiXgoaTGlzdEFjY291bnRFbnRyaWVzUmVzcG9uc2USJwoHZW50cmllcxgBIAMoCzIWLnNhbGRvLmxlZGdlci52MS5FbnRyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiowIKDEJhdGNoQ29tbWFuZBJDChBwb3N0X3RyYW5zYWN0aW9uGAEgASgLMicuc2FsZG8ubGVkZ2VyLnYxLlBvc3RUcmFuc2FjdGlvblJlcXVlc3RIABI7Cgxwb3N0X3BlbmRpbmcYAiABKAsyIy5zYWxkby5sZWRnZXIudjEuUG9zdFBlbmRpbmdSZXF1ZXN0SAASOwoMdm9pZF9wZW5kaW5nGAMgASgLMiMuc2FsZG8ubGVkZ2VyLnYxLlZvaWRQZW5kaW5nUmVxdWVzdEgAEkkKE3JldmVyc2VfdHJhbnNhY3Rpb24YBCABKAsyKi5zYWxkby5sZWRnZXIudjEuUmV2ZXJzZVRyYW5zYWN0aW9uUmVxdWVzdEgAQgkKB2NvbW1hbmQiQwoQUG9zdEJhdGNoUmVxdWVzdBIvCghjb21tYW5kcxgBIAMoCzIdLnNhbGRvLmxlZGdlci52MS5CYXRjaENvbW1hbmQivQEKEUJhdGNoQ29tbWFuZEVycm9yEgwKBGNvZGUYASABKAkSDgoGc3RhdHVzGAIgASgJEg8KB21lc3NhZ2UYAyABKAkSDQoFZmllbGQYBCABKAkSPAoFZmFjdHMYBSADKAsyLS5zYWxkby5sZWRnZXIudjEuQmF0Y2hDb21tYW5kRXJyb3IuRmFjdHNFbnRyeRosCgpGYWN0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiigEKE0JhdGNoQ29tbWFuZE91dGNvbWUSMwoLdHJhbnNhY3Rpb24YASABKAsyHC5zYWxkby5sZWRnZXIudjEuVHJhbnNhY3Rpb25IABIzCgVlcnJvchgCIAEoCzIiLnNhbGRvLmxlZGdlci52MS5CYXRjaENvbW1hbmRFcnJvckgAQgkKB291dGNvbWUiSwoRUG9zdEJhdGNoUmVzcG9uc2USNgoIb3V0Y29tZXMYASADKAsyJC5zYWxkby5sZWRnZXIudjEuQmF0Y2hDb21tYW5kT3V0Y29tZSr7AQoLQWNjb3VudFR5cGUSHAoYQUNDT1VOVF9UWVBFX1VOU1BFQ0lGSUVEEAASFwoTQUNDT1VOVF9UWVBFX1dBTExFVBABEh4KGkFDQ09VTlRfVFlQRV9DQVNIX0NMRUFSSU5HEAISGAoUQUNDT1VOVF9UWVBFX1JFVkVOVUUQAxIgChxBQ0NPVU5UX1RZUEVfQ09TVF9PRl9SRVZFTlVFEAQSGQoVQUNDT1VOVF9UWVBFX1BBWUFCTEVTEAUSGwoXQUNDT1VOVF9UWVBFX1BST01PVElPTlMQBhIhCh1BQ0NPVU5UX1RZUEVfT1BFTklOR19CQUxBTkNFUxAHKlQKCUVudHJ5U2lkZRIaChZFTlRSWV9TSURFX1VOU1BFQ0lGSUVEEAASFAoQRU5UUllfU0lERV9ERUJJVBABEhUKEUVOVFJZX1NJREVfQ1JFRElUEAIqcwoKRW50cnlQaGFzZRIbChdFTlRSWV9QSEFTRV9VTlNQRUNJRklFRBAAEhYKEkVOVFJZX1BIQVNFX1BPU1RFRBABEhcKE0VOVFJZX1BIQVNFX1BFTkRJTkcQAhIXChNFTlRSWV9QSEFTRV9SRUxFQVNFEAMq0wEKD1RyYW5zYWN0aW9uS2luZBIgChxUUkFOU0FDVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASGwoXVFJBTlNBQ1RJT05fS0lORF9QT1NURUQQARIcChhUUkFOU0FDVElPTl9LSU5EX1BFTkRJTkcQAhIhCh1UUkFOU0FDVElPTl9LSU5EX1BPU1RfUEVORElORxADEiEKHVRSQU5TQUNUSU9OX0tJTkRfVk9JRF9QRU5ESU5HEAQSHQoZVFJBTlNBQ1RJT05fS0lORF9SRVZFUlNBTBAFKrYBChFUcmFuc2FjdGlvblN0YXR1cxIiCh5UUkFOU0FDVElPTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIeChpUUkFOU0FDVElPTl9TVEFUVVNfUEVORElORxABEh0KGVRSQU5TQUNUSU9OX1NUQVRVU19QT1NURUQQAhIdChlUUkFOU0FDVElPTl9TVEFUVVNfVk9JREVEEAMSHwobVFJBTlNBQ1RJT05fU1RBVFVTX1JFVkVSU0VEEAQqnQEKEVNoYWRvd0NyZWRpdFN0YXRlEiMKH1NIQURPV19DUkVESVRfU1RBVEVfVU5TUEVDSUZJRUQQABIeChpTSEFET1dfQ1JFRElUX1NUQVRFX1NIQURPVxABEiEKHVNIQURPV19DUkVESVRfU1RBVEVfQ09ORklSTUVEEAISIAocU0hBRE9XX0NSRURJVF9TVEFURV9SRVZFUlNFRBADMv0JCg1MZWRnZXJTZXJ2aWNlEkoKC0RlZmluZUFzc2V0EiMuc2FsZG8ubGVkZ2VyLnYxLkRlZmluZUFzc2V0UmVxdWVzdBoWLnNhbGRvLmxlZGdlci52MS5Bc3NldBJMCgtPcGVuQWNjb3VudBIjLnNhbGRvLmxlZGdlci52MS5PcGVuQWNjb3VudFJlcXVlc3QaGC5zYWxkby5sZWRnZXIudjEuQWNjb3VudBJKCgpHZXRBY2NvdW50EiIuc2FsZG8ubGVkZ2VyLnYxLkdldEFjY291bnRSZXF1ZXN0Ghguc2FsZG8ubGVkZ2VyLnYxLkFjY291bnQSZwoSTGlzdFN5c3RlbUFjY291bnRzEiouc2FsZG8ubGVkZ2VyLnYxLkxpc3RTeXN0ZW1BY2NvdW50c1JlcXVlc3QaJS5zYWxkby5sZWRnZXIudjEuTGlzdEFjY291bnRzUmVzcG9uc2USSgoKR2V0QmFsYW5jZRIiLnNhbGRvLmxlZGdlci52MS5HZXRCYWxhbmNlUmVxdWVzdBoYLnNhbGRvLmxlZGdlci52MS5CYWxhbmNlElgKD1Bvc3RUcmFuc2FjdGlvbhInLnNhbGRvLmxlZGdlci52MS5Qb3N0VHJhbnNhY3Rpb25SZXF1ZXN0Ghwuc2FsZG8ubGVkZ2VyLnYxLlRyYW5zYWN0aW9uElAKC1Bvc3RQZW5kaW5nEiMuc2FsZG8ubGVkZ2VyLnYxLlBvc3RQZW5kaW5nUmVxdWVzdBocLnNhbGRvLmxlZGdlci52MS5UcmFuc2FjdGlvbhJQCgtWb2lkUGVuZGluZxIjLnNhbGRvLmxlZGdlci52MS5Wb2lkUGVuZGluZ1JlcXVlc3QaHC5zYWxkby5sZWRnZXIudjEuVHJhbnNhY3Rpb24SXgoSUmV2ZXJzZVRyYW5zYWN0aW9uEiouc2FsZG8ubGVkZ2VyLnYxLlJldmVyc2VUcmFuc2FjdGlvblJlcXVlc3QaHC5zYWxkby5sZWRnZXIudjEuVHJhbnNhY3Rpb24SYQoTQ29uZmlybVNoYWRvd0NyZWRpdBIrLnNhbGRvLmxlZGdlci52MS5Db25maXJtU2hhZG93Q3JlZGl0UmVxdWVzdBodLnNhbGRvLmxlZGdlci52MS5TaGFkb3dDcmVkaXQSVgoOR2V0VHJhbnNhY3Rpb24SJi5zYWxkby5sZWRnZXIudjEuR2V0VHJhbnNhY3Rpb25SZXF1ZXN0Ghwuc2FsZG8ubGVkZ2VyLnYxLlRyYW5zYWN0aW9uEnUKF0xpc3RBY2NvdW50VHJhbnNhY3Rpb25zEi8uc2FsZG8ubGVkZ2VyLnYxLkxpc3RBY2NvdW50VHJhbnNhY3Rpb25zUmVxdWVzdBopLnNhbGRvLmxlZGdlci52MS5MaXN0VHJhbnNhY3Rpb25zUmVzcG9uc2USbQoSTGlzdEFjY291bnRFbnRyaWVzEiouc2FsZG8ubGVkZ2VyLnYxLkxpc3RBY2NvdW50RW50cmllc1JlcXVlc3QaKy5zYWxkby5sZWRnZXIudjEuTGlzdEFjY291bnRFbnRyaWVzUmVzcG9uc2USUgoJUG9zdEJhdGNoEiEuc2FsZG8ubGVkZ2VyLnYxLlBvc3RCYXRjaFJlcXVlc3QaIi5zYWxkby5sZWRnZXIudjEuUG9zdEJhdGNoUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message saldo.ledger.v1.Asset
@@ -1823,6 +1823,273 @@ export const ListAccountEntriesResponseSchema: GenMessage<ListAccountEntriesResp
   messageDesc(file_saldo_ledger_v1_ledger, 22);
 
 /**
+ * One write of PostBatch: exactly one of the unary write requests, with its own tenant and key.
+ *
+ * @generated from message saldo.ledger.v1.BatchCommand
+ */
+export type BatchCommand = Message<"saldo.ledger.v1.BatchCommand"> & {
+  /**
+   * @generated from oneof saldo.ledger.v1.BatchCommand.command
+   */
+  command: {
+    /**
+     * @generated from field: saldo.ledger.v1.PostTransactionRequest post_transaction = 1;
+     */
+    value: PostTransactionRequest;
+    case: "postTransaction";
+  } | {
+    /**
+     * @generated from field: saldo.ledger.v1.PostPendingRequest post_pending = 2;
+     */
+    value: PostPendingRequest;
+    case: "postPending";
+  } | {
+    /**
+     * @generated from field: saldo.ledger.v1.VoidPendingRequest void_pending = 3;
+     */
+    value: VoidPendingRequest;
+    case: "voidPending";
+  } | {
+    /**
+     * @generated from field: saldo.ledger.v1.ReverseTransactionRequest reverse_transaction = 4;
+     */
+    value: ReverseTransactionRequest;
+    case: "reverseTransaction";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * One write of PostBatch: exactly one of the unary write requests, with its own tenant and key.
+ *
+ * @generated from message saldo.ledger.v1.BatchCommand
+ */
+export type BatchCommandJson = {
+  /**
+   * @generated from field: saldo.ledger.v1.PostTransactionRequest post_transaction = 1;
+   */
+  postTransaction?: PostTransactionRequestJson;
+
+  /**
+   * @generated from field: saldo.ledger.v1.PostPendingRequest post_pending = 2;
+   */
+  postPending?: PostPendingRequestJson;
+
+  /**
+   * @generated from field: saldo.ledger.v1.VoidPendingRequest void_pending = 3;
+   */
+  voidPending?: VoidPendingRequestJson;
+
+  /**
+   * @generated from field: saldo.ledger.v1.ReverseTransactionRequest reverse_transaction = 4;
+   */
+  reverseTransaction?: ReverseTransactionRequestJson;
+};
+
+/**
+ * Describes the message saldo.ledger.v1.BatchCommand.
+ * Use `create(BatchCommandSchema)` to create a new message.
+ */
+export const BatchCommandSchema: GenMessage<BatchCommand, {jsonType: BatchCommandJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_ledger_v1_ledger, 23);
+
+/**
+ * @generated from message saldo.ledger.v1.PostBatchRequest
+ */
+export type PostBatchRequest = Message<"saldo.ledger.v1.PostBatchRequest"> & {
+  /**
+   * 1..1000 commands.
+   *
+   * @generated from field: repeated saldo.ledger.v1.BatchCommand commands = 1;
+   */
+  commands: BatchCommand[];
+};
+
+/**
+ * @generated from message saldo.ledger.v1.PostBatchRequest
+ */
+export type PostBatchRequestJson = {
+  /**
+   * 1..1000 commands.
+   *
+   * @generated from field: repeated saldo.ledger.v1.BatchCommand commands = 1;
+   */
+  commands?: BatchCommandJson[];
+};
+
+/**
+ * Describes the message saldo.ledger.v1.PostBatchRequest.
+ * Use `create(PostBatchRequestSchema)` to create a new message.
+ */
+export const PostBatchRequestSchema: GenMessage<PostBatchRequest, {jsonType: PostBatchRequestJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_ledger_v1_ledger, 24);
+
+/**
+ * Why one command of a batch was not done; the same facts a unary call carries in its trailers.
+ *
+ * @generated from message saldo.ledger.v1.BatchCommandError
+ */
+export type BatchCommandError = Message<"saldo.ledger.v1.BatchCommandError"> & {
+  /**
+   * The ledger's error code: INSUFFICIENT_FUNDS, IDEMPOTENCY_CONFLICT, HOLD_NOT_PENDING, ...
+   * CONFLICT_RETRY and DEPENDENCY_UNAVAILABLE mean "not known to be done": retry with the same key.
+   * Any other code is definitive and leaves the idempotency key unused.
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+
+  /**
+   * The gRPC status name a unary call would have ended with (FAILED_PRECONDITION, ALREADY_EXISTS, ...).
+   *
+   * @generated from field: string status = 2;
+   */
+  status: string;
+
+  /**
+   * @generated from field: string message = 3;
+   */
+  message: string;
+
+  /**
+   * The request field at fault ("" when none), e.g. "amount", "legs[1].amount".
+   *
+   * @generated from field: string field = 4;
+   */
+  field: string;
+
+  /**
+   * @generated from field: map<string, string> facts = 5;
+   */
+  facts: { [key: string]: string };
+};
+
+/**
+ * Why one command of a batch was not done; the same facts a unary call carries in its trailers.
+ *
+ * @generated from message saldo.ledger.v1.BatchCommandError
+ */
+export type BatchCommandErrorJson = {
+  /**
+   * The ledger's error code: INSUFFICIENT_FUNDS, IDEMPOTENCY_CONFLICT, HOLD_NOT_PENDING, ...
+   * CONFLICT_RETRY and DEPENDENCY_UNAVAILABLE mean "not known to be done": retry with the same key.
+   * Any other code is definitive and leaves the idempotency key unused.
+   *
+   * @generated from field: string code = 1;
+   */
+  code?: string;
+
+  /**
+   * The gRPC status name a unary call would have ended with (FAILED_PRECONDITION, ALREADY_EXISTS, ...).
+   *
+   * @generated from field: string status = 2;
+   */
+  status?: string;
+
+  /**
+   * @generated from field: string message = 3;
+   */
+  message?: string;
+
+  /**
+   * The request field at fault ("" when none), e.g. "amount", "legs[1].amount".
+   *
+   * @generated from field: string field = 4;
+   */
+  field?: string;
+
+  /**
+   * @generated from field: map<string, string> facts = 5;
+   */
+  facts?: { [key: string]: string };
+};
+
+/**
+ * Describes the message saldo.ledger.v1.BatchCommandError.
+ * Use `create(BatchCommandErrorSchema)` to create a new message.
+ */
+export const BatchCommandErrorSchema: GenMessage<BatchCommandError, {jsonType: BatchCommandErrorJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_ledger_v1_ledger, 25);
+
+/**
+ * @generated from message saldo.ledger.v1.BatchCommandOutcome
+ */
+export type BatchCommandOutcome = Message<"saldo.ledger.v1.BatchCommandOutcome"> & {
+  /**
+   * @generated from oneof saldo.ledger.v1.BatchCommandOutcome.outcome
+   */
+  outcome: {
+    /**
+     * Done; replayed = true when the key was done before (also by an earlier command of this batch).
+     *
+     * @generated from field: saldo.ledger.v1.Transaction transaction = 1;
+     */
+    value: Transaction;
+    case: "transaction";
+  } | {
+    /**
+     * @generated from field: saldo.ledger.v1.BatchCommandError error = 2;
+     */
+    value: BatchCommandError;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * @generated from message saldo.ledger.v1.BatchCommandOutcome
+ */
+export type BatchCommandOutcomeJson = {
+  /**
+   * Done; replayed = true when the key was done before (also by an earlier command of this batch).
+   *
+   * @generated from field: saldo.ledger.v1.Transaction transaction = 1;
+   */
+  transaction?: TransactionJson;
+
+  /**
+   * @generated from field: saldo.ledger.v1.BatchCommandError error = 2;
+   */
+  error?: BatchCommandErrorJson;
+};
+
+/**
+ * Describes the message saldo.ledger.v1.BatchCommandOutcome.
+ * Use `create(BatchCommandOutcomeSchema)` to create a new message.
+ */
+export const BatchCommandOutcomeSchema: GenMessage<BatchCommandOutcome, {jsonType: BatchCommandOutcomeJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_ledger_v1_ledger, 26);
+
+/**
+ * @generated from message saldo.ledger.v1.PostBatchResponse
+ */
+export type PostBatchResponse = Message<"saldo.ledger.v1.PostBatchResponse"> & {
+  /**
+   * Same length and order as the commands.
+   *
+   * @generated from field: repeated saldo.ledger.v1.BatchCommandOutcome outcomes = 1;
+   */
+  outcomes: BatchCommandOutcome[];
+};
+
+/**
+ * @generated from message saldo.ledger.v1.PostBatchResponse
+ */
+export type PostBatchResponseJson = {
+  /**
+   * Same length and order as the commands.
+   *
+   * @generated from field: repeated saldo.ledger.v1.BatchCommandOutcome outcomes = 1;
+   */
+  outcomes?: BatchCommandOutcomeJson[];
+};
+
+/**
+ * Describes the message saldo.ledger.v1.PostBatchResponse.
+ * Use `create(PostBatchResponseSchema)` to create a new message.
+ */
+export const PostBatchResponseSchema: GenMessage<PostBatchResponse, {jsonType: PostBatchResponseJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_ledger_v1_ledger, 27);
+
+/**
  * @generated from enum saldo.ledger.v1.AccountType
  */
 export enum AccountType {
@@ -2219,6 +2486,21 @@ export const LedgerService: GenService<{
     methodKind: "unary";
     input: typeof ListAccountEntriesRequestSchema;
     output: typeof ListAccountEntriesResponseSchema;
+  },
+  /**
+   * Up to 1,000 writes of any kind in one call (N-leg postings, holds, shadow credits, posts and
+   * voids of holds, reversals), each with its own idempotency key and its own outcome, decided in
+   * order: outcomes[i] answers commands[i], and partial success is normal. The call fails as a
+   * whole only when unauthenticated or when it holds 0 or more than 1,000 commands. Prefer it
+   * whenever a caller has several writes at hand (a queue, an import, a batch of actions): one
+   * round trip and one database transaction serve them all.
+   *
+   * @generated from rpc saldo.ledger.v1.LedgerService.PostBatch
+   */
+  postBatch: {
+    methodKind: "unary";
+    input: typeof PostBatchRequestSchema;
+    output: typeof PostBatchResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_saldo_ledger_v1_ledger, 0);
