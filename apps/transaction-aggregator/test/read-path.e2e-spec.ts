@@ -83,7 +83,7 @@ afterAll(async () => {
   await pubsub?.close();
   await firestore?.terminate();
   await database?.drop();
-});
+}, 60_000); // stopping two services takes more than Jest's 5 s default on a busy machine
 
 it('a top-up and a usage through the aggregator reach Pub/Sub and Firestore under the public wallet id', async () => {
   const wallet = await api.call('OpenWallet', {
