@@ -1,4 +1,5 @@
 import { PubSub } from '@google-cloud/pubsub';
+import { FAST_RECONNECT_GRPC_OPTIONS } from '@saldo/resilience';
 import {
   createTestDatabase,
   startPubSubEmulator,
@@ -7,7 +8,7 @@ import {
 } from '@saldo/test-support';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
-import { FAST_RECONNECT_CHANNEL_OPTIONS, PubSubEventPublisher } from './event-publisher';
+import { PubSubEventPublisher } from './event-publisher';
 import { readBacklog } from './outbox-store';
 import { LedgerFixture } from './testing/ledger-fixtures';
 import { EventCollector, testRelay } from './testing/relay-harness';
@@ -36,7 +37,7 @@ describe('outbox relay through a Pub/Sub outage (own emulator)', () => {
       projectId: emulator.projectId,
       apiEndpoint: emulator.host,
       emulatorMode: true,
-      ...FAST_RECONNECT_CHANNEL_OPTIONS,
+      ...FAST_RECONNECT_GRPC_OPTIONS,
     });
   });
 
