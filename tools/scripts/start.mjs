@@ -60,6 +60,7 @@ const SERVICE_READY_TIMEOUT_MS = 60_000;
 const SERVICE_STOP_GRACE_MS = 15_000;
 const EMULATOR_START_TIMEOUT_MS = 120_000;
 const PUBSUB_SETUP_TIMEOUT_MS = 30_000;
+const RULES_LOAD_TIMEOUT_MS = 90_000;
 const LOG_EXTRA_MAX_CHARS = 400;
 const STDERR_TAIL_LINES = 30;
 
@@ -307,10 +308,12 @@ async function loadRules(env) {
   const rulesFile = path.join(root, 'firestore.rules');
   const projectId = env.FIRESTORE_PROJECT_ID || env.GOOGLE_CLOUD_PROJECT;
   try {
+    // The emulator compiles the rules on first use: slow on a busy machine.
     await emulators.loadFirestoreRules(
       env.FIRESTORE_EMULATOR_HOST,
       projectId,
       fs.readFileSync(rulesFile, 'utf8'),
+      RULES_LOAD_TIMEOUT_MS,
     );
   } catch (error) {
     throw new StartError(`cannot load ${shownPath(rulesFile)} into the Firestore emulator: ${error.message}`);
