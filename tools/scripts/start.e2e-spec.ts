@@ -134,7 +134,7 @@ function shell(
     cwd: ROOT,
     env,
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: 90_000, // the CLI commands are slow on a busy machine (several helpers and their stacks)
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

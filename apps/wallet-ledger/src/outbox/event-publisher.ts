@@ -54,8 +54,7 @@ export class PubSubEventPublisher implements EventPublisher {
   private ensureTopic(): Promise<void> {
     this.ready ??= (async () => {
       if (!this.options.createTopic) return;
-      const [exists] = await this.topic.exists();
-      if (exists) return;
+      // One round trip: create, and an existing topic is fine (no exists() first).
       try {
         await this.topic.create();
       } catch (error) {
