@@ -24,6 +24,7 @@ export interface LedgerApi {
   confirmShadowCredit: Unary<ledgerV1.ConfirmShadowCreditRequest, ledgerV1.ShadowCredit>;
   getTransaction: Unary<ledgerV1.GetTransactionRequest, ledgerV1.Transaction>;
   listAccountTransactions: Unary<ledgerV1.ListAccountTransactionsRequest, ledgerV1.ListTransactionsResponse>;
+  listAccountEntries: Unary<ledgerV1.ListAccountEntriesRequest, ledgerV1.ListAccountEntriesResponse>;
 }
 
 const METHODS = [
@@ -37,6 +38,7 @@ const METHODS = [
   'confirmShadowCredit',
   'getTransaction',
   'listAccountTransactions',
+  'listAccountEntries',
 ] as const satisfies ReadonlyArray<keyof LedgerApi>;
 
 /**

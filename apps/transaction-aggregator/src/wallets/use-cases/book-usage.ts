@@ -3,6 +3,7 @@ import type { ledgerV1, transactionV1 } from '@saldo/proto';
 import { callerMetadata, optionalText, requirePublicKey, requireWalletId } from '../input';
 import { referencesOf } from '../transaction-view';
 import type { WalletContext } from '../wallet-context';
+import { requireDebitable } from '../wallet-status';
 import { A, CREDIT, DEBIT, ledgerKey } from '../wallet-rules';
 
 export async function bookUsage(
@@ -17,6 +18,7 @@ export async function bookUsage(
   const cost = parseOptionalAmount(request.costAmount, 'cost_amount');
   const metadata = callerMetadata(request.metadata);
   const funding = await ctx.fundingOf(tenant, await ctx.requireWallet(tenant, walletId, 'wallet_id'));
+  requireDebitable('wallet_id', funding.wallet, funding.funder);
   const command = {
     wallet_id: walletId,
     amount: amount.toString(),

@@ -3,6 +3,7 @@ import type { transactionV1 } from '@saldo/proto';
 import { callerMetadata, optionalText, requirePublicKey, requireWalletId } from '../input';
 import { referencesOf } from '../transaction-view';
 import type { WalletContext } from '../wallet-context';
+import { requireWritable } from '../wallet-status';
 import { A, CREDIT, DEBIT, ledgerKey, rule } from '../wallet-rules';
 import { erpDocumentOf } from './erp-documents';
 
@@ -23,6 +24,7 @@ export async function topUp(
       "a member wallet spends its organisation's balance: top up the enterprise wallet instead",
     );
   }
+  requireWritable('wallet_id', funding.wallet, funding.funder);
   const document = erpDocumentOf(request);
   const command = {
     wallet_id: walletId,
