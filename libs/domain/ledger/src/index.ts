@@ -17,3 +17,5 @@ export {
   parseScale,
   parseMetadata,
 } from './input';
+export { allocateGrants, isGrantApplicable, GRANT_CATEGORIES, DEFAULT_GRANT_PRIORITY } from './grants';
+export type { GrantTerms, GrantAllocation, GrantCategory } from './grants';
