@@ -245,7 +245,8 @@ function priorityOf(value: number): number {
 
 function textOf(value: string, field: string, max: number): string {
   if (value.length > max) throw LedgerError.invalid(field, `must be at most ${max} characters`);
-  if (/[\u0000-\u001f]/.test(value)) throw LedgerError.invalid(field, 'must not contain control characters');
+  if ([...value].some((char) => char.charCodeAt(0) < 0x20))
+    throw LedgerError.invalid(field, 'must not contain control characters');
   return value;
 }
 

@@ -43,7 +43,9 @@ export class CreditGrants1767225600040 implements MigrationInterface {
 
     // Many grants per asset: the one-per-asset rule now covers system accounts only. System
     // account look-ups (type = X AND type <> 'wallet') probe the plain index instead.
-    await db.query(`CREATE INDEX accounts_by_tenant_asset_type ON ledger.accounts (tenant_id, asset_code, type)`);
+    await db.query(
+      `CREATE INDEX accounts_by_tenant_asset_type ON ledger.accounts (tenant_id, asset_code, type)`,
+    );
     await db.query(`DROP INDEX ledger.accounts_one_system_account_per_asset`);
     await db.query(`CREATE UNIQUE INDEX accounts_one_system_account_per_asset
                       ON ledger.accounts (tenant_id, asset_code, type) WHERE type NOT IN ('wallet', 'grant')`);
