@@ -6,6 +6,7 @@ import {
   requestFingerprint,
   type TenantId,
 } from '@saldo/ledger-domain';
+import { classifyFault, outcomeUnknown } from '@saldo/faults';
 import { toTimestamp } from '@saldo/grpc-kit';
 import { ledgerV1, transactionV1 } from '@saldo/proto';
 import type { LedgerApi } from '../ledger/ledger-client';
@@ -56,8 +57,10 @@ const ROLES_TO_WIRE: Readonly<Record<WalletRole, transactionV1.WalletRole>> = {
   client: transactionV1.WalletRole.WALLET_ROLE_CLIENT,
 };
 
-/** Transient failures leave the claim started: the outcome is unknown until a retry with the same key. */
-const TRANSIENT_CODES = new Set(['DEPENDENCY_UNAVAILABLE', 'CONFLICT_RETRY']);
+/** Transient failures (@saldo/faults) leave the claim started: the outcome is unknown until a retry with the same key. */
+function isTransient(error: unknown): boolean {
+  return classifyFault(error) !== undefined;
+}
 
 /** The account a wallet spends from and how its usage is attributed. */
 interface Funding {
@@ -365,7 +368,7 @@ export class AggregatorService {
           : `ERP document ${documentId} rejected${reason ? `: ${reason}` : ''}`.slice(0, 256),
       });
     } catch (error) {
-      if (!(error instanceof LedgerError) || TRANSIENT_CODES.has(error.code)) throw error;
+      if (!(error instanceof LedgerError) || isTransient(error)) throw error;
       const refused = await this.repository.resolveShadowTopUp(
         tenant,
         documentId,
@@ -787,11 +790,15 @@ export class AggregatorService {
     try {
       resultId = await work();
     } catch (error) {
-      if (error instanceof LedgerError && !TRANSIENT_CODES.has(error.code))
+      if (error instanceof LedgerError && !isTransient(error))
         await this.repository.fail(tenant, key, error.code);
       throw error;
     }
-    await this.repository.complete(tenant, key, resultId, resolvesHoldId);
+    // The ledger has committed: a failure to record that here leaves the outcome unknown to the
+    // caller, never a final INTERNAL; the retry with the same key replays and completes the journal.
+    await this.repository
+      .complete(tenant, key, resultId, resolvesHoldId)
+      .catch((error: unknown) => Promise.reject(outcomeUnknown('the write was sent to the ledger', error)));
   }
 
   private async walletView(

@@ -1,5 +1,6 @@
 export {
   toGrpcError,
+  printableAscii,
   grpcStatusOf,
   ERROR_CODE_METADATA_KEY,
   ERROR_FIELD_METADATA_KEY,
