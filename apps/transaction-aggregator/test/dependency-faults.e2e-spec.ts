@@ -100,7 +100,12 @@ it('PostgreSQL refusing connections: every call (authentication included) is UNA
     await proxy.setMode('forward');
   }
   // The same key after the outage: done exactly once.
-  const done = await api.call('TopUp', { idempotencyKey: 'top-refused', walletId, amount: '100', metadata: {} });
+  const done = await api.call('TopUp', {
+    idempotencyKey: 'top-refused',
+    walletId,
+    amount: '100',
+    metadata: {},
+  });
   expect(done.transactionId).toBeTruthy();
   const read = await api.call('GetWallet', { walletId });
   expect(read.postedBalance).toBe('100');
@@ -158,8 +163,18 @@ it('committed by the ledger, then the journal update is cut: UNAVAILABLE, and th
   );
   expect(posted[0]?.n).toBe('1');
 
-  const retried = await api.call('TopUp', { idempotencyKey: 'top-unknown', walletId, amount: '700', metadata: {} });
-  const again = await api.call('TopUp', { idempotencyKey: 'top-unknown', walletId, amount: '700', metadata: {} });
+  const retried = await api.call('TopUp', {
+    idempotencyKey: 'top-unknown',
+    walletId,
+    amount: '700',
+    metadata: {},
+  });
+  const again = await api.call('TopUp', {
+    idempotencyKey: 'top-unknown',
+    walletId,
+    amount: '700',
+    metadata: {},
+  });
   expect(again.transactionId).toBe(retried.transactionId);
   expect(again.replayed).toBe(true);
   const journal = await sql<{ state: string }>(

@@ -14,7 +14,6 @@ import { ProtoJsonCodec, ProtoJsonError } from './proto-json';
 /** Outcomes the consumer can never turn into a result: the message goes to the dead-letter topic. */
 class Unprocessable extends Error {}
 
-
 export interface ConsumerStats {
   ok: number;
   refused: number;

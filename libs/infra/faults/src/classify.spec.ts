@@ -9,7 +9,10 @@ describe('classifyFault (shapes of the drivers)', () => {
     [new Error('the database system is shutting down'), 'unavailable'],
     [new Error('Connection terminated unexpectedly'), 'unavailable'],
     [new Error('timeout exceeded when trying to connect'), 'unavailable'],
-    [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }), 'unavailable'],
+    [
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      'unavailable',
+    ],
     [{ code: '55P03', message: 'canceling statement due to lock timeout' }, 'retry'],
     [{ code: '40001', message: 'could not serialize access' }, 'retry'],
     [new LedgerError('RESOURCE_EXHAUSTED', 'busy'), 'overloaded'],

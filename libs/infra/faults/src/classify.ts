@@ -68,13 +68,33 @@ const PG_CODES: Readonly<Record<string, { kind: FaultKind; reason: string }>> = 
 const MESSAGES: ReadonlyArray<{ pattern: RegExp; kind: FaultKind; reason: string }> = [
   { pattern: /Connection terminated/i, kind: 'unavailable', reason: 'connection_terminated' },
   { pattern: /timeout exceeded when trying to connect/i, kind: 'unavailable', reason: 'pool_timeout' },
-  { pattern: /the database system is (shutting down|starting up|in recovery mode|not yet accepting)/i, kind: 'unavailable', reason: 'pg_cannot_connect_now' },
-  { pattern: /terminating connection due to administrator command/i, kind: 'unavailable', reason: 'pg_admin_shutdown' },
-  { pattern: /Client has encountered a connection error/i, kind: 'unavailable', reason: 'connection_terminated' },
-  { pattern: /Connection is closed|Stream isn't writeable|Reached the max retries per request/i, kind: 'unavailable', reason: 'redis_unavailable' },
+  {
+    pattern: /the database system is (shutting down|starting up|in recovery mode|not yet accepting)/i,
+    kind: 'unavailable',
+    reason: 'pg_cannot_connect_now',
+  },
+  {
+    pattern: /terminating connection due to administrator command/i,
+    kind: 'unavailable',
+    reason: 'pg_admin_shutdown',
+  },
+  {
+    pattern: /Client has encountered a connection error/i,
+    kind: 'unavailable',
+    reason: 'connection_terminated',
+  },
+  {
+    pattern: /Connection is closed|Stream isn't writeable|Reached the max retries per request/i,
+    kind: 'unavailable',
+    reason: 'redis_unavailable',
+  },
   { pattern: /Command timed out/i, kind: 'unavailable', reason: 'redis_timeout' },
   { pattern: /Cannot use a pool after calling end on the pool/i, kind: 'unavailable', reason: 'pool_closed' },
-  { pattern: /connect (ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH)/i, kind: 'unavailable', reason: 'connection_refused' },
+  {
+    pattern: /connect (ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH)/i,
+    kind: 'unavailable',
+    reason: 'connection_refused',
+  },
 ];
 
 /** gRPC statuses a client received from a dependency. */
@@ -100,8 +120,10 @@ export function classifyFault(error: unknown, depth = 0): Fault | undefined {
   const e = error as ErrorLike;
   const message = typeof e.message === 'string' ? e.message : '';
   const code = typeof e.code === 'string' ? e.code : undefined;
-  if (code && PG_CODES[code]) return { ...(PG_CODES[code] as { kind: FaultKind; reason: string }), cause: message };
-  if (code && SOCKET_CODES[code]) return { kind: 'unavailable', reason: SOCKET_CODES[code] as string, cause: message };
+  if (code && PG_CODES[code])
+    return { ...(PG_CODES[code] as { kind: FaultKind; reason: string }), cause: message };
+  if (code && SOCKET_CODES[code])
+    return { kind: 'unavailable', reason: SOCKET_CODES[code] as string, cause: message };
   if (typeof e.code === 'number' && 'metadata' in e) {
     const grpc = GRPC_STATUSES[e.code as status];
     if (grpc) return { ...grpc, cause: message };
@@ -144,7 +166,9 @@ export function dependencyError(error: unknown, what = 'a dependency'): LedgerEr
   const facts = { fault: fault.reason };
   switch (fault.kind) {
     case 'unavailable':
-      return new LedgerError('DEPENDENCY_UNAVAILABLE', `${what} is unavailable right now; ${RETRY_HINT}`, { facts });
+      return new LedgerError('DEPENDENCY_UNAVAILABLE', `${what} is unavailable right now; ${RETRY_HINT}`, {
+        facts,
+      });
     case 'retry':
       return new LedgerError('CONFLICT_RETRY', `the request collided with another; ${RETRY_HINT}`, { facts });
     case 'overloaded':
@@ -172,4 +196,27 @@ export function outcomeUnknown(what: string, cause: unknown): LedgerError {
 
 function assertNever(value: never): never {
   throw new Error(`unhandled fault kind ${String(value)}`);
+}
+
+/** The two levels logFailure needs (a pino Logger fits). */
+export interface FailureLogger {
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+/**
+ * Logs a failure at the level it deserves: a dependency failure is an expected, retried event (one
+ * warning with its classified reason, no stack), anything else is an error with its stack.
+ */
+export function logFailure(
+  logger: FailureLogger,
+  error: unknown,
+  fields: Record<string, unknown>,
+  message: string,
+): Fault | undefined {
+  const fault = classifyFault(error);
+  if (fault)
+    logger.warn({ ...fields, fault: fault.reason, fault_kind: fault.kind, cause: fault.cause }, message);
+  else logger.error({ ...fields, err: error }, message);
+  return fault;
 }

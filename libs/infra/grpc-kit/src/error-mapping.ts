@@ -93,10 +93,7 @@ export function toGrpcError(error: unknown): GrpcErrorPayload {
  * letter in a caller's metadata key) is written as \uXXXX, so the answer is never lost to UNKNOWN.
  */
 export function printableAscii(text: string): string {
-  return text.replace(
-    /[^\x20-\x7e]/gu,
-    (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
-  );
+  return text.replace(/[^\x20-\x7e]/gu, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
 }
 
 /** A lone surrogate (from a caller's text quoted in a message) would make grpc-message unencodable. */
