@@ -1,3 +1,4 @@
+// (Beside the drill, not in libs/infra/faults: it uses @saldo/test-support, which depends on the lib.)
 // The classification against the real dependencies: PostgreSQL (a closed port, a pool timeout, a
 // terminated backend, a lock timeout, a serialization failure), a gRPC server that is not there
 // and Redis on a closed port. Each fault is produced for real, then classified.
@@ -9,7 +10,7 @@ import { protoFile, protoRoot } from '@saldo/proto';
 import { createTestDatabase, freePort, startTcpProxy, type TestDatabase } from '@saldo/test-support';
 import Redis from 'ioredis';
 import { Client, Pool } from 'pg';
-import { classifyFault, dependencyError, outcomeUnknown } from './classify';
+import { classifyFault, dependencyError, outcomeUnknown } from '@saldo/faults';
 
 let db: TestDatabase;
 
