@@ -198,7 +198,9 @@ export class AggregatorService {
       'wallet_id',
     );
     const pageSize = pageSizeOf(request.pageSize, 50, 100);
-    const after = request.pageToken ? decodeToken(request.pageToken, `children:${parent.id}`) : undefined;
+    const after = request.pageToken
+      ? requireTokenPart(decodeToken(request.pageToken, `children:${parent.id}`), UUID_PART)
+      : undefined;
     const rows = await this.repository.listChildren(tenant, parent.id, after, pageSize + 1);
     const page = rows.slice(0, pageSize);
     const accounts = new Map<string, Promise<ledgerV1.Account>>();
@@ -715,7 +717,10 @@ export class AggregatorService {
     const cursor = pageToken ? decodeToken(pageToken, scope).split('|') : undefined;
     const before =
       cursor && cursor.length === 2
-        ? { createdAt: cursor[0] as string, key: cursor[1] as string }
+        ? {
+            createdAt: requireTokenPart(cursor[0] as string, TIMESTAMP_PART),
+            key: requireTokenPart(cursor[1] as string, KEY_PART),
+          }
         : undefined;
     if (cursor && !before) throw LedgerError.invalid('page_token', 'is not a token from this listing');
     const rows = await this.repository.spenderOperations(tenant, member.id, before, pageSize + 1);
@@ -1035,6 +1040,16 @@ function ledgerKey(action: string, key: string): string {
 
 function encodeToken(scope: string, value: string): string {
   return Buffer.from(`${scope}|${value}`).toString('base64url');
+}
+
+// What a page token of ours can hold: anything else was not made here (and would reach SQL).
+const UUID_PART = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const TIMESTAMP_PART = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/;
+const KEY_PART = /^[\x21-\x7e]{1,128}$/;
+
+function requireTokenPart(part: string, shape: RegExp): string {
+  if (!shape.test(part)) throw LedgerError.invalid('page_token', 'is not a token from this listing');
+  return part;
 }
 
 function decodeToken(token: string, scope: string): string {

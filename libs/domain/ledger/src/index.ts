@@ -16,4 +16,6 @@ export {
   parseAssetCode,
   parseScale,
   parseMetadata,
+  requireStorableText,
+  printableFieldName,
 } from './input';

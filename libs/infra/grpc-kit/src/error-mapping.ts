@@ -1,6 +1,11 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import { dependencyError, RETRY_AFTER_METADATA_KEY } from '@saldo/faults';
-import { isLedgerError, type LedgerError, type LedgerErrorCode } from '@saldo/ledger-domain';
+import {
+  isLedgerError,
+  printableFieldName,
+  type LedgerError,
+  type LedgerErrorCode,
+} from '@saldo/ledger-domain';
 import { encodeStatusDetails } from './status-details';
 
 export const ERROR_CODE_METADATA_KEY = 'saldo-error-code';
@@ -72,7 +77,7 @@ export function toGrpcError(error: unknown): GrpcErrorPayload {
   const metadata = new Metadata();
   metadata.set(ERROR_CODE_METADATA_KEY, code);
   if (ledgerError?.details.field)
-    metadata.set(ERROR_FIELD_METADATA_KEY, printableAscii(ledgerError.details.field));
+    metadata.set(ERROR_FIELD_METADATA_KEY, printableFieldName(ledgerError.details.field));
   const retryAfter = ledgerError?.details.facts?.['retry_after_ms'];
   if (code === 'RESOURCE_EXHAUSTED' && retryAfter) metadata.set(RETRY_AFTER_METADATA_KEY, retryAfter);
   metadata.set(
@@ -86,14 +91,6 @@ export function toGrpcError(error: unknown): GrpcErrorPayload {
     }),
   );
   return { code: grpcCode, message, details: message, metadata };
-}
-
-/**
- * gRPC metadata values are printable ASCII: anything else in a field name (a NUL or a non-ASCII
- * letter in a caller's metadata key) is written as \uXXXX, so the answer is never lost to UNKNOWN.
- */
-export function printableAscii(text: string): string {
-  return text.replace(/[^\x20-\x7e]/gu, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
 }
 
 /** A lone surrogate (from a caller's text quoted in a message) would make grpc-message unencodable. */

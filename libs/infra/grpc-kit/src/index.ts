@@ -1,6 +1,5 @@
 export {
   toGrpcError,
-  printableAscii,
   grpcStatusOf,
   ERROR_CODE_METADATA_KEY,
   ERROR_FIELD_METADATA_KEY,
