@@ -1,5 +1,5 @@
 import { classifyFault, outcomeUnknown } from '@saldo/faults';
-import { LedgerError, type TenantId } from '@saldo/ledger-domain';
+import { AmountLimits, LedgerError, type TenantId } from '@saldo/ledger-domain';
 import type { ledgerV1, transactionV1 } from '@saldo/proto';
 import type { LedgerApi } from '../ledger/ledger-client';
 import type { AggregatorRepository, OperationClaim, SpendClaim, WalletRow } from './aggregator.repository';
@@ -29,6 +29,8 @@ export class WalletContext {
   constructor(
     readonly repository: AggregatorRepository,
     readonly ledger: LedgerApi,
+    /** Per-action maximum amounts per asset (issue 11 #5), checked before the key is claimed. */
+    readonly limits: AmountLimits = AmountLimits.DEFAULT,
   ) {}
 
   /** Claims the key, posts once, and answers with the ledger's transaction (or the replayed one). */
@@ -37,6 +39,7 @@ export class WalletContext {
     claim: OperationClaim,
     posting: Omit<ledgerV1.PostTransactionRequest, 'shadowDocumentId'> & { shadowDocumentId?: string },
   ): Promise<transactionV1.Transaction> {
+    for (const leg of posting.legs) this.limits.check(BigInt(leg.amount), posting.assetCode, 'amount');
     return this.run(tenant, claim, () =>
       this.ledger.postTransaction({ ...posting, shadowDocumentId: posting.shadowDocumentId ?? '' }),
     );
