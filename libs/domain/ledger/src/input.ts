@@ -54,6 +54,7 @@ export function parseScale(raw: unknown, field = 'scale'): number {
  * jsonb refuses and UTF-8 cannot encode). Reached through JSON paths (Pub/Sub, Connect) or a
  * protobuf string with "\0".
  */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this refuses
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Refuses text PostgreSQL cannot store, naming the field (INVALID_ARGUMENT); returns it unchanged. */
