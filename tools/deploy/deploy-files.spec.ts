@@ -3,6 +3,7 @@
 // Every fact is taken from the apps themselves: their config schemas (variable names, defaults,
 // ports), their proto services (health names), the HTTP paths the observability lib serves, the
 // files that exist. Renaming a variable, moving a port or deleting a file breaks a test here.
+import { consoleConfigSchema } from '../../apps/console/src/config';
 import { erpSyncConfigSchema } from '../../apps/erp-sync/src/config';
 import { aggregatorConfigSchema } from '../../apps/transaction-aggregator/src/config';
 import { ledgerConfigSchema } from '../../apps/wallet-ledger/src/config';
@@ -27,6 +28,8 @@ interface AppFacts {
   httpPortVariable?: string;
   /** The variable of a public webhook port (vendors call it from outside; never probed). */
   webhookPortVariable?: string;
+  /** The variable of a public web port (people's browsers; never probed). */
+  webPortVariable?: string;
   /** hpa: scales out behind an HPA; single: exactly one instance (per-process vendor limits). */
   scaling: 'hpa' | 'single';
 }
@@ -61,6 +64,13 @@ const APPS: AppFacts[] = [
     webhookPortVariable: 'ERP_SYNC_WEBHOOK_PORT',
     scaling: 'single',
   },
+  {
+    app: 'console',
+    schema: consoleConfigSchema,
+    httpPortVariable: 'CONSOLE_HTTP_PORT',
+    webPortVariable: 'CONSOLE_PORT',
+    scaling: 'hpa',
+  },
 ];
 const grpcOf = (facts: AppFacts) => {
   if (!facts.grpc) throw new Error(`${facts.app} serves no gRPC`);
@@ -76,6 +86,7 @@ function appPorts(
   if (facts.grpc) ports.set('grpc', portOf(effective(facts.grpc.variable)));
   if (facts.httpPortVariable) ports.set('http', Number(effective(facts.httpPortVariable)));
   if (facts.webhookPortVariable) ports.set('webhook', Number(effective(facts.webhookPortVariable)));
+  if (facts.webPortVariable) ports.set('web', Number(effective(facts.webPortVariable)));
   return ports;
 }
 const appFacts = (app: string): AppFacts => {
@@ -185,6 +196,10 @@ describe('facts the deployment files are checked against', () => {
         expect(sourcesOf(facts.app).some((file) => read(file).includes('startWebhookServer('))).toBe(true);
         expect(schemaDefault(facts.schema, facts.webhookPortVariable)).toEqual(expect.any(Number));
         expect(schemaDefault(facts.schema, facts.webhookPortVariable)).not.toBe(0); // 0 = a random port
+      }
+      if (facts.webPortVariable) {
+        expect(schemaDefault(facts.schema, facts.webPortVariable)).toEqual(expect.any(Number));
+        expect(schemaDefault(facts.schema, facts.webPortVariable)).not.toBe(0);
       }
       expect(facts.grpc ?? facts.httpPortVariable).toBeDefined();
       expect(exists(`apps/${facts.app}/src/main.ts`)).toBe(true);
@@ -737,13 +752,15 @@ function checkNetworkPolicies(objects: K8sObject[], deployments: K8sObject[]): v
     (deployments.find((d) => d.metadata.name === app) as K8sObject).spec.template.metadata.labels;
   const grpcPort = (app: string) =>
     portOf(String(schemaDefault(appFacts(app).schema, grpcOf(appFacts(app)).variable)));
-  const callersOfLedger = new Set(['transaction-aggregator', 'erp-sync']);
+  const callersOfLedger = new Set(['transaction-aggregator', 'erp-sync', 'console']);
   const publicPorts = (app: string): number[] =>
     app === 'transaction-aggregator'
       ? [grpcPort(app)]
       : app === 'erp-sync'
         ? [Number(schemaDefault(appFacts(app).schema, appFacts(app).webhookPortVariable as string))]
-        : [];
+        : app === 'console'
+          ? [Number(schemaDefault(appFacts(app).schema, appFacts(app).webPortVariable as string))]
+          : [];
 
   for (const policy of policies.filter((p) => p.spec.ingress)) {
     const selected = deployments

@@ -26,4 +26,6 @@ if (fs.existsSync(web)) {
     execFileSync(bin('vite'), ['build', '--logLevel', 'warn', web], { cwd: root, stdio: 'inherit' });
   }
 }
-console.log(`build: dist/out-tsc and dist/console-web ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+console.log(
+  `build: dist/out-tsc and dist/console-web ready in ${((Date.now() - started) / 1000).toFixed(1)}s`,
+);

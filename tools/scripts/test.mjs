@@ -265,15 +265,17 @@ function browserSuiteWanted(extra) {
 async function ensureChromium() {
   if (fs.existsSync(CHROMIUM)) return;
   log(`${CHROMIUM} missing: apt-get install -y chromium`);
-  const install = () => run('apt-get install', 'apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
-    timeoutMs: INSTALL_TIMEOUT_MS,
-  });
+  const install = () =>
+    run('apt-get install', 'apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
+      timeoutMs: INSTALL_TIMEOUT_MS,
+    });
   let { code } = await install();
   if (code !== 0) {
     await run('apt-get update', 'apt-get', ['update'], { timeoutMs: INSTALL_TIMEOUT_MS });
     ({ code } = await install());
   }
-  if (code !== 0 || !fs.existsSync(CHROMIUM)) throw new HarnessError(`cannot install chromium (apt-get exit ${code})`);
+  if (code !== 0 || !fs.existsSync(CHROMIUM))
+    throw new HarnessError(`cannot install chromium (apt-get exit ${code})`);
 }
 
 async function runBrowserSuite(env) {
@@ -297,7 +299,8 @@ function readBrowserReport() {
     const { stats, errors } = JSON.parse(fs.readFileSync(browserJson, 'utf8'));
     return {
       passed: stats.expected + stats.flaky,
-      failed: stats.unexpected + (stats.expected + stats.unexpected + stats.flaky === 0 && errors?.length ? 1 : 0),
+      failed:
+        stats.unexpected + (stats.expected + stats.unexpected + stats.flaky === 0 && errors?.length ? 1 : 0),
     };
   } catch {
     return null;

@@ -31,10 +31,17 @@ async function signIn(page: Page, email: string): Promise<void> {
 
 /** axe-core on the page as it is: no serious or critical violation; then a screenshot. */
 async function checkPage(page: Page, name: string): Promise<void> {
-  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const results = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+    .analyze();
   const serious = results.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
+    .map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5),
+    }));
   expect(serious, `axe on ${name}`).toEqual([]);
   await page.screenshot({ path: path.join(ROOT, 'tmp/console-screenshots', `${name}.png`), fullPage: true });
 }
@@ -64,11 +71,18 @@ test('sign-in: a wrong password is refused, the right one opens the Console', as
   expect(cookie).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict' });
 });
 
-test('find a wallet; a top-up through the API appears without a reload, and in the chart', async ({ page }) => {
+test('find a wallet; a top-up through the API appears without a reload, and in the chart', async ({
+  page,
+}) => {
   const owner = `alice-${Date.now()}`;
   const walletId = await openWallet(owner);
   await api().call('TopUp', { idempotencyKey: key('top'), walletId, amount: '15000', reference: 'pay-1' });
-  await api().call('BookUsage', { idempotencyKey: key('use'), walletId, amount: '2500', productCode: 'esign.basic' });
+  await api().call('BookUsage', {
+    idempotencyKey: key('use'),
+    walletId,
+    amount: '2500',
+    productCode: 'esign.basic',
+  });
   await signIn(page, 'operator@example.com');
   await page.getByLabel('Owner, reference or wallet id').fill(owner.slice(0, 8));
   await page.getByRole('button', { name: 'Search' }).click();
@@ -86,7 +100,9 @@ test('find a wallet; a top-up through the API appears without a reload, and in t
   await checkPage(page, '03-wallet');
 });
 
-test('an operator reverses a transaction (with confirmation, once); a viewer may not', async ({ browser }) => {
+test('an operator reverses a transaction (with confirmation, once); a viewer may not', async ({
+  browser,
+}) => {
   const walletId = await openWallet(`bob-${Date.now()}`);
   const topUp = await api().call<{ transactionId: string }>('TopUp', {
     idempotencyKey: key('top'),
@@ -135,7 +151,11 @@ test('an operator reverses a transaction (with confirmation, once); a viewer may
 test('CSRF: a change without the session token, or not as JSON, is refused', async ({ page }) => {
   await signIn(page, 'operator@example.com');
   const statuses = await page.evaluate(async (url) => {
-    const noToken = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"ids":["1"]}' });
+    const noToken = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"ids":["1"]}',
+    });
     const form = await fetch(url, { method: 'POST', body: new URLSearchParams({ ids: '1' }) });
     return [noToken.status, form.status];
   }, `/api/tenants/${tenant()}/sync/dead-letters/replay`);
@@ -183,8 +203,22 @@ test('the admin sees every change in the audit log', async ({ page }) => {
   await signIn(page, 'admin@example.com');
   await page.getByRole('link', { name: 'Audit log' }).click();
   const audit = page.getByTestId('audit');
-  await expect(audit.getByRole('row').filter({ hasText: 'transaction.void' }).filter({ hasText: 'operator@example.com' }).first()).toContainText('ok');
-  await expect(audit.getByRole('row').filter({ hasText: 'transaction.void' }).filter({ hasText: 'viewer@example.com' }).first()).toContainText('refused');
-  await expect(audit.getByRole('row').filter({ hasText: 'sync.replay' }).first()).toContainText('operator@example.com');
+  await expect(
+    audit
+      .getByRole('row')
+      .filter({ hasText: 'transaction.void' })
+      .filter({ hasText: 'operator@example.com' })
+      .first(),
+  ).toContainText('ok');
+  await expect(
+    audit
+      .getByRole('row')
+      .filter({ hasText: 'transaction.void' })
+      .filter({ hasText: 'viewer@example.com' })
+      .first(),
+  ).toContainText('refused');
+  await expect(audit.getByRole('row').filter({ hasText: 'sync.replay' }).first()).toContainText(
+    'operator@example.com',
+  );
   await checkPage(page, '07-audit');
 });

@@ -39,7 +39,9 @@ async function waitForHttp(url: string, timeoutMs: number, child: ChildProcess):
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
   if (!existsSync(CHROMIUM))
-    throw new Error(`no chromium at ${CHROMIUM}: apt-get install -y chromium (npm test does this when it can)`);
+    throw new Error(
+      `no chromium at ${CHROMIUM}: apt-get install -y chromium (npm test does this when it can)`,
+    );
   for (const file of [CONSOLE_MAIN, CONSOLE_CLI, 'dist/console-web/index.html'])
     if (!existsSync(path.join(ROOT, file))) throw new Error(`${file} is missing: npm run build`);
   mkdirSync(path.join(ROOT, 'tmp/console-screenshots'), { recursive: true });
@@ -62,7 +64,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     const key = apiKey();
     const ledger = await startLedger(database.url);
     started.push(ledger.process as ServiceProcess);
-    const aggregator = await startAggregator(aggregatorEnv(database.url, ledger.target, { SALDO_API_KEYS: `${tenant}=${key}` }));
+    const aggregator = await startAggregator(
+      aggregatorEnv(database.url, ledger.target, { SALDO_API_KEYS: `${tenant}=${key}` }),
+    );
     started.push(aggregator.process as ServiceProcess);
 
     const cliEnv = { ...process.env, DATABASE_URL: database.url, CONSOLE_ADMIN_PASSWORD: PASSWORD };
@@ -72,7 +76,15 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       ['create-user', 'viewer@example.com', 'viewer'],
     ] as const;
     for (const [command, email, role] of users) {
-      const args = [CONSOLE_CLI, command, '--email', email, '--tenant', tenant, ...(role ? ['--role', role] : [])];
+      const args = [
+        CONSOLE_CLI,
+        command,
+        '--email',
+        email,
+        '--tenant',
+        tenant,
+        ...(role ? ['--role', role] : []),
+      ];
       const result = spawnSync(process.execPath, args, { cwd: ROOT, env: cliEnv, encoding: 'utf8' });
       if (result.status !== 0) throw new Error(`console ${command} failed: ${result.stderr}`);
     }

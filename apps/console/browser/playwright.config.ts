@@ -20,7 +20,13 @@ export default defineConfig({
   expect: { timeout: 10_000 },
   reporter: [
     ['list'],
-    ['json', { outputFile: process.env['CONSOLE_PLAYWRIGHT_JSON'] ?? path.join(ROOT, 'tmp/console-playwright/results.json') }],
+    [
+      'json',
+      {
+        outputFile:
+          process.env['CONSOLE_PLAYWRIGHT_JSON'] ?? path.join(ROOT, 'tmp/console-playwright/results.json'),
+      },
+    ],
   ],
   use: {
     browserName: 'chromium',

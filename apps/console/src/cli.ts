@@ -85,7 +85,13 @@ async function main(argv: string[]): Promise<number> {
     for (const tenantId of tenants)
       await audit.record(
         { userId: null, email: `cli:${process.env['USER'] ?? 'unknown'}` },
-        { tenantId, action: user.created ? 'user.create' : 'user.update', target: email!.toLowerCase(), outcome: 'ok', detail: { role } },
+        {
+          tenantId,
+          action: user.created ? 'user.create' : 'user.update',
+          target: email!.toLowerCase(),
+          outcome: 'ok',
+          detail: { role },
+        },
       );
     process.stdout.write(
       `console: ${user.created ? 'created' : 'updated'} ${role} ${email!.toLowerCase()} for ${tenants.join(', ')}\n`,

@@ -10,9 +10,13 @@ const flag = (fallback: boolean) =>
 /** "tenantA=keyA,tenantB=keyB" → Map; refused when a pair is malformed. */
 export function parseTenantKeys(text: string): Map<string, string> {
   const keys = new Map<string, string>();
-  for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const at = pair.indexOf('=');
-    if (at <= 0 || at === pair.length - 1) throw new Error(`expected tenant=key, got "${pair.slice(0, at + 1)}…"`);
+    if (at <= 0 || at === pair.length - 1)
+      throw new Error(`expected tenant=key, got "${pair.slice(0, at + 1)}…"`);
     keys.set(pair.slice(0, at), pair.slice(at + 1));
   }
   return keys;
@@ -31,7 +35,12 @@ export const consoleConfigSchema = z.object({
   CONSOLE_HOST: z.string().min(1).default('0.0.0.0'),
   CONSOLE_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).default(8480),
   CONSOLE_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
-  CONSOLE_HTTP_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).default(9468),
+  CONSOLE_HTTP_PORT: z.coerce
+    .number({ error: 'expected a port number' })
+    .int()
+    .min(0)
+    .max(65535)
+    .default(9468),
   /** The built single-page app (vite build output), relative to the working directory. */
   CONSOLE_WEB_DIR: z.string().min(1).default('dist/console-web'),
   /** The transaction-aggregator's gRPC address: every wallet read and operator action goes through it. */

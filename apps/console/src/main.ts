@@ -15,6 +15,14 @@ import { ConsoleErrorFilter } from './http/console-error';
 import { securityHeaders, serveWebApp } from './http/web-app';
 import { LedgerGateway } from './ledger/ledger-gateway';
 
+/** Nest's own start-up chatter (every route mapped, every module loaded) stays out of the log. */
+class QuietNestLogger extends PinoNestLogger {
+  override log(message: unknown, context?: string): void {
+    if (context && /^(RouterExplorer|RoutesResolver|InstanceLoader)$/.test(context)) return;
+    super.log(message, context);
+  }
+}
+
 async function main(): Promise<void> {
   const tracing = initTracing('console');
   const config = loadConsoleConfig();
@@ -39,12 +47,18 @@ async function main(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(
     ConsoleModule.register(config, db, gateway),
     new ExpressAdapter(server),
-    { logger: new PinoNestLogger(logger), bodyParser: false },
+    { logger: new QuietNestLogger(logger), bodyParser: false },
   );
-  app.useGlobalFilters(new ConsoleErrorFilter((error) => logger.error({ err: error }, 'console: request failed')));
+  app.useGlobalFilters(
+    new ConsoleErrorFilter((error) => logger.error({ err: error }, 'console: request failed')),
+  );
   app.enableShutdownHooks();
   await app.init();
-  if (!served) logger.warn({ dir: config.CONSOLE_WEB_DIR }, 'console: no built web app there (npm run build); serving /api only');
+  if (!served)
+    logger.warn(
+      { dir: config.CONSOLE_WEB_DIR },
+      'console: no built web app there (npm run build); serving /api only',
+    );
   const httpServer = await app.listen(config.CONSOLE_PORT, config.CONSOLE_HOST);
   const port = (httpServer.address() as AddressInfo).port;
 
@@ -65,7 +79,10 @@ async function main(): Promise<void> {
     ],
   });
   const host = config.CONSOLE_HOST === '0.0.0.0' ? '127.0.0.1' : config.CONSOLE_HOST;
-  logger.info({ url: `http://${host}:${port}/`, metrics: observability.url }, `console: listening on http://${host}:${port}/`);
+  logger.info(
+    { url: `http://${host}:${port}/`, metrics: observability.url },
+    `console: listening on http://${host}:${port}/`,
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -88,6 +105,8 @@ main().catch((error: unknown) => {
     process.stderr.write(`console: ${error.message}\n`);
     process.exit(2);
   }
-  process.stderr.write(`console: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `console: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });

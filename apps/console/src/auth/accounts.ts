@@ -80,16 +80,21 @@ export class Accounts {
 
   /** The signed-in operator of a cookie token, or null when unknown, expired or disabled. */
   async operatorOf(token: string): Promise<Operator | null> {
-    const rows: Array<{ user_id: string; email: string; csrf_token: string; tenant_id: string | null; role: string | null }> =
-      await this.db.query(
-        `SELECT s.user_id, u.email, s.csrf_token, t.tenant_id, t.role
+    const rows: Array<{
+      user_id: string;
+      email: string;
+      csrf_token: string;
+      tenant_id: string | null;
+      role: string | null;
+    }> = await this.db.query(
+      `SELECT s.user_id, u.email, s.csrf_token, t.tenant_id, t.role
            FROM console.sessions s
            JOIN console.users u ON u.id = s.user_id AND u.disabled_at IS NULL
            LEFT JOIN console.user_tenants t ON t.user_id = s.user_id
           WHERE s.token_hash = $1 AND s.expires_at > now()
           ORDER BY t.tenant_id`,
-        [sha256(token)],
-      );
+      [sha256(token)],
+    );
     const first = rows[0];
     if (!first) return null;
     const tenants = new Map<string, Role>();

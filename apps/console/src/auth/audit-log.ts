@@ -18,7 +18,9 @@ export class AuditLog {
 
   async record(
     who: Pick<Operator, 'userId' | 'email'> | { userId: null; email: string },
-    entry: Pick<AuditEntry, 'tenantId' | 'action' | 'target' | 'outcome'> & { detail?: Record<string, unknown> },
+    entry: Pick<AuditEntry, 'tenantId' | 'action' | 'target' | 'outcome'> & {
+      detail?: Record<string, unknown>;
+    },
   ): Promise<void> {
     await this.db.query(
       `INSERT INTO console.audit_log (user_id, user_email, tenant_id, action, target, outcome, detail)

@@ -31,12 +31,15 @@ export class AuthController {
       throw new ConsoleError('INVALID_REQUEST', 'Give an e-mail address and a password.');
     const user = await this.accounts.authenticate(email, password);
     if (!user) {
-      await this.audit.record({ userId: null, email: email.slice(0, 254) }, {
-        tenantId: null,
-        action: 'sign-in',
-        target: '',
-        outcome: 'refused',
-      });
+      await this.audit.record(
+        { userId: null, email: email.slice(0, 254) },
+        {
+          tenantId: null,
+          action: 'sign-in',
+          target: '',
+          outcome: 'refused',
+        },
+      );
       throw new ConsoleError('UNAUTHENTICATED', 'That e-mail address and password do not match an account.');
     }
     const session = await this.accounts.openSession(user.id);
@@ -47,12 +50,15 @@ export class AuthController {
       path: '/',
       expires: session.expiresAt,
     });
-    await this.audit.record({ userId: user.id, email: user.email }, {
-      tenantId: null,
-      action: 'sign-in',
-      target: '',
-      outcome: 'ok',
-    });
+    await this.audit.record(
+      { userId: user.id, email: user.email },
+      {
+        tenantId: null,
+        action: 'sign-in',
+        target: '',
+        outcome: 'ok',
+      },
+    );
     const operator = await this.accounts.operatorOf(session.token);
     return sessionView(operator!);
   }
@@ -67,7 +73,12 @@ export class AuthController {
   async signOut(@Req() request: Request, @Res({ passthrough: true }) response: Response) {
     const token = (request.cookies as Record<string, string>)[SESSION_COOKIE];
     if (token) await this.accounts.closeSession(token);
-    response.clearCookie(SESSION_COOKIE, { httpOnly: true, secure: this.secureCookies, sameSite: 'strict', path: '/' });
+    response.clearCookie(SESSION_COOKIE, {
+      httpOnly: true,
+      secure: this.secureCookies,
+      sameSite: 'strict',
+      path: '/',
+    });
     return { signedOut: true };
   }
 }

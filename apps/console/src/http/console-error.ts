@@ -57,7 +57,11 @@ export class ConsoleErrorFilter implements ExceptionFilter {
     const response = host.switchToHttp().getResponse<Response>();
     if (error instanceof ConsoleError) {
       response.status(httpStatusOf(error.code)).json({
-        error: { code: error.code, message: error.message, ...(error.reason ? { reason: error.reason } : {}) },
+        error: {
+          code: error.code,
+          message: error.message,
+          ...(error.reason ? { reason: error.reason } : {}),
+        },
       });
       return;
     }

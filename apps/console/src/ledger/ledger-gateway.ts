@@ -2,7 +2,12 @@
 // tenant's API key) and the wallet-ledger's read RPCs. It will move to @saldo/client once that
 // lands; the rest of the Console sees only these methods.
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { createGrpcClient, ERROR_CODE_METADATA_KEY, fromTimestamp, type GrpcClientHandle } from '@saldo/grpc-kit';
+import {
+  createGrpcClient,
+  ERROR_CODE_METADATA_KEY,
+  fromTimestamp,
+  type GrpcClientHandle,
+} from '@saldo/grpc-kit';
 import { protoFile, protoRoot } from '@saldo/proto';
 import { ConsoleError } from '../http/console-error';
 
@@ -146,7 +151,11 @@ export function fromGrpcError(error: unknown): ConsoleError {
       return new ConsoleError('REFUSED', message, reason);
     case status.PERMISSION_DENIED:
     case status.UNAUTHENTICATED:
-      return new ConsoleError('TENANT_NOT_CONFIGURED', `The Console's key for this tenant was refused: ${message}`, reason);
+      return new ConsoleError(
+        'TENANT_NOT_CONFIGURED',
+        `The Console's key for this tenant was refused: ${message}`,
+        reason,
+      );
     case status.UNAVAILABLE:
     case status.DEADLINE_EXCEEDED:
     case status.RESOURCE_EXHAUSTED:
@@ -215,7 +224,10 @@ export class LedgerGateway {
 
   private async ledgerCall(method: string, request: Wire): Promise<Wire> {
     if (!this.ledger)
-      throw new ConsoleError('TENANT_NOT_CONFIGURED', 'The Console has no LEDGER_SERVICE_TOKEN for ledger reads.');
+      throw new ConsoleError(
+        'TENANT_NOT_CONFIGURED',
+        'The Console has no LEDGER_SERVICE_TOKEN for ledger reads.',
+      );
     return this.ledger.client[method]!(request).catch((error: unknown) => {
       throw fromGrpcError(error);
     });
@@ -238,7 +250,11 @@ export class LedgerGateway {
     };
   }
 
-  async listChildWallets(tenantId: string, walletId: string, pageToken: string): Promise<{ wallets: Wallet[]; nextPageToken: string }> {
+  async listChildWallets(
+    tenantId: string,
+    walletId: string,
+    pageToken: string,
+  ): Promise<{ wallets: Wallet[]; nextPageToken: string }> {
     const response = await this.call(tenantId, 'listChildWallets', { walletId, pageSize: 100, pageToken });
     return {
       wallets: ((response['wallets'] as Wire[]) ?? []).map(toWallet),
@@ -251,7 +267,12 @@ export class LedgerGateway {
   }
 
   /** Releases a hold, or reverses a posted transaction (one linked reversal, at most once). */
-  async voidTransaction(tenantId: string, transactionId: string, idempotencyKey: string, reason: string): Promise<Transaction> {
+  async voidTransaction(
+    tenantId: string,
+    transactionId: string,
+    idempotencyKey: string,
+    reason: string,
+  ): Promise<Transaction> {
     return toTransaction(await this.call(tenantId, 'void', { transactionId, idempotencyKey, reason }));
   }
 

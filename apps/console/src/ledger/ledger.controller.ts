@@ -82,7 +82,11 @@ export class LedgerController {
 
   /** The wallet's balance after each of its latest ledger entries, oldest first: the chart's points. */
   @Get('wallets/:id/balance-history')
-  async balanceHistory(@CurrentOperator() op: Operator, @Param('tenant') tenant: string, @Param('id') id: string) {
+  async balanceHistory(
+    @CurrentOperator() op: Operator,
+    @Param('tenant') tenant: string,
+    @Param('id') id: string,
+  ) {
     requireRole(op, tenant, 'viewer');
     await this.gateway.getWallet(tenant, id); // NOT_FOUND for another tenant's wallet
     const accountId = await this.directory.fundingAccountOf(tenant, id);
@@ -96,7 +100,11 @@ export class LedgerController {
   }
 
   @Get('transactions/:id')
-  async transaction(@CurrentOperator() op: Operator, @Param('tenant') tenant: string, @Param('id') id: string) {
+  async transaction(
+    @CurrentOperator() op: Operator,
+    @Param('tenant') tenant: string,
+    @Param('id') id: string,
+  ) {
     requireRole(op, tenant, 'viewer');
     const transaction = await this.gateway.getTransaction(tenant, id);
     const entries = await this.gateway.ledgerEntriesOf(tenant, id).catch((error: unknown) => {
@@ -124,18 +132,32 @@ export class LedgerController {
       requireRole(op, tenant, 'operator');
       if (typeof idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(idempotencyKey))
         throw new ConsoleError('INVALID_REQUEST', 'idempotencyKey: 8 to 80 printable characters.');
-      const why = typeof reason === 'string' && reason.trim() ? reason.trim().slice(0, 200) : 'by an operator';
-      const result = await this.gateway.voidTransaction(tenant, id, `console:${idempotencyKey}`, `${why} (${op.email})`);
+      const why =
+        typeof reason === 'string' && reason.trim() ? reason.trim().slice(0, 200) : 'by an operator';
+      const result = await this.gateway.voidTransaction(
+        tenant,
+        id,
+        `console:${idempotencyKey}`,
+        `${why} (${op.email})`,
+      );
       await this.audit.record(op, {
         tenantId: tenant,
         action,
         target: id,
         outcome: 'ok',
-        detail: { resultTransactionId: result.transactionId, type: result.type, replayed: result.replayed, reason: why },
+        detail: {
+          resultTransactionId: result.transactionId,
+          type: result.type,
+          replayed: result.replayed,
+          reason: why,
+        },
       });
       return result;
     } catch (error) {
-      const refused = error instanceof ConsoleError && error.code !== 'UPSTREAM_UNAVAILABLE' && error.code !== 'UPSTREAM_FAILED';
+      const refused =
+        error instanceof ConsoleError &&
+        error.code !== 'UPSTREAM_UNAVAILABLE' &&
+        error.code !== 'UPSTREAM_FAILED';
       await this.audit.record(op, {
         tenantId: op.tenants.has(tenant) ? tenant : null,
         action,

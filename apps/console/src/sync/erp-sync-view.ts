@@ -85,7 +85,10 @@ export class ErpSyncView {
     });
   }
 
-  async deadLetters(tenantId: string, filter: { connector?: string; reason?: string }): Promise<DeadLetter[]> {
+  async deadLetters(
+    tenantId: string,
+    filter: { connector?: string; reason?: string },
+  ): Promise<DeadLetter[]> {
     const rows: Array<Record<string, unknown>> = await this.db.query(
       `SELECT id::text, connector, kind, record_key, attempts, dead_reason, last_error, updated_at
          FROM erp_sync.sync_records
@@ -110,13 +113,14 @@ export class ErpSyncView {
   async replay(tenantId: string, ids: readonly string[]): Promise<{ replayed: string[]; skipped: string[] }> {
     if (ids.length > MAX_REPLAY_BATCH) throw new Error(`at most ${MAX_REPLAY_BATCH} records at once`);
     const wanted = ids.filter((id) => /^\d{1,18}$/.test(id));
-    const rows: Array<{ id: string }> = await this.db.query(
+    // TypeORM answers an UPDATE … RETURNING on PostgreSQL with [rows, affected count].
+    const [rows] = (await this.db.query(
       `UPDATE erp_sync.sync_records
           SET state = 'pending', attempts = 0, dead_reason = NULL, next_attempt_at = now(), updated_at = now()
         WHERE id = ANY($2::bigint[]) AND tenant_id = $1 AND state = 'dead' AND connector <> 'mapping'
         RETURNING id::text`,
       [tenantId, wanted],
-    );
+    )) as [Array<{ id: string }>, number];
     const replayed = rows.map((r) => r.id);
     return { replayed, skipped: ids.filter((id) => !replayed.includes(id)) };
   }
@@ -143,18 +147,46 @@ export class ErpSyncView {
   }
 }
 
-/** Per connector, from erp-sync's /metrics: requests in flight (its limiter), when it answers. */
-export async function limiterState(metricsUrl: string, timeoutMs = 1_500): Promise<Record<string, number> | null> {
+export interface LimiterState {
+  inFlight: number | null;
+  limit: number | null;
+  queued: number | null;
+  /** Seconds left of a vendor's Retry-After pause (0: not paused). */
+  pausedSeconds: number | null;
+}
+
+const LIMITER_METRICS: Record<string, keyof LimiterState> = {
+  saldo_erp_sync_limiter_in_flight: 'inFlight',
+  saldo_erp_sync_limiter_limit: 'limit',
+  saldo_erp_sync_limiter_queued: 'queued',
+  saldo_erp_sync_limiter_paused_seconds: 'pausedSeconds',
+};
+
+/** Per connector, erp-sync's limiter (from its /metrics), or null when erp-sync does not answer. */
+export async function limiterState(
+  metricsUrl: string,
+  timeoutMs = 1_500,
+): Promise<Record<string, LimiterState> | null> {
+  let text: string;
   try {
     const response = await fetch(metricsUrl, { signal: AbortSignal.timeout(timeoutMs) });
     if (!response.ok) return null;
-    const state: Record<string, number> = {};
-    for (const line of (await response.text()).split('\n')) {
-      const match = /^saldo_erp_sync_limiter_in_flight\{connector="([^"]+)"\} (\d+(?:\.\d+)?)$/.exec(line);
-      if (match) state[match[1]!] = Number(match[2]);
-    }
-    return state;
+    text = await response.text();
   } catch {
     return null;
   }
+  return parseLimiterMetrics(text);
+}
+
+export function parseLimiterMetrics(text: string): Record<string, LimiterState> {
+  const state: Record<string, LimiterState> = {};
+  for (const line of text.split('\n')) {
+    const match = /^(saldo_erp_sync_limiter_\w+)\{([^}]*)\} (\S+)$/.exec(line);
+    const field = match ? LIMITER_METRICS[match[1]!] : undefined;
+    const connector = match ? /(?:^|,)connector="([^"]+)"/.exec(match[2]!)?.[1] : undefined;
+    if (!field || !connector) continue;
+    state[connector] ??= { inFlight: null, limit: null, queued: null, pausedSeconds: null };
+    state[connector][field] = Number(match![3]);
+  }
+  return state;
 }

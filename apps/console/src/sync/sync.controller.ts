@@ -18,9 +18,12 @@ export class SyncController {
   @Get('connectors')
   async connectors(@CurrentOperator() op: Operator, @Param('tenant') tenant: string) {
     requireRole(op, tenant, 'viewer');
-    const [connectors, limiter] = await Promise.all([this.view.connectors(tenant), limiterState(this.metricsUrl)]);
+    const [connectors, limiter] = await Promise.all([
+      this.view.connectors(tenant),
+      limiterState(this.metricsUrl),
+    ]);
     return {
-      connectors: connectors.map((c) => ({ ...c, limiterInFlight: limiter?.[c.connector] ?? null })),
+      connectors: connectors.map((c) => ({ ...c, limiter: limiter?.[c.connector] ?? null })),
       workerAnswered: limiter !== null,
     };
   }
@@ -36,11 +39,18 @@ export class SyncController {
     requireRole(op, tenant, 'viewer');
     if (connector && !CONNECTORS.includes(connector as never))
       throw new ConsoleError('INVALID_REQUEST', `connector: one of ${CONNECTORS.join(', ')}.`);
-    const letters = await this.view.deadLetters(tenant, { connector: connector || undefined, reason: reason || undefined });
+    const letters = await this.view.deadLetters(tenant, {
+      connector: connector || undefined,
+      reason: reason || undefined,
+    });
     const groups = new Map<string, typeof letters>();
     for (const letter of letters) groups.set(letter.reason, [...(groups.get(letter.reason) ?? []), letter]);
     return {
-      groups: [...groups].map(([groupReason, records]) => ({ reason: groupReason, count: records.length, records })),
+      groups: [...groups].map(([groupReason, records]) => ({
+        reason: groupReason,
+        count: records.length,
+        records,
+      })),
     };
   }
 
@@ -50,7 +60,12 @@ export class SyncController {
     const ids = (body as { ids?: unknown } | undefined)?.ids;
     try {
       requireRole(op, tenant, 'operator');
-      if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_REPLAY_BATCH || !ids.every((id) => typeof id === 'string'))
+      if (
+        !Array.isArray(ids) ||
+        ids.length === 0 ||
+        ids.length > MAX_REPLAY_BATCH ||
+        !ids.every((id) => typeof id === 'string')
+      )
         throw new ConsoleError('INVALID_REQUEST', `ids: 1 to ${MAX_REPLAY_BATCH} dead record ids.`);
       const result = await this.view.replay(tenant, ids as string[]);
       await this.audit.record(op, {

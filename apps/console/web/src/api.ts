@@ -27,7 +27,9 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
     },
     body: body !== undefined ? JSON.stringify(body) : undefined,
   });
-  const data = (await response.json().catch(() => ({}))) as { error?: { code: string; message: string; reason?: string } };
+  const data = (await response.json().catch(() => ({}))) as {
+    error?: { code: string; message: string; reason?: string };
+  };
   if (!response.ok)
     throw new ApiError(
       response.status,
@@ -117,7 +119,12 @@ export interface ConnectorHealth {
   writesLastHour: number;
   errorsLastHour: number;
   throttledLastHour: number;
-  limiterInFlight: number | null;
+  limiter: {
+    inFlight: number | null;
+    limit: number | null;
+    queued: number | null;
+    pausedSeconds: number | null;
+  } | null;
 }
 export interface DeadLetter {
   id: string;
@@ -160,6 +167,11 @@ export function formatMoney(minor: string, scale: number, currency?: string): st
 }
 
 export const formatTime = (iso: string | null | undefined) =>
-  iso ? new Date(iso).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '—';
+  iso
+    ? new Date(iso)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, ' UTC')
+    : '—';
 
 export const newIdempotencyKey = () => crypto.randomUUID();

@@ -52,7 +52,14 @@ function SignIn() {
           Sign in with your operator account.
         </p>
         <label htmlFor="email">E-mail</label>
-        <input id="email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
+        <input
+          id="email"
+          type="email"
+          autoComplete="username"
+          required
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+        />
         <label htmlFor="password">Password</label>
         <input
           id="password"
@@ -104,7 +111,8 @@ function Shell({ session }: { session: Session }) {
   let page;
   let params: Record<string, string> | null;
   if (!role) page = <p>You have no role on tenant {tenant}.</p>;
-  else if ((params = match('/t/:tenant/wallets', path))) page = <WalletSearchPage tenant={tenant} query={search.get('q') ?? ''} key={search.get('q') ?? ''} />;
+  else if ((params = match('/t/:tenant/wallets', path)))
+    page = <WalletSearchPage tenant={tenant} query={search.get('q') ?? ''} key={search.get('q') ?? ''} />;
   else if ((params = match('/t/:tenant/wallets/:id', path)))
     page = <WalletPage tenant={tenant} walletId={params['id']!} role={role} key={params['id']} />;
   else if ((params = match('/t/:tenant/transactions/:id', path)))
@@ -135,7 +143,11 @@ function Shell({ session }: { session: Session }) {
         </nav>
         <div className="row">
           <label htmlFor="tenant">Tenant</label>
-          <select id="tenant" value={tenant} onChange={(e) => navigate(`/t/${encodeURIComponent(e.target.value)}/wallets`)}>
+          <select
+            id="tenant"
+            value={tenant}
+            onChange={(e) => navigate(`/t/${encodeURIComponent(e.target.value)}/wallets`)}
+          >
             {session.tenants.map((x) => (
               <option key={x.tenantId} value={x.tenantId}>
                 {x.tenantId} ({x.role})

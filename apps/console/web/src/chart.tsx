@@ -7,15 +7,23 @@ export interface BalancePoint {
   available: string;
 }
 
-const WIDTH = 640;
-const HEIGHT = 200;
+const WIDTH = 1000;
+const HEIGHT = 240;
 const PAD = { left: 8, right: 8, top: 12, bottom: 12 };
 
 /**
  * The wallet's posted balance after each ledger entry, as a step line. Amounts are compared as
  * BigInt and scaled to pixels only at the end. The same figures are in a table for screen readers.
  */
-export function BalanceChart({ points, scale, currency }: { points: BalancePoint[]; scale: number; currency: string }) {
+export function BalanceChart({
+  points,
+  scale,
+  currency,
+}: {
+  points: BalancePoint[];
+  scale: number;
+  currency: string;
+}) {
   const titleId = useId();
   const descId = useId();
   if (points.length === 0) return <p className="muted">No entries yet.</p>;
@@ -35,11 +43,16 @@ export function BalanceChart({ points, scale, currency }: { points: BalancePoint
   const last = values[values.length - 1]!;
   return (
     <figure className="chart">
-      <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-labelledby={`${titleId} ${descId}`} data-testid="balance-chart">
+      <svg
+        viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
+        role="img"
+        aria-labelledby={`${titleId} ${descId}`}
+        data-testid="balance-chart"
+      >
         <title id={titleId}>Posted balance over time</title>
         <desc id={descId}>
-          {points.length} entries from {formatTime(points[0]!.at)} to {formatTime(points[points.length - 1]!.at)}; now{' '}
-          {formatMoney(last.toString(), scale, currency)}.
+          {points.length} entries from {formatTime(points[0]!.at)} to{' '}
+          {formatTime(points[points.length - 1]!.at)}; now {formatMoney(last.toString(), scale, currency)}.
         </desc>
         <line x1={PAD.left} x2={WIDTH - PAD.right} y1={y(0n)} y2={y(0n)} className="axis" />
         <path d={d} className="line" data-points={points.length} />
@@ -53,6 +66,7 @@ export function BalanceChart({ points, scale, currency }: { points: BalancePoint
       </svg>
       <figcaption>
         <span>
+          {formatTime(points[0]!.at)} → {formatTime(points[points.length - 1]!.at)} · range{' '}
           {formatMoney(min.toString(), scale)} – {formatMoney(max.toString(), scale)} {currency}
         </span>
         <details>

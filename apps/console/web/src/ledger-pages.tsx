@@ -26,7 +26,8 @@ export function WalletSearchPage({ tenant, query }: { tenant: string; query: str
   const [text, setText] = useState(query);
   const result = useQuery({
     queryKey: ['wallets', tenant, query],
-    queryFn: () => api.get<{ wallets: WalletHit[] }>(`${base(tenant)}/wallets?q=${encodeURIComponent(query)}`),
+    queryFn: () =>
+      api.get<{ wallets: WalletHit[] }>(`${base(tenant)}/wallets?q=${encodeURIComponent(query)}`),
   });
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -92,7 +93,10 @@ export function WalletPage({ tenant, walletId, role }: { tenant: string; walletI
   const version = w?.version ?? '';
   const history = useQuery({
     queryKey: ['balance-history', tenant, walletId, version],
-    queryFn: () => api.get<{ points: BalancePoint[]; complete: boolean }>(`${base(tenant)}/wallets/${walletId}/balance-history`),
+    queryFn: () =>
+      api.get<{ points: BalancePoint[]; complete: boolean }>(
+        `${base(tenant)}/wallets/${walletId}/balance-history`,
+      ),
     enabled: Boolean(w),
     placeholderData: keepPreviousData,
   });
@@ -102,7 +106,10 @@ export function WalletPage({ tenant, walletId, role }: { tenant: string; walletI
   return (
     <>
       <h1>
-        Wallet of {w.ownerId} <span className="muted small">({w.ownerType.toLowerCase()}, {w.role.replace('WALLET_ROLE_', '').toLowerCase()})</span>
+        Wallet of {w.ownerId}{' '}
+        <span className="muted small">
+          ({w.ownerType.toLowerCase()}, {w.role.replace('WALLET_ROLE_', '').toLowerCase()})
+        </span>
       </h1>
       <ErrorNote error={wallet.error} />
       <Section title="Balances">
@@ -121,12 +128,15 @@ export function WalletPage({ tenant, walletId, role }: { tenant: string; walletI
           {w.periodSpent ? <Field label="Spent this period">{money(w.periodSpent)}</Field> : null}
         </dl>
         <p className="muted small">
-          Wallet <span className="mono">{w.walletId}</span> · version {w.version} · opened {formatTime(w.createdAt)} · updates
-          live
+          Wallet <span className="mono">{w.walletId}</span> · version {w.version} · opened{' '}
+          {formatTime(w.createdAt)} · updates live
           {w.parentWalletId ? (
             <>
               {' '}
-              · parent <Link href={`/t/${encodeURIComponent(tenant)}/wallets/${w.parentWalletId}`}>{w.parentWalletId}</Link>
+              · parent{' '}
+              <Link href={`/t/${encodeURIComponent(tenant)}/wallets/${w.parentWalletId}`}>
+                {w.parentWalletId}
+              </Link>
             </>
           ) : null}
         </p>
@@ -141,7 +151,9 @@ export function WalletPage({ tenant, walletId, role }: { tenant: string; walletI
       </Section>
       <TransactionsSection tenant={tenant} wallet={w} />
       <HoldsSection tenant={tenant} wallet={w} role={role} />
-      {w.ownerType === 'ENTERPRISE' || w.ownerType === 'RESELLER' ? <ChildrenSection tenant={tenant} wallet={w} /> : null}
+      {w.ownerType === 'ENTERPRISE' || w.ownerType === 'RESELLER' ? (
+        <ChildrenSection tenant={tenant} wallet={w} />
+      ) : null}
     </>
   );
 }
@@ -182,7 +194,9 @@ function TransactionsSection({ tenant, wallet }: { tenant: string; wallet: Walle
       </div>
       <ErrorNote error={page.error} />
       <table data-testid="transactions">
-        <caption className="sr-only">Transactions of this wallet, newest first (page {tokens.length})</caption>
+        <caption className="sr-only">
+          Transactions of this wallet, newest first (page {tokens.length})
+        </caption>
         <thead>
           <tr>
             <th scope="col">Time</th>
@@ -204,7 +218,10 @@ function TransactionsSection({ tenant, wallet }: { tenant: string; wallet: Walle
               <td className="num">{money(t.amount)}</td>
               <td>{t.reference || t.productCode || '—'}</td>
               <td>
-                <Link href={`/t/${encodeURIComponent(tenant)}/transactions/${t.transactionId}`} className="mono">
+                <Link
+                  href={`/t/${encodeURIComponent(tenant)}/transactions/${t.transactionId}`}
+                  className="mono"
+                >
                   {t.transactionId.slice(0, 8)}
                 </Link>
               </td>
@@ -257,7 +274,9 @@ function HoldsSection({ tenant, wallet, role }: { tenant: string; wallet: Wallet
             {holds.data.holds.map((h) => (
               <tr key={h.transactionId}>
                 <td>
-                  <Link href={`/t/${encodeURIComponent(tenant)}/transactions/${h.transactionId}`}>{formatTime(h.createdAt)}</Link>
+                  <Link href={`/t/${encodeURIComponent(tenant)}/transactions/${h.transactionId}`}>
+                    {formatTime(h.createdAt)}
+                  </Link>
                 </td>
                 <td className="num">{formatMoney(h.amount, wallet.currencyScale)}</td>
                 <td>{h.expiresAt ? formatTime(h.expiresAt) : 'never'}</td>
@@ -267,7 +286,9 @@ function HoldsSection({ tenant, wallet, role }: { tenant: string; wallet: Wallet
                     tenant={tenant}
                     transaction={h}
                     disabled={!canAct(role)}
-                    onDone={() => queryClient.invalidateQueries({ queryKey: ['wallet', tenant, wallet.walletId] })}
+                    onDone={() =>
+                      queryClient.invalidateQueries({ queryKey: ['wallet', tenant, wallet.walletId] })
+                    }
                   />
                 </td>
               </tr>
@@ -348,9 +369,12 @@ function VoidButton({
         </p>
       }
       onConfirm={async () => {
-        const result = await api.post<Transaction>(`${base(tenant)}/transactions/${transaction.transactionId}/void`, {
-          idempotencyKey: key,
-        });
+        const result = await api.post<Transaction>(
+          `${base(tenant)}/transactions/${transaction.transactionId}/void`,
+          {
+            idempotencyKey: key,
+          },
+        );
         setKey(newIdempotencyKey());
         onDone(result);
       }}
@@ -358,19 +382,35 @@ function VoidButton({
   );
 }
 
-export function TransactionPage({ tenant, transactionId, role }: { tenant: string; transactionId: string; role: Role }) {
+export function TransactionPage({
+  tenant,
+  transactionId,
+  role,
+}: {
+  tenant: string;
+  transactionId: string;
+  role: Role;
+}) {
   usePageTitle('Transaction');
   const queryClient = useQueryClient();
   const detail = useQuery({
     queryKey: ['transaction', tenant, transactionId],
     queryFn: () =>
-      api.get<{ transaction: Transaction; entries: LedgerEntry[] | null }>(`${base(tenant)}/transactions/${transactionId}`),
+      api.get<{ transaction: Transaction; entries: LedgerEntry[] | null }>(
+        `${base(tenant)}/transactions/${transactionId}`,
+      ),
   });
   if (detail.isPending) return <Loading what="the transaction" />;
   if (!detail.data) return <ErrorNote error={detail.error} />;
   const t = detail.data.transaction;
-  const t_ = (id: string) => <Link href={`/t/${encodeURIComponent(tenant)}/transactions/${id}`} className="mono">{id}</Link>;
-  const reversible = (t.status === 'POSTED' && t.type !== 'REVERSAL' && t.type !== 'VOID') || (t.type === 'RESERVE' && t.status === 'PENDING');
+  const t_ = (id: string) => (
+    <Link href={`/t/${encodeURIComponent(tenant)}/transactions/${id}`} className="mono">
+      {id}
+    </Link>
+  );
+  const reversible =
+    (t.status === 'POSTED' && t.type !== 'REVERSAL' && t.type !== 'VOID') ||
+    (t.type === 'RESERVE' && t.status === 'PENDING');
   return (
     <>
       <h1>
@@ -384,12 +424,16 @@ export function TransactionPage({ tenant, transactionId, role }: { tenant: strin
               tenant={tenant}
               transaction={t}
               disabled={!canAct(role)}
-              onDone={() => queryClient.invalidateQueries({ queryKey: ['transaction', tenant, transactionId] })}
+              onDone={() =>
+                queryClient.invalidateQueries({ queryKey: ['transaction', tenant, transactionId] })
+              }
             />
           ) : null
         }
       >
-        {!canAct(role) && reversible ? <p className="muted small">Your role ({role}) may look, not act.</p> : null}
+        {!canAct(role) && reversible ? (
+          <p className="muted small">Your role ({role}) may look, not act.</p>
+        ) : null}
         <dl className="grid">
           <Field label="Amount">{`${t.amount} minor units of ${t.currency}`}</Field>
           <Field label="Status">
@@ -406,7 +450,9 @@ export function TransactionPage({ tenant, transactionId, role }: { tenant: strin
           {t.costAmount ? <Field label="Vendor cost">{t.costAmount}</Field> : null}
           {t.reference ? <Field label="Reference">{t.reference}</Field> : null}
           {t.relatedTransactionId ? <Field label="Related">{t_(t.relatedTransactionId)}</Field> : null}
-          {t.resolvedByTransactionId ? <Field label="Resolved by">{t_(t.resolvedByTransactionId)}</Field> : null}
+          {t.resolvedByTransactionId ? (
+            <Field label="Resolved by">{t_(t.resolvedByTransactionId)}</Field>
+          ) : null}
           {t.expiresAt ? <Field label="Expires">{formatTime(t.expiresAt)}</Field> : null}
           <Field label="Idempotency key">
             <span className="mono">{t.idempotencyKey || '—'}</span>

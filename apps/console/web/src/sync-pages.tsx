@@ -1,6 +1,14 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, type AuditEntry, type ConnectorHealth, type DeadLetter, type ErpDocument, formatTime, type Role } from './api';
+import {
+  api,
+  type AuditEntry,
+  type ConnectorHealth,
+  type DeadLetter,
+  type ErpDocument,
+  formatTime,
+  type Role,
+} from './api';
 import { Link, usePageTitle } from './router';
 import { ConfirmButton, ErrorNote, Loading, Section } from './ui';
 
@@ -22,7 +30,8 @@ export function SyncPage({ tenant, role }: { tenant: string; role: Role }) {
 function ConnectorsSection({ tenant }: { tenant: string }) {
   const health = useQuery({
     queryKey: ['connectors', tenant],
-    queryFn: () => api.get<{ connectors: ConnectorHealth[]; workerAnswered: boolean }>(`${base(tenant)}/sync/connectors`),
+    queryFn: () =>
+      api.get<{ connectors: ConnectorHealth[]; workerAnswered: boolean }>(`${base(tenant)}/sync/connectors`),
     refetchInterval: SYNC_REFRESH_MS,
   });
   return (
@@ -31,7 +40,9 @@ function ConnectorsSection({ tenant }: { tenant: string }) {
       {health.data ? (
         <>
           <table data-testid="connectors">
-            <caption className="sr-only">Per connector: backlog, last success, errors and limiter (refreshes every 5 s)</caption>
+            <caption className="sr-only">
+              Per connector: backlog, last success, errors and limiter (refreshes every 5 s)
+            </caption>
             <thead>
               <tr>
                 <th scope="col">Connector</th>
@@ -51,9 +62,7 @@ function ConnectorsSection({ tenant }: { tenant: string }) {
                 <th scope="col" className="num">
                   Throttled (429, 1 h)
                 </th>
-                <th scope="col" className="num">
-                  Requests in flight
-                </th>
+                <th scope="col">Limiter (in flight / limit, queued, Retry-After pause)</th>
               </tr>
             </thead>
             <tbody>
@@ -65,10 +74,12 @@ function ConnectorsSection({ tenant }: { tenant: string }) {
                   <td className={c.dead > 0 ? 'num warn' : 'num'}>{c.dead}</td>
                   <td>{formatTime(c.lastSuccessAt)}</td>
                   <td className="num">
-                    {c.writesLastHour === 0 ? '—' : `${Math.round((c.errorsLastHour / c.writesLastHour) * 100)}% of ${c.writesLastHour}`}
+                    {c.writesLastHour === 0
+                      ? '—'
+                      : `${Math.round((c.errorsLastHour / c.writesLastHour) * 100)}% of ${c.writesLastHour}`}
                   </td>
                   <td className="num">{c.throttledLastHour}</td>
-                  <td className="num">{c.limiterInFlight ?? '—'}</td>
+                  <td>{limiterText(c.limiter)}</td>
                 </tr>
               ))}
             </tbody>
@@ -82,6 +93,12 @@ function ConnectorsSection({ tenant }: { tenant: string }) {
       )}
     </Section>
   );
+}
+
+function limiterText(limiter: ConnectorHealth['limiter']): string {
+  if (!limiter || limiter.inFlight === null) return '—';
+  const paused = limiter.pausedSeconds ? `, paused ${Math.ceil(limiter.pausedSeconds)} s (Retry-After)` : '';
+  return `${limiter.inFlight} / ${limiter.limit ?? '?'}, ${limiter.queued ?? 0} queued${paused}`;
 }
 
 function DeadLettersSection({ tenant, role }: { tenant: string; role: Role }) {
@@ -117,12 +134,17 @@ function DeadLettersSection({ tenant, role }: { tenant: string; role: Role }) {
           disabled={!mayReplay || selected.size === 0}
           body={<p>They go back to the queue with fresh attempts; erp-sync sends them again.</p>}
           onConfirm={async () => {
-            const result = await api.post<{ replayed: string[]; skipped: string[] }>(`${base(tenant)}/sync/dead-letters/replay`, {
-              ids: [...selected],
-            });
+            const result = await api.post<{ replayed: string[]; skipped: string[] }>(
+              `${base(tenant)}/sync/dead-letters/replay`,
+              {
+                ids: [...selected],
+              },
+            );
             setOutcome(
               `Replayed ${result.replayed.length}` +
-                (result.skipped.length ? `; skipped ${result.skipped.length} (no longer dead, or a mapping record: use saldo erp replay)` : '') +
+                (result.skipped.length
+                  ? `; skipped ${result.skipped.length} (no longer dead, or a mapping record: use saldo erp replay)`
+                  : '') +
                 '.',
             );
             setSelected(new Set());
@@ -162,7 +184,12 @@ function DeadLettersSection({ tenant, role }: { tenant: string; role: Role }) {
                     type="checkbox"
                     aria-label={`Select all ${group.count} with reason ${group.reason}`}
                     checked={group.records.every((r) => selected.has(r.id))}
-                    onChange={(e) => toggle(group.records.map((r) => r.id), e.target.checked)}
+                    onChange={(e) =>
+                      toggle(
+                        group.records.map((r) => r.id),
+                        e.target.checked,
+                      )
+                    }
                   />
                 </th>
                 <th scope="col">Record</th>
@@ -211,7 +238,9 @@ function DocumentsSection({ tenant }: { tenant: string }) {
   return (
     <Section title="ERP documents waiting for confirmation">
       <ErrorNote error={documents.error} />
-      {documents.data && documents.data.documents.length === 0 ? <p className="muted">None waiting.</p> : null}
+      {documents.data && documents.data.documents.length === 0 ? (
+        <p className="muted">None waiting.</p>
+      ) : null}
       {documents.data && documents.data.documents.length > 0 ? (
         <table>
           <thead>
@@ -232,11 +261,18 @@ function DocumentsSection({ tenant }: { tenant: string }) {
               <tr key={d.documentId} className={d.state === 'rejected_unrecoverable' ? 'warn' : ''}>
                 <td className="mono">{d.documentId}</td>
                 <td>{d.documentType}</td>
-                <td>{d.state === 'rejected_unrecoverable' ? 'rejected, not reversible: settle with the customer' : d.state}</td>
+                <td>
+                  {d.state === 'rejected_unrecoverable'
+                    ? 'rejected, not reversible: settle with the customer'
+                    : d.state}
+                </td>
                 <td>{d.erpStatus ?? '—'}</td>
                 <td className="num">{d.polls}</td>
                 <td>
-                  <Link href={`/t/${encodeURIComponent(tenant)}/transactions/${d.transactionId}`} className="mono">
+                  <Link
+                    href={`/t/${encodeURIComponent(tenant)}/transactions/${d.transactionId}`}
+                    className="mono"
+                  >
                     {d.transactionId.slice(0, 8)}
                   </Link>
                 </td>

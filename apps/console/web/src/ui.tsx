@@ -21,7 +21,15 @@ export function Loading({ what }: { what: string }) {
   );
 }
 
-export function Section({ title, children, actions }: { title: string; children: ReactNode; actions?: ReactNode }) {
+export function Section({
+  title,
+  children,
+  actions,
+}: {
+  title: string;
+  children: ReactNode;
+  actions?: ReactNode;
+}) {
   const id = useId();
   return (
     <section aria-labelledby={id} className="card">
@@ -79,7 +87,12 @@ export function ConfirmButton({
   };
   return (
     <>
-      <button type="button" className={danger ? 'danger' : ''} disabled={disabled} onClick={() => dialog.current?.showModal()}>
+      <button
+        type="button"
+        className={danger ? 'danger' : ''}
+        disabled={disabled}
+        onClick={() => dialog.current?.showModal()}
+      >
         {label}
       </button>
       <dialog ref={dialog} aria-labelledby={titleId}>
