@@ -91,12 +91,12 @@ test('find a wallet; a top-up through the API appears without a reload, and in t
   await expect(page.getByTestId('posted-balance')).toHaveText('125.00 USD');
   await expect(page.locator('[data-testid=balance-chart] path.line')).toHaveAttribute('data-points', '2');
   // Marks this document: a reload would lose the mark.
-  await page.evaluate(() => ((window as unknown as { mark: number }).mark = 42));
+  await page.evaluate(() => ((globalThis as unknown as { mark: number }).mark = 42));
   await api().call('TopUp', { idempotencyKey: key('top'), walletId, amount: '5050', reference: 'pay-2' });
   await expect(page.getByTestId('posted-balance')).toHaveText('175.50 USD');
   await expect(page.locator('[data-testid=balance-chart] path.line')).toHaveAttribute('data-points', '3');
   await expect(page.getByTestId('transactions').getByRole('row')).toHaveCount(4); // header + 3
-  expect(await page.evaluate(() => (window as unknown as { mark?: number }).mark)).toBe(42);
+  expect(await page.evaluate(() => (globalThis as unknown as { mark?: number }).mark)).toBe(42);
   await checkPage(page, '03-wallet');
 });
 
@@ -119,13 +119,13 @@ test('an operator reverses a transaction (with confirmation, once); a viewer may
   await expect(viewer.getByRole('button', { name: 'Reverse' })).toBeDisabled();
   // The server refuses too, whatever the page shows.
   const refused = await viewer.evaluate(async (url) => {
-    const session = await (await fetch('/api/session')).json();
+    const session = (await (await fetch('/api/session')).json()) as { csrfToken: string };
     const response = await fetch(url, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': session.csrfToken },
       body: JSON.stringify({ idempotencyKey: 'viewer-tries-1' }),
     });
-    return { status: response.status, body: await response.json() };
+    return { status: response.status, body: (await response.json()) as { error: { code: string } } };
   }, `/api/tenants/${tenant()}/transactions/${topUp.transactionId}/void`);
   expect(refused.status).toBe(403);
   expect(refused.body.error.code).toBe('FORBIDDEN');
