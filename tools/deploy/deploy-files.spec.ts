@@ -30,6 +30,8 @@ interface AppFacts {
   webhookPortVariable?: string;
   /** The variable of a public web port (people's browsers; never probed). */
   webPortVariable?: string;
+  /** The variable of the public HTTP door (Connect protocol: Connect JSON, gRPC-Web, gRPC). */
+  connectPortVariable?: string;
   /** hpa: scales out behind an HPA; single: exactly one instance (per-process vendor limits). */
   scaling: 'hpa' | 'single';
 }
@@ -55,6 +57,7 @@ const APPS: AppFacts[] = [
       proto: 'proto/saldo/transaction/v1/transaction.proto',
     },
     httpPortVariable: 'AGGREGATOR_HTTP_PORT',
+    connectPortVariable: 'AGGREGATOR_CONNECT_PORT',
     scaling: 'hpa',
   },
   {
@@ -87,6 +90,7 @@ function appPorts(
   if (facts.httpPortVariable) ports.set('http', Number(effective(facts.httpPortVariable)));
   if (facts.webhookPortVariable) ports.set('webhook', Number(effective(facts.webhookPortVariable)));
   if (facts.webPortVariable) ports.set('web', Number(effective(facts.webPortVariable)));
+  if (facts.connectPortVariable) ports.set('connect', Number(effective(facts.connectPortVariable)));
   return ports;
 }
 const appFacts = (app: string): AppFacts => {
@@ -200,6 +204,11 @@ describe('facts the deployment files are checked against', () => {
       if (facts.webPortVariable) {
         expect(schemaDefault(facts.schema, facts.webPortVariable)).toEqual(expect.any(Number));
         expect(schemaDefault(facts.schema, facts.webPortVariable)).not.toBe(0);
+      }
+      if (facts.connectPortVariable) {
+        expect(sourcesOf(facts.app).some((file) => read(file).includes('startConnectDoor('))).toBe(true);
+        expect(schemaDefault(facts.schema, facts.connectPortVariable)).toEqual(expect.any(Number));
+        expect(schemaDefault(facts.schema, facts.connectPortVariable)).not.toBe(0); // 0 = a random port
       }
       expect(facts.grpc ?? facts.httpPortVariable).toBeDefined();
       expect(exists(`apps/${facts.app}/src/main.ts`)).toBe(true);
@@ -405,11 +414,15 @@ describe('docker/', () => {
       }
     });
 
-    it('publishes the aggregator on its gRPC port and points the apps at the services that exist', () => {
+    it('publishes the aggregator on its gRPC port and HTTP door and points the apps at the services that exist', () => {
       const portsIn = (app: string) => appPorts(appFacts(app), (name) => services[app].environment[name]);
       const aggregator = services['transaction-aggregator'];
       const grpcPort = portsIn('transaction-aggregator').get('grpc');
-      expect(aggregator.ports).toEqual([`127.0.0.1:${grpcPort}:${grpcPort}`]);
+      const connectPort = portsIn('transaction-aggregator').get('connect');
+      expect(aggregator.ports).toEqual([
+        `127.0.0.1:${grpcPort}:${grpcPort}`,
+        `127.0.0.1:${connectPort}:${connectPort}`,
+      ]);
       // The ledger publishes its metrics port at most, never gRPC; erp-sync nothing.
       const ledgerPorts = portsIn('wallet-ledger');
       expect(services['wallet-ledger'].ports ?? []).toEqual([
@@ -736,8 +749,8 @@ function checkManifests(objects: K8sObject[], imagePattern: RegExp): void {
 }
 
 /**
- * Only the aggregator's gRPC port and erp-sync's webhook port are reachable from outside the
- * namespace; the ledger only from its callers.
+ * Only the aggregator's gRPC port and HTTP door and erp-sync's webhook port are reachable from
+ * outside the namespace; the ledger only from its callers.
  */
 function checkNetworkPolicies(objects: K8sObject[], deployments: K8sObject[]): void {
   const policies = byKind(objects, 'NetworkPolicy');
@@ -755,7 +768,10 @@ function checkNetworkPolicies(objects: K8sObject[], deployments: K8sObject[]): v
   const callersOfLedger = new Set(['transaction-aggregator', 'erp-sync', 'console']);
   const publicPorts = (app: string): number[] =>
     app === 'transaction-aggregator'
-      ? [grpcPort(app)]
+      ? [
+          grpcPort(app),
+          Number(schemaDefault(appFacts(app).schema, appFacts(app).connectPortVariable as string)),
+        ]
       : app === 'erp-sync'
         ? [Number(schemaDefault(appFacts(app).schema, appFacts(app).webhookPortVariable as string))]
         : app === 'console'
