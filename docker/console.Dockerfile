@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Image of the Console: the operators' web page (React, built by Vite into dist/console-web) and
-# its NestJS backend-for-frontend with the JSON /api on 8480; /metrics /healthz /readyz on 9468.
+# its NestJS backend-for-frontend with the JSON /api on 8480; /metrics /healthz /readyz on 9469.
 # Build from the repository root:  docker build -f docker/console.Dockerfile -t saldo/console .
 # Runs as the unprivileged "node" user; configuration by environment (apps/console/src/config.ts).
 ARG NODE_IMAGE=node:22-bookworm-slim
@@ -36,7 +36,7 @@ COPY proto proto
 COPY docker/healthcheck.js docker/healthcheck.js
 COPY package.json package.json
 USER node
-EXPOSE 9468 8480
+EXPOSE 9469 8480
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "docker/healthcheck.js", "http", "CONSOLE_HTTP_PORT", "9468", "/healthz"]
+  CMD ["node", "docker/healthcheck.js", "http", "CONSOLE_HTTP_PORT", "9469", "/healthz"]
 CMD ["node", "dist/out-tsc/apps/console/src/main.js"]

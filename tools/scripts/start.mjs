@@ -223,7 +223,7 @@ function stackEnv(secrets) {
     CONSOLE_HOST: '127.0.0.1',
     CONSOLE_PORT: '8480',
     CONSOLE_HTTP_HOST: '127.0.0.1',
-    CONSOLE_HTTP_PORT: '9468',
+    CONSOLE_HTTP_PORT: '9469',
   };
   const env = { ...defaults, ...secrets, ...withoutEmpty(process.env) };
   env.PUBSUB_PROJECT_ID ||= env.GOOGLE_CLOUD_PROJECT;

@@ -40,7 +40,7 @@ export const consoleConfigSchema = z.object({
     .int()
     .min(0)
     .max(65535)
-    .default(9468),
+    .default(9469),
   /** The built single-page app (vite build output), relative to the working directory. */
   CONSOLE_WEB_DIR: z.string().min(1).default('dist/console-web'),
   /** The transaction-aggregator's gRPC address: every wallet read and operator action goes through it. */
