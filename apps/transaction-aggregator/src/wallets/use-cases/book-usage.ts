@@ -19,6 +19,7 @@ export async function bookUsage(
   const metadata = callerMetadata(request.metadata);
   const funding = await ctx.fundingOf(tenant, await ctx.requireWallet(tenant, walletId, 'wallet_id'));
   requireDebitable('wallet_id', funding.wallet, funding.funder);
+  if (cost !== undefined) ctx.limits.check(cost, funding.wallet.currency, 'cost_amount');
   const command = {
     wallet_id: walletId,
     amount: amount.toString(),
