@@ -12,7 +12,8 @@ import type { HubService } from '../src/hub/hub-service';
 import { defaultMapping, MappingError } from '../src/hub/mapping';
 import { createHub } from '../src/runtime';
 import { tenantsConfig } from './event-fixtures';
-import { cliAsync, rows, startSyncHarness, type SyncHarness } from './sync-harness';
+import { spawnSync } from 'node:child_process';
+import { cliAsync, ROOT, rows, startSyncHarness, type SyncHarness } from './sync-harness';
 
 jest.setTimeout(180_000);
 
@@ -291,6 +292,15 @@ describe('operator commands', () => {
     expect(sync.stdout).toMatch(/^zendesk: read \d+/);
     const bad = await cliAsync(['hub', 'sync', 'now', '--tenant', T, '--connector', 'salesforce'], env);
     expect(bad.code).toBe(2);
+    // The operator's front door, `saldo hub …`, runs the same commands.
+    const saldo = spawnSync(process.execPath, [path.join(ROOT, 'bin/saldo.js'), 'hub', 'review', 'list', '--tenant', T, '--json'], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, SALDO_CLI_BUILD: '0' },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(saldo.stderr).toBe('');
+    expect(JSON.parse(saldo.stdout)).toEqual([]);
   });
 });
 
