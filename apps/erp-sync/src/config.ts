@@ -154,6 +154,15 @@ export const erpSyncConfigSchema = z.object({
   ERP_SYNC_HUB_ACTIVECAMPAIGN_EVERY_MS: ms(60_000, 86_400_000),
   /** Hub jobs one worker runs at once (different tenants; one tenant runs one job at a time). */
   ERP_SYNC_HUB_CONCURRENCY: envSchemas.positiveInt(2, 32),
+  /** The hub's operator API (HTTP/JSON for the console): served only when the token is set. */
+  ERP_SYNC_HUB_API_TOKEN: envSchemas.secret(24).optional(),
+  ERP_SYNC_HUB_API_HOST: z.string().min(1).default('127.0.0.1'),
+  ERP_SYNC_HUB_API_PORT: z.coerce
+    .number({ error: 'expected a port number' })
+    .int()
+    .min(0)
+    .max(65535)
+    .default(9468),
   ERP_SYNC_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   ERP_SYNC_HTTP_PORT: z.coerce
     .number({ error: 'expected a port number' })

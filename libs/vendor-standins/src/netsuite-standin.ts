@@ -420,17 +420,19 @@ export class NetSuiteStandin extends StandinServer {
 
   /**
    * `SELECT id, externalid, <columns>, TO_CHAR(lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS lastmodified
-   *  FROM customer WHERE lastmodifieddate >= TO_TIMESTAMP('…', 'YYYY-MM-DD HH24:MI:SS') ORDER BY lastmodifieddate, id`:
+   *  FROM customer WHERE (lastmodifieddate > TO_TIMESTAMP('t', …) OR (lastmodifieddate = TO_TIMESTAMP('t', …) AND id > n))
+   *  ORDER BY lastmodifieddate, id` (a keyset):
    * columns are field names in lower case; an unknown one is an invalid query, as in NetSuite.
    */
   private customerQuery(q: string): Array<Record<string, string>> | null | 'unknown-column' {
-    const m = /^SELECT id, externalid, ((?:[a-z_0-9]+, )*)TO_CHAR\(lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS'\) AS lastmodified FROM customer WHERE lastmodifieddate >= TO_TIMESTAMP\('([\d :-]+)', 'YYYY-MM-DD HH24:MI:SS'\) ORDER BY lastmodifieddate, id$/.exec(q);
-    if (!m) return null;
+    const m = /^SELECT id, externalid, ((?:[a-z_0-9]+, )*)TO_CHAR\(lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS'\) AS lastmodified FROM customer WHERE \(lastmodifieddate > TO_TIMESTAMP\('([\d :-]+)', 'YYYY-MM-DD HH24:MI:SS'\) OR \(lastmodifieddate = TO_TIMESTAMP\('([\d :-]+)', 'YYYY-MM-DD HH24:MI:SS'\) AND id > (\d+)\)\) ORDER BY lastmodifieddate, id$/.exec(q);
+    if (!m || m[2] !== m[3]) return null;
+    const afterId = Number(m[4]);
     const columns = m[1]!.split(', ').filter(Boolean);
     const byColumn = new Map(this.customerFields.map((f) => [f.name.toLowerCase(), f.name]));
     if (columns.some((c) => !byColumn.has(c))) return 'unknown-column';
     return [...this.customers.values()]
-      .filter((c) => c.lastModified >= m[2]!)
+      .filter((c) => c.lastModified > m[2]! || (c.lastModified === m[2]! && c.id > afterId))
       .sort((a, b) => a.lastModified.localeCompare(b.lastModified) || a.id - b.id)
       .map((c) => ({
         id: String(c.id),

@@ -113,6 +113,39 @@ export class HubEngine {
     return outcome.ran ? outcome.result : null;
   }
 
+  /** The schema step alone (a job of its own): snapshot, drift, paused fields. Null when the tenant is busy. */
+  async schemaStep(tenantId: string, connector: HubConnector): Promise<{ paused: string[] } | null> {
+    const source = this.sources[connector];
+    if (!source) return { paused: [] };
+    const outcome = await this.store.withTenantLock(tenantId, async () => {
+      const active = await this.store.mappingVersion(tenantId);
+      if (!active) throw new Error(`tenant ${tenantId} has no hub mapping`);
+      const paused = await this.checkSchema(tenantId, connector, source, active.mapping, active.createdAt);
+      return { paused: [...paused.keys()] };
+    });
+    return outcome.ran ? outcome.result : null;
+  }
+
+  /** The write-back step alone (a job of its own), with the paused fields the schema step recorded. */
+  async writeBackOnly(tenantId: string, connectors: readonly HubConnector[]): Promise<ConnectorReport[] | null> {
+    const outcome = await this.store.withTenantLock(tenantId, async () => {
+      const active = await this.store.mappingVersion(tenantId);
+      if (!active) throw new Error(`tenant ${tenantId} has no hub mapping`);
+      const run = new TenantRun(this.store, tenantId, active.mapping, await this.store.loadTenant(tenantId), this.logger);
+      const paused = await this.store.paused(tenantId);
+      const reports: ConnectorReport[] = [];
+      for (const connector of connectors) {
+        const source = this.sources[connector];
+        if (!source) continue;
+        const report = run.report(connector);
+        reports.push(report);
+        await run.writeBack(source, new Set(paused.filter((p) => p.connector === connector).map((p) => p.hubField)));
+      }
+      return reports;
+    });
+    return outcome.ran ? outcome.result : null;
+  }
+
   /** An operator's merge (review queue): `merged` folds into `survivor` under the conflict rules. */
   async mergeCustomers(
     tenantId: string,

@@ -52,6 +52,18 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 const MAX_TRIES = 6;
 
+/** A call that throws on a failed answer (SuiteQL), tried again with backoff at most MAX_TRIES times. */
+async function retrying<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await call();
+    } catch (error) {
+      if (attempt >= MAX_TRIES) throw error;
+      await sleep(Math.random() * Math.min(8_000, 250 * 2 ** attempt));
+    }
+  }
+}
+
 /**
  * A hub call that rides out throttling and vendor failures: a 429 waits its Retry-After, a 5xx or
  * a network failure backs off (full jitter), at most MAX_TRIES times; then the last answer stands.
@@ -105,30 +117,25 @@ export class NetSuiteCustomers implements CustomerSource {
       throw new Error(`NetSuite customer cursor "${cursor}" is not <YYYY-MM-DD HH24:MI:SS>|<id>`);
     for (const f of fields) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(f)) throw new Error(`bad NetSuite field ${f}`);
     const columns = fields.map((f) => `${f.toLowerCase()}, `).join('');
+    const time = (t: string) => `TO_TIMESTAMP('${t}', 'YYYY-MM-DD HH24:MI:SS')`;
+    // Keyset on (lastmodifieddate, id): one second may hold thousands of changes, none is lost or read twice.
     const query =
       `SELECT id, externalid, ${columns}TO_CHAR(lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS lastmodified FROM customer ` +
-      `WHERE lastmodifieddate >= TO_TIMESTAMP('${since}', 'YYYY-MM-DD HH24:MI:SS') ORDER BY lastmodifieddate, id`;
-    // Keyset: rows at exactly `since` up to `afterId` were read before; SuiteQL pages past them.
-    const records: VendorCustomer[] = [];
-    let offset = 0;
-    let next = cursor;
-    for (;;) {
-      const page = await this.netsuite.suiteqlPage(query, offset, Math.min(1_000, limit), HUB_PRIORITY);
-      offset += page.items.length;
-      for (const item of page.items) {
-        const modified = item['lastmodified'] ?? since;
-        if (modified === since && Number(item['id']) <= Number(afterId)) continue;
-        records.push({
-          externalId: String(item['id']),
-          key: item['externalid'] || null,
-          modifiedAt: new Date(`${modified.replace(' ', 'T')}Z`),
-          raw: Object.fromEntries(fields.map((f) => [f, item[f.toLowerCase()] ?? null])),
-        });
-        next = `${modified}|${item['id']}`;
-        if (records.length >= limit) return { records, cursor: next, done: false };
-      }
-      if (!page.hasMore) return { records, cursor: next, done: true };
-    }
+      `WHERE (lastmodifieddate > ${time(since)} OR (lastmodifieddate = ${time(since)} AND id > ${Number(afterId)})) ` +
+      `ORDER BY lastmodifieddate, id`;
+    const page = await retrying(() => this.netsuite.suiteqlPage(query, 0, Math.min(1_000, limit), HUB_PRIORITY));
+    const records = page.items.map((item) => ({
+      externalId: String(item['id']),
+      key: item['externalid'] || null,
+      modifiedAt: new Date(`${(item['lastmodified'] ?? since).replace(' ', 'T')}Z`),
+      raw: Object.fromEntries(fields.map((f) => [f, item[f.toLowerCase()] ?? null])),
+    }));
+    const last = page.items[page.items.length - 1];
+    return {
+      records,
+      cursor: last ? `${last['lastmodified']}|${last['id']}` : cursor,
+      done: !page.hasMore,
+    };
   }
 
   async write(records: readonly CustomerWrite[]): Promise<CustomerWriteResult[]> {
