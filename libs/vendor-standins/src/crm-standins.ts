@@ -81,6 +81,24 @@ export class ZendeskStandin extends StandinServer {
     return user;
   }
 
+  /** A user without an owner id (an agent created it by hand), keyed by e-mail or its own id. */
+  addUser(change: { name: string; email: string | null; phone: string | null; user_fields?: Record<string, string | null> }, at?: string): ZendeskUser {
+    const user: ZendeskUser = {
+      id: (this.nextId += 1),
+      name: change.name,
+      email: change.email,
+      phone: change.phone,
+      external_id: null,
+      user_fields: { ...change.user_fields },
+      updated_at: at ?? this.stamp(),
+      seq: (this.seq += 1),
+      writes: 0,
+    };
+    if (user.updated_at > this.lastStamp) this.lastStamp = user.updated_at;
+    this.users.set(change.email ? `e:${change.email}` : `i:${user.id}`, user);
+    return user;
+  }
+
   /** Schema drift: renames or retypes a custom user field (stored values move along with a rename). */
   changeUserField(key: string, change: { rename?: string; type?: 'text' | 'decimal' | 'date' | 'dropdown' | 'integer' }): void {
     const field = this.userFieldDefs.find((f) => f.key === key);

@@ -4,3 +4,4 @@ export { startStandins, ZENDESK_USER_FIELDS, ACTIVECAMPAIGN_FIELD_IDS, ZENDESK_H
 export { NetSuiteStandin, NETSUITE_CUSTOMER_FIELDS, netsuiteError, type StoredCustomer, type CustomerFieldDef, type NetSuiteStandinOptions, type StoredDocument, type StoredJournal, type StoredJournalLine } from './netsuite-standin';
 export { ZendeskStandin, ActiveCampaignStandin, type ZendeskUser, type ActiveCampaignContact } from './crm-standins';
 export { StandinServer, RateLimit, parseJsonExact, decimalToScaled, scaledToDecimal, type StandinStats } from './http-kit';
+export { seedHubScenario, type HubScenario } from './hub-scenario';

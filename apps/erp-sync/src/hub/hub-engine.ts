@@ -52,6 +52,8 @@ export interface ConnectorReport {
   paused: string[];
   written: number;
   writeFailures: number;
+  /** Time spent reading and resolving this system's changes (records/s = read / readMs). */
+  readMs: number;
   error?: string;
 }
 
@@ -88,7 +90,9 @@ export class HubEngine {
         try {
           const paused = await this.checkSchema(tenantId, connector, source, active.mapping, active.createdAt);
           report.paused = [...paused.keys()];
+          const started = Date.now();
           await run.read(source, paused, this.options);
+          report.readMs = Date.now() - started;
         } catch (error) {
           report.error = (error as Error).message;
           await this.store.noteRunError(tenantId, connector, report.error);
@@ -278,6 +282,7 @@ class TenantRun {
       paused: [],
       written: 0,
       writeFailures: 0,
+      readMs: 0,
     };
     this.reports.set(connector, report);
     return report;
