@@ -175,7 +175,12 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'hub': {
         const config = loadErpSyncConfig();
-        const hub = createHub(config, db, createConnectors(config, store), createLogger('erp-sync-hub', 'warn'));
+        const hub = createHub(
+          config,
+          db,
+          createConnectors(config, store),
+          createLogger('erp-sync-hub', 'warn'),
+        );
         return await runHubCommand(hub.service, flags, (text) => process.stdout.write(text));
       }
       case 'retention': {

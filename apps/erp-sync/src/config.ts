@@ -143,7 +143,10 @@ export const erpSyncConfigSchema = z.object({
   ERP_SYNC_HUB_ENABLED: flag(false),
   /** Redis of the hub's job queue (BullMQ). */
   REDIS_URL: envSchemas.url('redis://127.0.0.1:6379', ['redis', 'rediss']),
-  ERP_SYNC_HUB_QUEUE: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('saldo-hub'),
+  ERP_SYNC_HUB_QUEUE: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .default('saldo-hub'),
   /** Records per page read from a system (one PostgreSQL transaction per page). */
   ERP_SYNC_HUB_PAGE_SIZE: envSchemas.positiveInt(500, 1_000),
   /** Pages per connector and run; a longer backlog continues in the next run. */

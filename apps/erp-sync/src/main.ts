@@ -73,7 +73,10 @@ async function main(): Promise<void> {
     documents,
   );
 
-  const hub = config.ERP_SYNC_HUB_ENABLED || config.ERP_SYNC_HUB_API_TOKEN ? createHub(config, db, connectors, logger) : undefined;
+  const hub =
+    config.ERP_SYNC_HUB_ENABLED || config.ERP_SYNC_HUB_API_TOKEN
+      ? createHub(config, db, connectors, logger)
+      : undefined;
   const hubJobs =
     hub && config.ERP_SYNC_HUB_ENABLED
       ? new HubJobs(
@@ -86,7 +89,9 @@ async function main(): Promise<void> {
             everyMs: {
               ...(connectors.netsuite ? { netsuite: config.ERP_SYNC_HUB_NETSUITE_EVERY_MS } : {}),
               ...(connectors.zendesk ? { zendesk: config.ERP_SYNC_HUB_ZENDESK_EVERY_MS } : {}),
-              ...(connectors.activecampaign ? { activecampaign: config.ERP_SYNC_HUB_ACTIVECAMPAIGN_EVERY_MS } : {}),
+              ...(connectors.activecampaign
+                ? { activecampaign: config.ERP_SYNC_HUB_ACTIVECAMPAIGN_EVERY_MS }
+                : {}),
             },
           },
           logger.child({ component: 'hub-jobs' }),

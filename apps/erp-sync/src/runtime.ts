@@ -13,7 +13,12 @@ import { HubEngine } from './hub/hub-engine';
 import { HubService } from './hub/hub-service';
 import { HubStore } from './hub/hub-store';
 import type { HubConnector } from './hub/mapping';
-import { ActiveCampaignCustomers, NetSuiteCustomers, ZendeskCustomers, type CustomerSource } from './hub/sources';
+import {
+  ActiveCampaignCustomers,
+  NetSuiteCustomers,
+  ZendeskCustomers,
+  type CustomerSource,
+} from './hub/sources';
 import type { DataSource } from 'typeorm';
 
 export interface Connectors {
@@ -171,7 +176,12 @@ export function createHub(
   db: DataSource,
   connectors: Connectors,
   logger: Logger,
-): { service: HubService; engine: HubEngine; store: HubStore; sources: Partial<Record<HubConnector, CustomerSource>> } {
+): {
+  service: HubService;
+  engine: HubEngine;
+  store: HubStore;
+  sources: Partial<Record<HubConnector, CustomerSource>>;
+} {
   const sources: Partial<Record<HubConnector, CustomerSource>> = {};
   if (connectors.netsuite) sources.netsuite = new NetSuiteCustomers(connectors.netsuite);
   if (connectors.http.zendesk)

@@ -28,20 +28,44 @@ const jobs: HubJobs[] = [];
 let api: HubApi;
 
 beforeAll(async () => {
-  h = await startSyncHarness('erp_sync_hub_jobs', { ...tenantsConfig(A), ...tenantsConfig(B) }, {
-    ZENDESK_MIN_INTERVAL_MS: '20',
-    ERP_SYNC_BULK_POLL_MS: '20',
-  });
+  h = await startSyncHarness(
+    'erp_sync_hub_jobs',
+    { ...tenantsConfig(A), ...tenantsConfig(B) },
+    {
+      ZENDESK_MIN_INTERVAL_MS: '20',
+      ERP_SYNC_BULK_POLL_MS: '20',
+    },
+  );
   h.standins.zendesk.setExportRate(6_000, 100);
   h.standins.zendesk.jobDelayMs = 5;
   h.standins.activecampaign.importDelayMs = 5;
   hub = createHub(h.config, h.db, h.connectors, createLogger('hub-jobs-test', 'silent'));
   for (const tenant of [A, B]) {
-    await hub.service.saveMapping(tenant, defaultMapping(), 'test', null);
+    // The tenants share the vendor accounts: each one's records are marked (subsidiary, a user field).
+    const scoped = {
+      ...defaultMapping(),
+      scope: {
+        netsuite: { field: 'subsidiary', equals: tenant },
+        zendesk: { field: 'user_fields.saldo_tenant', equals: tenant },
+      },
+    };
+    await hub.service.saveMapping(tenant, scoped, 'test', null);
     for (let i = 0; i < 10; i += 1) {
       const owner = `${tenant}-c${i}`;
-      h.standins.netsuite.editCustomer({ externalId: owner }, { companyName: `Firm ${tenant} ${i}`, email: `${owner}@firm.test`, phone: '' });
-      h.standins.zendesk.editUser(owner, { name: `Firm ${tenant} ${i}`, email: `${owner}@firm.test`, user_fields: { saldo_tier: 'pro' } });
+      h.standins.netsuite.editCustomer(
+        { externalId: owner },
+        {
+          companyName: `Firm ${tenant} ${i}`,
+          email: `${owner}@firm${i}.test`,
+          phone: '',
+          subsidiary: tenant,
+        },
+      );
+      h.standins.zendesk.editUser(owner, {
+        name: `Firm ${tenant} ${i}`,
+        email: `${owner}@firm${i}.test`,
+        user_fields: { saldo_tier: 'pro', saldo_tenant: tenant },
+      });
     }
   }
   api = await new HubApi(hub.service, TOKEN, createLogger('hub-api-test', 'silent')).listen(0, '127.0.0.1');
@@ -54,11 +78,11 @@ afterAll(async () => {
   await h?.stop();
 });
 
-function worker(): HubJobs {
+function worker(concurrency: number): HubJobs {
   const j = new HubJobs(
     hub.engine,
     hub.store,
-    { redisUrl: REDIS, queueName: QUEUE, concurrency: 2, everyMs: {} },
+    { redisUrl: REDIS, queueName: QUEUE, concurrency, everyMs: {} },
     createLogger('hub-jobs', 'silent'),
   );
   jobs.push(j);
@@ -67,21 +91,20 @@ function worker(): HubJobs {
 
 describe('orchestration on BullMQ', () => {
   it('a flow schema → read → write back runs through the queue, shared by two workers, through a 429 and 5xx storm', async () => {
-    const [w1, w2] = [worker(), worker()];
-    await w1.start();
-    await w2.start();
+    const [w1, w2] = [worker(1), worker(1)];
     h.standins.zendesk.throttleNext(6, 1);
     const flows = await Promise.all(
       [A, B].flatMap((t) => (['netsuite', 'zendesk'] as const).map((c) => w1.enqueue(t, c))),
     );
     expect(flows).toHaveLength(4);
-    await waitFor(
-      async () => {
-        const counts = await w1.queue.getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed', 'waiting-children');
-        return counts['completed'] === 12 ? true : false;
-      },
-      { timeoutMs: 90_000, intervalMs: 200, what: 'twelve steps (four flows of three) completed' },
-    );
+    // Four schema steps wait; two workers of one slot each both take some.
+    await w1.start();
+    await w2.start();
+    await waitFor(async () => w1.stats.completed + w2.stats.completed === 12, {
+      timeoutMs: 90_000,
+      intervalMs: 200,
+      what: 'twelve steps (four flows of three) completed',
+    });
     expect(w1.stats.completed + w2.stats.completed).toBe(12);
     expect(w1.stats.completed).toBeGreaterThan(0);
     expect(w2.stats.completed).toBeGreaterThan(0);
@@ -105,7 +128,10 @@ describe('operator API (for the console)', () => {
       method,
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
-    }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> & unknown[] }));
+    }).then(async (r) => ({
+      status: r.status,
+      body: (await r.json()) as Record<string, unknown> & unknown[],
+    }));
 
   it('refuses a missing or wrong token', async () => {
     expect((await call('GET', '/hub/v1/status', undefined, 'nope')).status).toBe(401);
@@ -115,34 +141,65 @@ describe('operator API (for the console)', () => {
     const versions = await call('GET', `/hub/v1/tenants/${A}/mappings`);
     expect(versions.status).toBe(200);
     expect(versions.body[0]).toMatchObject({ version: 1, author: 'test' });
-    const bad = structuredClone(defaultMapping()) as unknown as { fields: Record<string, { sources: Record<string, { field: string }> }> };
+    const bad = structuredClone(defaultMapping()) as unknown as {
+      fields: Record<string, { sources: Record<string, { field: string }> }>;
+    };
     bad.fields['email']!.sources['netsuite']!.field = 'e_mail';
-    const refused = await call('POST', `/hub/v1/tenants/${A}/mappings`, { mapping: bad, author: 'console-user' });
-    expect(refused).toEqual({ status: 422, body: { error: 'INVALID_MAPPING', problems: ['email.sources.netsuite.field: netsuite has no field "e_mail"'] } });
-    const good = structuredClone(defaultMapping());
+    const refused = await call('POST', `/hub/v1/tenants/${A}/mappings`, {
+      mapping: bad,
+      author: 'console-user',
+    });
+    expect(refused).toEqual({
+      status: 422,
+      body: {
+        error: 'INVALID_MAPPING',
+        problems: ['email.sources.netsuite.field: netsuite has no field "e_mail"'],
+      },
+    });
+    const good = structuredClone((await hub.service.showMapping(A)).mapping);
     good.conflicts.skewToleranceMs = 3_000;
-    const saved = await call('POST', `/hub/v1/tenants/${A}/mappings`, { mapping: good, author: 'console-user', comment: 'skew 3 s' });
+    const saved = await call('POST', `/hub/v1/tenants/${A}/mappings`, {
+      mapping: good,
+      author: 'console-user',
+      comment: 'skew 3 s',
+    });
     expect(saved.status).toBe(201);
     expect(saved.body).toMatchObject({ version: 2 });
     expect((await call('GET', `/hub/v1/tenants/${A}/mappings/diff?from=1&to=2`)).body).toEqual({
       lines: ['~ conflicts.skewToleranceMs: 2000 → 3000'],
     });
-    expect((await call('POST', `/hub/v1/tenants/${A}/mappings/1/restore`, { by: 'console-user' })).body).toEqual({ version: 3 });
-    expect((await call('GET', `/hub/v1/tenants/${A}/mappings/active`)).body).toMatchObject({ version: 3, restoredFrom: 1 });
+    expect(
+      (await call('POST', `/hub/v1/tenants/${A}/mappings/1/restore`, { by: 'console-user' })).body,
+    ).toEqual({ version: 3 });
+    expect((await call('GET', `/hub/v1/tenants/${A}/mappings/active`)).body).toMatchObject({
+      version: 3,
+      restoredFrom: 1,
+    });
     const customer = await call('GET', `/hub/v1/tenants/${A}/customers/${A}-c2`);
-    const zendeskId = (customer.body as unknown as { links: Array<{ connector: string; externalId: string }> }).links.find(
-      (l) => l.connector === 'zendesk',
-    )!.externalId;
+    const zendeskId = (
+      customer.body as unknown as { links: Array<{ connector: string; externalId: string }> }
+    ).links.find((l) => l.connector === 'zendesk')!.externalId;
     const draft = structuredClone(defaultMapping());
     draft.fields['name']!.sources.zendesk!.transforms = ['upper'];
-    const preview = await call('POST', `/hub/v1/tenants/${A}/preview`, { connector: 'zendesk', externalId: zendeskId, mapping: draft });
-    expect(preview.body).toMatchObject({ before: { name: `Firm ${A} 2` }, after: { name: `FIRM ${A.toUpperCase()} 2` }, problems: [] });
+    const preview = await call('POST', `/hub/v1/tenants/${A}/preview`, {
+      connector: 'zendesk',
+      externalId: zendeskId,
+      mapping: draft,
+    });
+    expect(preview.body).toMatchObject({
+      before: { name: `Firm ${A} 2` },
+      after: { name: `FIRM ${A.toUpperCase()} 2` },
+      problems: [],
+    });
     const suggestions = await call('GET', `/hub/v1/tenants/${A}/suggestions?connector=zendesk&to=netsuite`);
-    expect(suggestions.body).toEqual(expect.arrayContaining([expect.objectContaining({ from: 'email', to: 'email' })]));
+    expect(suggestions.body).toEqual(
+      expect.arrayContaining([expect.objectContaining({ from: 'email', to: 'email' })]),
+    );
     expect((await call('GET', `/hub/v1/reviews?tenant=${A}`)).body).toEqual([]);
     expect((await call('GET', `/hub/v1/quarantine?tenant=${A}`)).body).toEqual([]);
     expect((await call('POST', '/hub/v1/reviews/999999/merge', {})).status).toBe(404);
     const status = await call('GET', `/hub/v1/status?tenant=${A}`);
+    // Only tenant A's ten customers: B's records in the shared accounts are out of its scope.
     expect(status.body).toMatchObject({ customers: { active: 10 }, paused: [], quarantined: 0 });
     expect((await call('GET', '/hub/v1/nothing')).status).toBe(404);
   });

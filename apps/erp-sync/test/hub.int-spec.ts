@@ -50,10 +50,14 @@ const value = async (id: string, field: string) => (await customer(id))?.fields[
 
 describe('mapping versions', () => {
   it('are validated against each system, stored per version, diffed and restored', async () => {
-    const bad = structuredClone(defaultMapping()) as unknown as { fields: Record<string, { sources: Record<string, { field: string }> }> };
+    const bad = structuredClone(defaultMapping()) as unknown as {
+      fields: Record<string, { sources: Record<string, { field: string }> }>;
+    };
     bad.fields['phone']!.sources['zendesk']!.field = 'mobile_phone';
     await expect(hub.saveMapping(T, bad, 'alice', 'typo')).rejects.toThrow(MappingError);
-    await expect(hub.saveMapping(T, bad, 'alice', 'typo')).rejects.toThrow('zendesk has no field "mobile_phone"');
+    await expect(hub.saveMapping(T, bad, 'alice', 'typo')).rejects.toThrow(
+      'zendesk has no field "mobile_phone"',
+    );
     expect((await hub.saveMapping(T, defaultMapping(), 'alice', 'first')).version).toBe(1);
     const v2 = structuredClone(defaultMapping());
     v2.conflicts.skewToleranceMs = 5_000;
@@ -77,13 +81,27 @@ describe('initial sync and conflict rules', () => {
       const email = `c${i}@acme-${i}.test`;
       h.standins.netsuite.editCustomer(
         { externalId: owner },
-        { companyName: `Customer ${i}`, email, phone: `0812000${String(i).padStart(4, '0')}`, custentity_saldo_tier: 'pro' },
+        {
+          companyName: `Customer ${i}`,
+          email,
+          phone: `0812000${String(i).padStart(4, '0')}`,
+          custentity_saldo_tier: 'pro',
+        },
         nsAt(0),
       );
-      h.standins.zendesk.editUser(owner, { name: `Customer ${i}`, email, phone: null, user_fields: { company: 'Acme' } }, at(1));
+      h.standins.zendesk.editUser(
+        owner,
+        { name: `Customer ${i}`, email, phone: null, user_fields: { company: 'Acme' } },
+        at(1),
+      );
       h.standins.activecampaign.editContact(
         email,
-        { firstName: 'Customer', lastName: String(i), phone: '', fieldValues: { '4': 'PRO', '5': `Acme Holdings ${i}` } },
+        {
+          firstName: 'Customer',
+          lastName: String(i),
+          phone: '',
+          fieldValues: { '4': 'PRO', '5': `Acme Holdings ${i}` },
+        },
         at(2),
       );
     }
@@ -103,7 +121,11 @@ describe('initial sync and conflict rules', () => {
     // enrichment: country from the phone's calling code, company domain from the e-mail
     expect(c7.fields['country']).toMatchObject({ value: 'ID', source: 'hub' });
     expect(c7.fields['company_domain']).toMatchObject({ value: 'acme-7.test', source: 'hub' });
-    const [counts] = await rows<{ n: string }>(h.db, `SELECT count(*)::text AS n FROM hub.customers WHERE tenant_id = $1`, [T]);
+    const [counts] = await rows<{ n: string }>(
+      h.db,
+      `SELECT count(*)::text AS n FROM hub.customers WHERE tenant_id = $1`,
+      [T],
+    );
     expect(counts!.n).toBe('60');
     const status = await hub.status(T);
     expect(status.cursors.every((c) => c.initialDone)).toBe(true);
@@ -122,7 +144,11 @@ describe('initial sync and conflict rules', () => {
     expect(await value(id, 'phone')).toBe('+6282222222');
     expect(await value(id2, 'phone')).toBe('+6284444444'); // NetSuite first in priority
     const [lww] = await hub.conflicts(T, id);
-    expect(lww).toMatchObject({ field: 'phone', rule: 'lww', winner: { source: 'netsuite', value: '+6282222222' } });
+    expect(lww).toMatchObject({
+      field: 'phone',
+      rule: 'lww',
+      winner: { source: 'netsuite', value: '+6282222222' },
+    });
     expect(lww!.explanation).toContain('last write wins');
     const [tie] = await hub.conflicts(T, id2);
     expect(tie!.explanation).toContain('within the 2000 ms clock-skew tolerance');
@@ -140,7 +166,10 @@ describe('initial sync and conflict rules', () => {
     await hub.syncNow(T);
     expect(await value(id, 'tier')).toBe('free');
     const decisions = await hub.conflicts(T, id);
-    expect(decisions.find((d) => d.field === 'tier')).toMatchObject({ rule: 'priority', winner: { source: 'netsuite', value: 'free' } });
+    expect(decisions.find((d) => d.field === 'tier')).toMatchObject({
+      rule: 'priority',
+      winner: { source: 'netsuite', value: 'free' },
+    });
     expect(h.standins.activecampaign.contacts.get('c3@acme-3.test')!.fieldValues['4']).toBe('free');
   });
 });
@@ -154,7 +183,10 @@ describe('data quality', () => {
     expect(await value(id, 'email')).toBe('c4@acme-4.test');
     expect(await value(id, 'name')).toBe('Customer 4'); // the whole record waits, not half of it
     const [q] = await hub.quarantine(T);
-    expect(q).toMatchObject({ connector: 'zendesk', reasons: ['email: "not-an-email" is not an e-mail address'] });
+    expect(q).toMatchObject({
+      connector: 'zendesk',
+      reasons: ['email: "not-an-email" is not an e-mail address'],
+    });
     // Retrying under the same mapping quarantines it again.
     expect(await hub.quarantineRetry(q!.id)).toEqual({ passed: false });
     h.standins.zendesk.editUser(id, { email: 'c4@acme-4.test' }, at(501));
@@ -171,7 +203,11 @@ describe('data quality', () => {
     h.standins.zendesk.editUser(`zd-only-${tag}-2`, { name: 'Customer 6', phone: '+628120000006' }, at(601));
     h.standins.zendesk.users.get(`x:zd-only-${tag}-2`)!.external_id = null;
     // An ActiveCampaign contact close to c8 by name, same company domain: ambiguous.
-    h.standins.activecampaign.editContact('sales@acme-8.test', { firstName: 'Custmer', lastName: '8' }, at(602));
+    h.standins.activecampaign.editContact(
+      'sales@acme-8.test',
+      { firstName: 'Custmer', lastName: '8' },
+      at(602),
+    );
     const reports = (await hub.syncNow(T))!;
     expect(reports.find((r) => r.connector === 'zendesk')!.autoMerged).toBe(2);
     expect((await customer(`${T}-c5`))!.links.filter((l) => l.connector === 'zendesk')).toHaveLength(2);
@@ -196,7 +232,11 @@ describe('schema drift', () => {
   it('a renamed Zendesk field pauses only that field; a new mapping version resumes it', async () => {
     h.standins.zendesk.changeUserField('saldo_tier', { rename: 'plan_tier' });
     const id = `${T}-c9`;
-    h.standins.zendesk.editUser(id, { name: 'Customer 9 Ltd', user_fields: { plan_tier: 'enterprise' } }, at(700));
+    h.standins.zendesk.editUser(
+      id,
+      { name: 'Customer 9 Ltd', user_fields: { plan_tier: 'enterprise' } },
+      at(700),
+    );
     const [report] = (await hub.syncNow(T, ['zendesk']))!;
     expect(report!.paused).toEqual(['tier']);
     expect(report!.error).toBeUndefined();
@@ -204,7 +244,11 @@ describe('schema drift', () => {
     expect(await value(id, 'tier')).toBe('pro');
     const paused = await hub.paused(T);
     expect(paused).toEqual([
-      expect.objectContaining({ connector: 'zendesk', sourceField: 'user_fields.saldo_tier', hubField: 'tier' }),
+      expect.objectContaining({
+        connector: 'zendesk',
+        sourceField: 'user_fields.saldo_tier',
+        hubField: 'tier',
+      }),
     ]);
     const fixed = structuredClone((await hub.showMapping(T)).mapping);
     fixed.fields['tier']!.sources.zendesk!.field = 'user_fields.plan_tier';
@@ -226,7 +270,8 @@ describe('write-back', () => {
       for (let i = 20; i < 40; i += 1) {
         const owner = `${T}-c${i}`;
         const phone = `+62855${String(cycle).padStart(2, '0')}${String(i).padStart(4, '0')}`;
-        if (cycle % 3 === 0) h.standins.netsuite.editCustomer({ externalId: owner }, { phone }, nsAt(1000 + cycle * 10));
+        if (cycle % 3 === 0)
+          h.standins.netsuite.editCustomer({ externalId: owner }, { phone }, nsAt(1000 + cycle * 10));
         else if (cycle % 3 === 1) h.standins.zendesk.editUser(owner, { phone }, at(1000 + cycle * 10));
         else h.standins.activecampaign.editContact(`c${i}@acme-${i}.test`, { phone }, at(1000 + cycle * 10));
         rounds += 5; // the edit, its read, two writes back, the two echoes read
@@ -237,7 +282,11 @@ describe('write-back', () => {
         expect(await value(`${T}-c${i}`, 'phone')).toBe(phone);
         expect(h.standins.zendesk.users.get(`x:${T}-c${i}`)!.phone).toBe(phone);
         expect(h.standins.activecampaign.contacts.get(`c${i}@acme-${i}.test`)!.phone).toBe(phone);
-        expect([...h.standins.netsuite.customers.values()].find((c) => c.externalId === `${T}-c${i}`)!.fields['phone']).toBe(phone);
+        expect(
+          [...h.standins.netsuite.customers.values()].find((c) => c.externalId === `${T}-c${i}`)!.fields[
+            'phone'
+          ],
+        ).toBe(phone);
       }
     }
     expect(rounds).toBe(1_000);
@@ -255,17 +304,28 @@ describe('operator commands', () => {
     const env = h.env;
     const status = await cliAsync(['hub', 'status', '--tenant', T, '--json'], env);
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ customers: { active: expect.any(Number) }, paused: [] });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      customers: { active: expect.any(Number) },
+      paused: [],
+    });
     const list = await cliAsync(['hub', 'mappings', 'list', '--tenant', T], env);
     expect(list.stdout).toContain('v3');
     expect(list.stdout).toContain('(restore of v1)');
     const diff = await cliAsync(['hub', 'mappings', 'diff', '--tenant', T, '3', '4'], env);
-    expect(diff.stdout).toContain('~ fields.tier.sources.zendesk.field: "user_fields.saldo_tier" → "user_fields.plan_tier"');
+    expect(diff.stdout).toContain(
+      '~ fields.tier.sources.zendesk.field: "user_fields.saldo_tier" → "user_fields.plan_tier"',
+    );
     // Version 2 names the field Zendesk renamed: a restore is validated like any save, and refused.
-    const refused = await cliAsync(['hub', 'mappings', 'restore', '--tenant', T, '2', '--author', 'frank'], env);
+    const refused = await cliAsync(
+      ['hub', 'mappings', 'restore', '--tenant', T, '2', '--author', 'frank'],
+      env,
+    );
     expect(refused.code).toBe(1);
     expect(refused.stdout).toContain('zendesk has no field "user_fields.saldo_tier"');
-    const restore = await cliAsync(['hub', 'mappings', 'restore', '--tenant', T, '4', '--author', 'frank'], env);
+    const restore = await cliAsync(
+      ['hub', 'mappings', 'restore', '--tenant', T, '4', '--author', 'frank'],
+      env,
+    );
     expect(restore.stdout).toContain('version 4 restored as version 5');
     const conflicts = await cliAsync(['hub', 'conflicts', '--tenant', T, '--customer', `${T}-c1`], env);
     expect(conflicts.stdout).toContain('last write wins');
@@ -275,13 +335,46 @@ describe('operator commands', () => {
     writeFileSync(path.join(dir, 'draft.json'), JSON.stringify(draft));
     const nsId = (await customer(`${T}-c10`))!.links.find((l) => l.connector === 'netsuite')!.externalId;
     const preview = await cliAsync(
-      ['hub', 'mappings', 'preview', '--tenant', T, '--connector', 'netsuite', '--id', nsId, '--file', path.join(dir, 'draft.json'), '--json'],
+      [
+        'hub',
+        'mappings',
+        'preview',
+        '--tenant',
+        T,
+        '--connector',
+        'netsuite',
+        '--id',
+        nsId,
+        '--file',
+        path.join(dir, 'draft.json'),
+        '--json',
+      ],
       env,
     );
-    expect(JSON.parse(preview.stdout)).toMatchObject({ before: { name: 'Customer 10' }, after: { name: 'CUSTOMER 10' } });
-    const suggest = await cliAsync(['hub', 'mappings', 'suggest', '--tenant', T, '--connector', 'activecampaign', '--to', 'netsuite', '--json'], env);
+    expect(JSON.parse(preview.stdout)).toMatchObject({
+      before: { name: 'Customer 10' },
+      after: { name: 'CUSTOMER 10' },
+    });
+    const suggest = await cliAsync(
+      [
+        'hub',
+        'mappings',
+        'suggest',
+        '--tenant',
+        T,
+        '--connector',
+        'activecampaign',
+        '--to',
+        'netsuite',
+        '--json',
+      ],
+      env,
+    );
     expect(JSON.parse(suggest.stdout)).toEqual(
-      expect.arrayContaining([expect.objectContaining({ from: 'email', to: 'email' }), expect.objectContaining({ from: 'phone', to: 'phone' })]),
+      expect.arrayContaining([
+        expect.objectContaining({ from: 'email', to: 'email' }),
+        expect.objectContaining({ from: 'phone', to: 'phone' }),
+      ]),
     );
     const quarantine = await cliAsync(['hub', 'quarantine', 'list', '--tenant', T], env);
     expect(quarantine.stdout).toContain('0 quarantined record(s)');
@@ -293,12 +386,16 @@ describe('operator commands', () => {
     const bad = await cliAsync(['hub', 'sync', 'now', '--tenant', T, '--connector', 'salesforce'], env);
     expect(bad.code).toBe(2);
     // The operator's front door, `saldo hub …`, runs the same commands.
-    const saldo = spawnSync(process.execPath, [path.join(ROOT, 'bin/saldo.js'), 'hub', 'review', 'list', '--tenant', T, '--json'], {
-      cwd: ROOT,
-      env: { ...process.env, ...env, SALDO_CLI_BUILD: '0' },
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+    const saldo = spawnSync(
+      process.execPath,
+      [path.join(ROOT, 'bin/saldo.js'), 'hub', 'review', 'list', '--tenant', T, '--json'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...env, SALDO_CLI_BUILD: '0' },
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
     expect(saldo.stderr).toBe('');
     expect(JSON.parse(saldo.stdout)).toEqual([]);
   });

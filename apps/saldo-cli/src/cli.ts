@@ -11,7 +11,12 @@ import { MissingTool, operatorCommands } from './commands/operator';
 import { createContext } from './context';
 import { toJson } from './format';
 
-const COMMANDS: Record<string, Command> = { ...moneyCommands, ...operatorCommands, ...eventCommands, ...hubCommands };
+const COMMANDS: Record<string, Command> = {
+  ...moneyCommands,
+  ...operatorCommands,
+  ...eventCommands,
+  ...hubCommands,
+};
 /** Words that take a sub-command ("wallet show"). */
 const GROUPS = new Set(
   Object.keys(COMMANDS)

@@ -69,6 +69,7 @@ export const NETSUITE_CUSTOMER_FIELDS: readonly CustomerFieldDef[] = [
   { name: 'email', type: 'string', title: 'Email' },
   { name: 'phone', type: 'string', title: 'Phone' },
   { name: 'custentity_saldo_tier', type: 'string', title: 'Saldo Tier' },
+  { name: 'subsidiary', type: 'string', title: 'Subsidiary' },
 ];
 
 const SCALE = 2; // NetSuite currency amounts: two decimal places

@@ -16,7 +16,11 @@ const MAX_BODY_BYTES = 1_000_000;
 interface Route {
   method: 'GET' | 'POST';
   pattern: RegExp;
-  handle(match: RegExpExecArray, query: URLSearchParams, body: Record<string, unknown>): Promise<[number, unknown]>;
+  handle(
+    match: RegExpExecArray,
+    query: URLSearchParams,
+    body: Record<string, unknown>,
+  ): Promise<[number, unknown]>;
 }
 
 const T = '([A-Za-z0-9_.:-]{1,128})';
@@ -39,7 +43,17 @@ export class HubApi {
     };
     const by = (body: Record<string, unknown>) => str(body['by']) ?? str(body['author']) ?? 'console';
     this.routes = [
-      { method: 'GET', pattern: /^\/hub\/v1\/status$/, handle: async (_m, q) => [200, { ...(await hub.status(q.get('tenant') ?? undefined)), paused: await hub.paused(q.get('tenant') ?? undefined) }] },
+      {
+        method: 'GET',
+        pattern: /^\/hub\/v1\/status$/,
+        handle: async (_m, q) => [
+          200,
+          {
+            ...(await hub.status(q.get('tenant') ?? undefined)),
+            paused: await hub.paused(q.get('tenant') ?? undefined),
+          },
+        ],
+      },
       { method: 'GET', pattern: /^\/hub\/v1\/schemas$/, handle: async () => [200, await hub.schemas()] },
       {
         method: 'GET',
@@ -49,17 +63,26 @@ export class HubApi {
       {
         method: 'GET',
         pattern: new RegExp(`^/hub/v1/tenants/${T}/mappings/diff$`),
-        handle: async (m, q) => [200, { lines: await hub.diff(m[1]!, Number(q.get('from')), Number(q.get('to'))) }],
+        handle: async (m, q) => [
+          200,
+          { lines: await hub.diff(m[1]!, Number(q.get('from')), Number(q.get('to'))) },
+        ],
       },
       {
         method: 'GET',
         pattern: new RegExp(`^/hub/v1/tenants/${T}/mappings/(active|\\d+)$`),
-        handle: async (m) => [200, await hub.showMapping(m[1]!, m[2] === 'active' ? undefined : Number(m[2]))],
+        handle: async (m) => [
+          200,
+          await hub.showMapping(m[1]!, m[2] === 'active' ? undefined : Number(m[2])),
+        ],
       },
       {
         method: 'POST',
         pattern: new RegExp(`^/hub/v1/tenants/${T}/mappings$`),
-        handle: async (m, _q, body) => [201, await hub.saveMapping(m[1]!, body['mapping'], by(body), str(body['comment']) ?? null)],
+        handle: async (m, _q, body) => [
+          201,
+          await hub.saveMapping(m[1]!, body['mapping'], by(body), str(body['comment']) ?? null),
+        ],
       },
       {
         method: 'POST',
@@ -71,7 +94,12 @@ export class HubApi {
         pattern: new RegExp(`^/hub/v1/tenants/${T}/preview$`),
         handle: async (m, _q, body) => [
           200,
-          await hub.preview(m[1]!, connector(body['connector']), String(body['externalId'] ?? ''), body['mapping']),
+          await hub.preview(
+            m[1]!,
+            connector(body['connector']),
+            String(body['externalId'] ?? ''),
+            body['mapping'],
+          ),
         ],
       },
       {
@@ -79,7 +107,10 @@ export class HubApi {
         pattern: new RegExp(`^/hub/v1/tenants/${T}/suggestions$`),
         handle: async (m, q) => {
           const to = q.get('to') ?? 'hub';
-          return [200, await hub.suggest(m[1]!, connector(q.get('connector')), to === 'hub' ? 'hub' : connector(to))];
+          return [
+            200,
+            await hub.suggest(m[1]!, connector(q.get('connector')), to === 'hub' ? 'hub' : connector(to)),
+          ];
         },
       },
       {
@@ -94,16 +125,33 @@ export class HubApi {
       {
         method: 'GET',
         pattern: new RegExp(`^/hub/v1/tenants/${T}/conflicts$`),
-        handle: async (m, q) => [200, await hub.conflicts(m[1]!, q.get('customer') ?? undefined, Math.min(1_000, Number(q.get('limit') ?? 200)))],
+        handle: async (m, q) => [
+          200,
+          await hub.conflicts(
+            m[1]!,
+            q.get('customer') ?? undefined,
+            Math.min(1_000, Number(q.get('limit') ?? 200)),
+          ),
+        ],
       },
-      { method: 'GET', pattern: /^\/hub\/v1\/reviews$/, handle: async (_m, q) => [200, await hub.reviews(q.get('tenant'))] },
+      {
+        method: 'GET',
+        pattern: /^\/hub\/v1\/reviews$/,
+        handle: async (_m, q) => [200, await hub.reviews(q.get('tenant'))],
+      },
       {
         method: 'POST',
         pattern: /^\/hub\/v1\/reviews\/(\d+)\/(merge|split)$/,
         handle: async (m, _q, body) =>
-          m[2] === 'merge' ? [200, await hub.reviewMerge(m[1]!, by(body))] : [200, (await hub.reviewSplit(m[1]!, by(body)), { id: m[1], state: 'split' })],
+          m[2] === 'merge'
+            ? [200, await hub.reviewMerge(m[1]!, by(body))]
+            : [200, (await hub.reviewSplit(m[1]!, by(body)), { id: m[1], state: 'split' })],
       },
-      { method: 'GET', pattern: /^\/hub\/v1\/quarantine$/, handle: async (_m, q) => [200, await hub.quarantine(q.get('tenant'))] },
+      {
+        method: 'GET',
+        pattern: /^\/hub\/v1\/quarantine$/,
+        handle: async (_m, q) => [200, await hub.quarantine(q.get('tenant'))],
+      },
       {
         method: 'POST',
         pattern: /^\/hub\/v1\/quarantine\/(\d+)\/retry$/,
@@ -150,17 +198,20 @@ export class HubApi {
       res.end(JSON.stringify(body));
     };
     try {
-      if (!this.authorized(req)) return reply(401, { error: 'UNAUTHENTICATED', message: 'a valid bearer token is required' });
+      if (!this.authorized(req))
+        return reply(401, { error: 'UNAUTHENTICATED', message: 'a valid bearer token is required' });
       const url = new URL(req.url ?? '/', 'http://hub');
       const route = this.routes.find((r) => r.method === req.method && r.pattern.test(url.pathname));
-      if (!route) return reply(404, { error: 'NOT_FOUND', message: `no route ${req.method} ${url.pathname}` });
+      if (!route)
+        return reply(404, { error: 'NOT_FOUND', message: `no route ${req.method} ${url.pathname}` });
       let body: Record<string, unknown> = {};
       if (req.method === 'POST') {
         let size = 0;
         const chunks: Buffer[] = [];
         for await (const chunk of req) {
           size += (chunk as Buffer).length;
-          if (size > MAX_BODY_BYTES) return reply(413, { error: 'TOO_LARGE', message: `at most ${MAX_BODY_BYTES} bytes` });
+          if (size > MAX_BODY_BYTES)
+            return reply(413, { error: 'TOO_LARGE', message: `at most ${MAX_BODY_BYTES} bytes` });
           chunks.push(chunk as Buffer);
         }
         const text = Buffer.concat(chunks).toString('utf8');
@@ -173,9 +224,13 @@ export class HubApi {
       const [status, result] = await route.handle(route.pattern.exec(url.pathname)!, url.searchParams, body);
       reply(status, result);
     } catch (error) {
-      if (error instanceof MappingError) return reply(422, { error: 'INVALID_MAPPING', problems: error.problems });
+      if (error instanceof MappingError)
+        return reply(422, { error: 'INVALID_MAPPING', problems: error.problems });
       if (error instanceof HubError)
-        return reply(error.code === 'NOT_FOUND' ? 404 : error.code === 'BUSY' ? 409 : 400, { error: error.code, message: error.message });
+        return reply(error.code === 'NOT_FOUND' ? 404 : error.code === 'BUSY' ? 409 : 400, {
+          error: error.code,
+          message: error.message,
+        });
       this.logger.error({ err: error }, 'hub api failure');
       reply(500, { error: 'INTERNAL', message: (error as Error).message });
     }

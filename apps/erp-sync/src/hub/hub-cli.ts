@@ -65,12 +65,20 @@ export async function runHubCommand(
         const paused = await hub.paused(tenant);
         if (json) out(toJson({ ...status, paused }));
         else {
-          out(`customers: ${Object.entries(status.customers).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}\n`);
+          out(
+            `customers: ${
+              Object.entries(status.customers)
+                .map(([k, v]) => `${v} ${k}`)
+                .join(', ') || 'none'
+            }\n`,
+          );
           for (const c of status.cursors)
             out(
               `${c.tenantId}\t${c.connector}\tread ${c.recordsRead}\tinitial sync ${c.initialDone ? 'done' : 'in progress'}\tlast run ${c.lastRunAt?.toISOString() ?? '-'}${c.lastError ? `\terror: ${c.lastError}` : ''}\n`,
             );
-          out(`quarantined: ${status.quarantined}\tin review: ${status.inReview}\tdecisions: ${status.decisions}\n`);
+          out(
+            `quarantined: ${status.quarantined}\tin review: ${status.inReview}\tdecisions: ${status.decisions}\n`,
+          );
           for (const p of paused)
             out(`PAUSED ${p.tenantId} ${p.connector}.${p.sourceField} → ${p.hubField}: ${p.reason}\n`);
           for (const v of status.mappingVersions) out(`mapping ${v.tenantId}: version ${v.version}\n`);
@@ -100,7 +108,8 @@ export async function runHubCommand(
           out(`${c.customerId} (${c.state}${c.mergedInto ? ` into ${c.mergedInto}` : ''})\n`);
           for (const [f, v] of Object.entries(c.fields))
             out(`  ${f}\t${v.value ?? '∅'}\tfrom ${v.source} at ${v.modifiedAt.toISOString()}\n`);
-          for (const l of c.links) out(`  link ${l.connector} ${l.externalId}${l.key ? ` (key ${l.key})` : ''}\n`);
+          for (const l of c.links)
+            out(`  link ${l.connector} ${l.externalId}${l.key ? ` (key ${l.key})` : ''}\n`);
         }
         return 0;
       }
@@ -110,7 +119,9 @@ export async function runHubCommand(
           if (json) out(toJson(rows));
           else {
             for (const r of rows)
-              out(`#${r.id} ${r.tenantId} ${r.customerA} ~ ${r.customerB} score ${r.score.toFixed(2)}: ${r.reasons.join(', ')}\n`);
+              out(
+                `#${r.id} ${r.tenantId} ${r.customerA} ~ ${r.customerB} score ${r.score.toFixed(2)}: ${r.reasons.join(', ')}\n`,
+              );
             out(`${rows.length} open review(s)\n`);
           }
           return 0;
@@ -134,7 +145,9 @@ export async function runHubCommand(
           if (json) out(toJson(rows));
           else {
             for (const r of rows)
-              out(`#${r.id} ${r.tenantId} ${r.connector} ${r.externalId} (${r.attempts}×): ${r.reasons.join('; ')}\n`);
+              out(
+                `#${r.id} ${r.tenantId} ${r.connector} ${r.externalId} (${r.attempts}×): ${r.reasons.join('; ')}\n`,
+              );
             out(`${rows.length} quarantined record(s)\n`);
           }
           return 0;
@@ -142,7 +155,13 @@ export async function runHubCommand(
         if (sub === 'retry') {
           const id = required(positional(rest)[0], 'the quarantine id');
           const result = await hub.quarantineRetry(id);
-          out(json ? toJson(result) : result.passed ? `#${id}: passed, synced\n` : `#${id}: still invalid, quarantined again\n`);
+          out(
+            json
+              ? toJson(result)
+              : result.passed
+                ? `#${id}: passed, synced\n`
+                : `#${id}: still invalid, quarantined again\n`,
+          );
           return result.passed ? 0 : 1;
         }
         return usage(out);
@@ -150,7 +169,10 @@ export async function runHubCommand(
       case 'sync': {
         if (sub !== 'now') return usage(out);
         const connector = option(args, '--connector');
-        const reports = await hub.syncNow(required(tenant, '--tenant'), connector ? [connectorOf(connector)] : undefined);
+        const reports = await hub.syncNow(
+          required(tenant, '--tenant'),
+          connector ? [connectorOf(connector)] : undefined,
+        );
         if (json) out(toJson(reports));
         else
           for (const r of reports)
@@ -202,12 +224,17 @@ async function mappings(
     case 'show': {
       const version = option(rest, '--version');
       const v = await hub.showMapping(tenant, version ? Number(version) : undefined);
-      out(json ? toJson(v) : `v${v.version} by ${v.author} at ${v.createdAt.toISOString()}\n${toJson(v.mapping)}`);
+      out(
+        json
+          ? toJson(v)
+          : `v${v.version} by ${v.author} at ${v.createdAt.toISOString()}\n${toJson(v.mapping)}`,
+      );
       return 0;
     }
     case 'diff': {
       const [from, to] = positional(rest).map(Number);
-      if (!from || !to) throw new HubError('INVALID', 'two versions are required: hub mappings diff --tenant T <from> <to>');
+      if (!from || !to)
+        throw new HubError('INVALID', 'two versions are required: hub mappings diff --tenant T <from> <to>');
       const lines = await hub.diff(tenant, from, to);
       out(json ? toJson(lines) : lines.length ? `${lines.join('\n')}\n` : 'no difference\n');
       return 0;
@@ -216,7 +243,9 @@ async function mappings(
       const doc = rest.includes('--default') ? defaultMapping() : document;
       if (doc === undefined) throw new HubError('INVALID', '--file <mapping.json> or --default is required');
       const saved = await hub.saveMapping(tenant, doc, by, option(rest, '--comment') ?? null);
-      out(json ? toJson({ version: saved.version }) : `saved mapping version ${saved.version} for ${tenant}\n`);
+      out(
+        json ? toJson({ version: saved.version }) : `saved mapping version ${saved.version} for ${tenant}\n`,
+      );
       return 0;
     }
     case 'restore': {

@@ -42,6 +42,8 @@ export interface EngineOptions {
 export interface ConnectorReport {
   connector: HubConnector;
   read: number;
+  /** Records of other tenants (the mapping's scope) skipped. */
+  outOfScope: number;
   changedFields: number;
   echoes: number;
   quarantined: number;
@@ -80,7 +82,13 @@ export class HubEngine {
     const outcome = await this.store.withTenantLock(tenantId, async () => {
       const active = await this.store.mappingVersion(tenantId);
       if (!active) throw new Error(`tenant ${tenantId} has no hub mapping (saldo hub mappings …)`);
-      const run = new TenantRun(this.store, tenantId, active.mapping, await this.store.loadTenant(tenantId), this.logger);
+      const run = new TenantRun(
+        this.store,
+        tenantId,
+        active.mapping,
+        await this.store.loadTenant(tenantId),
+        this.logger,
+      );
       const reports: ConnectorReport[] = [];
       for (const connector of connectors) {
         const source = this.sources[connector];
@@ -88,7 +96,13 @@ export class HubEngine {
         const report = run.report(connector);
         reports.push(report);
         try {
-          const paused = await this.checkSchema(tenantId, connector, source, active.mapping, active.createdAt);
+          const paused = await this.checkSchema(
+            tenantId,
+            connector,
+            source,
+            active.mapping,
+            active.createdAt,
+          );
           report.paused = [...paused.keys()];
           const started = Date.now();
           await run.read(source, paused, this.options);
@@ -96,7 +110,10 @@ export class HubEngine {
         } catch (error) {
           report.error = (error as Error).message;
           await this.store.noteRunError(tenantId, connector, report.error);
-          this.logger.warn({ err: error, tenantId, connector }, 'hub read failed; the cursor stays where it was');
+          this.logger.warn(
+            { err: error, tenantId, connector },
+            'hub read failed; the cursor stays where it was',
+          );
         }
       }
       if (options.writeBack !== false) {
@@ -131,11 +148,20 @@ export class HubEngine {
   }
 
   /** The write-back step alone (a job of its own), with the paused fields the schema step recorded. */
-  async writeBackOnly(tenantId: string, connectors: readonly HubConnector[]): Promise<ConnectorReport[] | null> {
+  async writeBackOnly(
+    tenantId: string,
+    connectors: readonly HubConnector[],
+  ): Promise<ConnectorReport[] | null> {
     const outcome = await this.store.withTenantLock(tenantId, async () => {
       const active = await this.store.mappingVersion(tenantId);
       if (!active) throw new Error(`tenant ${tenantId} has no hub mapping`);
-      const run = new TenantRun(this.store, tenantId, active.mapping, await this.store.loadTenant(tenantId), this.logger);
+      const run = new TenantRun(
+        this.store,
+        tenantId,
+        active.mapping,
+        await this.store.loadTenant(tenantId),
+        this.logger,
+      );
       const paused = await this.store.paused(tenantId);
       const reports: ConnectorReport[] = [];
       for (const connector of connectors) {
@@ -143,7 +169,10 @@ export class HubEngine {
         if (!source) continue;
         const report = run.report(connector);
         reports.push(report);
-        await run.writeBack(source, new Set(paused.filter((p) => p.connector === connector).map((p) => p.hubField)));
+        await run.writeBack(
+          source,
+          new Set(paused.filter((p) => p.connector === connector).map((p) => p.hubField)),
+        );
       }
       return reports;
     });
@@ -162,7 +191,13 @@ export class HubEngine {
     const outcome = await this.store.withTenantLock(tenantId, async () => {
       const active = await this.store.mappingVersion(tenantId);
       if (!active) throw new Error(`tenant ${tenantId} has no hub mapping`);
-      const run = new TenantRun(this.store, tenantId, active.mapping, await this.store.loadTenant(tenantId), this.logger);
+      const run = new TenantRun(
+        this.store,
+        tenantId,
+        active.mapping,
+        await this.store.loadTenant(tenantId),
+        this.logger,
+      );
       // Survivorship: a customer keyed by a wallet owner id survives a vendor-only one; else the older id.
       const keyed = (id: string) => !id.includes(':');
       const [survivor, merged] = keyed(b) && !keyed(a) ? [b, a] : [a, b];
@@ -170,7 +205,8 @@ export class HubEngine {
       await run.flush();
       return { survivor, merged };
     });
-    if (!outcome.ran) throw new Error(`a hub run of tenant ${tenantId} is in progress; try again in a moment`);
+    if (!outcome.ran)
+      throw new Error(`a hub run of tenant ${tenantId} is in progress; try again in a moment`);
     return outcome.result;
   }
 
@@ -183,13 +219,20 @@ export class HubEngine {
     const outcome = await this.store.withTenantLock(tenantId, async () => {
       const active = await this.store.mappingVersion(tenantId);
       if (!active) throw new Error(`tenant ${tenantId} has no hub mapping`);
-      const run = new TenantRun(this.store, tenantId, active.mapping, await this.store.loadTenant(tenantId), this.logger);
+      const run = new TenantRun(
+        this.store,
+        tenantId,
+        active.mapping,
+        await this.store.loadTenant(tenantId),
+        this.logger,
+      );
       const report = run.report(connector);
       run.takeAll(connector, records);
       await run.flush();
       return { passed: records.length - report.quarantined, quarantined: report.quarantined };
     });
-    if (!outcome.ran) throw new Error(`a hub run of tenant ${tenantId} is in progress; try again in a moment`);
+    if (!outcome.ran)
+      throw new Error(`a hub run of tenant ${tenantId} is in progress; try again in a moment`);
     return outcome.result;
   }
 
@@ -217,10 +260,12 @@ export class HubEngine {
       for (const name of sourceFields(source)) {
         const now = byName.get(name);
         let reason: string | null = null;
-        if (!now) reason = `${connector} has no field "${name}" any more (removed or renamed) since schema version ${snapshot.version}`;
+        if (!now)
+          reason = `${connector} has no field "${name}" any more (removed or renamed) since schema version ${snapshot.version}`;
         else {
           const retyped = retypedAfter(history, name, mappingSavedAt);
-          if (retyped) reason = `${connector} field "${name}" changed type ${retyped} after mapping was saved`;
+          if (retyped)
+            reason = `${connector} field "${name}" changed type ${retyped} after mapping was saved`;
         }
         if (reason) {
           paused.set(hubField, reason);
@@ -272,6 +317,7 @@ class TenantRun {
     const report: ConnectorReport = {
       connector,
       read: 0,
+      outOfScope: 0,
       changedFields: 0,
       echoes: 0,
       quarantined: 0,
@@ -288,16 +334,31 @@ class TenantRun {
     return report;
   }
 
-  async read(source: CustomerSource, paused: ReadonlyMap<string, string>, options: EngineOptions): Promise<void> {
+  async read(
+    source: CustomerSource,
+    paused: ReadonlyMap<string, string>,
+    options: EngineOptions,
+  ): Promise<void> {
     const connector = source.connector;
     const report = this.reports.get(connector)!;
     const fields = inboundFields(this.mapping, connector).filter(([hub]) => !paused.has(hub));
-    const wanted = [...new Set(fields.flatMap(([, s]) => sourceFields(s)))];
+    const scope = this.mapping.scope[connector];
+    const wanted = [
+      ...new Set([...fields.flatMap(([, s]) => sourceFields(s)), ...(scope ? [scope.field] : [])]),
+    ];
     let { cursor } = await this.store.cursor(this.tenantId, connector);
     for (let page = 0; page < options.maxPagesPerRun; page += 1) {
       const result = await source.read(cursor, options.pageSize, wanted);
-      for (const record of result.records) this.take(connector, record, fields);
-      report.read += result.records.length;
+      const before = report.outOfScope;
+      for (const record of result.records) {
+        // Another tenant's record in a shared vendor account: not ours to read.
+        if (scope && record.raw[scope.field] !== scope.equals) {
+          report.outOfScope += 1;
+          continue;
+        }
+        this.take(connector, record, fields);
+      }
+      report.read += result.records.length - report.outOfScope + before;
       await this.flush({ connector, cursor: result.cursor, done: result.done, read: result.records.length });
       cursor = result.cursor;
       if (result.done) break;
@@ -340,7 +401,15 @@ class TenantRun {
     const firstSight = !link;
     const customerId = link ? this.follow(link.customerId) : this.identify(connector, record, mapped);
     if (!link) {
-      link = { connector, externalId: record.externalId, customerId, key: record.key, seen: {}, raw: null, modifiedAt: null };
+      link = {
+        connector,
+        externalId: record.externalId,
+        customerId,
+        key: record.key,
+        seen: {},
+        raw: null,
+        modifiedAt: null,
+      };
       this.state.links.set(key, link);
     }
     link.customerId = customerId;
@@ -363,12 +432,22 @@ class TenantRun {
   }
 
   /** An incoming value for a customer's field: set, or decided against the current one. */
-  private offer(customerId: string, field: string, incoming: Candidate, report: ConnectorReport | null): void {
+  private offer(
+    customerId: string,
+    field: string,
+    incoming: Candidate,
+    report: ConnectorReport | null,
+  ): void {
     const values = this.valuesOf(customerId);
     const current = values.get(field);
     if (current && current.value === incoming.value) return;
     if (!current || current.source === incoming.source || current.value === null) {
-      this.setValue(customerId, field, { value: incoming.value, source: incoming.source, modifiedAt: incoming.modifiedAt }, null);
+      this.setValue(
+        customerId,
+        field,
+        { value: incoming.value, source: incoming.source, modifiedAt: incoming.modifiedAt },
+        null,
+      );
       return;
     }
     const decision = resolveConflict(
@@ -390,7 +469,12 @@ class TenantRun {
     });
     if (report) report.decisions += 1;
     if (decision.winner === incoming)
-      this.setValue(customerId, field, { value: incoming.value, source: incoming.source, modifiedAt: incoming.modifiedAt }, tempId);
+      this.setValue(
+        customerId,
+        field,
+        { value: incoming.value, source: incoming.source, modifiedAt: incoming.modifiedAt },
+        tempId,
+      );
   }
 
   private setValue(customerId: string, field: string, value: FieldValue, decision: number | null): void {
@@ -399,7 +483,12 @@ class TenantRun {
     this.valuesOf(customerId).set(field, value);
     if (['email', 'phone', 'name'].includes(field)) this.indexCustomer(customerId);
     this.changes.values.push({ customerId, field, ...value });
-    this.changes.history.push({ customerId, field, ...value, decisionId: decision === null ? null : `temp:${decision}` });
+    this.changes.history.push({
+      customerId,
+      field,
+      ...value,
+      decisionId: decision === null ? null : `temp:${decision}`,
+    });
   }
 
   /** Enrichment: the country of the phone number, the company domain of the e-mail (source "hub"). */
@@ -423,7 +512,11 @@ class TenantRun {
    * external_id); else an existing customer by duplicate detection (exact e-mail, or fuzzy above
    * the auto-merge threshold); else a new customer, queued for review against a near match.
    */
-  private identify(connector: HubConnector, record: VendorCustomer, mapped: Record<string, string | null>): string {
+  private identify(
+    connector: HubConnector,
+    record: VendorCustomer,
+    mapped: Record<string, string | null>,
+  ): string {
     const report = this.reports.get(connector)!;
     const probe: Identity = {
       customerId: '',
@@ -463,7 +556,10 @@ class TenantRun {
     return id;
   }
 
-  private bestMatch(probe: Identity, exclude: string | null): (Identity & { score: number; reasons: string[] }) | null {
+  private bestMatch(
+    probe: Identity,
+    exclude: string | null,
+  ): (Identity & { score: number; reasons: string[] }) | null {
     const candidates = new Set<string>();
     for (const k of blockingKeys(probe)) for (const id of this.index.get(k) ?? []) candidates.add(id);
     let best: (Identity & { score: number; reasons: string[] }) | null = null;
@@ -476,7 +572,11 @@ class TenantRun {
     return best;
   }
 
-  private queueReview(customerId: string, best: Identity & { score: number; reasons: string[] }, report: ConnectorReport): void {
+  private queueReview(
+    customerId: string,
+    best: Identity & { score: number; reasons: string[] },
+    report: ConnectorReport,
+  ): void {
     report.queuedForReview += 1;
     const [a, b] = [customerId, best.customerId].sort() as [string, string];
     this.changes.reviews.push({ customerA: a, customerB: b, score: best.score, reasons: best.reasons });
@@ -494,13 +594,25 @@ class TenantRun {
    * Merges `merged` into `survivor`: each of its fields offered to the survivor under the conflict
    * rules (survivorship), its links moved, its record kept as `merged` (pointing at the survivor).
    */
-  merge(survivor: string, merged: string, score: number, reasons: string[], automatic: boolean, by: string): void {
+  merge(
+    survivor: string,
+    merged: string,
+    score: number,
+    reasons: string[],
+    automatic: boolean,
+    by: string,
+  ): void {
     const from = this.valuesOf(merged);
     this.unindex(merged);
     this.state.customers.set(merged, { state: 'merged', mergedInto: survivor });
     this.changes.customers.push({ customerId: merged, state: 'merged', mergedInto: survivor });
     for (const [field, value] of from)
-      this.offer(survivor, field, { value: value.value, source: value.source as Source, modifiedAt: value.modifiedAt }, null);
+      this.offer(
+        survivor,
+        field,
+        { value: value.value, source: value.source as Source, modifiedAt: value.modifiedAt },
+        null,
+      );
     for (const link of this.state.links.values()) {
       if (link.customerId !== merged) continue;
       link.customerId = survivor;
@@ -548,7 +660,12 @@ class TenantRun {
   }
 
   /** Writes what was collected (decision ids resolved first) and the cursor, in one transaction. */
-  async flush(cursor?: { connector: HubConnector; cursor: string | null; done: boolean; read: number }): Promise<void> {
+  async flush(cursor?: {
+    connector: HubConnector;
+    cursor: string | null;
+    done: boolean;
+    read: number;
+  }): Promise<void> {
     const ids = await this.store.decisionIds(this.pendingDecisions.length);
     this.changes.decisions = this.pendingDecisions.map((d, i) => ({ ...d, id: ids[i]! }));
     for (const h of this.changes.history)
@@ -568,7 +685,8 @@ class TenantRun {
     const report = this.reports.get(connector)!;
     const fields = outboundFields(this.mapping, connector).filter(([hub]) => !paused.has(hub));
     if (fields.length === 0) return;
-    const writes: Array<{ link: LinkState; write: CustomerWrite; values: Record<string, string | null> }> = [];
+    const writes: Array<{ link: LinkState; write: CustomerWrite; values: Record<string, string | null> }> =
+      [];
     for (const link of this.state.links.values()) {
       if (link.connector !== connector) continue;
       const customerId = this.follow(link.customerId);
@@ -584,7 +702,11 @@ class TenantRun {
       }
       if (Object.keys(out).length === 0) continue;
       const email = values.get('email')?.value ?? link.raw?.['email'] ?? null;
-      writes.push({ link, write: { externalId: link.externalId, key: link.key, email, fields: out }, values: hubValues });
+      writes.push({
+        link,
+        write: { externalId: link.externalId, key: link.key, email, fields: out },
+        values: hubValues,
+      });
     }
     if (writes.length === 0) return;
     const results = await source.write(writes.map((w) => w.write));
@@ -609,6 +731,10 @@ class TenantRun {
   }
 }
 
-function candidateJson(c: { value: string | null; source: string; modifiedAt: Date }): Record<string, unknown> {
+function candidateJson(c: {
+  value: string | null;
+  source: string;
+  modifiedAt: Date;
+}): Record<string, unknown> {
   return { value: c.value, source: c.source, modifiedAt: c.modifiedAt.toISOString() };
 }

@@ -43,6 +43,7 @@ export class HubJobs {
   private readonly flows: FlowProducer;
   private worker: Worker | undefined;
   private events: QueueEvents | undefined;
+  private readonly extra: Redis[] = [];
   readonly stats = { completed: 0, failed: 0, busyRetries: 0 };
 
   constructor(
@@ -60,10 +61,14 @@ export class HubJobs {
   /** Registers the schedules and starts a worker on the queue. */
   async start(): Promise<void> {
     for (const [connector, every] of Object.entries(this.options.everyMs) as Array<[HubConnector, number]>) {
-      await this.queue.upsertJobScheduler(`hub-tick-${connector}`, { every }, { name: 'tick', data: { connector } });
+      await this.queue.upsertJobScheduler(
+        `hub-tick-${connector}`,
+        { every },
+        { name: 'tick', data: { connector } },
+      );
     }
     this.worker = new Worker(this.options.queueName, (job) => this.process(job), {
-      connection: this.connection.duplicate(),
+      connection: this.duplicate(),
       concurrency: this.options.concurrency,
     });
     this.worker.on('completed', () => (this.stats.completed += 1));
@@ -89,7 +94,14 @@ export class HubJobs {
           queueName: this.options.queueName,
           data,
           opts: { ...JOB_OPTIONS, jobId: id('read') },
-          children: [{ name: 'schema', queueName: this.options.queueName, data, opts: { ...JOB_OPTIONS, jobId: id('schema') } }],
+          children: [
+            {
+              name: 'schema',
+              queueName: this.options.queueName,
+              data,
+              opts: { ...JOB_OPTIONS, jobId: id('schema') },
+            },
+          ],
         },
       ],
     });
@@ -98,7 +110,7 @@ export class HubJobs {
 
   /** Enqueues and waits for the flow's last step (operator's "sync now" through the queue). */
   async runNow(tenantId: string, connector: HubConnector, timeoutMs = 120_000): Promise<unknown> {
-    this.events ??= new QueueEvents(this.options.queueName, { connection: this.connection.duplicate() });
+    this.events ??= new QueueEvents(this.options.queueName, { connection: this.duplicate() });
     await this.events.waitUntilReady();
     const job = await this.enqueue(tenantId, connector);
     return job.waitUntilFinished(this.events, timeoutMs);
@@ -134,7 +146,14 @@ export class HubJobs {
     await this.events?.close();
     await this.flows.close();
     await this.queue.close();
+    for (const c of this.extra) c.disconnect();
     this.connection.disconnect();
+  }
+
+  private duplicate(): Redis {
+    const c = this.connection.duplicate();
+    this.extra.push(c);
+    return c;
   }
 }
 

@@ -66,7 +66,11 @@ export class HubService {
 
   async showMapping(tenantId: string, version?: number): Promise<MappingVersion> {
     const found = await this.store.mappingVersion(tenantId, version);
-    if (!found) throw new HubError('NOT_FOUND', `tenant ${tenantId} has no mapping${version ? ` version ${version}` : ''}`);
+    if (!found)
+      throw new HubError(
+        'NOT_FOUND',
+        `tenant ${tenantId} has no mapping${version ? ` version ${version}` : ''}`,
+      );
     return found;
   }
 
@@ -93,7 +97,13 @@ export class HubService {
   /** A new version with the content of an old one (validated against today's schemas). */
   async restore(tenantId: string, version: number, author: string): Promise<{ version: number }> {
     const old = await this.showMapping(tenantId, version);
-    const saved = await this.saveMapping(tenantId, old.mapping, author, `restore of version ${version}`, version);
+    const saved = await this.saveMapping(
+      tenantId,
+      old.mapping,
+      author,
+      `restore of version ${version}`,
+      version,
+    );
     return { version: saved.version };
   }
 
@@ -101,11 +111,17 @@ export class HubService {
    * A real record (as last read from the system) before and after a mapping: the active version,
    * or a draft document not saved yet.
    */
-  async preview(tenantId: string, connector: HubConnector, externalId: string, draft?: unknown): Promise<PreviewResult> {
+  async preview(
+    tenantId: string,
+    connector: HubConnector,
+    externalId: string,
+    draft?: unknown,
+  ): Promise<PreviewResult> {
     const mapping = draft === undefined ? (await this.showMapping(tenantId)).mapping : parseMapping(draft);
     const state = await this.store.loadTenant(tenantId);
     const link = state.links.get(`${connector}\u0000${externalId}`);
-    if (!link?.raw) throw new HubError('NOT_FOUND', `no ${connector} record ${externalId} has been read for ${tenantId}`);
+    if (!link?.raw)
+      throw new HubError('NOT_FOUND', `no ${connector} record ${externalId} has been read for ${tenantId}`);
     const values = state.values.get(link.customerId) ?? new Map();
     const before: Record<string, string | null> = {};
     const after: Record<string, string | null> = {};
@@ -176,8 +192,13 @@ export class HubService {
   async quarantineRetry(id: string): Promise<{ passed: boolean }> {
     const row = await this.store.releaseQuarantine(id);
     if (!row) throw new HubError('NOT_FOUND', `no open quarantined record ${id}`);
-    const stored = row.record as { key?: string | null; modifiedAt?: string; raw?: Record<string, string | null> };
-    if (!stored.raw) throw new HubError('INVALID', `quarantined record ${id} is a refused write: run a sync instead`);
+    const stored = row.record as {
+      key?: string | null;
+      modifiedAt?: string;
+      raw?: Record<string, string | null>;
+    };
+    if (!stored.raw)
+      throw new HubError('INVALID', `quarantined record ${id} is a refused write: run a sync instead`);
     const record: VendorCustomer = {
       externalId: row.externalId,
       key: stored.key ?? null,
@@ -190,7 +211,8 @@ export class HubService {
 
   async syncNow(tenantId: string, connectors?: HubConnector[]): Promise<ConnectorReport[]> {
     const reports = await this.engine.run(tenantId, connectors);
-    if (!reports) throw new HubError('BUSY', `a hub run of tenant ${tenantId} is in progress; try again in a moment`);
+    if (!reports)
+      throw new HubError('BUSY', `a hub run of tenant ${tenantId} is in progress; try again in a moment`);
     return reports;
   }
 

@@ -157,7 +157,10 @@ export class HubStore {
 
   // ---- cursors, schemas, paused fields ------------------------------------------------------
 
-  async cursor(tenantId: string, connector: HubConnector): Promise<{ cursor: string | null; initialDone: boolean }> {
+  async cursor(
+    tenantId: string,
+    connector: HubConnector,
+  ): Promise<{ cursor: string | null; initialDone: boolean }> {
     const [row]: Array<{ cursor: string | null; initial_done: boolean }> = await this.db.query(
       `SELECT cursor, initial_done FROM hub.cursors WHERE tenant_id = $1 AND connector = $2`,
       [tenantId, connector],
@@ -184,10 +187,11 @@ export class HubStore {
     const digest = JSON.stringify([...fields].sort((a, b) => a.name.localeCompare(b.name)));
     return this.inTransaction(async (q) => {
       await q.query(`SELECT pg_advisory_xact_lock(hashtext('saldo:hub:schema:' || $1))`, [connector]);
-      const [last]: Array<{ version: number; fields: SchemaField[]; digest: string; taken_at: Date }> = await q.query(
-        `SELECT version, fields, digest, taken_at FROM hub.schema_snapshots WHERE connector = $1 ORDER BY version DESC LIMIT 1`,
-        [connector],
-      );
+      const [last]: Array<{ version: number; fields: SchemaField[]; digest: string; taken_at: Date }> =
+        await q.query(
+          `SELECT version, fields, digest, taken_at FROM hub.schema_snapshots WHERE connector = $1 ORDER BY version DESC LIMIT 1`,
+          [connector],
+        );
       if (last && last.digest === digest)
         return { version: last.version, previous: null, changedAt: last.taken_at };
       const [row]: Array<{ version: number; taken_at: Date }> = await q.query(
@@ -199,13 +203,21 @@ export class HubStore {
     });
   }
 
-  async schemaSnapshots(connector?: string): Promise<Array<{ connector: string; version: number; fields: SchemaField[]; takenAt: Date }>> {
-    const rows: Array<{ connector: string; version: number; fields: SchemaField[]; taken_at: Date }> = await this.db.query(
-      `SELECT connector, version, fields, taken_at FROM hub.schema_snapshots WHERE $1::text IS NULL OR connector = $1
+  async schemaSnapshots(
+    connector?: string,
+  ): Promise<Array<{ connector: string; version: number; fields: SchemaField[]; takenAt: Date }>> {
+    const rows: Array<{ connector: string; version: number; fields: SchemaField[]; taken_at: Date }> =
+      await this.db.query(
+        `SELECT connector, version, fields, taken_at FROM hub.schema_snapshots WHERE $1::text IS NULL OR connector = $1
         ORDER BY connector, version`,
-      [connector ?? null],
-    );
-    return rows.map((r) => ({ connector: r.connector, version: r.version, fields: r.fields, takenAt: r.taken_at }));
+        [connector ?? null],
+      );
+    return rows.map((r) => ({
+      connector: r.connector,
+      version: r.version,
+      fields: r.fields,
+      takenAt: r.taken_at,
+    }));
   }
 
   /** Replaces the paused fields of a tenant and connector with `paused` (schema drift). */
@@ -224,17 +236,40 @@ export class HubStore {
         `INSERT INTO hub.paused_fields (tenant_id, connector, source_field, hub_field, reason)
          SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[])
          ON CONFLICT (tenant_id, connector, source_field) DO UPDATE SET hub_field = EXCLUDED.hub_field, reason = EXCLUDED.reason`,
-        [tenantId, connector, paused.map((p) => p.sourceField), paused.map((p) => p.hubField), paused.map((p) => p.reason)],
+        [
+          tenantId,
+          connector,
+          paused.map((p) => p.sourceField),
+          paused.map((p) => p.hubField),
+          paused.map((p) => p.reason),
+        ],
       );
     });
   }
 
-  async paused(tenantId?: string): Promise<Array<{ tenantId: string; connector: string; sourceField: string; hubField: string; reason: string; since: Date }>> {
-    const rows: Array<{ tenant_id: string; connector: string; source_field: string; hub_field: string; reason: string; since: Date }> =
-      await this.db.query(
-        `SELECT * FROM hub.paused_fields WHERE $1::text IS NULL OR tenant_id = $1 ORDER BY tenant_id, connector, source_field`,
-        [tenantId ?? null],
-      );
+  async paused(
+    tenantId?: string,
+  ): Promise<
+    Array<{
+      tenantId: string;
+      connector: string;
+      sourceField: string;
+      hubField: string;
+      reason: string;
+      since: Date;
+    }>
+  > {
+    const rows: Array<{
+      tenant_id: string;
+      connector: string;
+      source_field: string;
+      hub_field: string;
+      reason: string;
+      since: Date;
+    }> = await this.db.query(
+      `SELECT * FROM hub.paused_fields WHERE $1::text IS NULL OR tenant_id = $1 ORDER BY tenant_id, connector, source_field`,
+      [tenantId ?? null],
+    );
     return rows.map((r) => ({
       tenantId: r.tenant_id,
       connector: r.connector,
@@ -250,12 +285,19 @@ export class HubStore {
   /** Everything the engine keeps in memory for one tenant's run (read under the tenant's run lock). */
   async loadTenant(tenantId: string): Promise<TenantState> {
     const customers: Array<{ customer_id: string; state: 'active' | 'merged'; merged_into: string | null }> =
-      await this.db.query(`SELECT customer_id, state, merged_into FROM hub.customers WHERE tenant_id = $1`, [tenantId]);
-    const values: Array<{ customer_id: string; field: string; value: string | null; source: string; source_modified_at: Date }> =
-      await this.db.query(
-        `SELECT customer_id, field, value, source, source_modified_at FROM hub.field_values WHERE tenant_id = $1`,
-        [tenantId],
-      );
+      await this.db.query(`SELECT customer_id, state, merged_into FROM hub.customers WHERE tenant_id = $1`, [
+        tenantId,
+      ]);
+    const values: Array<{
+      customer_id: string;
+      field: string;
+      value: string | null;
+      source: string;
+      source_modified_at: Date;
+    }> = await this.db.query(
+      `SELECT customer_id, field, value, source, source_modified_at FROM hub.field_values WHERE tenant_id = $1`,
+      [tenantId],
+    );
     const links: Array<{
       connector: HubConnector;
       external_id: string;
@@ -269,7 +311,8 @@ export class HubStore {
       [tenantId],
     );
     const state: TenantState = { customers: new Map(), values: new Map(), links: new Map() };
-    for (const c of customers) state.customers.set(c.customer_id, { state: c.state, mergedInto: c.merged_into });
+    for (const c of customers)
+      state.customers.set(c.customer_id, { state: c.state, mergedInto: c.merged_into });
     for (const v of values) {
       const of = state.values.get(v.customer_id) ?? new Map<string, FieldValue>();
       of.set(v.field, { value: v.value, source: v.source, modifiedAt: v.source_modified_at });
@@ -326,7 +369,12 @@ export class HubStore {
         `INSERT INTO hub.customers (tenant_id, customer_id, state, merged_into)
          SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[])
          ON CONFLICT (tenant_id, customer_id) DO UPDATE SET state = EXCLUDED.state, merged_into = EXCLUDED.merged_into, updated_at = now()`,
-        [t, c.customers.map((x) => x.customerId), c.customers.map((x) => x.state), c.customers.map((x) => x.mergedInto)],
+        [
+          t,
+          c.customers.map((x) => x.customerId),
+          c.customers.map((x) => x.state),
+          c.customers.map((x) => x.mergedInto),
+        ],
       );
     if (c.decisions.length)
       await q.query(
@@ -452,51 +500,73 @@ export class HubStore {
 
   // ---- operator reads -----------------------------------------------------------------------
 
-  async customer(tenantId: string, customerId: string): Promise<{
+  async customer(
+    tenantId: string,
+    customerId: string,
+  ): Promise<{
     customerId: string;
     state: string;
     mergedInto: string | null;
     fields: Record<string, FieldValue>;
     links: Array<{ connector: string; externalId: string; key: string | null }>;
   } | null> {
-    const [c]: Array<{ customer_id: string; state: string; merged_into: string | null }> = await this.db.query(
-      `SELECT customer_id, state, merged_into FROM hub.customers WHERE tenant_id = $1 AND customer_id = $2`,
-      [tenantId, customerId],
-    );
+    const [c]: Array<{ customer_id: string; state: string; merged_into: string | null }> =
+      await this.db.query(
+        `SELECT customer_id, state, merged_into FROM hub.customers WHERE tenant_id = $1 AND customer_id = $2`,
+        [tenantId, customerId],
+      );
     if (!c) return null;
-    const values: Array<{ field: string; value: string | null; source: string; source_modified_at: Date }> = await this.db.query(
-      `SELECT field, value, source, source_modified_at FROM hub.field_values WHERE tenant_id = $1 AND customer_id = $2 ORDER BY field`,
-      [tenantId, customerId],
-    );
-    const links: Array<{ connector: string; external_id: string; external_key: string | null }> = await this.db.query(
-      `SELECT connector, external_id, external_key FROM hub.links WHERE tenant_id = $1 AND customer_id = $2 ORDER BY connector, external_id`,
-      [tenantId, customerId],
-    );
+    const values: Array<{ field: string; value: string | null; source: string; source_modified_at: Date }> =
+      await this.db.query(
+        `SELECT field, value, source, source_modified_at FROM hub.field_values WHERE tenant_id = $1 AND customer_id = $2 ORDER BY field`,
+        [tenantId, customerId],
+      );
+    const links: Array<{ connector: string; external_id: string; external_key: string | null }> =
+      await this.db.query(
+        `SELECT connector, external_id, external_key FROM hub.links WHERE tenant_id = $1 AND customer_id = $2 ORDER BY connector, external_id`,
+        [tenantId, customerId],
+      );
     return {
       customerId: c.customer_id,
       state: c.state,
       mergedInto: c.merged_into,
-      fields: Object.fromEntries(values.map((v) => [v.field, { value: v.value, source: v.source, modifiedAt: v.source_modified_at }])),
+      fields: Object.fromEntries(
+        values.map((v) => [v.field, { value: v.value, source: v.source, modifiedAt: v.source_modified_at }]),
+      ),
       links: links.map((l) => ({ connector: l.connector, externalId: l.external_id, key: l.external_key })),
     };
   }
 
-  async decisions(tenantId: string, customerId?: string, limit = 200): Promise<Array<{
-    id: string;
-    customerId: string;
-    field: string;
-    rule: string;
-    candidates: unknown;
-    winner: unknown;
-    explanation: string;
-    decidedAt: Date;
-  }>> {
-    const rows: Array<{ id: string; customer_id: string; field: string; rule: string; candidates: unknown; winner: unknown; explanation: string; decided_at: Date }> =
-      await this.db.query(
-        `SELECT id::text, customer_id, field, rule, candidates, winner, explanation, decided_at FROM hub.decisions
+  async decisions(
+    tenantId: string,
+    customerId?: string,
+    limit = 200,
+  ): Promise<
+    Array<{
+      id: string;
+      customerId: string;
+      field: string;
+      rule: string;
+      candidates: unknown;
+      winner: unknown;
+      explanation: string;
+      decidedAt: Date;
+    }>
+  > {
+    const rows: Array<{
+      id: string;
+      customer_id: string;
+      field: string;
+      rule: string;
+      candidates: unknown;
+      winner: unknown;
+      explanation: string;
+      decided_at: Date;
+    }> = await this.db.query(
+      `SELECT id::text, customer_id, field, rule, candidates, winner, explanation, decided_at FROM hub.decisions
           WHERE tenant_id = $1 AND ($2::text IS NULL OR customer_id = $2) ORDER BY id DESC LIMIT $3`,
-        [tenantId, customerId ?? null, limit],
-      );
+      [tenantId, customerId ?? null, limit],
+    );
     return rows.map((r) => ({
       id: r.id,
       customerId: r.customer_id,
@@ -510,12 +580,22 @@ export class HubStore {
   }
 
   async quarantine(tenantId: string | null, state = 'open'): Promise<QuarantineRow[]> {
-    const rows: Array<{ id: string; tenant_id: string; connector: string; external_id: string; record: Record<string, unknown>; reasons: string[]; state: string; attempts: number; created_at: Date; updated_at: Date }> =
-      await this.db.query(
-        `SELECT id::text, tenant_id, connector, external_id, record, reasons, state, attempts, created_at, updated_at FROM hub.quarantine
+    const rows: Array<{
+      id: string;
+      tenant_id: string;
+      connector: string;
+      external_id: string;
+      record: Record<string, unknown>;
+      reasons: string[];
+      state: string;
+      attempts: number;
+      created_at: Date;
+      updated_at: Date;
+    }> = await this.db.query(
+      `SELECT id::text, tenant_id, connector, external_id, record, reasons, state, attempts, created_at, updated_at FROM hub.quarantine
           WHERE ($1::text IS NULL OR tenant_id = $1) AND state = $2 ORDER BY id`,
-        [tenantId, state],
-      );
+      [tenantId, state],
+    );
     return rows.map((r) => ({
       id: r.id,
       tenantId: r.tenant_id,
@@ -542,8 +622,17 @@ export class HubStore {
       );
       const row = rows[0];
       if (!row) return null;
-      const [full]: Array<{ id: string; record: Record<string, unknown>; reasons: string[]; attempts: number; created_at: Date; updated_at: Date }> =
-        await q.query(`SELECT id::text, record, reasons, attempts, created_at, updated_at FROM hub.quarantine WHERE id = $1`, [id]);
+      const [full]: Array<{
+        id: string;
+        record: Record<string, unknown>;
+        reasons: string[];
+        attempts: number;
+        created_at: Date;
+        updated_at: Date;
+      }> = await q.query(
+        `SELECT id::text, record, reasons, attempts, created_at, updated_at FROM hub.quarantine WHERE id = $1`,
+        [id],
+      );
       return {
         id: full!.id,
         tenantId: row.tenant_id,
@@ -560,12 +649,21 @@ export class HubStore {
   }
 
   async reviews(tenantId: string | null, state = 'open'): Promise<ReviewRow[]> {
-    const rows: Array<{ id: string; tenant_id: string; customer_a: string; customer_b: string; score: string; reasons: string[]; state: string; decided_by: string | null; created_at: Date }> =
-      await this.db.query(
-        `SELECT id::text, tenant_id, customer_a, customer_b, score::text, reasons, state, decided_by, created_at FROM hub.review_queue
+    const rows: Array<{
+      id: string;
+      tenant_id: string;
+      customer_a: string;
+      customer_b: string;
+      score: string;
+      reasons: string[];
+      state: string;
+      decided_by: string | null;
+      created_at: Date;
+    }> = await this.db.query(
+      `SELECT id::text, tenant_id, customer_a, customer_b, score::text, reasons, state, decided_by, created_at FROM hub.review_queue
           WHERE ($1::text IS NULL OR tenant_id = $1) AND state = $2 ORDER BY score DESC, id`,
-        [tenantId, state],
-      );
+      [tenantId, state],
+    );
     return rows.map((r) => ({
       id: r.id,
       tenantId: r.tenant_id,
@@ -590,7 +688,17 @@ export class HubStore {
     const [row] = (await this.db.query(
       `SELECT id::text, tenant_id, customer_a, customer_b, score::text, reasons, state, decided_by, created_at FROM hub.review_queue WHERE id = $1`,
       [id],
-    )) as Array<{ id: string; tenant_id: string; customer_a: string; customer_b: string; score: string; reasons: string[]; state: string; decided_by: string | null; created_at: Date }>;
+    )) as Array<{
+      id: string;
+      tenant_id: string;
+      customer_a: string;
+      customer_b: string;
+      score: string;
+      reasons: string[];
+      state: string;
+      decided_by: string | null;
+      created_at: Date;
+    }>;
     return {
       id: row!.id,
       tenantId: row!.tenant_id,
@@ -608,7 +716,17 @@ export class HubStore {
     const all = (await this.db.query(
       `SELECT id::text, tenant_id, customer_a, customer_b, score::text, reasons, state, decided_by, created_at FROM hub.review_queue WHERE id = $1`,
       [id],
-    )) as Array<{ id: string; tenant_id: string; customer_a: string; customer_b: string; score: string; reasons: string[]; state: string; decided_by: string | null; created_at: Date }>;
+    )) as Array<{
+      id: string;
+      tenant_id: string;
+      customer_a: string;
+      customer_b: string;
+      score: string;
+      reasons: string[];
+      state: string;
+      decided_by: string | null;
+      created_at: Date;
+    }>;
     const r = all[0];
     return r
       ? {
@@ -627,7 +745,14 @@ export class HubStore {
 
   async status(tenantId?: string): Promise<{
     customers: Record<string, number>;
-    cursors: Array<{ tenantId: string; connector: string; initialDone: boolean; recordsRead: number; lastRunAt: Date | null; lastError: string | null }>;
+    cursors: Array<{
+      tenantId: string;
+      connector: string;
+      initialDone: boolean;
+      recordsRead: number;
+      lastRunAt: Date | null;
+      lastError: string | null;
+    }>;
     quarantined: number;
     inReview: number;
     paused: number;
@@ -639,8 +764,17 @@ export class HubStore {
       `SELECT state, count(*)::text AS n FROM hub.customers WHERE $1::text IS NULL OR tenant_id = $1 GROUP BY state`,
       [t],
     );
-    const cursors: Array<{ tenant_id: string; connector: string; initial_done: boolean; records_read: string; last_run_at: Date | null; last_error: string | null }> =
-      await this.db.query(`SELECT * FROM hub.cursors WHERE $1::text IS NULL OR tenant_id = $1 ORDER BY tenant_id, connector`, [t]);
+    const cursors: Array<{
+      tenant_id: string;
+      connector: string;
+      initial_done: boolean;
+      records_read: string;
+      last_run_at: Date | null;
+      last_error: string | null;
+    }> = await this.db.query(
+      `SELECT * FROM hub.cursors WHERE $1::text IS NULL OR tenant_id = $1 ORDER BY tenant_id, connector`,
+      [t],
+    );
     const [counts]: Array<{ q: string; r: string; p: string; d: string }> = await this.db.query(
       `SELECT (SELECT count(*) FROM hub.quarantine WHERE state = 'open' AND ($1::text IS NULL OR tenant_id = $1))::text AS q,
               (SELECT count(*) FROM hub.review_queue WHERE state = 'open' AND ($1::text IS NULL OR tenant_id = $1))::text AS r,
@@ -671,7 +805,10 @@ export class HubStore {
   }
 
   /** Runs `work` holding the tenant's hub run lock (one run per tenant across every worker); null if busy. */
-  async withTenantLock<T>(tenantId: string, work: () => Promise<T>): Promise<{ ran: true; result: T } | { ran: false }> {
+  async withTenantLock<T>(
+    tenantId: string,
+    work: () => Promise<T>,
+  ): Promise<{ ran: true; result: T } | { ran: false }> {
     const q = this.db.createQueryRunner();
     await q.connect();
     try {

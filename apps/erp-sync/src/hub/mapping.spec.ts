@@ -19,7 +19,9 @@ describe('transforms', () => {
     expect(applyTransform('title', "o'brien-smith jr")).toBe("O'Brien-Smith Jr");
     expect(applyTransform('digits', '+62 (812) 3')).toBe('628123');
     expect(applyTransform({ op: 'enum', map: { gold: 'enterprise' } }, 'GOLD')).toBe('enterprise');
-    expect(applyTransform({ op: 'enum', map: { gold: 'enterprise' }, otherwise: 'free' }, 'bronze')).toBe('free');
+    expect(applyTransform({ op: 'enum', map: { gold: 'enterprise' }, otherwise: 'free' }, 'bronze')).toBe(
+      'free',
+    );
     expect(applyTransform({ op: 'date', from: 'dd/mm/yyyy' }, '4/3/2026')).toBe('2026-03-04');
     expect(applyTransform({ op: 'date', from: 'mm/dd/yyyy' }, '4/3/2026')).toBe('2026-04-03');
     expect(applyTransform({ op: 'date', from: 'epoch_s' }, '0')).toBe('1970-01-01');
@@ -37,7 +39,12 @@ describe('transforms', () => {
   });
 
   it('joins several fields on the way in and splits them on the way out', () => {
-    const source = { field: ['firstName', 'lastName'], direction: 'both' as const, separator: ' ', transforms: ['trim' as const] };
+    const source = {
+      field: ['firstName', 'lastName'],
+      direction: 'both' as const,
+      separator: ' ',
+      transforms: ['trim' as const],
+    };
     expect(mapInbound(source, { firstName: 'Ana', lastName: 'Maria Lopez' })).toBe('Ana Maria Lopez');
     expect(mapInbound(source, { other: 'x' })).toBeUndefined();
     expect(mapOutbound(source, 'Ana Maria Lopez')).toEqual({ firstName: 'Ana', lastName: 'Maria Lopez' });
@@ -48,10 +55,18 @@ describe('validation', () => {
   const mapping = defaultMapping();
   it('required, e-mail, E.164 phone, allowed values, pattern', () => {
     expect(validateValue('name', mapping.fields['name']!, null)).toEqual(['name: required']);
-    expect(validateValue('email', mapping.fields['email']!, 'x@')).toEqual(['email: "x@" is not an e-mail address']);
-    expect(validateValue('phone', mapping.fields['phone']!, '0812')).toEqual(['phone: "0812" is not a phone number in E.164']);
-    expect(validateValue('tier', mapping.fields['tier']!, 'gold')).toEqual(['tier: "gold" is not one of free, pro, enterprise']);
-    expect(validateValue('code', { type: 'text', required: false, pattern: '^[A-Z]{3}$', sources: {} }, 'ab1')).toHaveLength(1);
+    expect(validateValue('email', mapping.fields['email']!, 'x@')).toEqual([
+      'email: "x@" is not an e-mail address',
+    ]);
+    expect(validateValue('phone', mapping.fields['phone']!, '0812')).toEqual([
+      'phone: "0812" is not a phone number in E.164',
+    ]);
+    expect(validateValue('tier', mapping.fields['tier']!, 'gold')).toEqual([
+      'tier: "gold" is not one of free, pro, enterprise',
+    ]);
+    expect(
+      validateValue('code', { type: 'text', required: false, pattern: '^[A-Z]{3}$', sources: {} }, 'ab1'),
+    ).toHaveLength(1);
   });
 
   it('a mapping is checked against each system’s schema and the registered custom rules', () => {
@@ -61,7 +76,10 @@ describe('validation', () => {
     };
     const m = parseMapping({
       fields: {
-        name: { rule: 'custom:nope', sources: { netsuite: { field: 'companyName' }, zendesk: { field: 'full_name' } } },
+        name: {
+          rule: 'custom:nope',
+          sources: { netsuite: { field: 'companyName' }, zendesk: { field: 'full_name' } },
+        },
       },
       duplicates: { autoMergeAbove: 0.5, reviewAbove: 0.8 },
     });
@@ -70,7 +88,9 @@ describe('validation', () => {
       'name.sources.zendesk.field: zendesk has no field "full_name"',
       'duplicates.reviewAbove must not exceed duplicates.autoMergeAbove',
     ]);
-    expect(() => parseMapping({ fields: { 'Bad Name': { sources: {} } } })).toThrow('fields.Bad Name: Invalid key in record');
+    expect(() => parseMapping({ fields: { 'Bad Name': { sources: {} } } })).toThrow(
+      'fields.Bad Name: Invalid key in record',
+    );
   });
 
   it('diffs two versions field by field', () => {
@@ -103,7 +123,10 @@ describe('conflict rules', () => {
     expect(resolveConflict('tier', ns, ac, mapping)).toMatchObject({ winner: ns, rule: 'priority' });
     const short = { value: 'Acme', source: 'zendesk' as const, modifiedAt: at(100) };
     const long = { value: 'Acme Holdings', source: 'activecampaign' as const, modifiedAt: at(0) };
-    expect(resolveConflict('company', short, long, mapping)).toMatchObject({ winner: long, rule: 'custom:longest' });
+    expect(resolveConflict('company', short, long, mapping)).toMatchObject({
+      winner: long,
+      rule: 'custom:longest',
+    });
     const same = { value: 'Acmf', source: 'activecampaign' as const, modifiedAt: at(100) };
     const fallback = resolveConflict('company', { ...short, modifiedAt: at(0) }, same, mapping);
     expect(fallback.winner).toBe(same);
@@ -115,11 +138,20 @@ describe('duplicates', () => {
   it('exact e-mail is certain; name with phone or company domain scores high; name alone does not', () => {
     const a = { customerId: 'a', name: 'PT Acme Indonesia', email: 'ana@acme.co.id', phone: '+62811' };
     expect(matchScore(a, { customerId: 'b', name: 'x', email: 'ANA@acme.co.id', phone: null }).score).toBe(1);
-    expect(matchScore(a, { customerId: 'b', name: 'Acme Indonesia', email: null, phone: '+62811' }).score).toBe(1);
-    const domain = matchScore(a, { customerId: 'b', name: 'Acme Indonesa', email: 'bob@acme.co.id', phone: null });
+    expect(
+      matchScore(a, { customerId: 'b', name: 'Acme Indonesia', email: null, phone: '+62811' }).score,
+    ).toBe(1);
+    const domain = matchScore(a, {
+      customerId: 'b',
+      name: 'Acme Indonesa',
+      email: 'bob@acme.co.id',
+      phone: null,
+    });
     expect(domain.score).toBeGreaterThan(0.8);
     expect(domain.score).toBeLessThan(0.9);
-    expect(matchScore(a, { customerId: 'b', name: 'Acme Indonesia', email: 'x@gmail.com', phone: null }).score).toBe(0.55);
+    expect(
+      matchScore(a, { customerId: 'b', name: 'Acme Indonesia', email: 'x@gmail.com', phone: null }).score,
+    ).toBe(0.55);
     expect(nameSimilarity('Lopez Ana', 'Ana Lopez')).toBe(1);
     expect(blockingKeys(a)).toEqual(['e:ana@acme.co.id', 'p:+62811', 'd:acme.co.id', 'n:acme']);
   });

@@ -19,7 +19,10 @@ const transformSchema = z.union([
     /** A value the map does not know: kept (default) or replaced by this. */
     otherwise: z.string().optional(),
   }),
-  z.object({ op: z.literal('date'), from: z.enum(['iso', 'yyyy-mm-dd', 'dd/mm/yyyy', 'mm/dd/yyyy', 'epoch_s']) }),
+  z.object({
+    op: z.literal('date'),
+    from: z.enum(['iso', 'yyyy-mm-dd', 'dd/mm/yyyy', 'mm/dd/yyyy', 'epoch_s']),
+  }),
   z.object({ op: z.literal('split'), separator: z.string().min(1), index: z.number().int().min(0).max(20) }),
 ]);
 export type Transform = z.infer<typeof transformSchema>;
@@ -35,7 +38,10 @@ const sourceSchema = z.object({
 export type SourceMapping = z.infer<typeof sourceSchema>;
 
 export const BUILTIN_RULES = ['lww', 'priority'] as const;
-const ruleSchema = z.union([z.enum(BUILTIN_RULES), z.string().regex(/^custom:[a-z_]{1,40}$/, 'custom:<name>')]);
+const ruleSchema = z.union([
+  z.enum(BUILTIN_RULES),
+  z.string().regex(/^custom:[a-z_]{1,40}$/, 'custom:<name>'),
+]);
 export type RuleName = z.infer<typeof ruleSchema>;
 
 const fieldSchema = z.object({
@@ -50,7 +56,15 @@ const fieldSchema = z.object({
 });
 export type HubFieldMapping = z.infer<typeof fieldSchema>;
 
+/** Which of a shared vendor account's records are this tenant's (absent: all of them). */
+const scopeSchema = z.object({ field: z.string().min(1), equals: z.string().min(1) });
+
 export const mappingSchema = z.object({
+  /**
+   * Per system, the field and value that mark the tenant's records when several tenants share one
+   * vendor account (e.g. NetSuite `subsidiary`, a Zendesk user field `saldo_tenant`).
+   */
+  scope: z.partialRecord(z.enum(HUB_CONNECTORS), scopeSchema).default({}),
   fields: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'hub field names are snake_case'), fieldSchema),
   conflicts: z
     .object({
@@ -112,7 +126,8 @@ export function validateMapping(
         problems.push(`${name}.pattern: ${(error as Error).message}`);
       }
     }
-    if (field.type === 'enum' && !field.allowed?.length) problems.push(`${name}: an enum field lists its allowed values`);
+    if (field.type === 'enum' && !field.allowed?.length)
+      problems.push(`${name}: an enum field lists its allowed values`);
     if (field.rule?.startsWith('custom:') && !customRules.has(field.rule.slice(7)))
       problems.push(`${name}.rule: no custom rule "${field.rule.slice(7)}" is registered`);
     if (Object.keys(field.sources).length === 0) problems.push(`${name}: maps no system`);
@@ -127,6 +142,13 @@ export function validateMapping(
           problems.push(`${name}.sources.${connector}.field: ${connector} has no field "${f}"`);
       }
     }
+  }
+  for (const [connector, scope] of Object.entries(mapping.scope) as Array<
+    [HubConnector, { field: string }]
+  >) {
+    const schema = schemas[connector];
+    if (schema && !schema.some((s) => s.name === scope.field))
+      problems.push(`scope.${connector}.field: ${connector} has no field "${scope.field}"`);
   }
   const rule = mapping.conflicts.rule;
   if (rule.startsWith('custom:') && !customRules.has(rule.slice(7)))
@@ -157,7 +179,10 @@ export function outboundFields(mapping: HubMapping, connector: HubConnector): Ar
 }
 
 /** A system's value(s) → the hub value: joined when several fields, then every transform in order. */
-export function mapInbound(source: SourceMapping, raw: Readonly<Record<string, unknown>>): string | null | undefined {
+export function mapInbound(
+  source: SourceMapping,
+  raw: Readonly<Record<string, unknown>>,
+): string | null | undefined {
   const fields = sourceFields(source);
   if (fields.every((f) => !(f in raw))) return undefined; // the record does not carry it
   const parts = fields.map((f) => textOf(raw[f]));
@@ -198,7 +223,9 @@ export function applyTransform(t: Transform, value: string | null): string | nul
       case 'upper':
         return value.toUpperCase();
       case 'title':
-        return value.toLowerCase().replace(/(^|[\s'-])(\p{L})/gu, (_m, sep: string, c: string) => sep + c.toUpperCase());
+        return value
+          .toLowerCase()
+          .replace(/(^|[\s'-])(\p{L})/gu, (_m, sep: string, c: string) => sep + c.toUpperCase());
       case 'digits':
         return value.replace(/\D+/g, '');
       case 'empty_to_null':
@@ -236,7 +263,10 @@ export function toE164(value: string, defaultCountry: string | null): string {
   return e164 && /^\+[1-9]\d{6,14}$/.test(e164) ? e164 : value;
 }
 
-function toIsoDate(value: string, from: 'iso' | 'yyyy-mm-dd' | 'dd/mm/yyyy' | 'mm/dd/yyyy' | 'epoch_s'): string {
+function toIsoDate(
+  value: string,
+  from: 'iso' | 'yyyy-mm-dd' | 'dd/mm/yyyy' | 'mm/dd/yyyy' | 'epoch_s',
+): string {
   const pad = (n: string) => n.padStart(2, '0');
   let m: RegExpExecArray | null;
   switch (from) {
@@ -261,7 +291,8 @@ const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 export function validateValue(name: string, field: HubFieldMapping, value: string | null): string[] {
   if (value === null || value === '') return field.required ? [`${name}: required`] : [];
   const problems: string[] = [];
-  if (field.type === 'email' && !EMAIL.test(value)) problems.push(`${name}: "${value}" is not an e-mail address`);
+  if (field.type === 'email' && !EMAIL.test(value))
+    problems.push(`${name}: "${value}" is not an e-mail address`);
   if (field.type === 'phone' && !/^\+[1-9]\d{6,14}$/.test(value))
     problems.push(`${name}: "${value}" is not a phone number in E.164`);
   if (field.type === 'date' && !/^\d{4}-\d{2}-\d{2}$/.test(value))
@@ -322,7 +353,10 @@ export function defaultMapping(): HubMapping {
         sources: {
           netsuite: { field: 'phone', transforms: ['empty_to_null', { op: 'e164', defaultCountry: '62' }] },
           zendesk: { field: 'phone', transforms: ['empty_to_null', { op: 'e164', defaultCountry: '62' }] },
-          activecampaign: { field: 'phone', transforms: ['empty_to_null', { op: 'e164', defaultCountry: '62' }] },
+          activecampaign: {
+            field: 'phone',
+            transforms: ['empty_to_null', { op: 'e164', defaultCountry: '62' }],
+          },
         },
       },
       tier: {

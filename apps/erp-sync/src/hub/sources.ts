@@ -50,7 +50,7 @@ export const HUB_PRIORITY = 7;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-const MAX_TRIES = 6;
+const MAX_TRIES = 8;
 
 /** A call that throws on a failed answer (SuiteQL), tried again with backoff at most MAX_TRIES times. */
 async function retrying<T>(call: () => Promise<T>): Promise<T> {
@@ -97,15 +97,19 @@ export class NetSuiteCustomers implements CustomerSource {
   constructor(private readonly netsuite: NetSuiteConnector) {}
 
   async describe(): Promise<SchemaField[]> {
-    const response = await patiently(() => this.netsuite.request(
-      'GET',
-      '/services/rest/record/v1/metadata-catalog/customer',
-      undefined,
-      HUB_PRIORITY,
-      { accept: 'application/schema+json' },
-    ));
+    const response = await patiently(() =>
+      this.netsuite.request(
+        'GET',
+        '/services/rest/record/v1/metadata-catalog/customer',
+        undefined,
+        HUB_PRIORITY,
+        { accept: 'application/schema+json' },
+      ),
+    );
     if (response.status !== 200) throw failed('NetSuite metadata-catalog', response);
-    const json = JSON.parse(response.text) as { properties?: Record<string, { type?: string; title?: string }> };
+    const json = JSON.parse(response.text) as {
+      properties?: Record<string, { type?: string; title?: string }>;
+    };
     return Object.entries(json.properties ?? {})
       .filter(([name]) => !['id', 'externalId', 'lastModifiedDate'].includes(name))
       .map(([name, p]) => ({ name, type: p.type ?? 'string', label: p.title ?? name }));
@@ -115,7 +119,8 @@ export class NetSuiteCustomers implements CustomerSource {
     const [since, afterId] = (cursor ?? '1970-01-01 00:00:00|0').split('|') as [string, string];
     if (!/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(since) || !/^\d+$/.test(afterId))
       throw new Error(`NetSuite customer cursor "${cursor}" is not <YYYY-MM-DD HH24:MI:SS>|<id>`);
-    for (const f of fields) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(f)) throw new Error(`bad NetSuite field ${f}`);
+    for (const f of fields)
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(f)) throw new Error(`bad NetSuite field ${f}`);
     const columns = fields.map((f) => `${f.toLowerCase()}, `).join('');
     const time = (t: string) => `TO_TIMESTAMP('${t}', 'YYYY-MM-DD HH24:MI:SS')`;
     // Keyset on (lastmodifieddate, id): one second may hold thousands of changes, none is lost or read twice.
@@ -123,7 +128,9 @@ export class NetSuiteCustomers implements CustomerSource {
       `SELECT id, externalid, ${columns}TO_CHAR(lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS lastmodified FROM customer ` +
       `WHERE (lastmodifieddate > ${time(since)} OR (lastmodifieddate = ${time(since)} AND id > ${Number(afterId)})) ` +
       `ORDER BY lastmodifieddate, id`;
-    const page = await retrying(() => this.netsuite.suiteqlPage(query, 0, Math.min(1_000, limit), HUB_PRIORITY));
+    const page = await retrying(() =>
+      this.netsuite.suiteqlPage(query, 0, Math.min(1_000, limit), HUB_PRIORITY),
+    );
     const records = page.items.map((item) => ({
       externalId: String(item['id']),
       key: item['externalid'] || null,
@@ -142,12 +149,14 @@ export class NetSuiteCustomers implements CustomerSource {
     return Promise.all(
       records.map(async (r) => {
         try {
-          const response = await patiently(() => this.netsuite.request(
-            'PATCH',
-            `/services/rest/record/v1/customer/${encodeURIComponent(r.externalId)}`,
-            r.fields,
-            HUB_PRIORITY,
-          ));
+          const response = await patiently(() =>
+            this.netsuite.request(
+              'PATCH',
+              `/services/rest/record/v1/customer/${encodeURIComponent(r.externalId)}`,
+              r.fields,
+              HUB_PRIORITY,
+            ),
+          );
           return response.status === 204 || response.status === 200
             ? { ok: true }
             : { ok: false, error: `NetSuite ${response.status}: ${describeNetSuiteError(response.text)}` };
@@ -181,12 +190,14 @@ export class ZendeskCustomers implements CustomerSource {
   }
 
   async describe(): Promise<SchemaField[]> {
-    const response = await patiently(() => this.http.send({
-      method: 'GET',
-      path: '/api/v2/user_fields',
-      headers: this.headers(),
-      priority: HUB_PRIORITY,
-    }));
+    const response = await patiently(() =>
+      this.http.send({
+        method: 'GET',
+        path: '/api/v2/user_fields',
+        headers: this.headers(),
+        priority: HUB_PRIORITY,
+      }),
+    );
     if (response.status !== 200) throw failed('Zendesk user_fields', response);
     const json = JSON.parse(response.text) as {
       user_fields: Array<{ key: string; type: string; title: string; active?: boolean }>;
@@ -203,12 +214,14 @@ export class ZendeskCustomers implements CustomerSource {
 
   async read(cursor: string | null, limit: number, fields: readonly string[]): Promise<CustomerPage> {
     const query = cursor ? `cursor=${encodeURIComponent(cursor)}` : 'start_time=0';
-    const response = await patiently(() => this.http.send({
-      method: 'GET',
-      path: `/api/v2/incremental/users/cursor?${query}&per_page=${Math.min(limit, 1_000)}`,
-      headers: this.headers(),
-      priority: HUB_PRIORITY,
-    }));
+    const response = await patiently(() =>
+      this.http.send({
+        method: 'GET',
+        path: `/api/v2/incremental/users/cursor?${query}&per_page=${Math.min(limit, 1_000)}`,
+        headers: this.headers(),
+        priority: HUB_PRIORITY,
+      }),
+    );
     if (response.status !== 200) throw failed('Zendesk incremental export', response);
     const json = JSON.parse(response.text) as {
       users: Array<{
@@ -241,7 +254,8 @@ export class ZendeskCustomers implements CustomerSource {
 
   async write(records: readonly CustomerWrite[]): Promise<CustomerWriteResult[]> {
     const results: CustomerWriteResult[] = [];
-    for (let i = 0; i < records.length; i += 100) results.push(...(await this.writeMany(records.slice(i, i + 100))));
+    for (let i = 0; i < records.length; i += 100)
+      results.push(...(await this.writeMany(records.slice(i, i + 100))));
     return results;
   }
 
@@ -257,32 +271,40 @@ export class ZendeskCustomers implements CustomerSource {
       if (Object.keys(userFields).length) user['user_fields'] = userFields;
       return user;
     });
-    const response = await patiently(() => this.http.send({
-      method: 'POST',
-      path: '/api/v2/users/create_or_update_many',
-      headers: { ...this.headers(), 'content-type': 'application/json' },
-      body: JSON.stringify({ users }),
-      priority: HUB_PRIORITY,
-      audit: { syncRecordId: null, requestBody: { users } },
-    }));
+    const response = await patiently(() =>
+      this.http.send({
+        method: 'POST',
+        path: '/api/v2/users/create_or_update_many',
+        headers: { ...this.headers(), 'content-type': 'application/json' },
+        body: JSON.stringify({ users }),
+        priority: HUB_PRIORITY,
+        audit: { syncRecordId: null, requestBody: { users } },
+      }),
+    );
     if (response.status !== 200) return all(`Zendesk ${response.status}: ${response.text.slice(0, 300)}`);
     const jobId = (JSON.parse(response.text) as { job_status?: { id?: string } }).job_status?.id;
     if (!jobId) return all('Zendesk queued no job');
     for (let poll = 0; poll < 120; poll += 1) {
       await sleep(this.pollIntervalMs);
-      const status = await patiently(() => this.http.send({
-        method: 'GET',
-        path: `/api/v2/job_statuses/${encodeURIComponent(jobId)}`,
-        headers: this.headers(),
-        priority: HUB_PRIORITY,
-      }));
+      const status = await patiently(() =>
+        this.http.send({
+          method: 'GET',
+          path: `/api/v2/job_statuses/${encodeURIComponent(jobId)}`,
+          headers: this.headers(),
+          priority: HUB_PRIORITY,
+        }),
+      );
       if (status.status !== 200) continue;
       const job = (
         JSON.parse(status.text) as {
-          job_status: { status: string; results?: Array<{ index?: number; status: string; details?: string }> | null };
+          job_status: {
+            status: string;
+            results?: Array<{ index?: number; status: string; details?: string }> | null;
+          };
         }
       ).job_status;
-      if (job.status === 'failed' || job.status === 'killed') return all(`Zendesk job ${jobId} ${job.status}`);
+      if (job.status === 'failed' || job.status === 'killed')
+        return all(`Zendesk job ${jobId} ${job.status}`);
       if (job.status !== 'completed') continue;
       return records.map((_r, i) => {
         const result = job.results?.find((x) => x.index === i) ?? job.results?.[i];
@@ -314,12 +336,14 @@ export class ActiveCampaignCustomers implements CustomerSource {
   }
 
   async describe(): Promise<SchemaField[]> {
-    const response = await patiently(() => this.http.send({
-      method: 'GET',
-      path: '/api/3/fields?limit=100',
-      headers: this.headers(),
-      priority: HUB_PRIORITY,
-    }));
+    const response = await patiently(() =>
+      this.http.send({
+        method: 'GET',
+        path: '/api/3/fields?limit=100',
+        headers: this.headers(),
+        priority: HUB_PRIORITY,
+      }),
+    );
     if (response.status !== 200) throw failed('ActiveCampaign fields', response);
     const json = JSON.parse(response.text) as { fields: Array<{ id: string; title: string; type: string }> };
     return [
@@ -335,15 +359,24 @@ export class ActiveCampaignCustomers implements CustomerSource {
     const records: VendorCustomer[] = [];
     let since = cursor ?? '1970-01-01T00:00:00.000Z';
     while (records.length < limit) {
-      const response = await patiently(() => this.http.send({
-        method: 'GET',
-        path: `/api/3/contacts?filters[updated_after]=${encodeURIComponent(since)}&orders[udate]=ASC&include=fieldValues&limit=100`,
-        headers: this.headers(),
-        priority: HUB_PRIORITY,
-      }));
+      const response = await patiently(() =>
+        this.http.send({
+          method: 'GET',
+          path: `/api/3/contacts?filters[updated_after]=${encodeURIComponent(since)}&orders[udate]=ASC&include=fieldValues&limit=100`,
+          headers: this.headers(),
+          priority: HUB_PRIORITY,
+        }),
+      );
       if (response.status !== 200) throw failed('ActiveCampaign contacts', response);
       const json = JSON.parse(response.text) as {
-        contacts: Array<{ id: string; email: string; firstName: string; lastName: string; phone: string; udate: string }>;
+        contacts: Array<{
+          id: string;
+          email: string;
+          firstName: string;
+          lastName: string;
+          phone: string;
+          udate: string;
+        }>;
         fieldValues?: Array<{ contact: string; field: string; value: string }>;
       };
       const values = new Map<string, Record<string, string>>();
@@ -375,7 +408,8 @@ export class ActiveCampaignCustomers implements CustomerSource {
 
   async write(records: readonly CustomerWrite[]): Promise<CustomerWriteResult[]> {
     const results: CustomerWriteResult[] = [];
-    for (let i = 0; i < records.length; i += 250) results.push(...(await this.importMany(records.slice(i, i + 250))));
+    for (let i = 0; i < records.length; i += 250)
+      results.push(...(await this.importMany(records.slice(i, i + 250))));
     return results;
   }
 
@@ -394,25 +428,30 @@ export class ActiveCampaignCustomers implements CustomerSource {
       return contact;
     });
     if (records.some((r) => !r.email)) return all('ActiveCampaign matches contacts by e-mail: none known');
-    const response = await patiently(() => this.http.send({
-      method: 'POST',
-      path: '/api/3/import/bulk_import',
-      headers: { ...this.headers(), 'content-type': 'application/json' },
-      body: JSON.stringify({ contacts }),
-      priority: HUB_PRIORITY,
-      audit: { syncRecordId: null, requestBody: { contacts } },
-    }));
-    if (response.status !== 200) return all(`ActiveCampaign ${response.status}: ${response.text.slice(0, 300)}`);
+    const response = await patiently(() =>
+      this.http.send({
+        method: 'POST',
+        path: '/api/3/import/bulk_import',
+        headers: { ...this.headers(), 'content-type': 'application/json' },
+        body: JSON.stringify({ contacts }),
+        priority: HUB_PRIORITY,
+        audit: { syncRecordId: null, requestBody: { contacts } },
+      }),
+    );
+    if (response.status !== 200)
+      return all(`ActiveCampaign ${response.status}: ${response.text.slice(0, 300)}`);
     const batchId = (JSON.parse(response.text) as { batchId?: string }).batchId;
     if (!batchId) return all('ActiveCampaign queued no import');
     for (let poll = 0; poll < 120; poll += 1) {
       await sleep(this.pollIntervalMs);
-      const info = await patiently(() => this.http.send({
-        method: 'GET',
-        path: `/api/3/import/info?batchId=${encodeURIComponent(batchId)}`,
-        headers: this.headers(),
-        priority: HUB_PRIORITY,
-      }));
+      const info = await patiently(() =>
+        this.http.send({
+          method: 'GET',
+          path: `/api/3/import/info?batchId=${encodeURIComponent(batchId)}`,
+          headers: this.headers(),
+          priority: HUB_PRIORITY,
+        }),
+      );
       if (info.status !== 200) continue;
       const batch = JSON.parse(info.text) as { status: string | false; failure?: string[] };
       if (batch.status === 'failed' || batch.status === 'interrupted')

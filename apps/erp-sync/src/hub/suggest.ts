@@ -37,7 +37,8 @@ function similarity(a: string, b: string): number {
 }
 
 function compatible(a: string, b: string): boolean {
-  const kind = (t: string) => (/date|time/.test(t) ? 'date' : /int|decimal|number|currency/.test(t) ? 'number' : 'text');
+  const kind = (t: string) =>
+    /date|time/.test(t) ? 'date' : /int|decimal|number|currency/.test(t) ? 'number' : 'text';
   return kind(a) === kind(b) || kind(a) === 'text' || kind(b) === 'text';
 }
 
@@ -59,7 +60,10 @@ export function suggestMappings(
           from: f.name,
           to: t.name,
           score: Math.round(score * 100) / 100,
-          why: byName >= byLabel * 0.95 ? `names "${f.name}" ~ "${t.name}"` : `labels "${f.label}" ~ "${t.label}"`,
+          why:
+            byName >= byLabel * 0.95
+              ? `names "${f.name}" ~ "${t.name}"`
+              : `labels "${f.label}" ~ "${t.label}"`,
         });
     }
   }

@@ -132,9 +132,15 @@ export class NetSuiteConnector implements Connector<JournalContent> {
     limit: number,
     priority: number,
   ): Promise<{ items: Array<Record<string, string | null>>; hasMore: boolean }> {
-    const response = await this.request('POST', `${SUITEQL_PATH}?limit=${limit}&offset=${offset}`, { q: query }, priority, {
-      prefer: 'transient',
-    });
+    const response = await this.request(
+      'POST',
+      `${SUITEQL_PATH}?limit=${limit}&offset=${offset}`,
+      { q: query },
+      priority,
+      {
+        prefer: 'transient',
+      },
+    );
     if (response.status !== 200)
       throw new Error(`NetSuite SuiteQL ${response.status}: ${describeNetSuiteError(response.text)}`);
     const json = JSON.parse(response.text) as { items?: Array<Record<string, unknown>>; hasMore?: boolean };
@@ -170,7 +176,9 @@ export class NetSuiteConnector implements Connector<JournalContent> {
         },
         body: body === undefined ? undefined : JSON.stringify(body),
         priority,
-        ...(method === 'GET' || path.includes('/suiteql') ? {} : { audit: { syncRecordId: null, requestBody: body } }),
+        ...(method === 'GET' || path.includes('/suiteql')
+          ? {}
+          : { audit: { syncRecordId: null, requestBody: body } }),
       }),
     );
   }

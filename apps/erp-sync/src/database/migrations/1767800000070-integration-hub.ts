@@ -62,7 +62,9 @@ export class IntegrationHub1767800000070 implements MigrationInterface {
         decision_id        bigint,
         recorded_at        timestamptz NOT NULL DEFAULT now()
       )`);
-    await db.query(`CREATE INDEX field_history_by_customer ON hub.field_history (tenant_id, customer_id, id)`);
+    await db.query(
+      `CREATE INDEX field_history_by_customer ON hub.field_history (tenant_id, customer_id, id)`,
+    );
     await db.query(`
       CREATE TABLE hub.links (
         tenant_id        text NOT NULL,
