@@ -1,6 +1,7 @@
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import type { Logger } from '@saldo/logging';
+import { FAST_RECONNECT_GRPC_OPTIONS } from '@saldo/resilience';
 import {
   createMetricsRegistry,
   startObservabilityServer,
@@ -34,6 +35,7 @@ export type EventsConfig = Pick<
   | 'LEDGER_EVENTS_CREATE_TOPIC'
   | 'LEDGER_OUTBOX_RELAY_ENABLED'
   | 'LEDGER_OUTBOX_BATCH_SIZE'
+  | 'LEDGER_EVENTS_ORDERING_SHARDS'
   | 'LEDGER_OUTBOX_POLL_INTERVAL_MS'
   | 'LEDGER_OUTBOX_STANDBY_POLL_MS'
   | 'LEDGER_OUTBOX_RETRY_BASE_MS'
@@ -83,11 +85,14 @@ export async function startLedgerEventsRuntime(
   if (config.LEDGER_OUTBOX_RELAY_ENABLED === 'true') {
     const publisher =
       overrides.publisher ??
-      new PubSubEventPublisher(new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT }), {
-        topicName: config.LEDGER_EVENTS_TOPIC,
-        createTopic: config.LEDGER_EVENTS_CREATE_TOPIC === 'true',
-        publishTimeoutMs: config.LEDGER_OUTBOX_PUBLISH_TIMEOUT_MS,
-      });
+      new PubSubEventPublisher(
+        new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT, ...FAST_RECONNECT_GRPC_OPTIONS }),
+        {
+          topicName: config.LEDGER_EVENTS_TOPIC,
+          createTopic: config.LEDGER_EVENTS_CREATE_TOPIC === 'true',
+          publishTimeoutMs: config.LEDGER_OUTBOX_PUBLISH_TIMEOUT_MS,
+        },
+      );
     relay = new OutboxRelay({
       databaseUrl: config.DATABASE_URL,
       pool,
@@ -96,6 +101,7 @@ export async function startLedgerEventsRuntime(
       logger,
       metrics: new RelayMetrics(registry),
       batchSize: config.LEDGER_OUTBOX_BATCH_SIZE,
+      orderingShards: config.LEDGER_EVENTS_ORDERING_SHARDS,
       pollIntervalMs: config.LEDGER_OUTBOX_POLL_INTERVAL_MS,
       standbyPollMs: config.LEDGER_OUTBOX_STANDBY_POLL_MS,
       retryBaseMs: config.LEDGER_OUTBOX_RETRY_BASE_MS,
@@ -113,14 +119,15 @@ export async function startLedgerEventsRuntime(
   }
 
   if (config.LEDGER_MIRROR_ENABLED === 'true') {
-    const firestore = overrides.firestore ?? new Firestore({ projectId: config.GOOGLE_CLOUD_PROJECT });
+    const firestore =
+      overrides.firestore ??
+      new Firestore({ projectId: config.GOOGLE_CLOUD_PROJECT, ...FAST_RECONNECT_GRPC_OPTIONS });
     mirror = new MirrorWorker({
       pool,
       mirror: new FirestoreMirror(firestore, config.LEDGER_MIRROR_TRANSACTIONS_KEPT),
       logger,
       metrics: new MirrorMetrics(registry),
       batchSize: config.LEDGER_MIRROR_BATCH_SIZE,
-      concurrency: config.LEDGER_MIRROR_CONCURRENCY,
       minIntervalMs: config.LEDGER_MIRROR_MIN_INTERVAL_MS,
       pollIntervalMs: config.LEDGER_MIRROR_POLL_INTERVAL_MS,
       leaseMs: config.LEDGER_MIRROR_LEASE_MS,
@@ -202,9 +209,12 @@ function readinessChecks(
       check: async () => {
         const status = mirror.getStatus();
         const error = status.lastError ? `, last error: ${status.lastError}` : '';
+        const catchingUp = status.catchingUp
+          ? `catching up: re-mirroring every wallet into a fresh Firestore since ${status.catchingUp.since.toISOString()}, ${status.catchingUp.walletsLeft} wallets left; `
+          : '';
         return {
-          ok: status.state === 'running',
-          detail: `${status.state}; backlog ${status.backlogWallets} wallets, oldest ${status.oldestAgeSeconds.toFixed(1)} s${error}`,
+          ok: status.state === 'running' && !status.catchingUp,
+          detail: `${catchingUp}${status.state}; backlog ${status.backlogWallets} wallets, oldest ${status.oldestAgeSeconds.toFixed(1)} s${error}`,
         };
       },
     });
