@@ -3,6 +3,7 @@
 // Every fact is taken from the apps themselves: their config schemas (variable names, defaults,
 // ports), their proto services (health names), the HTTP paths the observability lib serves, the
 // files that exist. Renaming a variable, moving a port or deleting a file breaks a test here.
+import { consoleConfigSchema } from '../../apps/console/src/config';
 import { erpSyncConfigSchema } from '../../apps/erp-sync/src/config';
 import { aggregatorConfigSchema } from '../../apps/transaction-aggregator/src/config';
 import { ledgerConfigSchema } from '../../apps/wallet-ledger/src/config';
@@ -10,6 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
+import { interpolateDocument, InterpolationError } from './compose-interpolation';
 import type { z } from 'zod';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -27,6 +29,8 @@ interface AppFacts {
   httpPortVariable?: string;
   /** The variable of a public webhook port (vendors call it from outside; never probed). */
   webhookPortVariable?: string;
+  /** The variable of a public web port (people's browsers; never probed). */
+  webPortVariable?: string;
   /** The variable of the public HTTP door (Connect protocol: Connect JSON, gRPC-Web, gRPC). */
   connectPortVariable?: string;
   /** hpa: scales out behind an HPA; single: exactly one instance (per-process vendor limits). */
@@ -64,6 +68,13 @@ const APPS: AppFacts[] = [
     webhookPortVariable: 'ERP_SYNC_WEBHOOK_PORT',
     scaling: 'single',
   },
+  {
+    app: 'console',
+    schema: consoleConfigSchema,
+    httpPortVariable: 'CONSOLE_HTTP_PORT',
+    webPortVariable: 'CONSOLE_PORT',
+    scaling: 'hpa',
+  },
 ];
 const grpcOf = (facts: AppFacts) => {
   if (!facts.grpc) throw new Error(`${facts.app} serves no gRPC`);
@@ -79,6 +90,7 @@ function appPorts(
   if (facts.grpc) ports.set('grpc', portOf(effective(facts.grpc.variable)));
   if (facts.httpPortVariable) ports.set('http', Number(effective(facts.httpPortVariable)));
   if (facts.webhookPortVariable) ports.set('webhook', Number(effective(facts.webhookPortVariable)));
+  if (facts.webPortVariable) ports.set('web', Number(effective(facts.webPortVariable)));
   if (facts.connectPortVariable) ports.set('connect', Number(effective(facts.connectPortVariable)));
   return ports;
 }
@@ -189,6 +201,10 @@ describe('facts the deployment files are checked against', () => {
         expect(sourcesOf(facts.app).some((file) => read(file).includes('startWebhookServer('))).toBe(true);
         expect(schemaDefault(facts.schema, facts.webhookPortVariable)).toEqual(expect.any(Number));
         expect(schemaDefault(facts.schema, facts.webhookPortVariable)).not.toBe(0); // 0 = a random port
+      }
+      if (facts.webPortVariable) {
+        expect(schemaDefault(facts.schema, facts.webPortVariable)).toEqual(expect.any(Number));
+        expect(schemaDefault(facts.schema, facts.webPortVariable)).not.toBe(0);
       }
       if (facts.connectPortVariable) {
         expect(sourcesOf(facts.app).some((file) => read(file).includes('startConnectDoor('))).toBe(true);
@@ -332,6 +348,37 @@ describe('docker/', () => {
     const compose = parse(read('docker/compose.yaml'), { merge: true }) as any;
     const services = compose.services as Record<string, any>;
     const APP_IMAGE = /^saldo\/([\w-]+)$/;
+
+    // What the README sources before `docker compose up` (.saldo/local.env from `npm start`).
+    const README_ENV = {
+      LEDGER_SERVICE_TOKEN: 'a-local-token-0123456789',
+      SALDO_KEY_ENCRYPTION_KEY: 'a-local-encryption-key-0123456789abcdef',
+      SALDO_API_KEYS: 'demo=a-demo-key-0123456789',
+    };
+
+    it('a plain `docker compose up` interpolates the whole file (profile-gated services too) with the README’s variables', () => {
+      const interpolated = interpolateDocument(compose, README_ENV) as any;
+      expect(interpolated.services['transaction-aggregator'].environment.LEDGER_SERVICE_TOKEN).toBe(
+        README_ENV.LEDGER_SERVICE_TOKEN,
+      );
+      expect(Object.keys(interpolated.services)).toEqual(Object.keys(services));
+    });
+
+    it('no profile-gated service requires a variable (Compose interpolates before it applies profiles)', () => {
+      for (const [name, service] of Object.entries(services)) {
+        if (!service.profiles) continue;
+        let missing: string | undefined;
+        try {
+          interpolateDocument(service, {}, `services.${name}`);
+        } catch (error) {
+          if (!(error instanceof InterpolationError)) throw error;
+          missing = error.message;
+        }
+        expect({ service: name, missing }).toEqual({ service: name, missing: undefined });
+      }
+      // The services of a plain `up` do require the local secrets, and say which.
+      expect(() => interpolateDocument(compose, {})).toThrow(/LEDGER_SERVICE_TOKEN/);
+    });
 
     it("runs the Firestore emulator with the repository's firestore.rules (mounted read-only)", () => {
       const firestore = services['firestore'];
@@ -764,7 +811,7 @@ function checkNetworkPolicies(objects: K8sObject[], deployments: K8sObject[]): v
     (deployments.find((d) => d.metadata.name === app) as K8sObject).spec.template.metadata.labels;
   const grpcPort = (app: string) =>
     portOf(String(schemaDefault(appFacts(app).schema, grpcOf(appFacts(app)).variable)));
-  const callersOfLedger = new Set(['transaction-aggregator', 'erp-sync']);
+  const callersOfLedger = new Set(['transaction-aggregator', 'erp-sync', 'console']);
   const publicPorts = (app: string): number[] =>
     app === 'transaction-aggregator'
       ? [
@@ -773,7 +820,9 @@ function checkNetworkPolicies(objects: K8sObject[], deployments: K8sObject[]): v
         ]
       : app === 'erp-sync'
         ? [Number(schemaDefault(appFacts(app).schema, appFacts(app).webhookPortVariable as string))]
-        : [];
+        : app === 'console'
+          ? [Number(schemaDefault(appFacts(app).schema, appFacts(app).webPortVariable as string))]
+          : [];
 
   for (const policy of policies.filter((p) => p.spec.ingress)) {
     const selected = deployments

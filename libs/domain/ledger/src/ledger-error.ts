@@ -11,6 +11,8 @@ export const LEDGER_ERROR_CODES = [
   'ACCOUNT_NOT_FOUND',
   'TRANSACTION_NOT_FOUND',
   'INSUFFICIENT_FUNDS',
+  // Credit grants: no applicable grant (validity, products) covers the amount, whatever else the wallet holds.
+  'INSUFFICIENT_GRANTS',
   'HOLD_NOT_PENDING',
   'HOLD_EXPIRED',
   'AMOUNT_EXCEEDS_HOLD',
@@ -22,6 +24,10 @@ export const LEDGER_ERROR_CODES = [
   'ASSET_CONFLICT',
   'CONFLICT_RETRY',
   'DEPENDENCY_UNAVAILABLE',
+  // Admission control or an overloaded dependency: back off (retry-after-ms), then retry.
+  'RESOURCE_EXHAUSTED',
+  // An amount above the per-action maximum of its asset.
+  'AMOUNT_LIMIT_EXCEEDED',
   'UNAUTHENTICATED',
   'PERMISSION_DENIED',
   'INTERNAL',
