@@ -16,9 +16,9 @@ export const ledgerConfigSchema = z.object({
   LEDGER_LOCK_RETRY_DELAY_MS: envSchemas.positiveInt(10, 10_000),
   LEDGER_LOCK_MAX_WAITERS: envSchemas.positiveInt(10_000, 1_000_000),
   /** Group commit: commands per database transaction, and batches in flight at once. */
-  LEDGER_BATCH_MAX: envSchemas.positiveInt(64, 1_000),
-  LEDGER_BATCH_CONCURRENCY: envSchemas.positiveInt(4, 100),
-  LEDGER_BATCH_MAX_QUEUED: envSchemas.positiveInt(10_000, 1_000_000),
+  LEDGER_BATCH_MAX: envSchemas.positiveInt(1_000, 1_000),
+  LEDGER_BATCH_CONCURRENCY: envSchemas.positiveInt(2, 100),
+  LEDGER_BATCH_MAX_QUEUED: envSchemas.positiveInt(50_000, 1_000_000),
   LEDGER_HOLD_SWEEP_INTERVAL_MS: envSchemas.positiveInt(1_000, 3_600_000),
   LEDGER_HOLD_SWEEP_BATCH: envSchemas.positiveInt(100, 10_000),
   // Ledger events (outbox relay → Pub/Sub) and the Firestore read mirror; see docs/events.md.
