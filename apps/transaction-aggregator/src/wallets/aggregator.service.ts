@@ -1,4 +1,4 @@
-import type { TenantId } from '@saldo/ledger-domain';
+import type { AmountLimits, TenantId } from '@saldo/ledger-domain';
 import type { transactionV1 } from '@saldo/proto';
 import type { LedgerApi } from '../ledger/ledger-client';
 import type { AggregatorRepository } from './aggregator.repository';
@@ -22,8 +22,8 @@ import { WalletContext } from './wallet-context';
 export class AggregatorService {
   readonly context: WalletContext;
 
-  constructor(repository: AggregatorRepository, ledger: LedgerApi) {
-    this.context = new WalletContext(repository, ledger);
+  constructor(repository: AggregatorRepository, ledger: LedgerApi, limits?: AmountLimits) {
+    this.context = new WalletContext(repository, ledger, limits);
   }
 
   openWallet(tenant: TenantId, request: transactionV1.OpenWalletRequest): Promise<transactionV1.Wallet> {
