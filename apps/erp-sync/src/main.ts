@@ -8,6 +8,7 @@ import { LedgerEventsConsumer } from './consumer/ledger-events.consumer';
 import { createErpSyncDataSource } from './database/erp-sync-data-source';
 import { TenantConfigError } from './mapping/tenant-config';
 import { RetentionJob, retentionPolicyOf } from './retention/retention';
+import type { LimiterStats } from './connectors/limiter';
 import { createConnectors, createWorker, crmConnectorsOf, loadTenants } from './runtime';
 import { AggregatorGateway, parseTenantKeys } from './shadow/aggregator-gateway';
 import { DocumentStore } from './shadow/document-store';
@@ -95,6 +96,33 @@ async function main(): Promise<void> {
         this.set({ connector: name }, limiter.stats().inFlight);
     },
   });
+  // The limiter's state besides requests in flight (the Console's sync page shows them).
+  const limiterGauge = (name: string, help: string, value: (stats: LimiterStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['connector'],
+      registers: [registry],
+      collect() {
+        for (const [connector, limiter] of Object.entries(connectors.limiters))
+          this.set({ connector }, value(limiter.stats()));
+      },
+    });
+  limiterGauge(
+    'saldo_erp_sync_limiter_limit',
+    'Vendor requests allowed at once, by connector',
+    (s) => s.limit,
+  );
+  limiterGauge(
+    'saldo_erp_sync_limiter_queued',
+    'Vendor requests waiting for the limiter, by connector',
+    (s) => s.queued,
+  );
+  limiterGauge(
+    'saldo_erp_sync_limiter_paused_seconds',
+    "Seconds the connector still waits after a vendor's Retry-After (0: not paused)",
+    (s) => s.pausedForMs / 1000,
+  );
   new Gauge({
     name: 'saldo_erp_sync_shadow_documents',
     help: 'ERP documents behind shadow top-ups, by state (rejected_unrecoverable needs an operator)',
