@@ -1,5 +1,6 @@
 import type { TenantId } from '@saldo/ledger-domain';
 import type { transactionV1 } from '@saldo/proto';
+import type { AggregatorCaches } from '../cache/aggregator-caches';
 import type { LedgerApi } from '../ledger/ledger-client';
 import type { AggregatorRepository } from './aggregator.repository';
 import { bookUsage } from './use-cases/book-usage';
@@ -22,8 +23,8 @@ import { WalletContext } from './wallet-context';
 export class AggregatorService {
   readonly context: WalletContext;
 
-  constructor(repository: AggregatorRepository, ledger: LedgerApi) {
-    this.context = new WalletContext(repository, ledger);
+  constructor(repository: AggregatorRepository, ledger: LedgerApi, caches?: AggregatorCaches) {
+    this.context = new WalletContext(repository, ledger, caches);
   }
 
   openWallet(tenant: TenantId, request: transactionV1.OpenWalletRequest): Promise<transactionV1.Wallet> {

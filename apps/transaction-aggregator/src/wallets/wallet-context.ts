@@ -1,5 +1,6 @@
 import { LedgerError, type TenantId } from '@saldo/ledger-domain';
 import type { ledgerV1, transactionV1 } from '@saldo/proto';
+import { AggregatorCaches } from '../cache/aggregator-caches';
 import type { LedgerApi } from '../ledger/ledger-client';
 import type { AggregatorRepository, OperationClaim, SpendClaim, WalletRow } from './aggregator.repository';
 import { toPublicTransaction, type PostingReferences } from './transaction-view';
@@ -26,6 +27,8 @@ export class WalletContext {
   constructor(
     readonly repository: AggregatorRepository,
     readonly ledger: LedgerApi,
+    /** Wallet rows cached in process (kept coherent by NOTIFY); none: read every time. */
+    readonly caches?: AggregatorCaches,
   ) {}
 
   /** Claims the key, posts once, and answers with the ledger's transaction (or the replayed one). */
@@ -89,7 +92,11 @@ export class WalletContext {
   }
 
   async requireWallet(tenant: TenantId, walletId: string, field: string): Promise<WalletRow> {
-    const wallet = await this.repository.findWallet(tenant, walletId);
+    const wallet = this.caches
+      ? await this.caches.wallets.get(AggregatorCaches.walletKey(tenant, walletId), () =>
+          this.repository.findWallet(tenant, walletId),
+        )
+      : await this.repository.findWallet(tenant, walletId);
     if (!wallet)
       throw new LedgerError('WALLET_NOT_FOUND', `${field}: wallet ${walletId} does not exist`, { field });
     return wallet;
