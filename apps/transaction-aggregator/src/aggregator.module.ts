@@ -66,7 +66,11 @@ export class AggregatorModule implements OnApplicationBootstrap, OnApplicationSh
           provide: AggregatorService,
           inject: [DATA_SOURCE, LedgerClient, AggregatorCaches],
           useFactory: (db: DataSource, ledger: LedgerClient, caches: AggregatorCaches) =>
-            new AggregatorService(new AggregatorRepository(db), ledger.api, caches),
+            new AggregatorService(new AggregatorRepository(db), ledger.api, caches, {
+              maxBatchSize: config.AGGREGATOR_LEDGER_BATCH_SIZE,
+              maxConcurrentBatches: config.AGGREGATOR_LEDGER_BATCHES_IN_FLIGHT,
+              maxQueued: config.AGGREGATOR_LEDGER_QUEUE_MAX,
+            }),
         },
         {
           provide: BalanceActionsConsumer,

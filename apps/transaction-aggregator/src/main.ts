@@ -12,7 +12,9 @@ import { GrpcTracingInterceptor, initTracing } from '@saldo/tracing';
 import { AggregatorModule } from './aggregator.module';
 import { loadAggregatorConfig } from './config';
 import { createAggregatorObservability } from './observability';
+import { AggregatorCaches } from './cache/aggregator-caches';
 import { BalanceActionsConsumer } from './pubsub/balance-actions.consumer';
+import { AggregatorService } from './wallets/aggregator.service';
 
 const SERVICE = 'saldo.transaction.v1.TransactionService';
 
@@ -47,6 +49,7 @@ async function main(): Promise<void> {
   await app.listen();
   await observability.listen(
     config.AGGREGATOR_PUBSUB_ENABLED ? app.get(BalanceActionsConsumer).stats : undefined,
+    { batcher: app.get(AggregatorService).context.batcher.stats, caches: app.get(AggregatorCaches) },
   );
   grpc.health.setStatus('', 'SERVING');
   grpc.health.setStatus(SERVICE, 'SERVING');

@@ -8,12 +8,13 @@ import { capture } from './use-cases/capture';
 import { resolveErpDocument } from './use-cases/erp-documents';
 import { openWallet } from './use-cases/open-wallet';
 import { reserve } from './use-cases/reserve';
+import { submitBatch } from './use-cases/submit-batch';
 import { topUp } from './use-cases/top-up';
 import { getTransaction, listTransactions } from './use-cases/transaction-reads';
 import { transfer } from './use-cases/transfer';
 import { voidTransaction } from './use-cases/void';
 import { getWallet, listChildWallets } from './use-cases/wallet-views';
-import { WalletContext } from './wallet-context';
+import { WalletContext, type BatchingOptions } from './wallet-context';
 
 /**
  * The business actions of the public API, turned into ledger postings under the wallet models.
@@ -23,8 +24,13 @@ import { WalletContext } from './wallet-context';
 export class AggregatorService {
   readonly context: WalletContext;
 
-  constructor(repository: AggregatorRepository, ledger: LedgerApi, caches?: AggregatorCaches) {
-    this.context = new WalletContext(repository, ledger, caches);
+  constructor(
+    repository: AggregatorRepository,
+    ledger: LedgerApi,
+    caches?: AggregatorCaches,
+    batching?: BatchingOptions,
+  ) {
+    this.context = new WalletContext(repository, ledger, caches, batching);
   }
 
   openWallet(tenant: TenantId, request: transactionV1.OpenWalletRequest): Promise<transactionV1.Wallet> {
@@ -74,5 +80,11 @@ export class AggregatorService {
     request: transactionV1.ResolveErpDocumentRequest,
   ): Promise<transactionV1.ErpDocument> {
     return resolveErpDocument(this.context, tenant, request);
+  }
+  submitBatch(
+    tenant: TenantId,
+    request: transactionV1.SubmitBatchRequest,
+  ): Promise<transactionV1.SubmitBatchResponse> {
+    return submitBatch(this.context, tenant, request);
   }
 }
