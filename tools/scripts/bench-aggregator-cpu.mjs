@@ -129,7 +129,11 @@ async function main() {
     SALDO_API_KEYS: `bench=${apiKey}`,
     AGGREGATOR_PUBSUB_ENABLED: 'false',
   });
-  const api = client('saldo/transaction/v1/transaction.proto', 'saldo.transaction.v1.TransactionService', aggregatorTarget);
+  const api = client(
+    'saldo/transaction/v1/transaction.proto',
+    'saldo.transaction.v1.TransactionService',
+    aggregatorTarget,
+  );
   await waitServing(api, apiKey);
 
   const wallets = [];
@@ -141,11 +145,19 @@ async function main() {
       apiKey,
     );
     wallets.push(opened.walletId);
-    await unary(api, 'TopUp', { idempotencyKey: randomUUID(), walletId: opened.walletId, amount: '100000000' }, apiKey);
+    await unary(
+      api,
+      'TopUp',
+      { idempotencyKey: randomUUID(), walletId: opened.walletId, amount: '100000000' },
+      apiKey,
+    );
   }
   const transfer = (i) => {
     const from = wallets[i % wallets.length];
-    const to = wallets[(i * 7 + 1) % wallets.length] === from ? wallets[(i + 1) % wallets.length] : wallets[(i * 7 + 1) % wallets.length];
+    const to =
+      wallets[(i * 7 + 1) % wallets.length] === from
+        ? wallets[(i + 1) % wallets.length]
+        : wallets[(i * 7 + 1) % wallets.length];
     return { idempotencyKey: randomUUID(), fromWalletId: from, toWalletId: to, amount: '1' };
   };
   // Warm-up: JIT, caches, connections.
@@ -172,7 +184,10 @@ async function main() {
       Array.from({ length: concurrency }, async () => {
         while (next < actions) {
           const i = (next += 1);
-          await unary(api, 'Transfer', transfer(i), apiKey).then(() => (ok += 1), () => undefined);
+          await unary(api, 'Transfer', transfer(i), apiKey).then(
+            () => (ok += 1),
+            () => undefined,
+          );
         }
       }),
     );
@@ -181,7 +196,9 @@ async function main() {
   await phase(`SubmitBatch of ${batchSize} Transfers, 2 in flight`, async () => {
     const batches = [];
     for (let i = 0; i < actions; i += batchSize)
-      batches.push(Array.from({ length: Math.min(batchSize, actions - i) }, (_, j) => ({ transfer: transfer(i + j) })));
+      batches.push(
+        Array.from({ length: Math.min(batchSize, actions - i) }, (_, j) => ({ transfer: transfer(i + j) })),
+      );
     let ok = 0;
     let next = 0;
     await Promise.all(
@@ -208,7 +225,9 @@ async function stop() {
     }
   }
   await new Promise((resolve) => setTimeout(resolve, 1_500));
-  await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch((error) => console.error(error.message));
+  await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch((error) =>
+    console.error(error.message),
+  );
 }
 
 main()
