@@ -87,8 +87,9 @@ async function withRetries(request: Record<string, unknown>, attempts = 5) {
 /** Counter values from the aggregator's /metrics. */
 async function metric(name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return Number(line?.split(' ')[1] ?? NaN);
+  // e.g. saldo_aggregator_ledger_batches_total{service="transaction-aggregator"} 12
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+  return Number(line?.split(' ').pop() ?? NaN);
 }
 
 async function ledgerCount(): Promise<number> {
