@@ -333,6 +333,20 @@ describe('docker/', () => {
     const services = compose.services as Record<string, any>;
     const APP_IMAGE = /^saldo\/([\w-]+)$/;
 
+    it("runs the Firestore emulator with the repository's firestore.rules (mounted read-only)", () => {
+      const firestore = services['firestore'];
+      const rulesPath = (firestore.command as string[])
+        .find((arg) => arg.startsWith('--rules='))
+        ?.split('=')[1];
+      expect(rulesPath).toBeDefined();
+      const mount = ((firestore.volumes ?? []) as string[]).find((v) => v.split(':')[1] === rulesPath);
+      expect(mount).toBeDefined();
+      const [source, , mode] = (mount as string).split(':');
+      expect(path.normalize(path.join('docker', source as string))).toBe('firestore.rules');
+      expect(mode).toBe('ro');
+      expect(exists('firestore.rules')).toBe(true);
+    });
+
     it('builds from existing Dockerfiles and runs every app with its migrate step first', () => {
       for (const [name, service] of Object.entries(services)) {
         if (service.build) {
