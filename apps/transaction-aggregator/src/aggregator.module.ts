@@ -1,3 +1,4 @@
+import { AmountLimits } from '@saldo/ledger-domain';
 import { Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from '@saldo/logging';
 import type { DataSource } from 'typeorm';
@@ -66,11 +67,20 @@ export class AggregatorModule implements OnApplicationBootstrap, OnApplicationSh
           provide: AggregatorService,
           inject: [DATA_SOURCE, LedgerClient, AggregatorCaches],
           useFactory: (db: DataSource, ledger: LedgerClient, caches: AggregatorCaches) =>
-            new AggregatorService(new AggregatorRepository(db), ledger.api, caches, {
-              maxBatchSize: config.AGGREGATOR_LEDGER_BATCH_SIZE,
-              maxConcurrentBatches: config.AGGREGATOR_LEDGER_BATCHES_IN_FLIGHT,
-              maxQueued: config.AGGREGATOR_LEDGER_QUEUE_MAX,
-            }),
+            new AggregatorService(
+              new AggregatorRepository(db),
+              ledger.api,
+              caches,
+              {
+                maxBatchSize: config.AGGREGATOR_LEDGER_BATCH_SIZE,
+                maxConcurrentBatches: config.AGGREGATOR_LEDGER_BATCHES_IN_FLIGHT,
+                maxQueued: config.AGGREGATOR_LEDGER_QUEUE_MAX,
+              },
+              AmountLimits.parse(
+                config.AGGREGATOR_MAX_AMOUNT_PER_ACTION,
+                config.AGGREGATOR_MAX_AMOUNT_BY_ASSET,
+              ),
+            ),
         },
         {
           provide: BalanceActionsConsumer,

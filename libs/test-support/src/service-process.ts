@@ -124,9 +124,10 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
       })()),
   };
 
-  // Generous: on a shared 2-core machine under load a service may need well over 30 s to start.
+  // SALDO_TEST_START_TIMEOUT_MS: more room on a machine shared by many test runs (default 90 s:
+  // under load a service may need well over 30 s to start).
   const deadline =
-    Date.now() + (options.startTimeoutMs ?? Number(process.env['SALDO_TEST_START_TIMEOUT_MS'] ?? 90_000));
+    Date.now() + (options.startTimeoutMs ?? Number(process.env['SALDO_TEST_START_TIMEOUT_MS'] || 90_000));
   for (;;) {
     if (!handle.running()) {
       await gone;

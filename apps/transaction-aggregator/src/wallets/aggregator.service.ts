@@ -1,4 +1,4 @@
-import type { TenantId } from '@saldo/ledger-domain';
+import type { AmountLimits, TenantId } from '@saldo/ledger-domain';
 import type { transactionV1 } from '@saldo/proto';
 import type { AggregatorCaches } from '../cache/aggregator-caches';
 import type { LedgerApi } from '../ledger/ledger-client';
@@ -29,8 +29,9 @@ export class AggregatorService {
     ledger: LedgerApi,
     caches?: AggregatorCaches,
     batching?: BatchingOptions,
+    limits?: AmountLimits,
   ) {
-    this.context = new WalletContext(repository, ledger, caches, batching);
+    this.context = new WalletContext(repository, ledger, caches, batching, limits);
   }
 
   openWallet(tenant: TenantId, request: transactionV1.OpenWalletRequest): Promise<transactionV1.Wallet> {

@@ -1,4 +1,5 @@
-import { LedgerError, type TenantId } from '@saldo/ledger-domain';
+import { classifyFault, outcomeUnknown } from '@saldo/faults';
+import { AmountLimits, LedgerError, type TenantId } from '@saldo/ledger-domain';
 import type { ledgerV1, transactionV1 } from '@saldo/proto';
 import { AggregatorCaches } from '../cache/aggregator-caches';
 import { LedgerBatcher, type LedgerBatcherOptions } from '../ledger/ledger-batcher';
@@ -18,8 +19,10 @@ export type BatchingOptions = Omit<LedgerBatcherOptions, 'afterBatch'>;
 
 const DEFAULT_BATCHING: BatchingOptions = { maxBatchSize: 1_000, maxConcurrentBatches: 2, maxQueued: 20_000 };
 
-/** Transient failures leave the claim started: the outcome is unknown until a retry with the same key. */
-export const TRANSIENT_CODES = new Set(['DEPENDENCY_UNAVAILABLE', 'CONFLICT_RETRY']);
+/** Transient failures (@saldo/faults) leave the claim started: the outcome is unknown until a retry with the same key. */
+export function isTransient(error: unknown): boolean {
+  return classifyFault(error) !== undefined;
+}
 
 /** The account a wallet spends from and how its usage is attributed. */
 export interface Funding {
@@ -46,6 +49,8 @@ export class WalletContext {
     /** Wallet rows cached in process (kept coherent by NOTIFY); none: read every time. */
     readonly caches?: AggregatorCaches,
     batching: BatchingOptions = DEFAULT_BATCHING,
+    /** Per-action maximum amounts per asset (issue 11 #5), checked before anything is claimed or posted. */
+    readonly limits: AmountLimits = AmountLimits.DEFAULT,
   ) {
     this.batcher = new LedgerBatcher(ledger, {
       ...batching,
@@ -71,6 +76,11 @@ export class WalletContext {
       .then((transaction) => toPublicTransaction(transaction, transaction.replayed));
   }
 
+  /** Every leg within the asset's per-action maximum (AMOUNT_LIMIT_EXCEEDED, field amount). */
+  checkLimits(posting: Pick<ledgerV1.PostTransactionRequest, 'legs' | 'assetCode'>): void {
+    for (const leg of posting.legs) this.limits.check(BigInt(leg.amount), posting.assetCode, 'amount');
+  }
+
   /** One ledger write through the group commit. */
   write(command: ledgerV1.BatchCommand): Promise<ledgerV1.Transaction> {
     return this.batcher.submit({ command });
@@ -87,6 +97,7 @@ export class WalletContext {
     posting: Omit<ledgerV1.PostTransactionRequest, 'shadowDocumentId'> & { shadowDocumentId?: string },
   ): WritePlan {
     if (!options.lean) return { mode: 'journal', run: () => this.post(tenant, claim, posting) };
+    this.checkLimits(posting);
     const spend = claim.spend;
     const journalled =
       spend && 'unit' in spend.period && (claim.action === 'BookUsage' || claim.action === 'Reserve');
@@ -116,6 +127,7 @@ export class WalletContext {
     claim: OperationClaim,
     posting: Omit<ledgerV1.PostTransactionRequest, 'shadowDocumentId'> & { shadowDocumentId?: string },
   ): Promise<transactionV1.Transaction> {
+    this.checkLimits(posting);
     return this.run(tenant, claim, () =>
       this.write({ postTransaction: { ...posting, shadowDocumentId: posting.shadowDocumentId ?? '' } }),
     );
@@ -163,11 +175,15 @@ export class WalletContext {
     try {
       resultId = await work();
     } catch (error) {
-      if (error instanceof LedgerError && !TRANSIENT_CODES.has(error.code))
+      if (error instanceof LedgerError && !isTransient(error))
         await this.repository.fail(tenant, key, error.code);
       throw error;
     }
-    await this.repository.complete(tenant, key, resultId, resolvesHoldId);
+    // The ledger has committed: a failure to record that here leaves the outcome unknown to the
+    // caller, never a final INTERNAL; the retry with the same key replays and completes the journal.
+    await this.repository
+      .complete(tenant, key, resultId, resolvesHoldId)
+      .catch((error: unknown) => Promise.reject(outcomeUnknown('the write was sent to the ledger', error)));
   }
 
   async requireWallet(tenant: TenantId, walletId: string, field: string): Promise<WalletRow> {

@@ -1,4 +1,5 @@
 import { status } from '@grpc/grpc-js';
+import { dependencyError } from '@saldo/faults';
 import { grpcStatusOf } from '@saldo/grpc-kit';
 import { isLedgerError, LedgerError, type TenantId } from '@saldo/ledger-domain';
 import type { transactionV1 } from '@saldo/proto';
@@ -93,7 +94,9 @@ function planOf(ctx: WalletContext, tenant: TenantId, action: transactionV1.Batc
 }
 
 /** One action's failure as the public error fields; an unexpected error says nothing of itself. */
-export function batchError(error: unknown): transactionV1.BatchError {
+export function batchError(failure: unknown): transactionV1.BatchError {
+  // A dependency failure that is not yet a LedgerError (a refused connection, …) is UNAVAILABLE/ABORTED.
+  const error = isLedgerError(failure) ? failure : (dependencyError(failure) ?? failure);
   if (isLedgerError(error)) {
     return {
       code: status[grpcStatusOf(error.code)] as string,

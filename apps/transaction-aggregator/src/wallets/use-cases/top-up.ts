@@ -67,7 +67,10 @@ export async function planTopUp(
     // The ledger records the credit as shadow in the posting's own transaction.
     shadowDocumentId: document?.id ?? '',
   };
-  if (!document) return { mode: 'lean', command: { postTransaction: posting } };
+  if (!document) {
+    ctx.checkLimits(posting);
+    return { mode: 'lean', command: { postTransaction: posting } };
+  }
   return {
     mode: 'journal',
     run: async () => {

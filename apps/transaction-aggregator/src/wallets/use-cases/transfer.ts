@@ -30,6 +30,7 @@ export async function planTransfer(
   const to = await ctx.requireWallet(tenant, toId, 'to_wallet_id');
   checkTransfer(from, to);
   const command = { from_wallet_id: fromId, to_wallet_id: toId, amount: amount.toString(), metadata };
+  ctx.limits.check(amount, from.currency, 'amount');
   return {
     mode: 'lean',
     command: {
