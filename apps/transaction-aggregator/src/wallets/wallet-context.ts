@@ -55,13 +55,19 @@ export class WalletContext {
     this.batcher = new LedgerBatcher(ledger, {
       ...batching,
       // Usage and holds of a batch: recorded in the journal with one statement per ledger batch.
+      // Posted but not recorded when it fails: the outcome is unknown to the caller, whose retry
+      // (same key) replays in the ledger and records it.
       afterBatch: (done) =>
-        repository.recordCompleted(
-          done.map(({ entry, transaction }) => ({
-            ...(entry as Omit<CompletedOperation, 'resultId'>),
-            resultId: transaction.transactionId,
-          })),
-        ),
+        repository
+          .recordCompleted(
+            done.map(({ entry, transaction }) => ({
+              ...(entry as Omit<CompletedOperation, 'resultId'>),
+              resultId: transaction.transactionId,
+            })),
+          )
+          .catch((error: unknown) => {
+            throw outcomeUnknown('the ledger posted it but the journal could not record it', error);
+          }),
     });
   }
 

@@ -48,7 +48,13 @@ export class PgListener {
     this.listening = false;
     const client = this.client;
     this.client = undefined;
-    await client?.end().catch(() => undefined);
+    // Bounded: a connection that no longer answers (a cut network) must not hold up a shutdown.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      client?.end().catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, 1_000))),
+    ]);
+    clearTimeout(timer);
   }
 
   private async connect(): Promise<void> {
