@@ -4,6 +4,7 @@ import { callerMetadata, MAX_HOLD_SECONDS, optionalText, requirePublicKey, requi
 import { referencesOf } from '../transaction-view';
 import type { WalletContext } from '../wallet-context';
 import { requireDebitable } from '../wallet-status';
+import type { WritePlan } from '../write-plan';
 import { A, CREDIT, DEBIT, ledgerKey } from '../wallet-rules';
 
 export async function reserve(
@@ -11,6 +12,15 @@ export async function reserve(
   tenant: TenantId,
   request: transactionV1.ReserveRequest,
 ): Promise<transactionV1.Transaction> {
+  return ctx.execute(await planReserve(ctx, tenant, request));
+}
+
+/** A hold is lean unless the wallet is a member (its spend limit is checked under the journal's lock). */
+export async function planReserve(
+  ctx: WalletContext,
+  tenant: TenantId,
+  request: transactionV1.ReserveRequest,
+): Promise<WritePlan> {
   const key = requirePublicKey(request.idempotencyKey);
   const walletId = requireWalletId(request.walletId, 'wallet_id');
   const amount = parseAmount(request.amount, 'amount');
@@ -29,7 +39,8 @@ export async function reserve(
     expires_in_seconds: expiresIn,
     metadata,
   };
-  return ctx.post(
+  return ctx.planPosting(
+    { lean: funding.wallet.role !== 'member' },
     tenant,
     {
       key,
@@ -41,7 +52,7 @@ export async function reserve(
     },
     {
       tenantId: tenant,
-      idempotencyKey: ledgerKey('reserve', key),
+      idempotencyKey: ledgerKey(key),
       assetCode: funding.wallet.currency,
       legs: [
         {

@@ -26,7 +26,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file saldo/transaction/v1/transaction.proto.
  */
 export const file_saldo_transaction_v1_transaction: GenFile = /*@__PURE__*/
-  fileDesc("CiZzYWxkby90cmFuc2FjdGlvbi92MS90cmFuc2FjdGlvbi5wcm90bxIUc2FsZG8udHJhbnNhY3Rpb24udjEimwYKBldhbGxldBIRCgl3YWxsZXRfaWQYASABKAkSOQoKb3duZXJfdHlwZRgCIAEoDjIlLnNhbGRvLnRyYW5zYWN0aW9uLnYxLldhbGxldE93bmVyVHlwZRIQCghvd25lcl9pZBgDIAEoCRIQCghjdXJyZW5jeRgEIAEoCRIWCg5wb3N0ZWRfYmFsYW5jZRgFIAEoCRIWCg5wZW5kaW5nX2RlYml0cxgGIAEoCRIZChFhdmFpbGFibGVfYmFsYW5jZRgHIAEoCRIPCgd2ZXJzaW9uGAggASgEEhgKEHBhcmVudF93YWxsZXRfaWQYCSABKAkSLgoEcm9sZRgKIAEoDjIgLnNhbGRvLnRyYW5zYWN0aW9uLnYxLldhbGxldFJvbGUSFwoPb3ZlcmRyYWZ0X2xpbWl0GAsgASgJEhMKC3NwZW5kX2xpbWl0GAwgASgJEjcKDGxpbWl0X3BlcmlvZBgNIAEoDjIhLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpbWl0UGVyaW9kEhQKDHBlcmlvZF9zcGVudBgOIAEoCRIwCgxwZXJpb2Rfc3RhcnQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjwKCG1ldGFkYXRhGBAgAygLMiouc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0Lk1ldGFkYXRhRW50cnkSLgoKY3JlYXRlZF9hdBgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVwbGF5ZWQYEiABKAgSFgoOY3VycmVuY3lfc2NhbGUYEyABKA0SGQoRY29uZmlybWVkX2JhbGFuY2UYFCABKAkSFgoOc2hhZG93X2JhbGFuY2UYFSABKAkSMgoGc3RhdHVzGBYgASgOMiIuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0U3RhdHVzEhoKEmV4dGVybmFsX3JlZmVyZW5jZRgXIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi0AYKC1RyYW5zYWN0aW9uEhYKDnRyYW5zYWN0aW9uX2lkGAEgASgJEjQKBHR5cGUYAiABKA4yJi5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbi5UeXBlEjgKBnN0YXR1cxgDIAEoDjIoLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uLlN0YXR1cxIRCgl3YWxsZXRfaWQYBCABKAkSDgoGYW1vdW50GAUgASgJEhAKCGN1cnJlbmN5GAYgASgJEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh4KFmNvdW50ZXJwYXJ0eV93YWxsZXRfaWQYCCABKAkSFAoMcHJvZHVjdF9jb2RlGAkgASgJEhMKC2Nvc3RfYW1vdW50GAogASgJEhEKCXJlZmVyZW5jZRgLIAEoCRIeChZyZWxhdGVkX3RyYW5zYWN0aW9uX2lkGAwgASgJEi4KCmV4cGlyZXNfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2lkZW1wb3RlbmN5X2tleRgOIAEoCRJBCghtZXRhZGF0YRgPIAMoCzIvLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uLk1ldGFkYXRhRW50cnkSEAoIcmVwbGF5ZWQYECABKAgSGQoRZnVuZGluZ193YWxsZXRfaWQYESABKAkSIgoacmVzb2x2ZWRfYnlfdHJhbnNhY3Rpb25faWQYEiABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInMKBFR5cGUSFAoQVFlQRV9VTlNQRUNJRklFRBAAEgoKBlRPUF9VUBABEgkKBVVTQUdFEAISDAoIVFJBTlNGRVIQAxILCgdSRVNFUlZFEAQSCwoHQ0FQVFVSRRAFEggKBFZPSUQQBhIMCghSRVZFUlNBTBAHIlMKBlN0YXR1cxIWChJTVEFUVVNfVU5TUEVDSUZJRUQQABILCgdQRU5ESU5HEAESCgoGUE9TVEVEEAISCgoGVk9JREVEEAMSDAoIUkVWRVJTRUQQBCKiAwoRT3BlbldhbGxldFJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEjkKCm93bmVyX3R5cGUYAiABKA4yJS5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXRPd25lclR5cGUSEAoIb3duZXJfaWQYAyABKAkSEAoIY3VycmVuY3kYBCABKAkSGAoQcGFyZW50X3dhbGxldF9pZBgFIAEoCRIXCg9vdmVyZHJhZnRfbGltaXQYBiABKAkSRwoIbWV0YWRhdGEYByADKAsyNS5zYWxkby50cmFuc2FjdGlvbi52MS5PcGVuV2FsbGV0UmVxdWVzdC5NZXRhZGF0YUVudHJ5EhMKC3NwZW5kX2xpbWl0GAggASgJEjcKDGxpbWl0X3BlcmlvZBgJIAEoDjIhLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpbWl0UGVyaW9kEhoKEmV4dGVybmFsX3JlZmVyZW5jZRgKIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiJQoQR2V0V2FsbGV0UmVxdWVzdBIRCgl3YWxsZXRfaWQYASABKAkirQIKDFRvcFVwUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEQoJd2FsbGV0X2lkGAIgASgJEg4KBmFtb3VudBgDIAEoCRIRCglyZWZlcmVuY2UYBCABKAkSQgoIbWV0YWRhdGEYBSADKAsyMC5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3QuTWV0YWRhdGFFbnRyeRJAChFlcnBfZG9jdW1lbnRfdHlwZRgGIAEoDjIlLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkVycERvY3VtZW50VHlwZRIXCg9lcnBfZG9jdW1lbnRfaWQYByABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIvIBChBCb29rVXNhZ2VSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSDgoGYW1vdW50GAMgASgJEhQKDHByb2R1Y3RfY29kZRgEIAEoCRITCgtjb3N0X2Ftb3VudBgFIAEoCRJGCghtZXRhZGF0YRgGIAMoCzI0LnNhbGRvLnRyYW5zYWN0aW9uLnYxLkJvb2tVc2FnZVJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi4AEKD1RyYW5zZmVyUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSFgoOZnJvbV93YWxsZXRfaWQYAiABKAkSFAoMdG9fd2FsbGV0X2lkGAMgASgJEg4KBmFtb3VudBgEIAEoCRJFCghtZXRhZGF0YRgFIAMoCzIzLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zZmVyUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASL1AQoOUmVzZXJ2ZVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhEKCXdhbGxldF9pZBgCIAEoCRIOCgZhbW91bnQYAyABKAkSFAoMcHJvZHVjdF9jb2RlGAQgASgJEhoKEmV4cGlyZXNfaW5fc2Vjb25kcxgFIAEoDRJECghtZXRhZGF0YRgGIAMoCzIyLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlJlc2VydmVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlEKDkNhcHR1cmVSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRIOCgZhbW91bnQYAyABKAkiTgoLVm9pZFJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSIvChVHZXRUcmFuc2FjdGlvblJlcXVlc3QSFgoOdHJhbnNhY3Rpb25faWQYASABKAkiUwoXTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJImwKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRI3Cgx0cmFuc2FjdGlvbnMYASADKAsyIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUwoXTGlzdENoaWxkV2FsbGV0c1JlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJImIKGExpc3RDaGlsZFdhbGxldHNSZXNwb25zZRItCgd3YWxsZXRzGAEgAygLMhwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ/ChlSZXNvbHZlRXJwRG9jdW1lbnRSZXF1ZXN0EhcKD2VycF9kb2N1bWVudF9pZBgBIAEoCRI5CgdvdXRjb21lGAIgASgOMiguc2FsZG8udHJhbnNhY3Rpb24udjEuRXJwRG9jdW1lbnRPdXRjb21lEg4KBnJlYXNvbhgDIAEoCSLsAgoLRXJwRG9jdW1lbnQSFwoPZXJwX2RvY3VtZW50X2lkGAEgASgJEkAKEWVycF9kb2N1bWVudF90eXBlGAIgASgOMiUuc2FsZG8udHJhbnNhY3Rpb24udjEuRXJwRG9jdW1lbnRUeXBlEhEKCXdhbGxldF9pZBgDIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgEIAEoCRIOCgZhbW91bnQYBSABKAkSNQoFc3RhdGUYBiABKA4yJi5zYWxkby50cmFuc2FjdGlvbi52MS5FcnBEb2N1bWVudFN0YXRlEg4KBnJlYXNvbhgHIAEoCRIfChdyZXZlcnNhbF90cmFuc2FjdGlvbl9pZBgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXNvbHZlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAigwEKEkZpbmRXYWxsZXRzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIaChJleHRlcm5hbF9yZWZlcmVuY2UYAiABKAkSGAoQcGFyZW50X3dhbGxldF9pZBgDIAEoCRIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSJdChNGaW5kV2FsbGV0c1Jlc3BvbnNlEi0KB3dhbGxldHMYASADKAsyHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIvACChNVcGRhdGVXYWxsZXRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSEwoLc3BlbmRfbGltaXQYAyABKAkSGQoRY2xlYXJfc3BlbmRfbGltaXQYBCABKAgSNwoMbGltaXRfcGVyaW9kGAUgASgOMiEuc2FsZG8udHJhbnNhY3Rpb24udjEuTGltaXRQZXJpb2QSSQoIbWV0YWRhdGEYBiADKAsyNy5zYWxkby50cmFuc2FjdGlvbi52MS5VcGRhdGVXYWxsZXRSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSHAoUcmVtb3ZlX21ldGFkYXRhX2tleXMYByADKAkSGgoSZXh0ZXJuYWxfcmVmZXJlbmNlGAggASgJEg4KBnJlYXNvbhgJIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiUQoTRnJlZXplV2FsbGV0UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEQoJd2FsbGV0X2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSJTChVVbmZyZWV6ZVdhbGxldFJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhEKCXdhbGxldF9pZBgCIAEoCRIOCgZyZWFzb24YAyABKAkiUAoSQ2xvc2VXYWxsZXRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSDgoGcmVhc29uGAMgASgJIn0KFkV4cG9ydFN0YXRlbWVudFJlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEigKBGZyb20YAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKAnRvGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKaAQoNU3RhdGVtZW50TGluZRIQCghlbnRyeV9pZBgBIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZhY3Rpb24YBCABKAkSDgoGYW1vdW50GAUgASgJEg8KB2JhbGFuY2UYBiABKAkigAIKCVN0YXRlbWVudBIRCgl3YWxsZXRfaWQYASABKAkSEAoIY3VycmVuY3kYAiABKAkSFgoOY3VycmVuY3lfc2NhbGUYAyABKA0SKAoEZnJvbRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoCdG8YBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD29wZW5pbmdfYmFsYW5jZRgGIAEoCRIXCg9jbG9zaW5nX2JhbGFuY2UYByABKAkSMgoFbGluZXMYCCADKAsyIy5zYWxkby50cmFuc2FjdGlvbi52MS5TdGF0ZW1lbnRMaW5lKnYKD0VycERvY3VtZW50VHlwZRIhCh1FUlBfRE9DVU1FTlRfVFlQRV9VTlNQRUNJRklFRBAAEh0KGUVSUF9ET0NVTUVOVF9UWVBFX0lOVk9JQ0UQARIhCh1FUlBfRE9DVU1FTlRfVFlQRV9TQUxFU19PUkRFUhACKqcBChJFcnBEb2N1bWVudE91dGNvbWUSJAogRVJQX0RPQ1VNRU5UX09VVENPTUVfVU5TUEVDSUZJRUQQABIiCh5FUlBfRE9DVU1FTlRfT1VUQ09NRV9DT05GSVJNRUQQARIhCh1FUlBfRE9DVU1FTlRfT1VUQ09NRV9SRUpFQ1RFRBACEiQKIEVSUF9ET0NVTUVOVF9PVVRDT01FX1dSSVRURU5fT0ZGEAMq+QEKEEVycERvY3VtZW50U3RhdGUSIgoeRVJQX0RPQ1VNRU5UX1NUQVRFX1VOU1BFQ0lGSUVEEAASKwonRVJQX0RPQ1VNRU5UX1NUQVRFX1BFTkRJTkdfQ09ORklSTUFUSU9OEAESIAocRVJQX0RPQ1VNRU5UX1NUQVRFX0NPTkZJUk1FRBACEh8KG0VSUF9ET0NVTUVOVF9TVEFURV9SRUpFQ1RFRBADEi0KKUVSUF9ET0NVTUVOVF9TVEFURV9SRUpFQ1RFRF9VTlJFQ09WRVJBQkxFEAQSIgoeRVJQX0RPQ1VNRU5UX1NUQVRFX1dSSVRURU5fT0ZGEAUqYAoPV2FsbGV0T3duZXJUeXBlEiEKHVdBTExFVF9PV05FUl9UWVBFX1VOU1BFQ0lGSUVEEAASDAoIUEVSU09OQUwQARIOCgpFTlRFUlBSSVNFEAISDAoIUkVTRUxMRVIQAyp1CgpXYWxsZXRSb2xlEhsKF1dBTExFVF9ST0xFX1VOU1BFQ0lGSUVEEAASGgoWV0FMTEVUX1JPTEVfU1RBTkRBTE9ORRABEhYKEldBTExFVF9ST0xFX01FTUJFUhACEhYKEldBTExFVF9ST0xFX0NMSUVOVBADKlkKC0xpbWl0UGVyaW9kEhwKGExJTUlUX1BFUklPRF9VTlNQRUNJRklFRBAAEhYKEkxJTUlUX1BFUklPRF9NT05USBABEhQKEExJTUlUX1BFUklPRF9EQVkQAip7CgxXYWxsZXRTdGF0dXMSHQoZV0FMTEVUX1NUQVRVU19VTlNQRUNJRklFRBAAEhgKFFdBTExFVF9TVEFUVVNfQUNUSVZFEAESGAoUV0FMTEVUX1NUQVRVU19GUk9aRU4QAhIYChRXQUxMRVRfU1RBVFVTX0NMT1NFRBADMo4NChJUcmFuc2FjdGlvblNlcnZpY2USUwoKT3BlbldhbGxldBInLnNhbGRvLnRyYW5zYWN0aW9uLnYxLk9wZW5XYWxsZXRSZXF1ZXN0Ghwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0ElEKCUdldFdhbGxldBImLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdldFdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSTgoFVG9wVXASIi5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJWCglCb29rVXNhZ2USJi5zYWxkby50cmFuc2FjdGlvbi52MS5Cb29rVXNhZ2VSZXF1ZXN0GiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb24SVAoIVHJhbnNmZXISJS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2ZlclJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJSCgdSZXNlcnZlEiQuc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzZXJ2ZVJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJSCgdDYXB0dXJlEiQuc2FsZG8udHJhbnNhY3Rpb24udjEuQ2FwdHVyZVJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJMCgRWb2lkEiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVm9pZFJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJgCg5HZXRUcmFuc2FjdGlvbhIrLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdldFRyYW5zYWN0aW9uUmVxdWVzdBohLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uEnEKEExpc3RUcmFuc2FjdGlvbnMSLS5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBouLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRJxChBMaXN0Q2hpbGRXYWxsZXRzEi0uc2FsZG8udHJhbnNhY3Rpb24udjEuTGlzdENoaWxkV2FsbGV0c1JlcXVlc3QaLi5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0Q2hpbGRXYWxsZXRzUmVzcG9uc2USaAoSUmVzb2x2ZUVycERvY3VtZW50Ei8uc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzb2x2ZUVycERvY3VtZW50UmVxdWVzdBohLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkVycERvY3VtZW50EmIKC0ZpbmRXYWxsZXRzEiguc2FsZG8udHJhbnNhY3Rpb24udjEuRmluZFdhbGxldHNSZXF1ZXN0Gikuc2FsZG8udHJhbnNhY3Rpb24udjEuRmluZFdhbGxldHNSZXNwb25zZRJXCgxVcGRhdGVXYWxsZXQSKS5zYWxkby50cmFuc2FjdGlvbi52MS5VcGRhdGVXYWxsZXRSZXF1ZXN0Ghwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0ElcKDEZyZWV6ZVdhbGxldBIpLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkZyZWV6ZVdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSWwoOVW5mcmVlemVXYWxsZXQSKy5zYWxkby50cmFuc2FjdGlvbi52MS5VbmZyZWV6ZVdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSVQoLQ2xvc2VXYWxsZXQSKC5zYWxkby50cmFuc2FjdGlvbi52MS5DbG9zZVdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSYAoPRXhwb3J0U3RhdGVtZW50Eiwuc2FsZG8udHJhbnNhY3Rpb24udjEuRXhwb3J0U3RhdGVtZW50UmVxdWVzdBofLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlN0YXRlbWVudGIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiZzYWxkby90cmFuc2FjdGlvbi92MS90cmFuc2FjdGlvbi5wcm90bxIUc2FsZG8udHJhbnNhY3Rpb24udjEimwYKBldhbGxldBIRCgl3YWxsZXRfaWQYASABKAkSOQoKb3duZXJfdHlwZRgCIAEoDjIlLnNhbGRvLnRyYW5zYWN0aW9uLnYxLldhbGxldE93bmVyVHlwZRIQCghvd25lcl9pZBgDIAEoCRIQCghjdXJyZW5jeRgEIAEoCRIWCg5wb3N0ZWRfYmFsYW5jZRgFIAEoCRIWCg5wZW5kaW5nX2RlYml0cxgGIAEoCRIZChFhdmFpbGFibGVfYmFsYW5jZRgHIAEoCRIPCgd2ZXJzaW9uGAggASgEEhgKEHBhcmVudF93YWxsZXRfaWQYCSABKAkSLgoEcm9sZRgKIAEoDjIgLnNhbGRvLnRyYW5zYWN0aW9uLnYxLldhbGxldFJvbGUSFwoPb3ZlcmRyYWZ0X2xpbWl0GAsgASgJEhMKC3NwZW5kX2xpbWl0GAwgASgJEjcKDGxpbWl0X3BlcmlvZBgNIAEoDjIhLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpbWl0UGVyaW9kEhQKDHBlcmlvZF9zcGVudBgOIAEoCRIwCgxwZXJpb2Rfc3RhcnQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjwKCG1ldGFkYXRhGBAgAygLMiouc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0Lk1ldGFkYXRhRW50cnkSLgoKY3JlYXRlZF9hdBgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVwbGF5ZWQYEiABKAgSFgoOY3VycmVuY3lfc2NhbGUYEyABKA0SGQoRY29uZmlybWVkX2JhbGFuY2UYFCABKAkSFgoOc2hhZG93X2JhbGFuY2UYFSABKAkSMgoGc3RhdHVzGBYgASgOMiIuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0U3RhdHVzEhoKEmV4dGVybmFsX3JlZmVyZW5jZRgXIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi0AYKC1RyYW5zYWN0aW9uEhYKDnRyYW5zYWN0aW9uX2lkGAEgASgJEjQKBHR5cGUYAiABKA4yJi5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbi5UeXBlEjgKBnN0YXR1cxgDIAEoDjIoLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uLlN0YXR1cxIRCgl3YWxsZXRfaWQYBCABKAkSDgoGYW1vdW50GAUgASgJEhAKCGN1cnJlbmN5GAYgASgJEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh4KFmNvdW50ZXJwYXJ0eV93YWxsZXRfaWQYCCABKAkSFAoMcHJvZHVjdF9jb2RlGAkgASgJEhMKC2Nvc3RfYW1vdW50GAogASgJEhEKCXJlZmVyZW5jZRgLIAEoCRIeChZyZWxhdGVkX3RyYW5zYWN0aW9uX2lkGAwgASgJEi4KCmV4cGlyZXNfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2lkZW1wb3RlbmN5X2tleRgOIAEoCRJBCghtZXRhZGF0YRgPIAMoCzIvLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uLk1ldGFkYXRhRW50cnkSEAoIcmVwbGF5ZWQYECABKAgSGQoRZnVuZGluZ193YWxsZXRfaWQYESABKAkSIgoacmVzb2x2ZWRfYnlfdHJhbnNhY3Rpb25faWQYEiABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInMKBFR5cGUSFAoQVFlQRV9VTlNQRUNJRklFRBAAEgoKBlRPUF9VUBABEgkKBVVTQUdFEAISDAoIVFJBTlNGRVIQAxILCgdSRVNFUlZFEAQSCwoHQ0FQVFVSRRAFEggKBFZPSUQQBhIMCghSRVZFUlNBTBAHIlMKBlN0YXR1cxIWChJTVEFUVVNfVU5TUEVDSUZJRUQQABILCgdQRU5ESU5HEAESCgoGUE9TVEVEEAISCgoGVk9JREVEEAMSDAoIUkVWRVJTRUQQBCKiAwoRT3BlbldhbGxldFJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEjkKCm93bmVyX3R5cGUYAiABKA4yJS5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXRPd25lclR5cGUSEAoIb3duZXJfaWQYAyABKAkSEAoIY3VycmVuY3kYBCABKAkSGAoQcGFyZW50X3dhbGxldF9pZBgFIAEoCRIXCg9vdmVyZHJhZnRfbGltaXQYBiABKAkSRwoIbWV0YWRhdGEYByADKAsyNS5zYWxkby50cmFuc2FjdGlvbi52MS5PcGVuV2FsbGV0UmVxdWVzdC5NZXRhZGF0YUVudHJ5EhMKC3NwZW5kX2xpbWl0GAggASgJEjcKDGxpbWl0X3BlcmlvZBgJIAEoDjIhLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpbWl0UGVyaW9kEhoKEmV4dGVybmFsX3JlZmVyZW5jZRgKIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiJQoQR2V0V2FsbGV0UmVxdWVzdBIRCgl3YWxsZXRfaWQYASABKAkirQIKDFRvcFVwUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEQoJd2FsbGV0X2lkGAIgASgJEg4KBmFtb3VudBgDIAEoCRIRCglyZWZlcmVuY2UYBCABKAkSQgoIbWV0YWRhdGEYBSADKAsyMC5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3QuTWV0YWRhdGFFbnRyeRJAChFlcnBfZG9jdW1lbnRfdHlwZRgGIAEoDjIlLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkVycERvY3VtZW50VHlwZRIXCg9lcnBfZG9jdW1lbnRfaWQYByABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIvIBChBCb29rVXNhZ2VSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSDgoGYW1vdW50GAMgASgJEhQKDHByb2R1Y3RfY29kZRgEIAEoCRITCgtjb3N0X2Ftb3VudBgFIAEoCRJGCghtZXRhZGF0YRgGIAMoCzI0LnNhbGRvLnRyYW5zYWN0aW9uLnYxLkJvb2tVc2FnZVJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi4AEKD1RyYW5zZmVyUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSFgoOZnJvbV93YWxsZXRfaWQYAiABKAkSFAoMdG9fd2FsbGV0X2lkGAMgASgJEg4KBmFtb3VudBgEIAEoCRJFCghtZXRhZGF0YRgFIAMoCzIzLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zZmVyUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASL1AQoOUmVzZXJ2ZVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhEKCXdhbGxldF9pZBgCIAEoCRIOCgZhbW91bnQYAyABKAkSFAoMcHJvZHVjdF9jb2RlGAQgASgJEhoKEmV4cGlyZXNfaW5fc2Vjb25kcxgFIAEoDRJECghtZXRhZGF0YRgGIAMoCzIyLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlJlc2VydmVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlEKDkNhcHR1cmVSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRIOCgZhbW91bnQYAyABKAkiTgoLVm9pZFJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSIvChVHZXRUcmFuc2FjdGlvblJlcXVlc3QSFgoOdHJhbnNhY3Rpb25faWQYASABKAkiUwoXTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJImwKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRI3Cgx0cmFuc2FjdGlvbnMYASADKAsyIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUwoXTGlzdENoaWxkV2FsbGV0c1JlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJImIKGExpc3RDaGlsZFdhbGxldHNSZXNwb25zZRItCgd3YWxsZXRzGAEgAygLMhwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ/ChlSZXNvbHZlRXJwRG9jdW1lbnRSZXF1ZXN0EhcKD2VycF9kb2N1bWVudF9pZBgBIAEoCRI5CgdvdXRjb21lGAIgASgOMiguc2FsZG8udHJhbnNhY3Rpb24udjEuRXJwRG9jdW1lbnRPdXRjb21lEg4KBnJlYXNvbhgDIAEoCSLsAgoLRXJwRG9jdW1lbnQSFwoPZXJwX2RvY3VtZW50X2lkGAEgASgJEkAKEWVycF9kb2N1bWVudF90eXBlGAIgASgOMiUuc2FsZG8udHJhbnNhY3Rpb24udjEuRXJwRG9jdW1lbnRUeXBlEhEKCXdhbGxldF9pZBgDIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgEIAEoCRIOCgZhbW91bnQYBSABKAkSNQoFc3RhdGUYBiABKA4yJi5zYWxkby50cmFuc2FjdGlvbi52MS5FcnBEb2N1bWVudFN0YXRlEg4KBnJlYXNvbhgHIAEoCRIfChdyZXZlcnNhbF90cmFuc2FjdGlvbl9pZBgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXNvbHZlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAigwEKEkZpbmRXYWxsZXRzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIaChJleHRlcm5hbF9yZWZlcmVuY2UYAiABKAkSGAoQcGFyZW50X3dhbGxldF9pZBgDIAEoCRIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSJdChNGaW5kV2FsbGV0c1Jlc3BvbnNlEi0KB3dhbGxldHMYASADKAsyHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIvACChNVcGRhdGVXYWxsZXRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSEwoLc3BlbmRfbGltaXQYAyABKAkSGQoRY2xlYXJfc3BlbmRfbGltaXQYBCABKAgSNwoMbGltaXRfcGVyaW9kGAUgASgOMiEuc2FsZG8udHJhbnNhY3Rpb24udjEuTGltaXRQZXJpb2QSSQoIbWV0YWRhdGEYBiADKAsyNy5zYWxkby50cmFuc2FjdGlvbi52MS5VcGRhdGVXYWxsZXRSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSHAoUcmVtb3ZlX21ldGFkYXRhX2tleXMYByADKAkSGgoSZXh0ZXJuYWxfcmVmZXJlbmNlGAggASgJEg4KBnJlYXNvbhgJIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiUQoTRnJlZXplV2FsbGV0UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEQoJd2FsbGV0X2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSJTChVVbmZyZWV6ZVdhbGxldFJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhEKCXdhbGxldF9pZBgCIAEoCRIOCgZyZWFzb24YAyABKAkiUAoSQ2xvc2VXYWxsZXRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSDgoGcmVhc29uGAMgASgJIn0KFkV4cG9ydFN0YXRlbWVudFJlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEigKBGZyb20YAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKAnRvGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKaAQoNU3RhdGVtZW50TGluZRIQCghlbnRyeV9pZBgBIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZhY3Rpb24YBCABKAkSDgoGYW1vdW50GAUgASgJEg8KB2JhbGFuY2UYBiABKAkigAIKCVN0YXRlbWVudBIRCgl3YWxsZXRfaWQYASABKAkSEAoIY3VycmVuY3kYAiABKAkSFgoOY3VycmVuY3lfc2NhbGUYAyABKA0SKAoEZnJvbRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoCdG8YBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD29wZW5pbmdfYmFsYW5jZRgGIAEoCRIXCg9jbG9zaW5nX2JhbGFuY2UYByABKAkSMgoFbGluZXMYCCADKAsyIy5zYWxkby50cmFuc2FjdGlvbi52MS5TdGF0ZW1lbnRMaW5lIusCCgtCYXRjaEFjdGlvbhI0CgZ0b3BfdXAYASABKAsyIi5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3RIABI8Cgpib29rX3VzYWdlGAIgASgLMiYuc2FsZG8udHJhbnNhY3Rpb24udjEuQm9va1VzYWdlUmVxdWVzdEgAEjkKCHRyYW5zZmVyGAMgASgLMiUuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNmZXJSZXF1ZXN0SAASNwoHcmVzZXJ2ZRgEIAEoCzIkLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlJlc2VydmVSZXF1ZXN0SAASNwoHY2FwdHVyZRgFIAEoCzIkLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkNhcHR1cmVSZXF1ZXN0SAASMQoEdm9pZBgGIAEoCzIhLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlZvaWRSZXF1ZXN0SABCCAoGYWN0aW9uIkgKElN1Ym1pdEJhdGNoUmVxdWVzdBIyCgdhY3Rpb25zGAEgAygLMiEuc2FsZG8udHJhbnNhY3Rpb24udjEuQmF0Y2hBY3Rpb24itAEKCkJhdGNoRXJyb3ISDAoEY29kZRgBIAEoCRIOCgZyZWFzb24YAiABKAkSDwoHbWVzc2FnZRgDIAEoCRINCgVmaWVsZBgEIAEoCRI6CgVmYWN0cxgFIAMoCzIrLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkJhdGNoRXJyb3IuRmFjdHNFbnRyeRosCgpGYWN0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEihgEKDEJhdGNoT3V0Y29tZRI4Cgt0cmFuc2FjdGlvbhgBIAEoCzIhLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uSAASMQoFZXJyb3IYAiABKAsyIC5zYWxkby50cmFuc2FjdGlvbi52MS5CYXRjaEVycm9ySABCCQoHb3V0Y29tZSJLChNTdWJtaXRCYXRjaFJlc3BvbnNlEjQKCG91dGNvbWVzGAEgAygLMiIuc2FsZG8udHJhbnNhY3Rpb24udjEuQmF0Y2hPdXRjb21lKnYKD0VycERvY3VtZW50VHlwZRIhCh1FUlBfRE9DVU1FTlRfVFlQRV9VTlNQRUNJRklFRBAAEh0KGUVSUF9ET0NVTUVOVF9UWVBFX0lOVk9JQ0UQARIhCh1FUlBfRE9DVU1FTlRfVFlQRV9TQUxFU19PUkRFUhACKqcBChJFcnBEb2N1bWVudE91dGNvbWUSJAogRVJQX0RPQ1VNRU5UX09VVENPTUVfVU5TUEVDSUZJRUQQABIiCh5FUlBfRE9DVU1FTlRfT1VUQ09NRV9DT05GSVJNRUQQARIhCh1FUlBfRE9DVU1FTlRfT1VUQ09NRV9SRUpFQ1RFRBACEiQKIEVSUF9ET0NVTUVOVF9PVVRDT01FX1dSSVRURU5fT0ZGEAMq+QEKEEVycERvY3VtZW50U3RhdGUSIgoeRVJQX0RPQ1VNRU5UX1NUQVRFX1VOU1BFQ0lGSUVEEAASKwonRVJQX0RPQ1VNRU5UX1NUQVRFX1BFTkRJTkdfQ09ORklSTUFUSU9OEAESIAocRVJQX0RPQ1VNRU5UX1NUQVRFX0NPTkZJUk1FRBACEh8KG0VSUF9ET0NVTUVOVF9TVEFURV9SRUpFQ1RFRBADEi0KKUVSUF9ET0NVTUVOVF9TVEFURV9SRUpFQ1RFRF9VTlJFQ09WRVJBQkxFEAQSIgoeRVJQX0RPQ1VNRU5UX1NUQVRFX1dSSVRURU5fT0ZGEAUqYAoPV2FsbGV0T3duZXJUeXBlEiEKHVdBTExFVF9PV05FUl9UWVBFX1VOU1BFQ0lGSUVEEAASDAoIUEVSU09OQUwQARIOCgpFTlRFUlBSSVNFEAISDAoIUkVTRUxMRVIQAyp1CgpXYWxsZXRSb2xlEhsKF1dBTExFVF9ST0xFX1VOU1BFQ0lGSUVEEAASGgoWV0FMTEVUX1JPTEVfU1RBTkRBTE9ORRABEhYKEldBTExFVF9ST0xFX01FTUJFUhACEhYKEldBTExFVF9ST0xFX0NMSUVOVBADKlkKC0xpbWl0UGVyaW9kEhwKGExJTUlUX1BFUklPRF9VTlNQRUNJRklFRBAAEhYKEkxJTUlUX1BFUklPRF9NT05USBABEhQKEExJTUlUX1BFUklPRF9EQVkQAip7CgxXYWxsZXRTdGF0dXMSHQoZV0FMTEVUX1NUQVRVU19VTlNQRUNJRklFRBAAEhgKFFdBTExFVF9TVEFUVVNfQUNUSVZFEAESGAoUV0FMTEVUX1NUQVRVU19GUk9aRU4QAhIYChRXQUxMRVRfU1RBVFVTX0NMT1NFRBADMvINChJUcmFuc2FjdGlvblNlcnZpY2USUwoKT3BlbldhbGxldBInLnNhbGRvLnRyYW5zYWN0aW9uLnYxLk9wZW5XYWxsZXRSZXF1ZXN0Ghwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0ElEKCUdldFdhbGxldBImLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdldFdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSTgoFVG9wVXASIi5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJWCglCb29rVXNhZ2USJi5zYWxkby50cmFuc2FjdGlvbi52MS5Cb29rVXNhZ2VSZXF1ZXN0GiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb24SVAoIVHJhbnNmZXISJS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2ZlclJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJSCgdSZXNlcnZlEiQuc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzZXJ2ZVJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJSCgdDYXB0dXJlEiQuc2FsZG8udHJhbnNhY3Rpb24udjEuQ2FwdHVyZVJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJMCgRWb2lkEiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVm9pZFJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJgCg5HZXRUcmFuc2FjdGlvbhIrLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdldFRyYW5zYWN0aW9uUmVxdWVzdBohLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uEnEKEExpc3RUcmFuc2FjdGlvbnMSLS5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBouLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRJxChBMaXN0Q2hpbGRXYWxsZXRzEi0uc2FsZG8udHJhbnNhY3Rpb24udjEuTGlzdENoaWxkV2FsbGV0c1JlcXVlc3QaLi5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0Q2hpbGRXYWxsZXRzUmVzcG9uc2USaAoSUmVzb2x2ZUVycERvY3VtZW50Ei8uc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzb2x2ZUVycERvY3VtZW50UmVxdWVzdBohLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkVycERvY3VtZW50EmIKC0ZpbmRXYWxsZXRzEiguc2FsZG8udHJhbnNhY3Rpb24udjEuRmluZFdhbGxldHNSZXF1ZXN0Gikuc2FsZG8udHJhbnNhY3Rpb24udjEuRmluZFdhbGxldHNSZXNwb25zZRJXCgxVcGRhdGVXYWxsZXQSKS5zYWxkby50cmFuc2FjdGlvbi52MS5VcGRhdGVXYWxsZXRSZXF1ZXN0Ghwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0ElcKDEZyZWV6ZVdhbGxldBIpLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkZyZWV6ZVdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSWwoOVW5mcmVlemVXYWxsZXQSKy5zYWxkby50cmFuc2FjdGlvbi52MS5VbmZyZWV6ZVdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSVQoLQ2xvc2VXYWxsZXQSKC5zYWxkby50cmFuc2FjdGlvbi52MS5DbG9zZVdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSYAoPRXhwb3J0U3RhdGVtZW50Eiwuc2FsZG8udHJhbnNhY3Rpb24udjEuRXhwb3J0U3RhdGVtZW50UmVxdWVzdBofLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlN0YXRlbWVudBJiCgtTdWJtaXRCYXRjaBIoLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlN1Ym1pdEJhdGNoUmVxdWVzdBopLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlN1Ym1pdEJhdGNoUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message saldo.transaction.v1.Wallet
@@ -2248,6 +2248,299 @@ export const StatementSchema: GenMessage<Statement, {jsonType: StatementJson}> =
   messageDesc(file_saldo_transaction_v1_transaction, 25);
 
 /**
+ * One action of a SubmitBatch: exactly one of the write requests, as the unary method takes it.
+ *
+ * @generated from message saldo.transaction.v1.BatchAction
+ */
+export type BatchAction = Message<"saldo.transaction.v1.BatchAction"> & {
+  /**
+   * @generated from oneof saldo.transaction.v1.BatchAction.action
+   */
+  action: {
+    /**
+     * @generated from field: saldo.transaction.v1.TopUpRequest top_up = 1;
+     */
+    value: TopUpRequest;
+    case: "topUp";
+  } | {
+    /**
+     * @generated from field: saldo.transaction.v1.BookUsageRequest book_usage = 2;
+     */
+    value: BookUsageRequest;
+    case: "bookUsage";
+  } | {
+    /**
+     * @generated from field: saldo.transaction.v1.TransferRequest transfer = 3;
+     */
+    value: TransferRequest;
+    case: "transfer";
+  } | {
+    /**
+     * @generated from field: saldo.transaction.v1.ReserveRequest reserve = 4;
+     */
+    value: ReserveRequest;
+    case: "reserve";
+  } | {
+    /**
+     * @generated from field: saldo.transaction.v1.CaptureRequest capture = 5;
+     */
+    value: CaptureRequest;
+    case: "capture";
+  } | {
+    /**
+     * @generated from field: saldo.transaction.v1.VoidRequest void = 6;
+     */
+    value: VoidRequest;
+    case: "void";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * One action of a SubmitBatch: exactly one of the write requests, as the unary method takes it.
+ *
+ * @generated from message saldo.transaction.v1.BatchAction
+ */
+export type BatchActionJson = {
+  /**
+   * @generated from field: saldo.transaction.v1.TopUpRequest top_up = 1;
+   */
+  topUp?: TopUpRequestJson;
+
+  /**
+   * @generated from field: saldo.transaction.v1.BookUsageRequest book_usage = 2;
+   */
+  bookUsage?: BookUsageRequestJson;
+
+  /**
+   * @generated from field: saldo.transaction.v1.TransferRequest transfer = 3;
+   */
+  transfer?: TransferRequestJson;
+
+  /**
+   * @generated from field: saldo.transaction.v1.ReserveRequest reserve = 4;
+   */
+  reserve?: ReserveRequestJson;
+
+  /**
+   * @generated from field: saldo.transaction.v1.CaptureRequest capture = 5;
+   */
+  capture?: CaptureRequestJson;
+
+  /**
+   * @generated from field: saldo.transaction.v1.VoidRequest void = 6;
+   */
+  void?: VoidRequestJson;
+};
+
+/**
+ * Describes the message saldo.transaction.v1.BatchAction.
+ * Use `create(BatchActionSchema)` to create a new message.
+ */
+export const BatchActionSchema: GenMessage<BatchAction, {jsonType: BatchActionJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 26);
+
+/**
+ * @generated from message saldo.transaction.v1.SubmitBatchRequest
+ */
+export type SubmitBatchRequest = Message<"saldo.transaction.v1.SubmitBatchRequest"> & {
+  /**
+   * 1 to 1,000 actions. Each has its own idempotency_key; one key twice in a batch behaves as two
+   * unary calls in sequence (the second replays the first, or is ALREADY_EXISTS for another request).
+   *
+   * @generated from field: repeated saldo.transaction.v1.BatchAction actions = 1;
+   */
+  actions: BatchAction[];
+};
+
+/**
+ * @generated from message saldo.transaction.v1.SubmitBatchRequest
+ */
+export type SubmitBatchRequestJson = {
+  /**
+   * 1 to 1,000 actions. Each has its own idempotency_key; one key twice in a batch behaves as two
+   * unary calls in sequence (the second replays the first, or is ALREADY_EXISTS for another request).
+   *
+   * @generated from field: repeated saldo.transaction.v1.BatchAction actions = 1;
+   */
+  actions?: BatchActionJson[];
+};
+
+/**
+ * Describes the message saldo.transaction.v1.SubmitBatchRequest.
+ * Use `create(SubmitBatchRequestSchema)` to create a new message.
+ */
+export const SubmitBatchRequestSchema: GenMessage<SubmitBatchRequest, {jsonType: SubmitBatchRequestJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 27);
+
+/**
+ * Why one action was not done: what a unary call's error carries (and the Pub/Sub results).
+ *
+ * @generated from message saldo.transaction.v1.BatchError
+ */
+export type BatchError = Message<"saldo.transaction.v1.BatchError"> & {
+  /**
+   * The gRPC status name the unary method would answer: FAILED_PRECONDITION, ALREADY_EXISTS,
+   * INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, ABORTED, RESOURCE_EXHAUSTED, INTERNAL. UNAVAILABLE
+   * and ABORTED: not known to be done; retry that action with the same key. Anything else is
+   * definitive and leaves the key free.
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+
+  /**
+   * Saldo's reason: INSUFFICIENT_FUNDS, IDEMPOTENCY_CONFLICT, WALLET_RULE_VIOLATION, ...
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: string message = 3;
+   */
+  message: string;
+
+  /**
+   * The request field at fault ("" when none), e.g. "amount", "idempotency_key".
+   *
+   * @generated from field: string field = 4;
+   */
+  field: string;
+
+  /**
+   * @generated from field: map<string, string> facts = 5;
+   */
+  facts: { [key: string]: string };
+};
+
+/**
+ * Why one action was not done: what a unary call's error carries (and the Pub/Sub results).
+ *
+ * @generated from message saldo.transaction.v1.BatchError
+ */
+export type BatchErrorJson = {
+  /**
+   * The gRPC status name the unary method would answer: FAILED_PRECONDITION, ALREADY_EXISTS,
+   * INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, ABORTED, RESOURCE_EXHAUSTED, INTERNAL. UNAVAILABLE
+   * and ABORTED: not known to be done; retry that action with the same key. Anything else is
+   * definitive and leaves the key free.
+   *
+   * @generated from field: string code = 1;
+   */
+  code?: string;
+
+  /**
+   * Saldo's reason: INSUFFICIENT_FUNDS, IDEMPOTENCY_CONFLICT, WALLET_RULE_VIOLATION, ...
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason?: string;
+
+  /**
+   * @generated from field: string message = 3;
+   */
+  message?: string;
+
+  /**
+   * The request field at fault ("" when none), e.g. "amount", "idempotency_key".
+   *
+   * @generated from field: string field = 4;
+   */
+  field?: string;
+
+  /**
+   * @generated from field: map<string, string> facts = 5;
+   */
+  facts?: { [key: string]: string };
+};
+
+/**
+ * Describes the message saldo.transaction.v1.BatchError.
+ * Use `create(BatchErrorSchema)` to create a new message.
+ */
+export const BatchErrorSchema: GenMessage<BatchError, {jsonType: BatchErrorJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 28);
+
+/**
+ * @generated from message saldo.transaction.v1.BatchOutcome
+ */
+export type BatchOutcome = Message<"saldo.transaction.v1.BatchOutcome"> & {
+  /**
+   * @generated from oneof saldo.transaction.v1.BatchOutcome.outcome
+   */
+  outcome: {
+    /**
+     * Done; replayed = true when the key was done before (in an earlier call or earlier in this batch).
+     *
+     * @generated from field: saldo.transaction.v1.Transaction transaction = 1;
+     */
+    value: Transaction;
+    case: "transaction";
+  } | {
+    /**
+     * @generated from field: saldo.transaction.v1.BatchError error = 2;
+     */
+    value: BatchError;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * @generated from message saldo.transaction.v1.BatchOutcome
+ */
+export type BatchOutcomeJson = {
+  /**
+   * Done; replayed = true when the key was done before (in an earlier call or earlier in this batch).
+   *
+   * @generated from field: saldo.transaction.v1.Transaction transaction = 1;
+   */
+  transaction?: TransactionJson;
+
+  /**
+   * @generated from field: saldo.transaction.v1.BatchError error = 2;
+   */
+  error?: BatchErrorJson;
+};
+
+/**
+ * Describes the message saldo.transaction.v1.BatchOutcome.
+ * Use `create(BatchOutcomeSchema)` to create a new message.
+ */
+export const BatchOutcomeSchema: GenMessage<BatchOutcome, {jsonType: BatchOutcomeJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 29);
+
+/**
+ * @generated from message saldo.transaction.v1.SubmitBatchResponse
+ */
+export type SubmitBatchResponse = Message<"saldo.transaction.v1.SubmitBatchResponse"> & {
+  /**
+   * Same length and order as the request's actions.
+   *
+   * @generated from field: repeated saldo.transaction.v1.BatchOutcome outcomes = 1;
+   */
+  outcomes: BatchOutcome[];
+};
+
+/**
+ * @generated from message saldo.transaction.v1.SubmitBatchResponse
+ */
+export type SubmitBatchResponseJson = {
+  /**
+   * Same length and order as the request's actions.
+   *
+   * @generated from field: repeated saldo.transaction.v1.BatchOutcome outcomes = 1;
+   */
+  outcomes?: BatchOutcomeJson[];
+};
+
+/**
+ * Describes the message saldo.transaction.v1.SubmitBatchResponse.
+ * Use `create(SubmitBatchResponseSchema)` to create a new message.
+ */
+export const SubmitBatchResponseSchema: GenMessage<SubmitBatchResponse, {jsonType: SubmitBatchResponseJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 30);
+
+/**
  * The ERP document a top-up comes from (docs/erp-sync.md, "Shadow balance").
  *
  * @generated from enum saldo.transaction.v1.ErpDocumentType
@@ -2732,6 +3025,21 @@ export const TransactionService: GenService<{
     methodKind: "unary";
     input: typeof ExportStatementRequestSchema;
     output: typeof StatementSchema;
+  },
+  /**
+   * Up to 1,000 write actions in one call (top-ups, usage, transfers, reserves, captures, voids),
+   * each with its own idempotency key and its own outcome: outcomes[i] answers actions[i], and
+   * partial success is normal. Use it whenever a caller has several actions at hand (imports,
+   * queues, end-of-day settlement, a busy backend): one call and one authentication for the lot,
+   * posted by the ledger a batch at a time. The call itself fails only as a whole (bad key, 0 or
+   * more than 1,000 actions); every other failure is one action's outcome. See docs/batch-api.md.
+   *
+   * @generated from rpc saldo.transaction.v1.TransactionService.SubmitBatch
+   */
+  submitBatch: {
+    methodKind: "unary";
+    input: typeof SubmitBatchRequestSchema;
+    output: typeof SubmitBatchResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_saldo_transaction_v1_transaction, 0);
