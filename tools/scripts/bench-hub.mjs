@@ -56,7 +56,9 @@ async function main() {
   }
   const { startStandins, seedHubScenario } = dist('libs/vendor-standins/src/index.js');
   const { loadErpSyncConfig } = dist('apps/erp-sync/src/config.js');
-  const { createErpSyncDataSource, ERP_SYNC_MIGRATION_LOCK } = dist('apps/erp-sync/src/database/erp-sync-data-source.js');
+  const { createErpSyncDataSource, ERP_SYNC_MIGRATION_LOCK } = dist(
+    'apps/erp-sync/src/database/erp-sync-data-source.js',
+  );
   const { runMigrationsUnderLock } = dist('libs/infra/postgres/src/index.js');
   const { createConnectors, createHub } = dist('apps/erp-sync/src/runtime.js');
   const { SyncStore } = dist('apps/erp-sync/src/store/sync-store.js');
@@ -98,12 +100,17 @@ async function main() {
   const initial = await hub.engine.run(tenant, undefined, { writeBack: false });
   const initialS = (Date.now() - started) / 1000;
   for (const r of initial) if (r.error) throw new Error(`${r.connector}: ${r.error}`);
-  console.log(`initial sync: ${total} records in ${initialS.toFixed(1)} s (${Math.round(total / initialS)} records/s)`);
+  console.log(
+    `initial sync: ${total} records in ${initialS.toFixed(1)} s (${Math.round(total / initialS)} records/s)`,
+  );
   for (const r of initial)
     console.log(
       `  ${r.connector.padEnd(15)} ${String(r.read).padStart(6)} records in ${(r.readMs / 1000).toFixed(1).padStart(5)} s = ${String(Math.round((r.read * 1000) / Math.max(1, r.readMs))).padStart(5)} records/s; created ${r.created}, auto-merged ${r.autoMerged}, review ${r.queuedForReview}, quarantined ${r.quarantined}, decisions ${r.decisions}`,
     );
-  const throttled = standins.activecampaign.counters.throttled + standins.zendesk.counters.throttled + standins.netsuite.counters.throttled;
+  const throttled =
+    standins.activecampaign.counters.throttled +
+    standins.zendesk.counters.throttled +
+    standins.netsuite.counters.throttled;
   console.log(`  storm ridden out: ${throttled} answers 429, 5 answers 5xx; no connector failed`);
   const values = await db.query(
     `SELECT f.customer_id, f.field, f.value FROM hub.field_values f JOIN hub.customers c USING (tenant_id, customer_id)
@@ -111,15 +118,24 @@ async function main() {
     [tenant],
   );
   const byCustomer = new Map();
-  for (const v of values) byCustomer.set(v.customer_id, { ...byCustomer.get(v.customer_id), [v.field]: v.value });
+  for (const v of values)
+    byCustomer.set(v.customer_id, { ...byCustomer.get(v.customer_id), [v.field]: v.value });
   const byEmail = new Map([...byCustomer.values()].map((f) => [f.email, f]));
   let matched = 0;
   for (const [email, want] of scenario.golden) {
     const got = byEmail.get(email);
-    if (got && got.name === want.name && (got.phone ?? null) === want.phone && (got.tier ?? null) === want.tier && (got.company ?? null) === want.company)
+    if (
+      got &&
+      got.name === want.name &&
+      (got.phone ?? null) === want.phone &&
+      (got.tier ?? null) === want.tier &&
+      (got.company ?? null) === want.company
+    )
       matched += 1;
   }
-  console.log(`  golden records: ${matched} of ${scenario.golden.size} match (hub customers: ${byCustomer.size})`);
+  console.log(
+    `  golden records: ${matched} of ${scenario.golden.size} match (hub customers: ${byCustomer.size})`,
+  );
 
   // 2. The merged values written back to every system that takes them (bulk, at the vendors' pace).
   started = Date.now();
@@ -136,7 +152,12 @@ async function main() {
     const i = (n * 7) % customers;
     const k = i % 10;
     const phone = `+62877${String(n).padStart(7, '0')}`;
-    if (k <= 2) standins.netsuite.editCustomer({ externalId: `${tenant}-${i}` }, { phone }, at(n).slice(0, 19).replace('T', ' '));
+    if (k <= 2)
+      standins.netsuite.editCustomer(
+        { externalId: `${tenant}-${i}` },
+        { phone },
+        at(n).slice(0, 19).replace('T', ' '),
+      );
     else if (k <= 6) standins.zendesk.editUser(`${tenant}-${i}`, { phone }, at(n));
     else {
       const email = i % 3 === 0 ? `c${i}.${tenant}@gmail.com` : `c${i}@firm${i}-${tenant}.test`;
@@ -157,14 +178,18 @@ async function main() {
   console.log(`  next run: ${echoes} echoes recognised, ${again} changes or writes (no ping-pong)`);
 
   // 4. Reliability and CPU.
-  const [{ linked }] = await db.query(`SELECT count(*)::int AS linked FROM hub.links WHERE tenant_id = $1`, [tenant]);
+  const [{ linked }] = await db.query(`SELECT count(*)::int AS linked FROM hub.links WHERE tenant_id = $1`, [
+    tenant,
+  ]);
   const status = await hub.store.status(tenant);
   const auto = linked - status.inReview;
   const cpu = process.cpuUsage(cpu0);
   console.log(
     `reliability: ${((auto / total) * 100).toFixed(2)} % of vendor records synced without a person; named states: quarantined ${status.quarantined}, in review ${status.inReview}, dead ${failures}`,
   );
-  console.log(`cpu: ${((cpu.user + cpu.system) / 1000 / (total + changes)).toFixed(2)} ms per record in the hub's process (Node)`);
+  console.log(
+    `cpu: ${((cpu.user + cpu.system) / 1000 / (total + changes)).toFixed(2)} ms per record in the hub's process (Node)`,
+  );
   if (matched !== scenario.golden.size || again !== 0) process.exitCode = 1;
 }
 

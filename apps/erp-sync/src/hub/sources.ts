@@ -277,7 +277,10 @@ export class ZendeskCustomers implements CustomerSource {
     return results;
   }
 
-  private async writeMany(records: readonly CustomerWrite[], byZendeskId: boolean): Promise<CustomerWriteResult[]> {
+  private async writeMany(
+    records: readonly CustomerWrite[],
+    byZendeskId: boolean,
+  ): Promise<CustomerWriteResult[]> {
     const all = (error: string) => records.map(() => ({ ok: false, error }));
     const users = records.map((r) => {
       const user: Record<string, unknown> = byZendeskId
