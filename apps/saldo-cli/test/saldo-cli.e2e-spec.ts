@@ -129,7 +129,7 @@ afterAll(async () => {
   await aggregator?.stop();
   await ledger?.stop();
   await database?.drop();
-});
+}, 60_000);
 
 describe('saldo wallet and money commands', () => {
   it('opens a wallet, tops up, books usage, transfers, holds, captures and voids; shows exact balances as a table', async () => {

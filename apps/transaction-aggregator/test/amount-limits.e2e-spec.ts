@@ -26,7 +26,7 @@ beforeAll(async () => {
 afterAll(async () => {
   api?.close();
   await stack?.stop();
-});
+}, 60_000);
 
 let keys = 0;
 const nextKey = (label: string) => `${label}-${(keys += 1)}`;

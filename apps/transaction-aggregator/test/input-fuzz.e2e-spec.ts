@@ -37,7 +37,7 @@ beforeAll(async () => {
 afterAll(async () => {
   api?.close();
   await stack?.stop();
-});
+}, 60_000);
 
 /** mulberry32: a seeded generator, so a failing run can be replayed with SALDO_FUZZ_SEED. */
 function generator(seed: number): () => number {

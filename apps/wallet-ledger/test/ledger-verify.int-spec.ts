@@ -84,11 +84,11 @@ describe('ledger verify (the operator command, built CLI, private database)', ()
     } finally {
       await ledger.stop();
     }
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await db?.drop();
-  });
+  }, 30_000);
 
   it('passes every check on a healthy ledger and says what it checked', async () => {
     const { code, output } = await verify(db.url);

@@ -21,11 +21,11 @@ let ledger: LedgerHarness;
 
 beforeAll(async () => {
   ledger = await startLedgerHarness();
-});
+}, 60_000);
 
 afterAll(async () => {
   await ledger?.stop();
-});
+}, 60_000);
 
 describe('authentication', () => {
   it('refuses calls without the service token or with a wrong one', async () => {

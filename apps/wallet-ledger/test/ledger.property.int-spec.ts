@@ -254,10 +254,10 @@ async function checkInvariants(
 let ledger: LedgerHarness;
 beforeAll(async () => {
   ledger = await startLedgerHarness();
-});
+}, 60_000);
 afterAll(async () => {
   await ledger?.stop();
-});
+}, 60_000);
 
 it('random operation sequences keep the ledger equal to the model and every invariant true', async () => {
   await fc.assert(

@@ -27,13 +27,13 @@ describe('PostingBatcher with the real database', () => {
       poolSize: 4,
     }).initialize();
     redis = createRedisClient(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', 'batcher-test');
-  });
+  }, 60_000);
 
   afterAll(async () => {
     redis?.disconnect();
     await db?.destroy();
     await ledger?.stop();
-  });
+  }, 60_000);
 
   function batcher(): PostingBatcher {
     const locks = new WalletLocks(redis, {

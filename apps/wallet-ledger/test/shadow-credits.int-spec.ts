@@ -19,11 +19,11 @@ let ledger: LedgerHarness;
 
 beforeAll(async () => {
   ledger = await startLedgerHarness();
-});
+}, 60_000);
 
 afterAll(async () => {
   await ledger?.stop();
-});
+}, 60_000);
 
 /** A document top-up: cash clearing → wallet, the credit marked shadow until the ERP confirms. */
 function documentTopUp(
