@@ -201,7 +201,7 @@ beforeAll(async () => {
     )
   ).process;
   api = new Api(aggregatorTarget, API_KEY);
-}, 60_000);
+}, 180_000); // erp-sync, ledger and aggregator each may take up to 30 s to serve on a busy machine
 
 afterAll(async () => {
   api?.close();
