@@ -43,6 +43,7 @@ const MIGRATIONS = [
     args: ['migrate'],
   },
   { app: 'erp-sync', script: 'dist/out-tsc/apps/erp-sync/src/cli.js', args: ['migrate'] },
+  { app: 'migrator', script: 'dist/out-tsc/apps/migrator/src/cli.js', args: ['migrate'] },
 ];
 
 const PROJECT_ID = 'saldo-test';

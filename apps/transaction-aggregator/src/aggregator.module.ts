@@ -11,6 +11,7 @@ import { LedgerClient } from './ledger/ledger-client';
 import { BalanceActionsConsumer } from './pubsub/balance-actions.consumer';
 import { AggregatorRepository } from './wallets/aggregator.repository';
 import { AggregatorService } from './wallets/aggregator.service';
+import { MigrationGuard } from './wallets/migration-guard';
 
 const LOGGER = Symbol('LOGGER');
 const DATA_SOURCE = Symbol('DATA_SOURCE');
@@ -53,7 +54,7 @@ export class AggregatorModule implements OnApplicationBootstrap, OnApplicationSh
           provide: AggregatorService,
           inject: [DATA_SOURCE, LedgerClient],
           useFactory: (db: DataSource, ledger: LedgerClient) =>
-            new AggregatorService(new AggregatorRepository(db), ledger.api),
+            new AggregatorService(new AggregatorRepository(db), ledger.api, new MigrationGuard(db)),
         },
         {
           provide: BalanceActionsConsumer,

@@ -20,6 +20,7 @@ import type {
   WalletRow,
 } from './aggregator.repository';
 import { currencyScale } from './currencies';
+import type { MigrationGuard } from './migration-guard';
 import {
   callerMetadata,
   MAX_HOLD_SECONDS,
@@ -78,6 +79,7 @@ export class AggregatorService {
   constructor(
     private readonly repository: AggregatorRepository,
     private readonly ledger: LedgerApi,
+    private readonly migrations?: MigrationGuard,
   ) {}
 
   async openWallet(
@@ -750,6 +752,7 @@ export class AggregatorService {
     claim: OperationClaim,
     call: () => Promise<ledgerV1.Transaction>,
   ): Promise<transactionV1.Transaction> {
+    await this.migrations?.assertWritable(tenant); // a migrating tenant's wallets: reads only
     const claimed = await this.repository.claim(tenant, claim);
     if (claimed.kind === 'replay') {
       const original = await this.ledger.getTransaction({

@@ -17,3 +17,4 @@ export {
   parseScale,
   parseMetadata,
 } from './input';
+export { CURRENCY_SCALES } from './currencies';
