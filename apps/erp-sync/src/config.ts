@@ -74,6 +74,14 @@ export const erpSyncConfigSchema = z.object({
   ERP_SYNC_WORKER_ENABLED: flag(true),
   ERP_SYNC_POLL_INTERVAL_MS: ms(500, 60_000),
   ERP_SYNC_CLAIM_BATCH: envSchemas.positiveInt(50, 1_000),
+  /** Users per Zendesk create_or_update_many request (and CRM records claimed per pass), at most 100. */
+  ZENDESK_BULK_SIZE: envSchemas.positiveInt(100, 100),
+  /** Contacts per ActiveCampaign bulk_import request (and records claimed per pass), at most 250. */
+  ACTIVECAMPAIGN_BULK_SIZE: envSchemas.positiveInt(250, 250),
+  /** Between two polls of a vendor's bulk job (Zendesk job_statuses, ActiveCampaign import/info). */
+  ERP_SYNC_BULK_POLL_MS: ms(1_000, 60_000),
+  /** How long a bulk job may take before its records are retried (writes are upserts by key). */
+  ERP_SYNC_BULK_TIMEOUT_MS: ms(60_000, 3_600_000),
   ERP_SYNC_LEASE_MS: ms(120_000),
   ERP_SYNC_MAX_ATTEMPTS: envSchemas.positiveInt(8, 100),
   ERP_SYNC_RETRY_BASE_MS: ms(1_000),

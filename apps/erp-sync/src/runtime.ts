@@ -69,10 +69,15 @@ export function createConnectors(config: ErpSyncConfig, store: SyncStore): Conne
       timeoutMs: config.ERP_SYNC_HTTP_TIMEOUT_MS,
       audit,
     });
-    result.zendesk = new ZendeskConnector(http, {
-      email: config.ZENDESK_EMAIL,
-      apiToken: config.ZENDESK_API_TOKEN,
-    });
+    result.zendesk = new ZendeskConnector(
+      http,
+      { email: config.ZENDESK_EMAIL, apiToken: config.ZENDESK_API_TOKEN },
+      {
+        size: config.ZENDESK_BULK_SIZE,
+        pollIntervalMs: config.ERP_SYNC_BULK_POLL_MS,
+        timeoutMs: config.ERP_SYNC_BULK_TIMEOUT_MS,
+      },
+    );
   }
   if (config.ACTIVECAMPAIGN_ENABLED) {
     const limiter = (limiters.activecampaign = new AdaptiveLimiter({
@@ -94,6 +99,11 @@ export function createConnectors(config: ErpSyncConfig, store: SyncStore): Conne
         currency: config.ACTIVECAMPAIGN_FIELD_CURRENCY,
         lastUsageAt: config.ACTIVECAMPAIGN_FIELD_LAST_USAGE,
       },
+      bulk: {
+        size: config.ACTIVECAMPAIGN_BULK_SIZE,
+        pollIntervalMs: config.ERP_SYNC_BULK_POLL_MS,
+        timeoutMs: config.ERP_SYNC_BULK_TIMEOUT_MS,
+      },
     });
   }
   return result;
@@ -114,7 +124,12 @@ export function createWorker(
     store,
     {
       pollIntervalMs: config.ERP_SYNC_POLL_INTERVAL_MS,
-      claimBatch: config.ERP_SYNC_CLAIM_BATCH,
+      claimBatch: (name) =>
+        name === 'zendesk'
+          ? config.ZENDESK_BULK_SIZE
+          : name === 'activecampaign'
+            ? config.ACTIVECAMPAIGN_BULK_SIZE
+            : config.ERP_SYNC_CLAIM_BATCH,
       leaseMs: config.ERP_SYNC_LEASE_MS,
       maxAttempts: config.ERP_SYNC_MAX_ATTEMPTS,
       retryBaseMs: config.ERP_SYNC_RETRY_BASE_MS,

@@ -47,6 +47,7 @@ export async function startSyncHarness(
     ERP_SYNC_POLL_INTERVAL_MS: '50',
     ERP_SYNC_RETRY_BASE_MS: '50',
     ERP_SYNC_RETRY_MAX_MS: '500',
+    ERP_SYNC_BULK_POLL_MS: '100',
     LOG_LEVEL: 'silent',
     ...standins.env,
     ...env,

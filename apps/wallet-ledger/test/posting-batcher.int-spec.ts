@@ -84,7 +84,9 @@ describe('PostingBatcher with the real database', () => {
       debit(tenantId, 'd', wallet!, 1), // refused: only 0 left by then
     ];
     // The first call goes alone (the batcher is idle); the rest queue behind it and go as one batch.
-    const outcomes = await Promise.allSettled(commands.map((command) => posting.submit(command, [wallet!])));
+    const outcomes = await Promise.allSettled(
+      commands.map((command) => posting.submit({ command, lockKeys: [wallet!] })),
+    );
     expect(posting.stats.largestBatch).toBeGreaterThan(1);
     const summary = outcomes.map((outcome) =>
       outcome.status === 'fulfilled'

@@ -2,14 +2,19 @@ import { RateLimit, StandinServer, type StandinReply, type StandinRequest } from
 
 /**
  * Zendesk Support API for users: `POST /api/v2/users/create_or_update` (201 created, 200 updated),
+ * `POST /api/v2/users/create_or_update_many` (up to 100 users; answers a queued `job_status`, the
+ * users are written in the background and `GET /api/v2/job_statuses/{id}` reports one result per
+ * user in request order: `Created`, `Updated` or `Failed` with `error` and `details`),
  * `GET /api/v2/users/me`, `GET /api/v2/incremental/users/cursor`. API token auth
- * (`Authorization: Basic base64({email}/token:{token})`), 429 with Retry-After past the rate limit,
+ * (`Authorization: Basic base64({email}/token:{token})`), 429 with Retry-After past the rate limit
+ * (the write endpoints share one bucket; at most 30 queued jobs per account, then 429 TooManyJobs),
  * 422 RecordInvalid for unknown user fields.
  */
 export interface ZendeskUser {
   id: number;
   name: string;
   email: string | null;
+  phone: string | null;
   external_id: string | null;
   user_fields: Record<string, string | null>;
   updated_at: string;
@@ -17,11 +22,37 @@ export interface ZendeskUser {
   writes: number;
 }
 
+export interface ZendeskJobResult {
+  id?: number;
+  index: number;
+  status: 'Created' | 'Updated' | 'Failed';
+  external_id?: string | null;
+  email?: string | null;
+  error?: string;
+  details?: string;
+}
+
+interface ZendeskJob {
+  id: string;
+  status: 'queued' | 'working' | 'completed' | 'failed';
+  total: number;
+  progress: number;
+  results: ZendeskJobResult[];
+}
+
+const ZENDESK_MAX_BULK = 100;
+const ZENDESK_MAX_QUEUED_JOBS = 30;
+
 export class ZendeskStandin extends StandinServer {
   readonly users = new Map<string, ZendeskUser>();
+  readonly jobs = new Map<string, ZendeskJob>();
+  /** How long a queued job waits before it runs (real Zendesk: seconds; here short). */
+  jobDelayMs = 20;
   private nextId = 360_000_000;
   private seq = 0;
+  private jobSeq = 0;
   private readonly limit: RateLimit;
+  private readonly readLimit = new RateLimit(20, 40);
 
   constructor(
     private readonly options: { email: string; apiToken: string; userFields?: readonly string[]; requestsPerSecond?: number; burst?: number },
@@ -45,6 +76,19 @@ export class ZendeskStandin extends StandinServer {
       if (wait !== null) return this.throttled(wait);
       return this.createOrUpdate(request.body);
     }
+    if (request.method === 'POST' && request.path.replace(/\.json$/, '') === '/api/v2/users/create_or_update_many') {
+      const wait = this.limit.take();
+      if (wait !== null) return this.throttled(wait);
+      return this.createOrUpdateMany(request.body);
+    }
+    const job = /^\/api\/v2\/job_statuses\/([A-Za-z0-9-]+)(?:\.json)?$/.exec(request.path);
+    if (request.method === 'GET' && job) {
+      const wait = this.readLimit.take();
+      if (wait !== null) return this.throttled(wait);
+      const found = this.jobs.get(job[1]!);
+      if (!found) return { status: 404, body: { error: 'RecordNotFound', description: 'Not found' } };
+      return { status: 200, body: { job_status: this.jobBody(found) } };
+    }
     if (request.method === 'GET' && request.path === '/api/v2/incremental/users/cursor') {
       const after = request.query.get('cursor') ? Number(Buffer.from(request.query.get('cursor')!, 'base64url').toString()) : 0;
       const perPage = Math.min(1000, Number(request.query.get('per_page') ?? 1000));
@@ -63,60 +107,163 @@ export class ZendeskStandin extends StandinServer {
   }
 
   private createOrUpdate(text: string): StandinReply {
-    let user: { name?: unknown; email?: unknown; external_id?: unknown; user_fields?: Record<string, unknown> } | undefined;
+    let user: unknown;
     try {
-      user = (JSON.parse(text) as { user?: typeof user }).user;
+      user = (JSON.parse(text) as { user?: unknown }).user;
     } catch {
       return { status: 400, body: { error: 'Unprocessable Entity', description: 'Invalid JSON' } };
     }
-    const invalid = (field: string, description: string): StandinReply => ({
-      status: 422,
-      body: { error: 'RecordInvalid', description: 'Record validation errors', details: { [field]: [{ description, error: 'InvalidValue' }] } },
-    });
-    if (!user || typeof user.name !== 'string' || user.name === '') return invalid('name', 'Name: cannot be blank');
+    const result = this.upsertUser(user);
+    if ('invalid' in result) {
+      return {
+        status: 422,
+        body: { error: 'RecordInvalid', description: 'Record validation errors', details: { [result.invalid]: [{ description: result.description, error: 'InvalidValue' }] } },
+      };
+    }
+    const { seq: _seq, writes: _writes, ...body } = result.stored;
+    return { status: result.created ? 201 : 200, body: { user: body } };
+  }
+
+  private createOrUpdateMany(text: string): StandinReply {
+    let users: unknown;
+    try {
+      users = (JSON.parse(text) as { users?: unknown }).users;
+    } catch {
+      return { status: 400, body: { error: 'Unprocessable Entity', description: 'Invalid JSON' } };
+    }
+    if (!Array.isArray(users) || users.length === 0) {
+      return { status: 400, body: { error: 'InvalidValue', description: 'users: an array of at least one user is required' } };
+    }
+    if (users.length > ZENDESK_MAX_BULK) {
+      return { status: 400, body: { error: 'TooManyValues', description: `users: at most ${ZENDESK_MAX_BULK} users per request` } };
+    }
+    const queued = [...this.jobs.values()].filter((j) => j.status === 'queued' || j.status === 'working').length;
+    if (queued >= ZENDESK_MAX_QUEUED_JOBS) {
+      this.counters.throttled += 1;
+      return { status: 429, headers: { 'retry-after': '1' }, body: { error: 'TooManyJobs', description: `Number of queued jobs exceeds ${ZENDESK_MAX_QUEUED_JOBS}` } };
+    }
+    const job: ZendeskJob = { id: `V3-${(this.jobSeq += 1).toString(16)}${randomHex()}`, status: 'queued', total: users.length, progress: 0, results: [] };
+    this.jobs.set(job.id, job);
+    setTimeout(() => {
+      job.status = 'working';
+      job.results = users.map((user, index) => {
+        const result = this.upsertUser(user);
+        job.progress += 1;
+        if ('invalid' in result) {
+          const u = (user ?? {}) as { external_id?: unknown; email?: unknown };
+          return {
+            index,
+            status: 'Failed' as const,
+            ...(typeof u.external_id === 'string' ? { external_id: u.external_id } : {}),
+            ...(typeof u.email === 'string' ? { email: u.email } : {}),
+            error: 'UserUpdateError',
+            details: `${result.invalid}: ${result.description}`,
+          };
+        }
+        return { id: result.stored.id, index, status: result.created ? ('Created' as const) : ('Updated' as const), external_id: result.stored.external_id, email: result.stored.email };
+      });
+      job.status = 'completed';
+    }, this.jobDelayMs).unref();
+    return { status: 200, body: { job_status: this.jobBody(job) } };
+  }
+
+  private jobBody(job: ZendeskJob): unknown {
+    return {
+      id: job.id,
+      url: `${this.url}/api/v2/job_statuses/${job.id}.json`,
+      total: job.total,
+      progress: job.progress,
+      status: job.status,
+      message: job.status === 'completed' ? `Completed at ${new Date().toISOString()}` : null,
+      results: job.status === 'completed' ? job.results : null,
+      job_type: 'Bulk Create or Update Users',
+    };
+  }
+
+  /** One user of `create_or_update(_many)`: matched by external_id, else e-mail. */
+  private upsertUser(input: unknown): { stored: ZendeskUser; created: boolean } | { invalid: string; description: string } {
+    const user = (input ?? {}) as { name?: unknown; email?: unknown; phone?: unknown; external_id?: unknown; user_fields?: Record<string, unknown> };
     const externalId = typeof user.external_id === 'string' ? user.external_id : null;
     const email = typeof user.email === 'string' ? user.email : null;
-    if (!externalId && !email) return invalid('email', 'Email or external_id is required to match a user');
-    const fields = user.user_fields ?? {};
-    for (const [key, value] of Object.entries(fields)) {
-      if (this.options.userFields && !this.options.userFields.includes(key)) return invalid('user_fields', `${key} is not a user field`);
-      if (value !== null && typeof value !== 'string' && typeof value !== 'number') return invalid('user_fields', `${key}: invalid value`);
-    }
+    if (!externalId && !email) return { invalid: 'email', description: 'Email or external_id is required to match a user' };
+    if (email !== null && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) return { invalid: 'email', description: `Email: ${email} is not properly formatted` };
     const key = externalId ? `x:${externalId}` : `e:${email}`;
-    const existing = this.users.get(key);
+    const existing = this.users.get(key) ?? (email ? [...this.users.values()].find((u) => u.email === email) : undefined);
+    const name = typeof user.name === 'string' && user.name !== '' ? user.name : existing?.name;
+    if (!name) return { invalid: 'name', description: 'Name: cannot be blank' };
+    const fields = user.user_fields ?? {};
+    for (const [field, value] of Object.entries(fields)) {
+      if (this.options.userFields && !this.userFieldKeys().includes(field)) return { invalid: 'user_fields', description: `${field} is not a user field` };
+      if (value !== null && typeof value !== 'string' && typeof value !== 'number') return { invalid: 'user_fields', description: `${field}: invalid value` };
+    }
     const stored: ZendeskUser = {
       id: existing?.id ?? (this.nextId += 1),
-      name: user.name,
+      name,
       email: email ?? existing?.email ?? null,
+      phone: typeof user.phone === 'string' ? user.phone : (existing?.phone ?? null),
       external_id: externalId ?? existing?.external_id ?? null,
       user_fields: { ...existing?.user_fields, ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v === null ? null : String(v)])) },
-      updated_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      updated_at: this.stamp(),
       seq: (this.seq += 1),
       writes: (existing?.writes ?? 0) + 1,
     };
-    this.users.set(key, stored);
-    const { seq: _seq, writes: _writes, ...body } = stored;
-    return { status: existing ? 200 : 201, body: { user: body } };
+    if (existing) for (const [k, u] of this.users) if (u === existing) this.users.delete(k);
+    this.users.set(stored.external_id ? `x:${stored.external_id}` : `e:${stored.email}`, stored);
+    return { stored, created: !existing };
   }
+
+  protected userFieldKeys(): readonly string[] {
+    return this.options.userFields ?? [];
+  }
+
+  protected stamp(): string {
+    return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+}
+
+function randomHex(): string {
+  return Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, '0');
 }
 
 /**
  * ActiveCampaign API v3 for contacts: `POST /api/3/contact/sync` (create or update by e-mail; 201
- * created, 200 updated) with fieldValues, `GET /api/3/contacts` (filters[updated_after]),
- * `GET /api/3/users/me`. Header `Api-Token`; 5 requests/s per account, then 429 with Retry-After.
+ * created, 200 updated) with fieldValues, `GET /api/3/contacts` (filters[updated_after],
+ * orders[udate], limit up to 100, offset), `GET /api/3/fields`, `GET /api/3/users/me`, and the bulk
+ * importer: `POST /api/3/import/bulk_import` (up to 250 contacts, created or updated by e-mail;
+ * answers `{success: 1, queued_contacts, batchId}` and imports in the background) with
+ * `GET /api/3/import/info?batchId=` (`status` false until the batch has one, then waiting … completed;
+ * `success` the contact ids, `failure` the e-mails refused). Header `Api-Token`; 5 requests/s per
+ * account, then 429 with Retry-After; the importer also at most 100 requests a minute.
  */
 export interface ActiveCampaignContact {
   id: string;
   email: string;
+  firstName: string;
+  lastName: string;
+  phone: string;
   udate: string;
   fieldValues: Record<string, string>;
   writes: number;
 }
 
+interface ImportBatch {
+  status: false | 'waiting' | 'active' | 'completed';
+  success: string[];
+  failure: string[];
+}
+
+const AC_MAX_BULK = 250;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
 export class ActiveCampaignStandin extends StandinServer {
   readonly contacts = new Map<string, ActiveCampaignContact>();
+  readonly imports = new Map<string, ImportBatch>();
+  /** How long a bulk import waits before it runs. */
+  importDelayMs = 20;
   private nextId = 100;
+  private batchSeq = 0;
   private readonly limit: RateLimit;
+  private readonly importLimit = new RateLimit(100 / 60, 10);
 
   constructor(private readonly options: { apiToken: string; fieldIds?: readonly string[]; requestsPerSecond?: number; burst?: number }) {
     super();
@@ -133,47 +280,132 @@ export class ActiveCampaignStandin extends StandinServer {
     if (wait !== null) return this.throttled(wait);
     if (request.method === 'GET' && request.path === '/api/3/users/me') return { status: 200, body: { user: { id: '1', username: 'saldo' } } };
     if (request.method === 'POST' && request.path === '/api/3/contact/sync') return this.sync(request.body);
+    if (request.method === 'POST' && request.path === '/api/3/import/bulk_import') {
+      const importWait = this.importLimit.take();
+      if (importWait !== null) return this.throttled(importWait);
+      return this.bulkImport(request.body);
+    }
+    if (request.method === 'GET' && request.path === '/api/3/import/info') {
+      const batchId = request.query.get('batchId');
+      if (!batchId) return { status: 400, body: { success: 0, message: "'batchId' is a required field." } };
+      const batch = this.imports.get(batchId);
+      if (!batch) return { status: 404, body: { message: 'No Result found for Import with id ' + batchId } };
+      return { status: 200, body: batch };
+    }
+    if (request.method === 'GET' && request.path === '/api/3/fields') return { status: 200, body: { fields: this.fieldList(), meta: { total: String(this.fieldList().length) } } };
     if (request.method === 'GET' && request.path === '/api/3/contacts') {
       const after = request.query.get('filters[updated_after]') ?? '';
       const limit = Math.min(100, Number(request.query.get('limit') ?? 20));
-      const contacts = [...this.contacts.values()].filter((c) => c.udate > after).sort((a, b) => a.udate.localeCompare(b.udate)).slice(0, limit);
-      return { status: 200, body: { contacts: contacts.map(({ writes: _w, fieldValues: _f, ...c }) => c), meta: { total: String(contacts.length) } } };
+      const offset = Math.max(0, Number(request.query.get('offset') ?? 0));
+      const all = [...this.contacts.values()].filter((c) => c.udate > after).sort((a, b) => a.udate.localeCompare(b.udate) || Number(a.id) - Number(b.id));
+      const page = all.slice(offset, offset + limit);
+      return {
+        status: 200,
+        body: {
+          contacts: page.map(({ writes: _w, fieldValues: _f, ...c }) => c),
+          fieldValues: page.flatMap((c) => Object.entries(c.fieldValues).map(([field, value]) => ({ contact: c.id, field, value }))),
+          meta: { total: String(all.length) },
+        },
+      };
     }
     return { status: 404, body: { message: 'Not Found' } };
   }
 
+  /** The account's custom fields (`GET /api/3/fields`). */
+  protected fieldList(): Array<{ id: string; title: string; type: string; perstag: string }> {
+    return (this.options.fieldIds ?? []).map((id) => ({ id, title: `Field ${id}`, type: 'text', perstag: `FIELD_${id}` }));
+  }
+
+  protected fieldExists(id: string): boolean {
+    return !this.options.fieldIds || this.fieldList().some((f) => f.id === id);
+  }
+
   private sync(text: string): StandinReply {
-    let contact: { email?: unknown; fieldValues?: Array<{ field?: unknown; value?: unknown }> } | undefined;
+    let contact: { email?: unknown; firstName?: unknown; lastName?: unknown; phone?: unknown; fieldValues?: Array<{ field?: unknown; value?: unknown }> } | undefined;
     try {
       contact = (JSON.parse(text) as { contact?: typeof contact }).contact;
     } catch {
       return { status: 400, body: { message: 'Invalid JSON' } };
     }
     const error = (title: string, code: string, pointer: string): StandinReply => ({ status: 422, body: { errors: [{ title, detail: '', code, source: { pointer } }] } });
-    if (!contact || typeof contact.email !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(contact.email)) {
+    if (!contact || typeof contact.email !== 'string' || !EMAIL.test(contact.email)) {
       return error('Contact Email Address is not valid.', 'email_invalid', '/data/attributes/email');
     }
     const values: Record<string, string> = {};
     for (const fv of contact.fieldValues ?? []) {
       const field = String(fv.field ?? '');
-      if (this.options.fieldIds && !this.options.fieldIds.includes(field)) return error(`Field ${field} does not exist.`, 'field_missing', '/data/attributes/fieldValues');
+      if (!this.fieldExists(field)) return error(`Field ${field} does not exist.`, 'field_missing', '/data/attributes/fieldValues');
       values[field] = String(fv.value ?? '');
     }
-    const existing = this.contacts.get(contact.email.toLowerCase());
-    const stored: ActiveCampaignContact = {
-      id: existing?.id ?? String((this.nextId += 1)),
-      email: contact.email,
-      udate: new Date().toISOString(),
-      fieldValues: { ...existing?.fieldValues, ...values },
-      writes: (existing?.writes ?? 0) + 1,
-    };
-    this.contacts.set(contact.email.toLowerCase(), stored);
+    const { stored, created } = this.upsert(contact.email, { firstName: contact.firstName, lastName: contact.lastName, phone: contact.phone }, values);
     return {
-      status: existing ? 200 : 201,
+      status: created ? 201 : 200,
       body: {
         fieldValues: Object.entries(stored.fieldValues).map(([field, value]) => ({ contact: stored.id, field, value })),
         contact: { id: stored.id, email: stored.email, udate: stored.udate },
       },
     };
   }
+
+  private bulkImport(text: string): StandinReply {
+    let contacts: unknown;
+    try {
+      contacts = (JSON.parse(text) as { contacts?: unknown }).contacts;
+    } catch {
+      return { status: 400, body: { success: 0, message: 'Invalid JSON' } };
+    }
+    if (!Array.isArray(contacts) || contacts.length === 0) return { status: 400, body: { success: 0, message: "'contacts' is a required field." } };
+    if (contacts.length > AC_MAX_BULK) return { status: 400, body: { success: 0, message: `A maximum of ${AC_MAX_BULK} contacts may be imported per request.` } };
+    for (const c of contacts as Array<{ fields?: Array<{ id?: unknown }> }>) {
+      for (const f of c?.fields ?? []) {
+        if (!this.fieldExists(String(f.id ?? ''))) return { status: 400, body: { success: 0, message: `Field ${String(f.id)} does not exist.` } };
+      }
+    }
+    const batchId = `${(this.batchSeq += 1).toString(16).padStart(8, '0')}-${randomHexAc()}`;
+    const batch: ImportBatch = { status: false, success: [], failure: [] };
+    this.imports.set(batchId, batch);
+    setTimeout(() => {
+      batch.status = 'active';
+      for (const raw of contacts as Array<Record<string, unknown>>) {
+        const email = raw?.['email'];
+        if (typeof email !== 'string' || !EMAIL.test(email)) {
+          batch.failure.push(typeof email === 'string' ? email : '');
+          continue;
+        }
+        const values = Object.fromEntries(((raw['fields'] ?? []) as Array<{ id: unknown; value: unknown }>).map((f) => [String(f.id), String(f.value ?? '')]));
+        const { stored } = this.upsert(email, { firstName: raw['first_name'], lastName: raw['last_name'], phone: raw['phone'] }, values);
+        batch.success.push(stored.id);
+      }
+      batch.status = 'completed';
+    }, this.importDelayMs).unref();
+    return { status: 200, body: { success: 1, queued_contacts: contacts.length, batchId } };
+  }
+
+  private upsert(email: string, names: { firstName?: unknown; lastName?: unknown; phone?: unknown }, values: Record<string, string>): { stored: ActiveCampaignContact; created: boolean } {
+    const existing = this.contacts.get(email.toLowerCase());
+    const text = (v: unknown, fallback: string) => (typeof v === 'string' ? v : fallback);
+    const stored: ActiveCampaignContact = {
+      id: existing?.id ?? String((this.nextId += 1)),
+      email,
+      firstName: text(names.firstName, existing?.firstName ?? ''),
+      lastName: text(names.lastName, existing?.lastName ?? ''),
+      phone: text(names.phone, existing?.phone ?? ''),
+      udate: this.stamp(),
+      fieldValues: { ...existing?.fieldValues, ...values },
+      writes: (existing?.writes ?? 0) + 1,
+    };
+    this.contacts.set(email.toLowerCase(), stored);
+    return { stored, created: !existing };
+  }
+
+  /** A modification time strictly after the previous one (so `updated_after` never loses a change). */
+  private lastStamp = 0;
+  protected stamp(): string {
+    this.lastStamp = Math.max(Date.now(), this.lastStamp + 1);
+    return new Date(this.lastStamp).toISOString();
+  }
+}
+
+function randomHexAc(): string {
+  return Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, '0');
 }

@@ -36,10 +36,31 @@ async function guarded(call: () => Promise<WriteResult>): Promise<WriteResult> {
   }
 }
 
+/** How the bulk writers wait for the vendor's background job. */
+export interface BulkOptions {
+  /** Records per bulk request (Zendesk at most 100, ActiveCampaign at most 250). */
+  size: number;
+  /** Between two status polls of a queued job. */
+  pollIntervalMs: number;
+  /** Give up waiting (the records are retried: every write is an upsert by key). */
+  timeoutMs: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function chunks<T>(items: ReadonlyArray<T>, size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
 /**
- * Zendesk Support: `POST /api/v2/users/create_or_update` keyed by `external_id` (the wallet owner),
- * with user fields `saldo_balance`, `saldo_currency`, `saldo_last_usage_at`, `saldo_wallet_id`.
- * API token auth (`{email}/token:{token}`, Basic). About 1 request/s per account on this endpoint.
+ * Zendesk Support: `POST /api/v2/users/create_or_update_many` (up to 100 users a request) keyed by
+ * `external_id` (the wallet owner), with user fields `saldo_balance`, `saldo_currency`,
+ * `saldo_last_usage_at`, `saldo_wallet_id`; the request queues a job and
+ * `GET /api/v2/job_statuses/{id}` gives one result per user, in request order (Created, Updated,
+ * Failed with details). A single record goes through `POST /api/v2/users/create_or_update`.
+ * API token auth (`{email}/token:{token}`, Basic). About 1 request/s per account on these endpoints.
  */
 export class ZendeskConnector implements Connector<BalancePayload> {
   readonly name = 'zendesk' as const;
@@ -48,6 +69,7 @@ export class ZendeskConnector implements Connector<BalancePayload> {
   constructor(
     private readonly http: VendorHttp,
     credentials: { email: string; apiToken: string },
+    private readonly bulk: BulkOptions = { size: 100, pollIntervalMs: 1_000, timeoutMs: 60_000 },
   ) {
     this.authorization = `Basic ${Buffer.from(`${credentials.email}/token:${credentials.apiToken}`).toString('base64')}`;
   }
@@ -97,24 +119,100 @@ export class ZendeskConnector implements Connector<BalancePayload> {
     };
   }
 
-  writeBatch(records: ReadonlyArray<OutboundRecord<BalancePayload>>): Promise<WriteResult[]> {
-    return Promise.all(records.map((record) => guarded(() => this.write(record))));
+  async writeBatch(records: ReadonlyArray<OutboundRecord<BalancePayload>>): Promise<WriteResult[]> {
+    if (records.length === 1) return [await guarded(() => this.write(records[0]!))];
+    const results = await Promise.all(
+      chunks(records, Math.min(this.bulk.size, 100)).map((chunk) => this.writeMany(chunk)),
+    );
+    return results.flat();
+  }
+
+  private static userOf(b: BalancePayload) {
+    return {
+      name: `Saldo customer ${b.ownerId}`,
+      external_id: b.ownerId,
+      user_fields: {
+        saldo_balance: formatMinor(BigInt(b.postedBalanceMinor), b.assetScale),
+        saldo_currency: b.currency,
+        saldo_wallet_id: b.walletId,
+        ...(b.usageAt ? { saldo_last_usage_at: b.usageAt } : {}),
+      },
+    };
+  }
+
+  /** One bulk request and its job: a result per record, in order. */
+  private async writeMany(records: ReadonlyArray<OutboundRecord<BalancePayload>>): Promise<WriteResult[]> {
+    const all = (result: WriteResult) => records.map(() => result);
+    try {
+      const body = { users: records.map((r) => ZendeskConnector.userOf(r.payload)) };
+      const response = await this.http.send({
+        method: 'POST',
+        path: '/api/v2/users/create_or_update_many',
+        headers: { ...this.headers(), 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        priority: CRM_PRIORITY,
+        audit: { syncRecordId: null, requestBody: body, externalIdOf: (r) => zendeskJobId(r.text) },
+      });
+      if (response.status !== 200)
+        return all(retryOrReject('Zendesk', response, describeZendeskError(response.text)));
+      const jobId = zendeskJobId(response.text);
+      if (!jobId) return all({ status: 'retry', error: 'Zendesk queued no job', throttled: false });
+      const job = await this.awaitJob(jobId);
+      if ('error' in job)
+        return all({
+          status: 'retry',
+          error: job.error,
+          throttled: job.throttled ?? false,
+          retryAfterMs: job.retryAfterMs,
+        });
+      return records.map((_record, index) => {
+        const result = job.results.find((r) => r.index === index) ?? job.results[index];
+        if (!result)
+          return { status: 'retry', error: `Zendesk job ${jobId} has no result ${index}`, throttled: false };
+        if (result.status === 'Failed' || result.id === undefined)
+          return {
+            status: 'reject',
+            error: `Zendesk job ${jobId}: ${[result.error, result.details].filter(Boolean).join(': ')}`,
+          };
+        return { status: 'ok', externalId: String(result.id) };
+      });
+    } catch (error) {
+      if (error instanceof VendorNetworkError)
+        return all({ status: 'retry', error: error.message, throttled: false });
+      throw error;
+    }
+  }
+
+  /** Polls `job_statuses/{id}` until completed (or failed, or the timeout). */
+  private async awaitJob(
+    jobId: string,
+  ): Promise<
+    { results: ZendeskJobResult[] } | { error: string; throttled?: boolean; retryAfterMs?: number }
+  > {
+    const deadline = Date.now() + this.bulk.timeoutMs;
+    for (;;) {
+      await sleep(this.bulk.pollIntervalMs);
+      const response = await this.http.send({
+        method: 'GET',
+        path: `/api/v2/job_statuses/${encodeURIComponent(jobId)}`,
+        headers: this.headers(),
+        priority: CRM_PRIORITY,
+      });
+      if (response.status === 200) {
+        const job = (JSON.parse(response.text) as { job_status?: ZendeskJobStatus }).job_status;
+        if (job?.status === 'completed') return { results: job.results ?? [] };
+        if (job?.status === 'failed' || job?.status === 'killed')
+          return { error: `Zendesk job ${jobId} ${job.status}: ${job.message ?? ''}` };
+      } else if (response.status !== 429 && response.status < 500) {
+        return { error: `Zendesk job status ${response.status}: ${describeZendeskError(response.text)}` };
+      }
+      if (Date.now() > deadline)
+        return { error: `Zendesk job ${jobId} not completed after ${this.bulk.timeoutMs} ms` };
+    }
   }
 
   private async write(record: OutboundRecord<BalancePayload>): Promise<WriteResult> {
-    const b = record.payload;
-    const body = {
-      user: {
-        name: `Saldo customer ${b.ownerId}`,
-        external_id: b.ownerId,
-        user_fields: {
-          saldo_balance: formatMinor(BigInt(b.postedBalanceMinor), b.assetScale),
-          saldo_currency: b.currency,
-          saldo_wallet_id: b.walletId,
-          ...(b.usageAt ? { saldo_last_usage_at: b.usageAt } : {}),
-        },
-      },
-    };
+    const body = { user: ZendeskConnector.userOf(record.payload) };
     const response = await this.http.send({
       method: 'POST',
       path: '/api/v2/users/create_or_update',
@@ -168,6 +266,29 @@ export class ZendeskConnector implements Connector<BalancePayload> {
   }
 }
 
+interface ZendeskJobResult {
+  id?: number;
+  index?: number;
+  status: 'Created' | 'Updated' | 'Failed';
+  error?: string;
+  details?: string;
+}
+
+interface ZendeskJobStatus {
+  id: string;
+  status: 'queued' | 'working' | 'completed' | 'failed' | 'killed';
+  message?: string | null;
+  results?: ZendeskJobResult[] | null;
+}
+
+function zendeskJobId(text: string): string | null {
+  try {
+    return (JSON.parse(text) as { job_status?: { id?: string } }).job_status?.id ?? null;
+  } catch {
+    return null;
+  }
+}
+
 function zendeskUserId(text: string): string | null {
   try {
     const id = (JSON.parse(text) as { user?: { id?: number } }).user?.id;
@@ -196,8 +317,11 @@ function describeZendeskError(text: string): string {
 }
 
 /**
- * ActiveCampaign v3: `POST /api/3/contact/sync` (create or update by e-mail) with custom field
- * values for the balance, currency and last usage; header `Api-Token`. 5 requests/s per account.
+ * ActiveCampaign v3: the bulk importer `POST /api/3/import/bulk_import` (up to 250 contacts, created
+ * or updated by e-mail) with custom field values for the balance, currency and last usage, then
+ * `GET /api/3/import/info?batchId=` until the batch is completed (`failure` lists the e-mails it
+ * refused); a single record goes through `POST /api/3/contact/sync`. Header `Api-Token`.
+ * 5 requests/s per account.
  */
 export class ActiveCampaignConnector implements Connector<BalancePayload> {
   readonly name = 'activecampaign' as const;
@@ -207,6 +331,7 @@ export class ActiveCampaignConnector implements Connector<BalancePayload> {
     private readonly options: {
       apiToken: string;
       fields: { balance: string; currency: string; lastUsageAt: string };
+      bulk?: BulkOptions;
     },
   ) {}
 
@@ -248,8 +373,110 @@ export class ActiveCampaignConnector implements Connector<BalancePayload> {
     };
   }
 
-  writeBatch(records: ReadonlyArray<OutboundRecord<BalancePayload>>): Promise<WriteResult[]> {
-    return Promise.all(records.map((record) => guarded(() => this.write(record))));
+  async writeBatch(records: ReadonlyArray<OutboundRecord<BalancePayload>>): Promise<WriteResult[]> {
+    if (records.length === 1) return [await guarded(() => this.write(records[0]!))];
+    const bulk = this.options.bulk ?? { size: 250, pollIntervalMs: 1_000, timeoutMs: 60_000 };
+    const results: WriteResult[] = records.map(() => ({
+      status: 'reject',
+      error: 'no contact e-mail for this wallet owner',
+    }));
+    const sendable = records
+      .map((record, index) => ({ record, index }))
+      .filter((r) => r.record.payload.contactEmail);
+    for (const chunk of chunks(sendable, Math.min(bulk.size, 250))) {
+      const outcome = await this.importMany(
+        chunk.map((c) => c.record),
+        bulk,
+      );
+      chunk.forEach((c, i) => (results[c.index] = outcome[i]!));
+    }
+    return results;
+  }
+
+  private async importMany(
+    records: ReadonlyArray<OutboundRecord<BalancePayload>>,
+    bulk: BulkOptions,
+  ): Promise<WriteResult[]> {
+    const all = (result: WriteResult) => records.map(() => result);
+    const f = this.options.fields;
+    try {
+      const body = {
+        contacts: records.map((r) => {
+          const b = r.payload;
+          return {
+            email: b.contactEmail!,
+            fields: [
+              { id: Number(f.balance), value: formatMinor(BigInt(b.postedBalanceMinor), b.assetScale) },
+              { id: Number(f.currency), value: b.currency },
+              ...(b.usageAt ? [{ id: Number(f.lastUsageAt), value: b.usageAt }] : []),
+            ],
+          };
+        }),
+      };
+      const response = await this.http.send({
+        method: 'POST',
+        path: '/api/3/import/bulk_import',
+        headers: { ...this.headers(), 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        priority: CRM_PRIORITY,
+        audit: { syncRecordId: null, requestBody: body, externalIdOf: (r) => importBatchId(r.text) },
+      });
+      if (response.status !== 200)
+        return all(retryOrReject('ActiveCampaign', response, describeActiveCampaignError(response.text)));
+      const batchId = importBatchId(response.text);
+      if (!batchId)
+        return all({ status: 'retry', error: 'ActiveCampaign queued no import', throttled: false });
+      const deadline = Date.now() + bulk.timeoutMs;
+      for (;;) {
+        await sleep(bulk.pollIntervalMs);
+        const info = await this.http.send({
+          method: 'GET',
+          path: `/api/3/import/info?batchId=${encodeURIComponent(batchId)}`,
+          headers: this.headers(),
+          priority: CRM_PRIORITY,
+        });
+        if (info.status === 200) {
+          const batch = JSON.parse(info.text) as {
+            status: string | false;
+            success?: string[];
+            failure?: string[];
+          };
+          if (batch.status === 'completed') {
+            const failed = new Set((batch.failure ?? []).map((e) => e.toLowerCase()));
+            // `success` lists contact ids in import order; when it does not line up with what was
+            // accepted (ActiveCampaign documents it for new contacts), the e-mail is the key.
+            const accepted = records.filter((r) => !failed.has(r.payload.contactEmail!.toLowerCase())).length;
+            const ids = batch.success?.length === accepted ? batch.success : [];
+            let next = 0;
+            return records.map((r) => {
+              const email = r.payload.contactEmail!;
+              if (failed.has(email.toLowerCase()))
+                return { status: 'reject', error: `ActiveCampaign import ${batchId} refused ${email}` };
+              const id = ids[next++];
+              return { status: 'ok', externalId: id ?? `email:${email}` };
+            });
+          }
+          if (batch.status === 'failed' || batch.status === 'interrupted')
+            return all({
+              status: 'retry',
+              error: `ActiveCampaign import ${batchId} ${batch.status}`,
+              throttled: false,
+            });
+        } else if (info.status !== 429 && info.status < 500) {
+          return all(retryOrReject('ActiveCampaign', info, describeActiveCampaignError(info.text)));
+        }
+        if (Date.now() > deadline)
+          return all({
+            status: 'retry',
+            error: `ActiveCampaign import ${batchId} not completed after ${bulk.timeoutMs} ms`,
+            throttled: false,
+          });
+      }
+    } catch (error) {
+      if (error instanceof VendorNetworkError)
+        return all({ status: 'retry', error: error.message, throttled: false });
+      throw error;
+    }
   }
 
   private async write(record: OutboundRecord<BalancePayload>): Promise<WriteResult> {
@@ -312,6 +539,14 @@ export class ActiveCampaignConnector implements Connector<BalancePayload> {
 
   private headers(): Record<string, string> {
     return { 'api-token': this.options.apiToken, accept: 'application/json' };
+  }
+}
+
+function importBatchId(text: string): string | null {
+  try {
+    return (JSON.parse(text) as { batchId?: string }).batchId ?? null;
+  } catch {
+    return null;
   }
 }
 

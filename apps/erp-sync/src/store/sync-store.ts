@@ -117,36 +117,184 @@ export class SyncStore {
         ],
       );
       const fresh = new Set(inserted.map((r) => r.event_id));
-      for (const event of events) {
-        if (!fresh.delete(event.eventId)) continue; // a duplicate (also within this batch)
-        await this.applyEvent(q, event, timing);
-      }
+      // In arrival order, each fresh event once (a duplicate inside the batch is dropped too).
+      const batch = events.filter((e) => fresh.delete(e.eventId));
+      await this.recordUnmappable(q, batch);
+      await this.recordAccountingBatch(q, batch, timing.journalDelayMs);
+      await this.recordBalances(q, batch, timing.balanceDelayMs);
       return { fresh: inserted.length, duplicates: events.length - inserted.length };
     });
   }
 
-  private async applyEvent(q: QueryRunner, event: IncomingEvent, timing: IngestTiming): Promise<void> {
-    const { mapping } = event;
-    if (mapping.outcome === 'unmappable') {
-      await q.query(
-        `INSERT INTO erp_sync.sync_records (connector, record_key, tenant_id, kind, priority, state, payload, dead_reason, last_error)
-         VALUES ('mapping', $1, $2, 'ledger_event', $3, 'dead', $4, $5, $5)
-         ON CONFLICT (connector, record_key) DO NOTHING`,
-        [
-          event.transactionId ?? event.eventId,
-          event.tenantId,
-          CONNECTOR_PRIORITY.mapping,
-          JSON.stringify(event.raw),
-          `unmappable: ${mapping.reason}`,
-        ],
-      );
-    } else if (mapping.accounting) {
-      await this.recordAccounting(q, mapping.accounting, event.eventId, timing.journalDelayMs);
+  /**
+   * The rest of a batch in a constant number of multi-row statements (whatever its size): dead
+   * records of unmappable events, then the accounting (claims, sync records, journals, lines), then
+   * the newest CRM balances.
+   */
+  private async recordUnmappable(q: QueryRunner, events: readonly IncomingEvent[]): Promise<void> {
+    const dead = events.flatMap((e) =>
+      e.mapping.outcome === 'unmappable' ? [{ event: e, reason: `unmappable: ${e.mapping.reason}` }] : [],
+    );
+    if (dead.length === 0) return;
+    await q.query(
+      `INSERT INTO erp_sync.sync_records (connector, record_key, tenant_id, kind, priority, state, payload, dead_reason, last_error)
+       SELECT 'mapping', k, t, 'ledger_event', $4, 'dead', p::jsonb, r, r
+         FROM unnest($1::text[], $2::text[], $3::text[], $5::text[]) AS u(k, t, p, r)
+       ON CONFLICT (connector, record_key) DO NOTHING`,
+      [
+        dead.map((d) => d.event.transactionId ?? d.event.eventId),
+        dead.map((d) => d.event.tenantId),
+        dead.map((d) => JSON.stringify(d.event.raw)),
+        CONNECTOR_PRIORITY.mapping,
+        dead.map((d) => d.reason),
+      ],
+    );
+  }
+
+  private async recordAccountingBatch(
+    q: QueryRunner,
+    events: readonly IncomingEvent[],
+    summaryDelayMs: number,
+  ): Promise<void> {
+    const all = events.flatMap((e) =>
+      e.mapping.outcome === 'mapped' && e.mapping.accounting
+        ? [{ accounting: e.mapping.accounting, eventId: e.eventId }]
+        : [],
+    );
+    if (all.length === 0) return;
+    // Claim every transaction at once: the other part of a transfer, or a replay, claims nothing.
+    const claimed: Array<{ tenant_id: string; transaction_id: string }> = await q.query(
+      `INSERT INTO erp_sync.accounted_transactions (tenant_id, transaction_id, external_id, event_id)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+       ON CONFLICT DO NOTHING RETURNING tenant_id, transaction_id`,
+      [
+        all.map((a) => a.accounting.journal.tenantId),
+        all.map((a) => a.accounting.transactionId),
+        all.map((a) => a.accounting.journal.externalId),
+        all.map((a) => a.eventId),
+      ],
+    );
+    const won = new Set(claimed.map((c) => `${c.tenant_id}\u0000${c.transaction_id}`));
+    const accounted = all.filter((a) =>
+      won.delete(`${a.accounting.journal.tenantId}\u0000${a.accounting.transactionId}`),
+    );
+    if (accounted.length === 0) return;
+    // One sync record and one header per journal (a summary collects many transactions of the batch).
+    const journals = new Map<string, TransactionAccounting['journal']>();
+    for (const { accounting } of accounted) journals.set(accounting.journal.externalId, accounting.journal);
+    const headers = [...journals.values()];
+    const records: Array<{ id: string; record_key: string }> = await q.query(
+      `INSERT INTO erp_sync.sync_records (connector, record_key, tenant_id, kind, priority, state, next_attempt_at)
+       SELECT 'netsuite', k, t, 'journal_entry', $3, 'pending', now() + d * interval '1 millisecond'
+         FROM unnest($1::text[], $2::text[], $4::int[]) AS u(k, t, d)
+       ON CONFLICT (connector, record_key) DO UPDATE SET
+         revision = erp_sync.sync_records.revision + 1,
+         state = CASE WHEN erp_sync.sync_records.state = 'synced' THEN 'pending' ELSE erp_sync.sync_records.state END,
+         next_attempt_at = CASE WHEN erp_sync.sync_records.state = 'synced' THEN EXCLUDED.next_attempt_at
+                                ELSE erp_sync.sync_records.next_attempt_at END,
+         updated_at = now()
+       RETURNING id, record_key`,
+      [
+        headers.map((j) => j.externalId),
+        headers.map((j) => j.tenantId),
+        CONNECTOR_PRIORITY.netsuite,
+        // A single journal is written at once; a summary waits a little so a burst becomes one write.
+        headers.map((j) => (j.kind === 'usage_summary' ? summaryDelayMs : 0)),
+      ],
+    );
+    const recordId = new Map(records.map((r) => [r.record_key, String(r.id)]));
+    await q.query(
+      `INSERT INTO erp_sync.journals (external_id, tenant_id, kind, asset_code, asset_scale, currency_id, subsidiary, department,
+                                      tran_date, memo, product_code, period_start, sync_record_id)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[],
+                            $9::date[], $10::text[], $11::text[], $12::timestamptz[], $13::bigint[])
+       ON CONFLICT (external_id) DO NOTHING`,
+      [
+        headers.map((j) => j.externalId),
+        headers.map((j) => j.tenantId),
+        headers.map((j) => j.kind),
+        headers.map((j) => j.assetCode),
+        headers.map((j) => j.assetScale),
+        headers.map((j) => j.currencyId),
+        headers.map((j) => j.subsidiary),
+        headers.map((j) => j.department),
+        headers.map((j) => j.tranDate),
+        headers.map((j) => j.memo),
+        headers.map((j) => j.productCode),
+        headers.map((j) => j.periodStart),
+        headers.map((j) => recordId.get(j.externalId)!),
+      ],
+    );
+    const lines = accounted.flatMap(({ accounting }) =>
+      accounting.lines.map((line) => ({ accounting, line })),
+    );
+    await q.query(
+      `INSERT INTO erp_sync.journal_lines (external_id, tenant_id, transaction_id, role, account, customer, item, debit_minor, credit_minor)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[])`,
+      [
+        lines.map((l) => l.accounting.journal.externalId),
+        lines.map((l) => l.accounting.journal.tenantId),
+        lines.map((l) => l.accounting.transactionId),
+        lines.map((l) => l.line.role),
+        lines.map((l) => l.line.account),
+        lines.map((l) => l.line.customer),
+        lines.map((l) => l.line.item),
+        lines.map((l) => l.line.debitMinor.toString()),
+        lines.map((l) => l.line.creditMinor.toString()),
+      ],
+    );
+  }
+
+  /**
+   * The newest balance per (connector, wallet) of the batch, in one upsert: an older version never
+   * overwrites a newer one (here or already stored), and the last usage time only moves forward.
+   */
+  private async recordBalances(
+    q: QueryRunner,
+    events: readonly IncomingEvent[],
+    delayMs: number,
+  ): Promise<void> {
+    const newest = new Map<
+      string,
+      { connector: ConnectorName; balance: BalanceSnapshot; usageAt: string | null }
+    >();
+    for (const event of events) {
+      const balance = event.mapping.balance;
+      if (!balance) continue;
+      for (const connector of event.crmConnectors) {
+        const key = `${connector}\u0000${balance.tenantId}:${balance.walletId}`;
+        const seen = newest.get(key);
+        const usageAt = maxText(seen?.usageAt ?? null, balance.usageAt);
+        if (!seen || balance.version > seen.balance.version) newest.set(key, { connector, balance, usageAt });
+        else seen.usageAt = usageAt;
+      }
     }
-    if (mapping.balance) {
-      for (const connector of event.crmConnectors)
-        await this.recordBalance(q, connector, mapping.balance, timing.balanceDelayMs);
-    }
+    if (newest.size === 0) return;
+    const rows = [...newest.values()];
+    await q.query(
+      `INSERT INTO erp_sync.sync_records (connector, record_key, tenant_id, kind, priority, state, payload, source_version, next_attempt_at)
+       SELECT c, k, t, 'crm_balance', p, 'pending', b::jsonb, v, now() + $7 * interval '1 millisecond'
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::text[], $6::bigint[]) AS u(c, k, t, p, b, v)
+       ON CONFLICT (connector, record_key) DO UPDATE SET
+         payload = (CASE WHEN EXCLUDED.source_version > erp_sync.sync_records.source_version THEN EXCLUDED.payload
+                         ELSE erp_sync.sync_records.payload END)
+                   || jsonb_build_object('usageAt', GREATEST(EXCLUDED.payload->>'usageAt', erp_sync.sync_records.payload->>'usageAt')),
+         revision = erp_sync.sync_records.revision + 1,
+         source_version = GREATEST(EXCLUDED.source_version, erp_sync.sync_records.source_version),
+         state = CASE WHEN erp_sync.sync_records.state = 'synced' THEN 'pending' ELSE erp_sync.sync_records.state END,
+         next_attempt_at = CASE WHEN erp_sync.sync_records.state = 'synced' THEN EXCLUDED.next_attempt_at
+                                ELSE erp_sync.sync_records.next_attempt_at END,
+         updated_at = now()`,
+      [
+        rows.map((r) => r.connector),
+        rows.map((r) => `${r.balance.tenantId}:${r.balance.walletId}`),
+        rows.map((r) => r.balance.tenantId),
+        rows.map((r) => CONNECTOR_PRIORITY[r.connector]),
+        rows.map((r) => JSON.stringify(balancePayload(r.balance, r.usageAt))),
+        rows.map((r) => r.balance.version.toString()),
+        delayMs,
+      ],
+    );
   }
 
   /** Exposed for the operator's replay of an event that could not be mapped before. */
@@ -217,49 +365,6 @@ export class SyncStore {
       ],
     );
     return true;
-  }
-
-  /** Keeps only the newest balance per (connector, wallet): older versions never overwrite newer ones. */
-  private async recordBalance(
-    q: QueryRunner,
-    connector: ConnectorName,
-    balance: BalanceSnapshot,
-    delayMs: number,
-  ): Promise<void> {
-    const payload = {
-      walletId: balance.walletId,
-      ownerId: balance.ownerId,
-      ownerType: balance.ownerType,
-      currency: balance.currency,
-      assetScale: balance.assetScale,
-      postedBalanceMinor: balance.postedBalanceMinor,
-      availableBalanceMinor: balance.availableBalanceMinor,
-      version: balance.version.toString(),
-      usageAt: balance.usageAt,
-    };
-    await q.query(
-      `INSERT INTO erp_sync.sync_records (connector, record_key, tenant_id, kind, priority, state, payload, source_version, next_attempt_at)
-       VALUES ($1, $2, $3, 'crm_balance', $4, 'pending', $5::jsonb, $6, now() + $7 * interval '1 millisecond')
-       ON CONFLICT (connector, record_key) DO UPDATE SET
-         payload = (CASE WHEN EXCLUDED.source_version > erp_sync.sync_records.source_version THEN EXCLUDED.payload
-                         ELSE erp_sync.sync_records.payload END)
-                   || jsonb_build_object('usageAt', GREATEST(EXCLUDED.payload->>'usageAt', erp_sync.sync_records.payload->>'usageAt')),
-         revision = erp_sync.sync_records.revision + 1,
-         source_version = GREATEST(EXCLUDED.source_version, erp_sync.sync_records.source_version),
-         state = CASE WHEN erp_sync.sync_records.state = 'synced' THEN 'pending' ELSE erp_sync.sync_records.state END,
-         next_attempt_at = CASE WHEN erp_sync.sync_records.state = 'synced' THEN EXCLUDED.next_attempt_at
-                                ELSE erp_sync.sync_records.next_attempt_at END,
-         updated_at = now()`,
-      [
-        connector,
-        `${balance.tenantId}:${balance.walletId}`,
-        balance.tenantId,
-        CONNECTOR_PRIORITY[connector],
-        JSON.stringify(payload),
-        balance.version.toString(),
-        delayMs,
-      ],
-    );
   }
 
   /** Claims due records of a connector (pending, failed and due, or in flight with a lapsed lease). */
@@ -488,6 +593,27 @@ function returned<T>(result: unknown): T[] {
       ? result[0]
       : result
   ) as T[];
+}
+
+function balancePayload(balance: BalanceSnapshot, usageAt: string | null): Record<string, unknown> {
+  return {
+    walletId: balance.walletId,
+    ownerId: balance.ownerId,
+    ownerType: balance.ownerType,
+    currency: balance.currency,
+    assetScale: balance.assetScale,
+    postedBalanceMinor: balance.postedBalanceMinor,
+    availableBalanceMinor: balance.availableBalanceMinor,
+    version: balance.version.toString(),
+    usageAt,
+  };
+}
+
+/** The later of two ISO timestamps (null when both are). */
+function maxText(a: string | null, b: string | null): string | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return a > b ? a : b;
 }
 
 function outcomeOf(event: IncomingEvent): string {

@@ -5,7 +5,8 @@ import type { ConnectorName, SyncRecord, SyncStore } from '../store/sync-store';
 
 export interface WorkerOptions {
   pollIntervalMs: number;
-  claimBatch: number;
+  /** Records claimed per pass (a CRM's bulk request size, NetSuite's batch). */
+  claimBatch: number | ((connector: ConnectorName) => number);
   leaseMs: number;
   maxAttempts: number;
   retryBaseMs: number;
@@ -95,7 +96,11 @@ export class SyncWorker {
 
   private async pass(lane: Lane<unknown>): Promise<number> {
     const { connector } = lane;
-    const records = await this.store.claim(connector.name, this.options.claimBatch, this.options.leaseMs);
+    const claimBatch =
+      typeof this.options.claimBatch === 'number'
+        ? this.options.claimBatch
+        : this.options.claimBatch(connector.name);
+    const records = await this.store.claim(connector.name, claimBatch, this.options.leaseMs);
     if (records.length === 0) return 0;
     const outbound: Array<OutboundRecord<unknown>> = [];
     const revisions = new Map<string, bigint>();

@@ -37,6 +37,9 @@ export class LedgerGrpcController implements ledgerV1.LedgerServiceController {
   reverseTransaction(request: ledgerV1.ReverseTransactionRequest) {
     return this.ledger.reverseTransaction(request);
   }
+  postBatch(request: ledgerV1.PostBatchRequest) {
+    return this.ledger.postBatch(request);
+  }
   confirmShadowCredit(request: ledgerV1.ConfirmShadowCreditRequest) {
     return this.ledger.confirmShadowCredit(request);
   }

@@ -1,5 +1,6 @@
 import {
   LedgerError,
+  isLedgerError,
   parseAmount,
   parseAssetCode,
   parseMetadata,
@@ -12,10 +13,11 @@ import {
   validateLegs,
   type TenantId,
 } from '@saldo/ledger-domain';
-import { fromTimestamp, toTimestamp } from '@saldo/grpc-kit';
+import { status } from '@grpc/grpc-js';
+import { fromTimestamp, grpcStatusOf, toTimestamp } from '@saldo/grpc-kit';
 import { ledgerV1 } from '@saldo/proto';
 import type { LedgerRepository } from './ledger.repository';
-import type { PostingBatcher } from './posting-batcher';
+import type { PostingBatcher, PreparedWrite } from './posting-batcher';
 import {
   accountToWire,
   accountTypeFromWire,
@@ -28,6 +30,31 @@ import {
 } from './wire-mapping';
 
 const MAX_TIMEOUT_SECONDS = 366 * 24 * 3600;
+/** Commands in one PostBatch call (TIGER_STYLE: a limit on everything). */
+export const MAX_BATCH_COMMANDS = 1_000;
+
+interface ResolveInput {
+  operation: 'post_pending' | 'void_pending';
+  pending_transaction_id: string;
+  amount: string | null;
+  metadata: Record<string, string>;
+}
+
+/** The outcome of one failed command of a batch, as the wire carries it. */
+function errorOutcome(error: unknown): ledgerV1.BatchCommandOutcome {
+  const ledgerError = isLedgerError(error)
+    ? error
+    : new LedgerError('INTERNAL', 'internal error; it has been logged');
+  return {
+    error: {
+      code: ledgerError.code,
+      status: status[grpcStatusOf(ledgerError.code)] ?? 'INTERNAL',
+      message: ledgerError.message,
+      field: ledgerError.details.field ?? '',
+      facts: { ...(ledgerError.details.facts ?? {}) },
+    },
+  };
+}
 
 /**
  * The ledger's use cases. Each write: validate everything that needs no I/O, fingerprint the
@@ -118,11 +145,71 @@ export class LedgerService {
   }
 
   async postTransaction(request: ledgerV1.PostTransactionRequest): Promise<ledgerV1.Transaction> {
+    return transactionToWire(await this.batcher.submit(this.preparePost(request)));
+  }
+
+  async postPending(request: ledgerV1.PostPendingRequest): Promise<ledgerV1.Transaction> {
+    return transactionToWire(await this.batcher.submit(this.preparePostPending(request)));
+  }
+
+  async voidPending(request: ledgerV1.VoidPendingRequest): Promise<ledgerV1.Transaction> {
+    return transactionToWire(await this.batcher.submit(this.prepareVoidPending(request)));
+  }
+
+  async reverseTransaction(request: ledgerV1.ReverseTransactionRequest): Promise<ledgerV1.Transaction> {
+    return transactionToWire(await this.batcher.submit(this.prepareReverse(request)));
+  }
+
+  /**
+   * Up to MAX_BATCH_COMMANDS writes of any kind, each with its own outcome in order. Each command
+   * is validated alone (a bad one is refused alone); the valid ones go to the batcher together, so
+   * they share database transactions and are decided in the order given.
+   */
+  async postBatch(request: ledgerV1.PostBatchRequest): Promise<ledgerV1.PostBatchResponse> {
+    const commands = request.commands ?? [];
+    if (commands.length === 0 || commands.length > MAX_BATCH_COMMANDS) {
+      throw LedgerError.invalid(
+        'commands',
+        `must hold 1 to ${MAX_BATCH_COMMANDS} commands, not ${commands.length}`,
+      );
+    }
+    const prepared: Array<PreparedWrite | LedgerError> = commands.map((command, index) => {
+      try {
+        return this.prepareCommand(command, index);
+      } catch (error) {
+        return isLedgerError(error) ? error : new LedgerError('INTERNAL', 'internal error');
+      }
+    });
+    const writes = prepared.filter((item): item is PreparedWrite => !(item instanceof LedgerError));
+    const results = await this.batcher.submitAll(writes);
+    let next = 0;
+    return {
+      outcomes: prepared.map((item) => {
+        if (item instanceof LedgerError) return errorOutcome(item);
+        const result = results[next++];
+        if (result?.status === 'fulfilled') return { transaction: transactionToWire(result.value) };
+        return errorOutcome(result?.reason);
+      }),
+    };
+  }
+
+  private prepareCommand(command: ledgerV1.BatchCommand, index: number): PreparedWrite {
+    if (command.postTransaction) return this.preparePost(command.postTransaction);
+    if (command.postPending) return this.preparePostPending(command.postPending);
+    if (command.voidPending) return this.prepareVoidPending(command.voidPending);
+    if (command.reverseTransaction) return this.prepareReverse(command.reverseTransaction);
+    throw LedgerError.invalid(
+      `commands[${index}]`,
+      'names no command (post_transaction, post_pending, void_pending or reverse_transaction)',
+    );
+  }
+
+  private preparePost(request: ledgerV1.PostTransactionRequest): PreparedWrite {
     const tenant = requireTenant(request.tenantId);
     const key = requireIdempotencyKey(request.idempotencyKey);
     const assetCode = request.assetCode ? parseAssetCode(request.assetCode) : undefined;
     const legs = validateLegs(
-      request.legs.map((leg) => ({
+      (request.legs ?? []).map((leg) => ({
         accountId: leg.accountId || undefined,
         systemAccount: systemAccountFromWire(leg.systemAccount),
         side: sideFromWire(leg.side),
@@ -130,10 +217,11 @@ export class LedgerService {
       })),
       { assetCode },
     );
-    if (request.timeoutSeconds > 0 && !request.pending) {
+    const timeoutSeconds = request.timeoutSeconds ?? 0;
+    if (timeoutSeconds > 0 && !request.pending) {
       throw LedgerError.invalid('timeout_seconds', 'only a pending transaction can expire');
     }
-    if (request.timeoutSeconds > MAX_TIMEOUT_SECONDS) {
+    if (timeoutSeconds > MAX_TIMEOUT_SECONDS) {
       throw LedgerError.invalid('timeout_seconds', `must be at most ${MAX_TIMEOUT_SECONDS} (one year)`);
     }
     const shadowDocumentId = limitText(request.shadowDocumentId, 'shadow_document_id', 128);
@@ -150,40 +238,38 @@ export class LedgerService {
         amount: leg.amount.toString(),
       })),
       asset_code: assetCode ?? null,
-      pending: request.pending,
-      timeout_seconds: request.timeoutSeconds,
+      pending: request.pending === true,
+      timeout_seconds: timeoutSeconds,
       action: limitText(request.action, 'action', 64),
-      references: parseMetadata(request.references, 'references'),
-      metadata: parseMetadata(request.metadata, 'metadata'),
+      references: parseMetadata(request.references ?? {}, 'references'),
+      metadata: parseMetadata(request.metadata ?? {}, 'metadata'),
       // Only when set, so the request hash of every other posting stays what it was.
       ...(shadowDocumentId ? { shadow_document_id: shadowDocumentId } : {}),
     };
-    const walletIds = legs.flatMap((leg) => (leg.accountId ? [leg.accountId] : []));
-    const row = await this.batcher.submit(
-      {
+    return {
+      command: {
         op: 'post_transaction',
         tenant_id: tenant,
         ...command,
         idempotency_key: key,
         request_hash: requestFingerprint('post_transaction', command),
       },
-      walletIds,
-    );
-    return transactionToWire(row);
+      lockKeys: legs.flatMap((leg) => (leg.accountId ? [leg.accountId] : [])),
+    };
   }
 
-  async postPending(request: ledgerV1.PostPendingRequest): Promise<ledgerV1.Transaction> {
+  private preparePostPending(request: ledgerV1.PostPendingRequest): PreparedWrite {
     const tenant = requireTenant(request.tenantId);
     const command = {
       operation: 'post_pending' as const,
       pending_transaction_id: requireId(request.pendingTransactionId, 'pending_transaction_id'),
       amount: parseOptionalAmount(request.amount, 'amount')?.toString() ?? null,
-      metadata: parseMetadata(request.metadata, 'metadata'),
+      metadata: parseMetadata(request.metadata ?? {}, 'metadata'),
     };
-    return this.resolvePending(tenant, requireIdempotencyKey(request.idempotencyKey), command);
+    return this.prepareResolve(tenant, requireIdempotencyKey(request.idempotencyKey), command);
   }
 
-  async voidPending(request: ledgerV1.VoidPendingRequest): Promise<ledgerV1.Transaction> {
+  private prepareVoidPending(request: ledgerV1.VoidPendingRequest): PreparedWrite {
     const tenant = requireTenant(request.tenantId);
     const reason = limitText(request.reason, 'reason', 256);
     const command = {
@@ -192,28 +278,27 @@ export class LedgerService {
       amount: null,
       metadata: (reason ? { reason } : {}) as Record<string, string>,
     };
-    return this.resolvePending(tenant, requireIdempotencyKey(request.idempotencyKey), command);
+    return this.prepareResolve(tenant, requireIdempotencyKey(request.idempotencyKey), command);
   }
 
-  async reverseTransaction(request: ledgerV1.ReverseTransactionRequest): Promise<ledgerV1.Transaction> {
+  private prepareReverse(request: ledgerV1.ReverseTransactionRequest): PreparedWrite {
     const tenant = requireTenant(request.tenantId);
     const key = requireIdempotencyKey(request.idempotencyKey);
     const reason = limitText(request.reason, 'reason', 256);
     const command = {
       transaction_id: requireId(request.transactionId, 'transaction_id'),
-      metadata: { ...parseMetadata(request.metadata, 'metadata'), ...(reason ? { reason } : {}) },
+      metadata: { ...parseMetadata(request.metadata ?? {}, 'metadata'), ...(reason ? { reason } : {}) },
     };
-    const row = await this.batcher.submit(
-      {
+    return {
+      command: {
         op: 'reverse_transaction',
         tenant_id: tenant,
         ...command,
         idempotency_key: key,
         request_hash: requestFingerprint('reverse_transaction', command),
       },
-      [`transaction:${command.transaction_id}`],
-    );
-    return transactionToWire(row);
+      lockKeys: [`transaction:${command.transaction_id}`],
+    };
   }
 
   /** Not through the batcher: it moves no money (no account lock, no wallet lock), only settles the credit. */
@@ -287,27 +372,25 @@ export class LedgerService {
     return { voided, skipped };
   }
 
-  private async resolvePending(
-    tenant: TenantId,
-    key: string,
-    command: {
-      operation: 'post_pending' | 'void_pending';
-      pending_transaction_id: string;
-      amount: string | null;
-      metadata: Record<string, string>;
-    },
-  ): Promise<ledgerV1.Transaction> {
-    const row = await this.batcher.submit(
-      {
+  private prepareResolve(tenant: TenantId, key: string, command: ResolveInput): PreparedWrite {
+    return {
+      command: {
         op: 'resolve_pending',
         tenant_id: tenant,
         ...command,
         idempotency_key: key,
         request_hash: requestFingerprint(command.operation, command),
       },
-      [`transaction:${command.pending_transaction_id}`],
-    );
-    return transactionToWire(row);
+      lockKeys: [`transaction:${command.pending_transaction_id}`],
+    };
+  }
+
+  private async resolvePending(
+    tenant: TenantId,
+    key: string,
+    command: ResolveInput,
+  ): Promise<ledgerV1.Transaction> {
+    return transactionToWire(await this.batcher.submit(this.prepareResolve(tenant, key, command)));
   }
 
   private async requireAccount(tenant: TenantId, accountId: string) {

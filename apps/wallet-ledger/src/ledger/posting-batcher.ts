@@ -3,12 +3,21 @@ import type { WalletLocks } from '@saldo/locks';
 import type { LedgerRepository, PostingCommand } from './ledger.repository';
 import type { TransactionRow } from './wire-mapping';
 
+/** A validated write and the lock keys (wallets, holds) it serialises on. */
+export interface PreparedWrite {
+  readonly command: PostingCommand;
+  readonly lockKeys: readonly string[];
+}
+
 interface Queued {
   command: PostingCommand;
   lockKeys: readonly string[];
   resolve(row: TransactionRow): void;
   reject(error: unknown): void;
 }
+
+/** What waits in the queue: a unary write, or the writes of one PostBatch call, never split. */
+type Unit = readonly Queued[];
 
 export interface PostingBatcherOptions {
   /** Commands per database transaction. */
@@ -27,7 +36,8 @@ export interface PostingBatcherOptions {
  * — a hot wallet most of all. Each batch takes the wallet locks of all its commands at once.
  */
 export class PostingBatcher {
-  private readonly queue: Queued[] = [];
+  private readonly queue: Unit[] = [];
+  private queuedCommands = 0;
   private inFlight = 0;
   readonly stats = { batches: 0, commands: 0, largestBatch: 0, retriedAlone: 0 };
 
@@ -37,32 +47,61 @@ export class PostingBatcher {
     private readonly options: PostingBatcherOptions,
   ) {}
 
-  submit(command: PostingCommand, lockKeys: readonly string[]): Promise<TransactionRow> {
-    if (this.queue.length >= this.options.maxQueued) {
-      return Promise.reject(new LedgerError('CONFLICT_RETRY', 'the ledger is at capacity; retry shortly'));
-    }
-    return new Promise((resolve, reject) => {
-      this.queue.push({ command, lockKeys, resolve, reject });
-      this.pump();
-    });
+  submit(write: PreparedWrite): Promise<TransactionRow> {
+    const [result] = this.enqueue([write]);
+    return result as Promise<TransactionRow>;
+  }
+
+  /**
+   * Many writes at once (a PostBatch call): they stay together in one database transaction, so
+   * they are decided in their order. One outcome each, in order.
+   */
+  submitAll(writes: readonly PreparedWrite[]): Promise<Array<PromiseSettledResult<TransactionRow>>> {
+    return Promise.allSettled(this.enqueue(writes));
   }
 
   get queued(): number {
-    return this.queue.length;
+    return this.queuedCommands;
+  }
+
+  private enqueue(writes: readonly PreparedWrite[]): Array<Promise<TransactionRow>> {
+    if (writes.length === 0) return [];
+    if (this.queuedCommands + writes.length > this.options.maxQueued) {
+      const busy = new LedgerError('CONFLICT_RETRY', 'the ledger is at capacity; retry shortly');
+      return writes.map(() => Promise.reject(busy));
+    }
+    const unit: Queued[] = [];
+    const promises = writes.map(
+      ({ command, lockKeys }) =>
+        new Promise<TransactionRow>((resolve, reject) => unit.push({ command, lockKeys, resolve, reject })),
+    );
+    this.queue.push(unit);
+    this.queuedCommands += unit.length;
+    this.pump();
+    return promises;
   }
 
   private pump(): void {
     while (this.inFlight < this.options.maxConcurrentBatches && this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.options.maxBatchSize);
+      // Whole units from the head, up to maxBatchSize commands (a bigger unit goes alone).
+      const units: Unit[] = [this.queue.shift() as Unit];
+      let size = units[0]!.length;
+      while (this.queue.length > 0 && size + this.queue[0]!.length <= this.options.maxBatchSize) {
+        const unit = this.queue.shift() as Unit;
+        units.push(unit);
+        size += unit.length;
+      }
+      this.queuedCommands -= size;
       this.inFlight += 1;
-      void this.run(batch).finally(() => {
+      void this.run(units).finally(() => {
         this.inFlight -= 1;
         this.pump();
       });
     }
   }
 
-  private async run(batch: Queued[]): Promise<void> {
+  private async run(units: readonly Unit[]): Promise<void> {
+    const batch = units.flat();
     this.stats.batches += 1;
     this.stats.commands += batch.length;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
@@ -74,10 +113,12 @@ export class PostingBatcher {
       );
     } catch (error) {
       // A whole-batch failure (lock timeout, deadlock with another instance's batch, a guard
-      // tripped at commit): give each command its own transaction, so only the culprit fails.
+      // tripped at commit): each unit again in its own transaction, in order, so only the
+      // culprit fails; a unit of several commands goes one command at a time.
       if (batch.length > 1 && !isUnavailable(error)) {
         this.stats.retriedAlone += batch.length;
-        await Promise.all(batch.map((item) => this.run([item])));
+        const alone = units.length > 1 ? units : batch.map((item) => [item]);
+        for (const unit of alone) await this.run([unit]);
         return;
       }
       for (const item of batch) item.reject(error);

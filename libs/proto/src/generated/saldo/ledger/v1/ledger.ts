@@ -368,6 +368,51 @@ export interface ListAccountEntriesResponse {
   nextPageToken: string;
 }
 
+/** One write of PostBatch: exactly one of the unary write requests, with its own tenant and key. */
+export interface BatchCommand {
+  postTransaction?: PostTransactionRequest | undefined;
+  postPending?: PostPendingRequest | undefined;
+  voidPending?: VoidPendingRequest | undefined;
+  reverseTransaction?: ReverseTransactionRequest | undefined;
+}
+
+export interface PostBatchRequest {
+  /** 1..1000 commands. */
+  commands: BatchCommand[];
+}
+
+/** Why one command of a batch was not done; the same facts a unary call carries in its trailers. */
+export interface BatchCommandError {
+  /**
+   * The ledger's error code: INSUFFICIENT_FUNDS, IDEMPOTENCY_CONFLICT, HOLD_NOT_PENDING, ...
+   * CONFLICT_RETRY and DEPENDENCY_UNAVAILABLE mean "not known to be done": retry with the same key.
+   * Any other code is definitive and leaves the idempotency key unused.
+   */
+  code: string;
+  /** The gRPC status name a unary call would have ended with (FAILED_PRECONDITION, ALREADY_EXISTS, ...). */
+  status: string;
+  message: string;
+  /** The request field at fault ("" when none), e.g. "amount", "legs[1].amount". */
+  field: string;
+  facts: { [key: string]: string };
+}
+
+export interface BatchCommandError_FactsEntry {
+  key: string;
+  value: string;
+}
+
+export interface BatchCommandOutcome {
+  /** Done; replayed = true when the key was done before (also by an earlier command of this batch). */
+  transaction?: Transaction | undefined;
+  error?: BatchCommandError | undefined;
+}
+
+export interface PostBatchResponse {
+  /** Same length and order as the commands. */
+  outcomes: BatchCommandOutcome[];
+}
+
 export interface LedgerServiceClient {
   /**
    * Declares an asset (currency or credit unit) for a tenant and creates its system accounts.
@@ -421,6 +466,17 @@ export interface LedgerServiceClient {
   /** Entries of an account, newest first, with cursor pagination. */
 
   listAccountEntries(request: ListAccountEntriesRequest, metadata?: Metadata): Observable<ListAccountEntriesResponse>;
+
+  /**
+   * Up to 1,000 writes of any kind in one call (N-leg postings, holds, shadow credits, posts and
+   * voids of holds, reversals), each with its own idempotency key and its own outcome, decided in
+   * order: outcomes[i] answers commands[i], and partial success is normal. The call fails as a
+   * whole only when unauthenticated or when it holds 0 or more than 1,000 commands. Prefer it
+   * whenever a caller has several writes at hand (a queue, an import, a batch of actions): one
+   * round trip and one database transaction serve them all.
+   */
+
+  postBatch(request: PostBatchRequest, metadata?: Metadata): Observable<PostBatchResponse>;
 }
 
 export interface LedgerServiceController {
@@ -500,6 +556,20 @@ export interface LedgerServiceController {
     request: ListAccountEntriesRequest,
     metadata?: Metadata,
   ): Promise<ListAccountEntriesResponse> | Observable<ListAccountEntriesResponse> | ListAccountEntriesResponse;
+
+  /**
+   * Up to 1,000 writes of any kind in one call (N-leg postings, holds, shadow credits, posts and
+   * voids of holds, reversals), each with its own idempotency key and its own outcome, decided in
+   * order: outcomes[i] answers commands[i], and partial success is normal. The call fails as a
+   * whole only when unauthenticated or when it holds 0 or more than 1,000 commands. Prefer it
+   * whenever a caller has several writes at hand (a queue, an import, a batch of actions): one
+   * round trip and one database transaction serve them all.
+   */
+
+  postBatch(
+    request: PostBatchRequest,
+    metadata?: Metadata,
+  ): Promise<PostBatchResponse> | Observable<PostBatchResponse> | PostBatchResponse;
 }
 
 export function LedgerServiceControllerMethods() {
@@ -518,6 +588,7 @@ export function LedgerServiceControllerMethods() {
       "getTransaction",
       "listAccountTransactions",
       "listAccountEntries",
+      "postBatch",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);

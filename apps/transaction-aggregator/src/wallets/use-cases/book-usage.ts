@@ -1,0 +1,72 @@
+import { parseAmount, parseOptionalAmount, requestFingerprint, type TenantId } from '@saldo/ledger-domain';
+import type { ledgerV1, transactionV1 } from '@saldo/proto';
+import { callerMetadata, optionalText, requirePublicKey, requireWalletId } from '../input';
+import { referencesOf } from '../transaction-view';
+import type { WalletContext } from '../wallet-context';
+import { A, CREDIT, DEBIT, ledgerKey } from '../wallet-rules';
+
+export async function bookUsage(
+  ctx: WalletContext,
+  tenant: TenantId,
+  request: transactionV1.BookUsageRequest,
+): Promise<transactionV1.Transaction> {
+  const key = requirePublicKey(request.idempotencyKey);
+  const walletId = requireWalletId(request.walletId, 'wallet_id');
+  const amount = parseAmount(request.amount, 'amount');
+  const productCode = optionalText(request.productCode, 'product_code', 64);
+  const cost = parseOptionalAmount(request.costAmount, 'cost_amount');
+  const metadata = callerMetadata(request.metadata);
+  const funding = await ctx.fundingOf(tenant, await ctx.requireWallet(tenant, walletId, 'wallet_id'));
+  const command = {
+    wallet_id: walletId,
+    amount: amount.toString(),
+    product_code: productCode,
+    cost_amount: cost?.toString() ?? '',
+    metadata,
+  };
+  const legs: ledgerV1.Leg[] = [
+    {
+      accountId: funding.accountId,
+      systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED,
+      side: DEBIT,
+      amount: command.amount,
+    },
+    { accountId: '', systemAccount: A.ACCOUNT_TYPE_REVENUE, side: CREDIT, amount: command.amount },
+  ];
+  if (cost !== undefined) {
+    legs.push(
+      {
+        accountId: '',
+        systemAccount: A.ACCOUNT_TYPE_COST_OF_REVENUE,
+        side: DEBIT,
+        amount: command.cost_amount,
+      },
+      { accountId: '', systemAccount: A.ACCOUNT_TYPE_PAYABLES, side: CREDIT, amount: command.cost_amount },
+    );
+  }
+  return ctx.post(
+    tenant,
+    {
+      key,
+      action: 'BookUsage',
+      requestHash: requestFingerprint('BookUsage', command),
+      walletId,
+      spend: ctx.spendOf(funding, amount),
+    },
+    {
+      tenantId: tenant,
+      idempotencyKey: ledgerKey('bookusage', key),
+      assetCode: funding.wallet.currency,
+      legs,
+      pending: false,
+      timeoutSeconds: 0,
+      action: 'USAGE',
+      references: referencesOf({
+        ...ctx.refsOf(funding),
+        product_code: productCode,
+        cost_amount: command.cost_amount,
+      }),
+      metadata,
+    },
+  );
+}

@@ -1,0 +1,60 @@
+import { LedgerError, parseAmount, requestFingerprint, type TenantId } from '@saldo/ledger-domain';
+import type { transactionV1 } from '@saldo/proto';
+import { callerMetadata, MAX_HOLD_SECONDS, optionalText, requirePublicKey, requireWalletId } from '../input';
+import { referencesOf } from '../transaction-view';
+import type { WalletContext } from '../wallet-context';
+import { A, CREDIT, DEBIT, ledgerKey } from '../wallet-rules';
+
+export async function reserve(
+  ctx: WalletContext,
+  tenant: TenantId,
+  request: transactionV1.ReserveRequest,
+): Promise<transactionV1.Transaction> {
+  const key = requirePublicKey(request.idempotencyKey);
+  const walletId = requireWalletId(request.walletId, 'wallet_id');
+  const amount = parseAmount(request.amount, 'amount');
+  const productCode = optionalText(request.productCode, 'product_code', 64);
+  const expiresIn = request.expiresInSeconds;
+  if (!Number.isInteger(expiresIn) || expiresIn < 0 || expiresIn > MAX_HOLD_SECONDS) {
+    throw LedgerError.invalid('expires_in_seconds', `must be 0 (never) to ${MAX_HOLD_SECONDS} (one year)`);
+  }
+  const metadata = callerMetadata(request.metadata);
+  const funding = await ctx.fundingOf(tenant, await ctx.requireWallet(tenant, walletId, 'wallet_id'));
+  const command = {
+    wallet_id: walletId,
+    amount: amount.toString(),
+    product_code: productCode,
+    expires_in_seconds: expiresIn,
+    metadata,
+  };
+  return ctx.post(
+    tenant,
+    {
+      key,
+      action: 'Reserve',
+      requestHash: requestFingerprint('Reserve', command),
+      walletId,
+      spend: ctx.spendOf(funding, amount),
+      holdExpiresInSeconds: expiresIn,
+    },
+    {
+      tenantId: tenant,
+      idempotencyKey: ledgerKey('reserve', key),
+      assetCode: funding.wallet.currency,
+      legs: [
+        {
+          accountId: funding.accountId,
+          systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED,
+          side: DEBIT,
+          amount: command.amount,
+        },
+        { accountId: '', systemAccount: A.ACCOUNT_TYPE_REVENUE, side: CREDIT, amount: command.amount },
+      ],
+      pending: true,
+      timeoutSeconds: expiresIn,
+      action: 'USAGE',
+      references: referencesOf({ ...ctx.refsOf(funding), product_code: productCode }),
+      metadata,
+    },
+  );
+}

@@ -1,0 +1,85 @@
+import { parseAmount, requestFingerprint, type TenantId } from '@saldo/ledger-domain';
+import type { transactionV1 } from '@saldo/proto';
+import { callerMetadata, optionalText, requirePublicKey, requireWalletId } from '../input';
+import { referencesOf } from '../transaction-view';
+import type { WalletContext } from '../wallet-context';
+import { A, CREDIT, DEBIT, ledgerKey, rule } from '../wallet-rules';
+import { erpDocumentOf } from './erp-documents';
+
+export async function topUp(
+  ctx: WalletContext,
+  tenant: TenantId,
+  request: transactionV1.TopUpRequest,
+): Promise<transactionV1.Transaction> {
+  const key = requirePublicKey(request.idempotencyKey);
+  const walletId = requireWalletId(request.walletId, 'wallet_id');
+  const amount = parseAmount(request.amount, 'amount');
+  const reference = optionalText(request.reference, 'reference', 256);
+  const metadata = callerMetadata(request.metadata);
+  const funding = await ctx.fundingOf(tenant, await ctx.requireWallet(tenant, walletId, 'wallet_id'));
+  if (funding.wallet.role === 'member') {
+    throw rule(
+      'wallet_id',
+      "a member wallet spends its organisation's balance: top up the enterprise wallet instead",
+    );
+  }
+  const document = erpDocumentOf(request);
+  const command = {
+    wallet_id: walletId,
+    amount: amount.toString(),
+    reference,
+    metadata,
+    ...(document ? { erp_document_type: document.type, erp_document_id: document.id } : {}),
+  };
+  if (document) {
+    const earlier = await ctx.repository.findShadowTopUp(tenant, document.id);
+    if (earlier && (earlier.wallet_id !== walletId || earlier.amount_minor !== command.amount))
+      throw rule(
+        'erp_document_id',
+        `document ${document.id} already topped up wallet ${earlier.wallet_id} (transaction ${earlier.transaction_id})`,
+      );
+  }
+  const transaction = await ctx.post(
+    tenant,
+    { key, action: 'TopUp', requestHash: requestFingerprint('TopUp', command), walletId },
+    {
+      tenantId: tenant,
+      // One document, one posting: the ledger's own idempotency refuses a second, different
+      // top-up of the same document (whatever key the caller used) and replays an identical one.
+      idempotencyKey: document ? ledgerKey('topup-doc', document.id) : ledgerKey('topup', key),
+      assetCode: funding.wallet.currency,
+      legs: [
+        { accountId: '', systemAccount: A.ACCOUNT_TYPE_CASH_CLEARING, side: DEBIT, amount: command.amount },
+        {
+          accountId: funding.accountId,
+          systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED,
+          side: CREDIT,
+          amount: command.amount,
+        },
+      ],
+      pending: false,
+      timeoutSeconds: 0,
+      action: 'TOP_UP',
+      references: {
+        ...referencesOf({ ...ctx.refsOf(funding), reference }),
+        ...(document ? { erp_document: document.id, erp_document_type: document.type } : {}),
+      },
+      metadata,
+      // The ledger records the credit as shadow in the posting's own transaction.
+      ...(document ? { shadowDocumentId: document.id } : {}),
+    },
+  );
+  if (document) {
+    // After the posting: a crash in between leaves the top-up unrecorded as shadow until the
+    // caller's retry (same key, replayed by the ledger) records it.
+    await ctx.repository.recordShadowTopUp(tenant, {
+      document_id: document.id,
+      document_type: document.type,
+      wallet_id: walletId,
+      account_id: funding.accountId,
+      transaction_id: transaction.transactionId,
+      amount_minor: command.amount,
+    });
+  }
+  return transaction;
+}

@@ -1,0 +1,56 @@
+import { LedgerError, parseAmount, requestFingerprint, type TenantId } from '@saldo/ledger-domain';
+import type { transactionV1 } from '@saldo/proto';
+import { callerMetadata, requirePublicKey, requireWalletId } from '../input';
+import { referencesOf } from '../transaction-view';
+import type { WalletContext } from '../wallet-context';
+import { A, checkTransfer, CREDIT, DEBIT, ledgerKey } from '../wallet-rules';
+
+export async function transfer(
+  ctx: WalletContext,
+  tenant: TenantId,
+  request: transactionV1.TransferRequest,
+): Promise<transactionV1.Transaction> {
+  const key = requirePublicKey(request.idempotencyKey);
+  const fromId = requireWalletId(request.fromWalletId, 'from_wallet_id');
+  const toId = requireWalletId(request.toWalletId, 'to_wallet_id');
+  if (fromId === toId) throw LedgerError.invalid('to_wallet_id', 'must differ from from_wallet_id');
+  const amount = parseAmount(request.amount, 'amount');
+  const metadata = callerMetadata(request.metadata);
+  const from = await ctx.requireWallet(tenant, fromId, 'from_wallet_id');
+  const to = await ctx.requireWallet(tenant, toId, 'to_wallet_id');
+  checkTransfer(from, to);
+  const command = { from_wallet_id: fromId, to_wallet_id: toId, amount: amount.toString(), metadata };
+  return ctx.post(
+    tenant,
+    { key, action: 'Transfer', requestHash: requestFingerprint('Transfer', command), walletId: fromId },
+    {
+      tenantId: tenant,
+      idempotencyKey: ledgerKey('transfer', key),
+      assetCode: from.currency,
+      legs: [
+        {
+          accountId: from.ledger_account_id as string,
+          systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED,
+          side: DEBIT,
+          amount: command.amount,
+        },
+        {
+          accountId: to.ledger_account_id as string,
+          systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED,
+          side: CREDIT,
+          amount: command.amount,
+        },
+      ],
+      pending: false,
+      timeoutSeconds: 0,
+      action: 'TRANSFER',
+      references: referencesOf({
+        wallet_id: fromId,
+        funding_wallet_id: fromId,
+        wallet_account_id: from.ledger_account_id as string,
+        counterparty_wallet_id: toId,
+      }),
+      metadata,
+    },
+  );
+}

@@ -1,0 +1,154 @@
+import { LedgerError, type TenantId } from '@saldo/ledger-domain';
+import type { ledgerV1, transactionV1 } from '@saldo/proto';
+import type { LedgerApi } from '../ledger/ledger-client';
+import type { AggregatorRepository, OperationClaim, SpendClaim, WalletRow } from './aggregator.repository';
+import { toPublicTransaction, type PostingReferences } from './transaction-view';
+import type { MigrationGuard } from './migration-guard';
+
+/** Transient failures leave the claim started: the outcome is unknown until a retry with the same key. */
+export const TRANSIENT_CODES = new Set(['DEPENDENCY_UNAVAILABLE', 'CONFLICT_RETRY']);
+
+/** The account a wallet spends from and how its usage is attributed. */
+export interface Funding {
+  wallet: WalletRow;
+  /** The wallet whose ledger account moves (the organisation for a member). */
+  funder: WalletRow;
+  accountId: string;
+}
+
+/**
+ * What every use case shares: the aggregator's database, the ledger, and the steps of a write.
+ * A write: validate everything that needs no I/O, apply the model's rules (on wallet facts that
+ * never change), claim the caller's idempotency key in the aggregator's journal (checking a
+ * member's spend limit under a row lock), then make ONE ledger call whose idempotency key is
+ * derived from the caller's, so a retry of the whole flow after any crash posts at most once.
+ */
+export class WalletContext {
+  constructor(
+    readonly repository: AggregatorRepository,
+    readonly ledger: LedgerApi,
+    private readonly migrations?: MigrationGuard,
+  ) {}
+
+  /** Claims the key, posts once, and answers with the ledger's transaction (or the replayed one). */
+  post(
+    tenant: TenantId,
+    claim: OperationClaim,
+    posting: Omit<ledgerV1.PostTransactionRequest, 'shadowDocumentId'> & { shadowDocumentId?: string },
+  ): Promise<transactionV1.Transaction> {
+    return this.run(tenant, claim, () =>
+      this.ledger.postTransaction({ ...posting, shadowDocumentId: posting.shadowDocumentId ?? '' }),
+    );
+  }
+
+  async run(
+    tenant: TenantId,
+    claim: OperationClaim,
+    call: () => Promise<ledgerV1.Transaction>,
+  ): Promise<transactionV1.Transaction> {
+    await this.migrations?.assertWritable(tenant); // a migrating tenant's wallets: reads only
+    const claimed = await this.repository.claim(tenant, claim);
+    if (claimed.kind === 'replay') {
+      const original = await this.ledger.getTransaction({
+        tenantId: tenant,
+        transactionId: claimed.operation.result_id as string,
+      });
+      return toPublicTransaction(original, true);
+    }
+    let transaction: ledgerV1.Transaction | undefined;
+    await this.settle(
+      tenant,
+      claim.key,
+      async () => {
+        transaction = await call();
+        return transaction.transactionId;
+      },
+      claim.resolvesHoldId,
+    );
+    const result = transaction as ledgerV1.Transaction;
+    return toPublicTransaction(result, claimed.kind === 'resume' && result.replayed);
+  }
+
+  /**
+   * Runs the ledger side of a claimed operation and records its outcome: completed with the
+   * result id; failed for a definitive refusal (the key may be used again for the same request);
+   * left started when the outcome is unknown, so a retry resumes with the same ledger key.
+   */
+  async settle(
+    tenant: TenantId,
+    key: string,
+    work: () => Promise<string>,
+    resolvesHoldId?: string,
+  ): Promise<void> {
+    let resultId: string;
+    try {
+      resultId = await work();
+    } catch (error) {
+      if (error instanceof LedgerError && !TRANSIENT_CODES.has(error.code))
+        await this.repository.fail(tenant, key, error.code);
+      throw error;
+    }
+    await this.repository.complete(tenant, key, resultId, resolvesHoldId);
+  }
+
+  async requireWallet(tenant: TenantId, walletId: string, field: string): Promise<WalletRow> {
+    const wallet = await this.repository.findWallet(tenant, walletId);
+    if (!wallet)
+      throw new LedgerError('WALLET_NOT_FOUND', `${field}: wallet ${walletId} does not exist`, { field });
+    return wallet;
+  }
+
+  async fundingOf(tenant: TenantId, wallet: WalletRow): Promise<Funding> {
+    if (wallet.role !== 'member')
+      return { wallet, funder: wallet, accountId: wallet.ledger_account_id as string };
+    const organisation = await this.requireWallet(tenant, wallet.parent_wallet_id as string, 'wallet_id');
+    return { wallet, funder: organisation, accountId: organisation.ledger_account_id as string };
+  }
+
+  refsOf(funding: Funding): PostingReferences {
+    return {
+      wallet_id: funding.wallet.id,
+      funding_wallet_id: funding.funder.id,
+      wallet_account_id: funding.accountId,
+      member_wallet_id: funding.wallet.role === 'member' ? funding.wallet.id : undefined,
+    };
+  }
+
+  /** Usage counts against the wallet that used it; a member's against its limit. */
+  spendOf(funding: Funding, amount: bigint): SpendClaim {
+    const limit = funding.wallet.spend_limit_minor;
+    return {
+      spenderWalletId: funding.wallet.id,
+      amountMinor: amount,
+      period: { unit: funding.wallet.limit_period },
+      limitMinor: limit === null ? undefined : BigInt(limit),
+    };
+  }
+
+  /** Captures, voids and reversals adjust the usage of the operation they act on, in its period. */
+  async adjustmentOf(
+    tenant: TenantId,
+    originalId: string,
+    amountMinor: bigint,
+  ): Promise<SpendClaim | undefined> {
+    const original = await this.repository.findOperationByResult(tenant, originalId);
+    if (!original?.spender_wallet_id || !original.period_start) return undefined;
+    if (!['BookUsage', 'Reserve', 'Capture'].includes(original.action)) return undefined;
+    return {
+      spenderWalletId: original.spender_wallet_id,
+      amountMinor,
+      period: { start: original.period_start },
+    };
+  }
+
+  /** A ledger transaction of the tenant that the aggregator made (else NOT_FOUND). */
+  async requireOwnTransaction(tenant: TenantId, id: string): Promise<ledgerV1.Transaction> {
+    const tx = await this.ledger.getTransaction({ tenantId: tenant, transactionId: id });
+    if (!tx.references['wallet_id']) {
+      throw new LedgerError('TRANSACTION_NOT_FOUND', `transaction_id: transaction ${id} does not exist`, {
+        field: 'transaction_id',
+      });
+    }
+    return tx;
+  }
+}
