@@ -12,9 +12,15 @@ const DEBIT = ledgerV1.EntrySide.ENTRY_SIDE_DEBIT;
 const CREDIT = ledgerV1.EntrySide.ENTRY_SIDE_CREDIT;
 
 /** Retries of one call on a transient failure (the key makes a retry safe), and their backoff. */
-const MAX_ATTEMPTS = 8;
+const MAX_ATTEMPTS = 20;
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_MAX_MS = 5_000;
+/** Commands per PostBatch call (the ledger takes up to 1,000). */
+export const MAX_BATCH = 200;
+/** A batch call may wait long behind live traffic; its keys make a retry after a deadline safe. */
+const BATCH_DEADLINE_MS = 120_000;
+/** Outcome codes that mean "not known to be done": the command is sent again under its key. */
+const RETRY_CODES = new Set(['CONFLICT_RETRY', 'DEPENDENCY_UNAVAILABLE']);
 
 /** A posting between one wallet account and the tenant's opening-balances account. */
 export interface MigrationPosting {
@@ -70,33 +76,76 @@ export class LedgerGateway {
 
   /** Posts one migration posting; a replay (same key, same request) is success too. */
   async post(posting: MigrationPosting): Promise<{ transactionId: string; replayed: boolean }> {
-    if (posting.deltaMinor === 0n) throw new Error('a migration posting moves a non-zero amount');
-    const amount = (posting.deltaMinor < 0n ? -posting.deltaMinor : posting.deltaMinor).toString();
-    const walletSide = posting.deltaMinor > 0n ? CREDIT : DEBIT;
-    const openingSide = posting.deltaMinor > 0n ? DEBIT : CREDIT;
     const tx = await this.retrying('PostTransaction', () =>
-      this.handle.client.postTransaction({
-        tenantId: posting.tenant,
-        idempotencyKey: posting.idempotencyKey,
-        assetCode: posting.currency,
-        legs: [
-          { accountId: '', systemAccount: A.ACCOUNT_TYPE_OPENING_BALANCES, side: openingSide, amount },
-          {
-            accountId: posting.accountId,
-            systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED,
-            side: walletSide,
-            amount,
-          },
-        ],
-        pending: false,
-        timeoutSeconds: 0,
-        action: posting.action,
-        references: { ...posting.references },
-        metadata: {},
-        shadowDocumentId: '',
-      }),
+      this.handle.client.postTransaction(postingRequest(posting)),
     );
     return { transactionId: tx.transactionId, replayed: tx.replayed };
+  }
+
+  /**
+   * Many postings through the ledger's batch path (LedgerService.PostBatch, up to MAX_BATCH per
+   * call), decided in order: postings of one account apply in the order given. A chunk with an
+   * outcome that is not known to be done is sent again as a whole (the keys replay what was done,
+   * in the same order); any other refusal fails the step with the ledger's reason.
+   */
+  async postMany(
+    postings: readonly MigrationPosting[],
+  ): Promise<Array<{ transactionId: string; replayed: boolean }>> {
+    return this.batch(postings.map((p) => ({ postTransaction: postingRequest(p) })));
+  }
+
+  /** Reversals through the batch path, in the order given (newest first for a rollback). */
+  async reverseMany(
+    reversals: ReadonlyArray<{
+      tenant: string;
+      transactionId: string;
+      idempotencyKey: string;
+      reason: string;
+    }>,
+  ): Promise<void> {
+    await this.batch(
+      reversals.map((r) => ({
+        reverseTransaction: {
+          tenantId: r.tenant,
+          idempotencyKey: r.idempotencyKey,
+          transactionId: r.transactionId,
+          reason: r.reason,
+          metadata: {},
+        },
+      })),
+    );
+  }
+
+  private async batch(
+    commands: readonly ledgerV1.BatchCommand[],
+  ): Promise<Array<{ transactionId: string; replayed: boolean }>> {
+    const results: Array<{ transactionId: string; replayed: boolean }> = [];
+    for (let start = 0; start < commands.length; start += MAX_BATCH) {
+      const chunk = commands.slice(start, start + MAX_BATCH);
+      for (let attempt = 1; ; attempt++) {
+        const response = await this.retrying('PostBatch', () =>
+          this.handle.client.postBatch({ commands: chunk }, { deadlineMs: BATCH_DEADLINE_MS }),
+        );
+        const failed = response.outcomes.find((o) => o.error);
+        if (!failed?.error) {
+          for (const o of response.outcomes)
+            results.push({
+              transactionId: o.transaction?.transactionId ?? '',
+              replayed: o.transaction?.replayed ?? false,
+            });
+          break;
+        }
+        const command = chunk[response.outcomes.indexOf(failed)];
+        const key = command?.postTransaction?.idempotencyKey ?? command?.reverseTransaction?.idempotencyKey;
+        if (!RETRY_CODES.has(failed.error.code) || attempt >= MAX_ATTEMPTS)
+          throw new LedgerCallError(
+            `ledger PostBatch: command ${key}: ${failed.error.code}: ${failed.error.message}`,
+            failed.error.code,
+          );
+        await backoff(attempt);
+      }
+    }
+    return results;
   }
 
   async reverse(
@@ -135,9 +184,37 @@ export class LedgerGateway {
             typeof code === 'string' ? code : (status[e.code] ?? 'UNKNOWN'),
           );
         }
-        const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * cap));
+        await backoff(attempt);
       }
     }
   }
+}
+
+/** Full-jitter exponential backoff. */
+function backoff(attempt: number): Promise<void> {
+  const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * cap));
+}
+
+/** Dr opening balances / Cr wallet for a positive delta, the other way round for a negative one. */
+function postingRequest(posting: MigrationPosting): ledgerV1.PostTransactionRequest {
+  if (posting.deltaMinor === 0n) throw new Error('a migration posting moves a non-zero amount');
+  const amount = (posting.deltaMinor < 0n ? -posting.deltaMinor : posting.deltaMinor).toString();
+  const walletSide = posting.deltaMinor > 0n ? CREDIT : DEBIT;
+  const openingSide = posting.deltaMinor > 0n ? DEBIT : CREDIT;
+  return {
+    tenantId: posting.tenant,
+    idempotencyKey: posting.idempotencyKey,
+    assetCode: posting.currency,
+    legs: [
+      { accountId: '', systemAccount: A.ACCOUNT_TYPE_OPENING_BALANCES, side: openingSide, amount },
+      { accountId: posting.accountId, systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED, side: walletSide, amount },
+    ],
+    pending: false,
+    timeoutSeconds: 0,
+    action: posting.action,
+    references: { ...posting.references },
+    metadata: {},
+    shadowDocumentId: '',
+  };
 }

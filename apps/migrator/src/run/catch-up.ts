@@ -1,10 +1,11 @@
 import { CURRENCY_SCALES } from '@saldo/ledger-domain';
 import type { LegacyChange, LegacyModel } from '../source/legacy-source';
+import type { MigrationPosting } from '../ledger/ledger-gateway';
 import { toMinor } from '../source/mapping';
 import { classifyPage } from './classify';
 import { keys, MigrationRefused, type MigrationContext } from './context';
 import type { MappedRow, MigrationRow } from './migration-store';
-import { forEachLimited, Throttle } from './throttle';
+import { Throttle } from './throttle';
 
 export interface CatchUpReport {
   migrationId: string;
@@ -98,7 +99,7 @@ async function catchUpPage(
     for (const id of await ctx.store.unmappedIds(migrationId, walletIds)) unmapped.add(id);
   }
 
-  const lanes = new Map<string, Array<{ change: LegacyChange; wallet: MappedRow; delta: bigint }>>();
+  const postings: MigrationPosting[] = [];
   let skipped = 0;
   for (const change of changes) {
     const wallet = mapped.get(change.walletId);
@@ -120,32 +121,28 @@ async function catchUpPage(
       skipped++;
       continue;
     }
-    const lane = lanes.get(wallet.account_id) ?? [];
-    lane.push({ change, wallet, delta });
-    lanes.set(wallet.account_id, lane);
+    postings.push({
+      tenant,
+      idempotencyKey: keys.change(migrationId, change.id),
+      currency: wallet.currency,
+      accountId: wallet.account_id,
+      deltaMinor: delta,
+      action: 'MIGRATION_CATCH_UP',
+      references: {
+        wallet_id: wallet.wallet_id,
+        funding_wallet_id: wallet.wallet_id,
+        wallet_account_id: wallet.account_id,
+        migration_id: migrationId,
+        legacy_wallet_id: change.walletId,
+        legacy_change_id: change.id.toString(),
+        legacy_kind: change.kind.slice(0, 32),
+        legacy_at: change.at.toISOString(),
+        ...(change.counterpartyId ? { legacy_counterparty_id: change.counterpartyId } : {}),
+      },
+    });
   }
-  await forEachLimited([...lanes.values()], ctx.options.concurrency, async (lane) => {
-    for (const { change, wallet, delta } of lane)
-      await ctx.ledger.post({
-        tenant,
-        idempotencyKey: keys.change(migrationId, change.id),
-        currency: wallet.currency,
-        accountId: wallet.account_id as string,
-        deltaMinor: delta,
-        action: 'MIGRATION_CATCH_UP',
-        references: {
-          wallet_id: wallet.wallet_id,
-          funding_wallet_id: wallet.wallet_id,
-          wallet_account_id: wallet.account_id as string,
-          migration_id: migrationId,
-          legacy_wallet_id: change.walletId,
-          legacy_change_id: change.id.toString(),
-          legacy_kind: change.kind.slice(0, 32),
-          legacy_at: change.at.toISOString(),
-          ...(change.counterpartyId ? { legacy_counterparty_id: change.counterpartyId } : {}),
-        },
-      });
-  });
+  // In legacy order, through the ledger's batch path: postings of one wallet apply in that order.
+  await ctx.ledger.postMany(postings);
   const last = changes[changes.length - 1] as LegacyChange;
   const applied = changes.length - skipped;
   await ctx.store.advanceCatchUp(

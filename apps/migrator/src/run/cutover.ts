@@ -1,7 +1,6 @@
 import { catchUpLocked } from './catch-up';
 import { keys, MigrationRefused, type MigrationContext } from './context';
 import type { MigrationRow } from './migration-store';
-import { forEachLimited } from './throttle';
 import { verifyLocked, type VerifyReport } from './verify';
 
 export interface CutoverReport {
@@ -67,21 +66,15 @@ export async function rollback(ctx: MigrationContext, migrationId: string): Prom
   return ctx.store.exclusively(migrationId, async () => {
     const row = await requireOpen(ctx, migrationId);
     const posted = await ctx.store.postedByMigration(row.tenant_id, migrationId);
-    const lanes = new Map<string, string[]>();
-    for (const tx of posted) {
-      const lane = lanes.get(tx.account_id) ?? [];
-      lane.push(tx.id);
-      lanes.set(tx.account_id, lane);
-    }
-    await forEachLimited([...lanes.values()], ctx.options.concurrency, async (lane) => {
-      for (const id of lane)
-        await ctx.ledger.reverse(
-          row.tenant_id,
-          id,
-          keys.rollback(migrationId, id),
-          `rollback of migration ${migrationId}`,
-        );
-    });
+    // Newest first, in one ordered stream through the batch path: each wallet steps back through its history.
+    await ctx.ledger.reverseMany(
+      posted.map((tx) => ({
+        tenant: row.tenant_id,
+        transactionId: tx.id,
+        idempotencyKey: keys.rollback(migrationId, tx.id),
+        reason: `rollback of migration ${migrationId}`,
+      })),
+    );
     await ctx.store.setState(migrationId, 'rolled_back');
     let legacyUnfrozen = false;
     if (row.state === 'frozen' && ctx.source.freeze) {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { LegacyModel } from '../source/legacy-source';
 import type { MappedWallet } from '../source/mapping';
+import { MAX_BATCH } from '../ledger/ledger-gateway';
 import { classifyPage, type Pass } from './classify';
 import { keys, MigrationRefused, type MigrationContext } from './context';
 import type { MigrationRow } from './migration-store';
@@ -143,24 +144,29 @@ async function postOpenings(
   counters: { posted: number; replayed: number },
 ): Promise<void> {
   const withBalance = wallets.filter((w) => w.accountId !== null && w.balanceMinor !== 0n);
-  await forEachLimited(withBalance, ctx.options.concurrency, async (w) => {
-    const result = await ctx.ledger.post({
-      tenant,
-      idempotencyKey: keys.opening(migrationId, w.legacyId),
-      currency: w.currency,
-      accountId: w.accountId as string,
-      deltaMinor: w.balanceMinor,
-      action: 'MIGRATION_OPENING',
-      references: {
-        wallet_id: w.walletId,
-        funding_wallet_id: w.walletId,
-        wallet_account_id: w.accountId as string,
-        migration_id: migrationId,
-        legacy_wallet_id: w.legacyId,
-        legacy_cursor: cursor.toString(),
-      },
-    });
-    if (result.replayed) counters.replayed++;
-    else counters.posted++;
+  const postings = withBalance.map((w) => ({
+    tenant,
+    idempotencyKey: keys.opening(migrationId, w.legacyId),
+    currency: w.currency,
+    accountId: w.accountId as string,
+    deltaMinor: w.balanceMinor,
+    action: 'MIGRATION_OPENING' as const,
+    references: {
+      wallet_id: w.walletId,
+      funding_wallet_id: w.walletId,
+      wallet_account_id: w.accountId as string,
+      migration_id: migrationId,
+      legacy_wallet_id: w.legacyId,
+      legacy_cursor: cursor.toString(),
+    },
+  }));
+  // One wallet per posting: chunks are independent and may go in parallel.
+  const chunks: (typeof postings)[] = [];
+  for (let i = 0; i < postings.length; i += MAX_BATCH) chunks.push(postings.slice(i, i + MAX_BATCH));
+  await forEachLimited(chunks, Math.max(1, Math.ceil(ctx.options.concurrency / 8)), async (chunk) => {
+    for (const result of await ctx.ledger.postMany(chunk)) {
+      if (result.replayed) counters.replayed++;
+      else counters.posted++;
+    }
   });
 }
