@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# Image of the transaction-aggregator: public gRPC TransactionService (50051), the Pub/Sub intake, /metrics /healthz /readyz (9465).
+# Image of the transaction-aggregator: public gRPC TransactionService (50051), the same over HTTP (Connect
+# JSON, gRPC-Web and gRPC on 8080), the Pub/Sub intake, /metrics /healthz /readyz (9465).
 # Build from the repository root:  docker build -f docker/transaction-aggregator.Dockerfile -t saldo/transaction-aggregator .
 # Runs as the unprivileged "node" user; configuration by environment (apps/transaction-aggregator/src/config.ts).
 ARG NODE_IMAGE=node:22-bookworm-slim
@@ -34,7 +35,7 @@ COPY proto proto
 COPY docker/healthcheck.js docker/healthcheck.js
 COPY package.json package.json
 USER node
-EXPOSE 50051 9465
+EXPOSE 50051 9465 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "docker/healthcheck.js", "grpc", "AGGREGATOR_GRPC_URL", "0.0.0.0:50051", "saldo.transaction.v1.TransactionService"]
 CMD ["node", "dist/out-tsc/apps/transaction-aggregator/src/main.js"]

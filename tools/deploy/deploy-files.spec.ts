@@ -27,6 +27,8 @@ interface AppFacts {
   httpPortVariable?: string;
   /** The variable of a public webhook port (vendors call it from outside; never probed). */
   webhookPortVariable?: string;
+  /** The variable of the public HTTP door (Connect protocol: Connect JSON, gRPC-Web, gRPC). */
+  connectPortVariable?: string;
   /** hpa: scales out behind an HPA; single: exactly one instance (per-process vendor limits). */
   scaling: 'hpa' | 'single';
 }
@@ -52,6 +54,7 @@ const APPS: AppFacts[] = [
       proto: 'proto/saldo/transaction/v1/transaction.proto',
     },
     httpPortVariable: 'AGGREGATOR_HTTP_PORT',
+    connectPortVariable: 'AGGREGATOR_CONNECT_PORT',
     scaling: 'hpa',
   },
   {
@@ -76,6 +79,7 @@ function appPorts(
   if (facts.grpc) ports.set('grpc', portOf(effective(facts.grpc.variable)));
   if (facts.httpPortVariable) ports.set('http', Number(effective(facts.httpPortVariable)));
   if (facts.webhookPortVariable) ports.set('webhook', Number(effective(facts.webhookPortVariable)));
+  if (facts.connectPortVariable) ports.set('connect', Number(effective(facts.connectPortVariable)));
   return ports;
 }
 const appFacts = (app: string): AppFacts => {
@@ -185,6 +189,11 @@ describe('facts the deployment files are checked against', () => {
         expect(sourcesOf(facts.app).some((file) => read(file).includes('startWebhookServer('))).toBe(true);
         expect(schemaDefault(facts.schema, facts.webhookPortVariable)).toEqual(expect.any(Number));
         expect(schemaDefault(facts.schema, facts.webhookPortVariable)).not.toBe(0); // 0 = a random port
+      }
+      if (facts.connectPortVariable) {
+        expect(sourcesOf(facts.app).some((file) => read(file).includes('startConnectDoor('))).toBe(true);
+        expect(schemaDefault(facts.schema, facts.connectPortVariable)).toEqual(expect.any(Number));
+        expect(schemaDefault(facts.schema, facts.connectPortVariable)).not.toBe(0); // 0 = a random port
       }
       expect(facts.grpc ?? facts.httpPortVariable).toBeDefined();
       expect(exists(`apps/${facts.app}/src/main.ts`)).toBe(true);
@@ -390,11 +399,15 @@ describe('docker/', () => {
       }
     });
 
-    it('publishes the aggregator on its gRPC port and points the apps at the services that exist', () => {
+    it('publishes the aggregator on its gRPC port and HTTP door and points the apps at the services that exist', () => {
       const portsIn = (app: string) => appPorts(appFacts(app), (name) => services[app].environment[name]);
       const aggregator = services['transaction-aggregator'];
       const grpcPort = portsIn('transaction-aggregator').get('grpc');
-      expect(aggregator.ports).toEqual([`127.0.0.1:${grpcPort}:${grpcPort}`]);
+      const connectPort = portsIn('transaction-aggregator').get('connect');
+      expect(aggregator.ports).toEqual([
+        `127.0.0.1:${grpcPort}:${grpcPort}`,
+        `127.0.0.1:${connectPort}:${connectPort}`,
+      ]);
       // The ledger publishes its metrics port at most, never gRPC; erp-sync nothing.
       const ledgerPorts = portsIn('wallet-ledger');
       expect(services['wallet-ledger'].ports ?? []).toEqual([
@@ -721,8 +734,8 @@ function checkManifests(objects: K8sObject[], imagePattern: RegExp): void {
 }
 
 /**
- * Only the aggregator's gRPC port and erp-sync's webhook port are reachable from outside the
- * namespace; the ledger only from its callers.
+ * Only the aggregator's gRPC port and HTTP door and erp-sync's webhook port are reachable from
+ * outside the namespace; the ledger only from its callers.
  */
 function checkNetworkPolicies(objects: K8sObject[], deployments: K8sObject[]): void {
   const policies = byKind(objects, 'NetworkPolicy');
@@ -740,7 +753,10 @@ function checkNetworkPolicies(objects: K8sObject[], deployments: K8sObject[]): v
   const callersOfLedger = new Set(['transaction-aggregator', 'erp-sync']);
   const publicPorts = (app: string): number[] =>
     app === 'transaction-aggregator'
-      ? [grpcPort(app)]
+      ? [
+          grpcPort(app),
+          Number(schemaDefault(appFacts(app).schema, appFacts(app).connectPortVariable as string)),
+        ]
       : app === 'erp-sync'
         ? [Number(schemaDefault(appFacts(app).schema, appFacts(app).webhookPortVariable as string))]
         : [];

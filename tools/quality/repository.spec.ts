@@ -33,35 +33,43 @@ it('lints without errors (module boundaries included)', () => {
   expect(result.status).toBe(0);
 }, 180_000);
 
-it('the generated proto types are up to date with proto/', () => {
-  const out = mkdtempSync(path.join(tmpdir(), 'saldo-proto-'));
-  try {
-    const template = readFileSync(path.join(ROOT, 'buf.gen.yaml'), 'utf8').replace(
-      'out: libs/proto/src/generated',
-      `out: ${out}`,
-    );
-    const templatePath = path.join(out, 'buf.gen.yaml');
-    writeFileSync(templatePath, template);
-    execFileSync(bin('buf'), ['generate', '--template', templatePath], { cwd: ROOT, stdio: 'pipe' });
-    const committed = path.join(ROOT, 'libs/proto/src/generated');
-    const files = (dir: string): string[] =>
-      readdirSync(dir).flatMap((name) => {
-        const full = path.join(dir, name);
-        return statSync(full).isDirectory()
-          ? files(full).map((f) => path.join(name, f))
-          : name.endsWith('.ts')
-            ? [name]
-            : [];
-      });
-    const fresh = files(out).sort();
-    expect(files(committed).sort()).toEqual(fresh);
-    for (const file of fresh) {
-      expect({ file, text: readFileSync(path.join(committed, file), 'utf8') }).toEqual({
-        file,
-        text: readFileSync(path.join(out, file), 'utf8'),
-      });
+it.each([
+  ['buf.gen.yaml', 'libs/proto/src/generated'],
+  ['buf.gen.es.yaml', 'libs/proto/src/es'],
+  ['buf.gen.client.yaml', 'libs/client/src/gen'],
+])(
+  'the generated proto code of %s (%s) is up to date with proto/',
+  (templateFile, committedDir) => {
+    const out = mkdtempSync(path.join(tmpdir(), 'saldo-proto-'));
+    try {
+      const template = readFileSync(path.join(ROOT, templateFile), 'utf8').replace(
+        `out: ${committedDir}`,
+        `out: ${out}`,
+      );
+      const templatePath = path.join(out, 'buf.gen.yaml');
+      writeFileSync(templatePath, template);
+      execFileSync(bin('buf'), ['generate', '--template', templatePath], { cwd: ROOT, stdio: 'pipe' });
+      const committed = path.join(ROOT, committedDir);
+      const files = (dir: string): string[] =>
+        readdirSync(dir).flatMap((name) => {
+          const full = path.join(dir, name);
+          return statSync(full).isDirectory()
+            ? files(full).map((f) => path.join(name, f))
+            : name.endsWith('.ts')
+              ? [name]
+              : [];
+        });
+      const fresh = files(out).sort();
+      expect(files(committed).sort()).toEqual(fresh);
+      for (const file of fresh) {
+        expect({ file, text: readFileSync(path.join(committed, file), 'utf8') }).toEqual({
+          file,
+          text: readFileSync(path.join(out, file), 'utf8'),
+        });
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
     }
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
-}, 120_000);
+  },
+  120_000,
+);

@@ -186,7 +186,7 @@ async function main() {
   const { MirrorMetrics } = dist('mirror/mirror-metrics.js');
   const { rebuildMirror } = dist('mirror/mirror-rebuild.js');
   const mirror = new FirestoreMirror(firestore, 100);
-  await rebuildMirror({ pool, mirror, name: 'bench', restart: true, pageSize: 100, concurrency: 8 });
+  await rebuildMirror({ pool, mirror, name: 'bench', restart: true, pageSize: 100 });
   await pool.query(
     `UPDATE ledger.mirror_state SET pending_since = NULL WHERE pending_version <= mirrored_version`,
   );
@@ -196,7 +196,6 @@ async function main() {
     logger,
     metrics: new MirrorMetrics(registry),
     batchSize: 200,
-    concurrency: 16,
     minIntervalMs: 1_000,
     pollIntervalMs: 50,
     leaseMs: 30_000,

@@ -212,6 +212,7 @@ describe('npm start (tools/scripts/start.mjs)', () => {
       'ledger',
       'ledgerHttp',
       'aggregator',
+      'aggregatorConnect',
       'erpSyncHttp',
       'netsuite',
       'zendesk',
@@ -229,6 +230,7 @@ describe('npm start (tools/scripts/start.mjs)', () => {
       LEDGER_GRPC_URL: `127.0.0.1:${ports['ledger']}`,
       LEDGER_HTTP_PORT: String(ports['ledgerHttp']),
       AGGREGATOR_GRPC_URL: `127.0.0.1:${ports['aggregator']}`,
+      AGGREGATOR_CONNECT_PORT: String(ports['aggregatorConnect']),
       ERP_SYNC_HTTP_PORT: String(ports['erpSyncHttp']),
       SALDO_STANDIN_PORTS: `${ports['netsuite']},${ports['zendesk']},${ports['activecampaign']}`,
     };

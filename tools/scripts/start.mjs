@@ -213,6 +213,8 @@ function stackEnv(secrets) {
     AGGREGATOR_GRPC_URL: '127.0.0.1:50051',
     AGGREGATOR_HTTP_HOST: '127.0.0.1',
     AGGREGATOR_HTTP_PORT: '9465',
+    AGGREGATOR_CONNECT_HOST: '127.0.0.1',
+    AGGREGATOR_CONNECT_PORT: '8080',
     ERP_SYNC_HTTP_HOST: '127.0.0.1',
     ERP_SYNC_HTTP_PORT: '9466',
   };
@@ -719,6 +721,7 @@ async function stopService(service) {
 function banner({ env, configs, emulatorInfo, started, skipped, newDemoKey, startedAt, standinsSkipped }) {
   const ledger = configs['wallet-ledger'];
   const aggregatorTarget = localHost(env.AGGREGATOR_GRPC_URL);
+  const connectTarget = localHost(`${env.AGGREGATOR_CONNECT_HOST}:${env.AGGREGATOR_CONNECT_PORT}`);
   const envPath = shownPath(envFile);
   const openWallet = JSON.stringify({
     idempotency_key: 'first-wallet',
@@ -795,6 +798,8 @@ function banner({ env, configs, emulatorInfo, started, skipped, newDemoKey, star
     `  grpcurl -plaintext ${auth} -d '${openWallet}' ${aggregatorTarget} ${service}/OpenWallet`,
     'or, without grpcurl:',
     `  node tools/scripts/grpc-call.mjs ${auth} -d '${openWallet}' ${aggregatorTarget} ${service}/OpenWallet`,
+    'or with curl, through the HTTP door (Connect JSON):',
+    `  curl -H 'Content-Type: application/json' ${auth} -d '${openWallet}' http://${connectTarget}/${service}/OpenWallet`,
     '',
   );
   if (state.standins && started.includes('erp-sync')) {
@@ -914,6 +919,10 @@ async function main() {
       hostPort: `${configs['wallet-ledger'].LEDGER_HTTP_HOST}:${configs['wallet-ledger'].LEDGER_HTTP_PORT}`,
     },
     { variable: 'AGGREGATOR_GRPC_URL', hostPort: env.AGGREGATOR_GRPC_URL },
+    {
+      variable: 'AGGREGATOR_CONNECT_PORT',
+      hostPort: `${env.AGGREGATOR_CONNECT_HOST}:${env.AGGREGATOR_CONNECT_PORT}`,
+    },
     ...('erp-sync' in skipped
       ? []
       : [

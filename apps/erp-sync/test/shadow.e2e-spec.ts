@@ -336,8 +336,10 @@ describe('shadow balance until the ERP confirms', () => {
     expect(await balances(wallet)).toEqual({ posted: '120000', confirmed: '120000', shadow: '0' });
     // The confirmation moved no money, yet the app sees it: the mirror rewrote the wallet and the top-up.
     await mirrored(wallet, { posted: '120000', confirmed: '120000', shadow: '0' });
-    const topUpDoc = await firestore.doc(`wallets/${wallet}/transactions/${tx['invoice']}`).get();
-    expect(topUpDoc.get('shadowState')).toBe('confirmed');
+    const recent = (await firestore.doc(`wallets/${wallet}`).get()).get('recentTransactions') as Array<
+      Record<string, unknown>
+    >;
+    expect(recent.find((t) => t['transactionId'] === tx['invoice'])?.['shadowState']).toBe('confirmed');
     const [doc] = await sql(
       `SELECT state, erp_status FROM erp_sync.erp_documents WHERE tenant_id = $1 AND document_id = $2`,
       [TENANT, INVOICE],

@@ -44,6 +44,27 @@ export const aggregatorConfigSchema = z.object({
     .min(0)
     .max(65535)
     .default(9465),
+  /**
+   * The HTTP door (Connect protocol): Connect JSON/binary over HTTP/1.1 and h2c, gRPC-Web and gRPC on
+   * one port, the same handlers as AGGREGATOR_GRPC_URL. 0 picks a free port (tests).
+   */
+  AGGREGATOR_CONNECT_HOST: z.string().min(1).default('0.0.0.0'),
+  AGGREGATOR_CONNECT_PORT: z.coerce
+    .number({ error: 'expected a port number' })
+    .int()
+    .min(0)
+    .max(65535)
+    .default(8080),
+  /** Browser origins allowed to call the HTTP door (CORS), comma-separated; empty: none; `*`: any. */
+  AGGREGATOR_CONNECT_CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    ),
   /** OpenTelemetry tracing (@saldo/tracing): off unless OTEL_EXPORTER_OTLP_ENDPOINT or SALDO_TRACING=on. */
   ...tracingEnvShape,
   LOG_LEVEL: envSchemas.oneOf(

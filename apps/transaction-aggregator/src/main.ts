@@ -3,14 +3,15 @@ import { status } from '@grpc/grpc-js';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { ConfigError, describeConfig } from '@saldo/config';
-import { GrpcErrorFilter, grpcServerOptions, grpcStatusOf } from '@saldo/grpc-kit';
+import { GrpcErrorFilter, grpcServerOptions, grpcStatusOf, startConnectDoor } from '@saldo/grpc-kit';
 import { isLedgerError } from '@saldo/ledger-domain';
 import { createLogger, PinoNestLogger } from '@saldo/logging';
 import { GrpcMetricsInterceptor } from '@saldo/observability';
-import { protoFile, protoRoot } from '@saldo/proto';
+import { protoFile, protoRoot, TRANSACTION_PROTO_FILE, transactionEs } from '@saldo/proto';
 import { GrpcTracingInterceptor, initTracing } from '@saldo/tracing';
 import { AggregatorModule } from './aggregator.module';
 import { loadAggregatorConfig } from './config';
+import { TransactionGrpcController } from './grpc/transaction.grpc-controller';
 import { createAggregatorObservability } from './observability';
 import { BalanceActionsConsumer } from './pubsub/balance-actions.consumer';
 
@@ -20,11 +21,12 @@ async function main(): Promise<void> {
   const tracing = initTracing('transaction-aggregator'); // first: spans from here on are exported
   const config = loadAggregatorConfig();
   const logger = createLogger('transaction-aggregator', config.LOG_LEVEL);
+  const protoPath = protoFile('saldo/transaction/v1/transaction.proto');
   const grpc = grpcServerOptions({
     url: config.AGGREGATOR_GRPC_URL,
     packageName: 'saldo.transaction.v1',
     serviceNames: [SERVICE],
-    protoPath: protoFile('saldo/transaction/v1/transaction.proto'),
+    protoPath,
     includeDirs: [protoRoot()],
   });
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(
@@ -48,10 +50,30 @@ async function main(): Promise<void> {
   await observability.listen(
     config.AGGREGATOR_PUBSUB_ENABLED ? app.get(BalanceActionsConsumer).stats : undefined,
   );
+  // The HTTP door: the same controller (auth, validation, errors) behind the Connect protocol.
+  let serving = true;
+  const door = await startConnectDoor({
+    host: config.AGGREGATOR_CONNECT_HOST,
+    port: config.AGGREGATOR_CONNECT_PORT,
+    service: transactionEs.TransactionService,
+    handlers: app.get(TransactionGrpcController),
+    protoPath,
+    includeDirs: [protoRoot()],
+    describe: [TRANSACTION_PROTO_FILE],
+    healthStatusOf: (name) =>
+      name === '' || name === SERVICE ? (serving ? 'SERVING' : 'NOT_SERVING') : 'SERVICE_UNKNOWN',
+    metrics: observability.grpc,
+    corsOrigins: config.AGGREGATOR_CONNECT_CORS_ORIGINS,
+    logger,
+  });
   grpc.health.setStatus('', 'SERVING');
   grpc.health.setStatus(SERVICE, 'SERVING');
   logger.info(
-    { url: config.AGGREGATOR_GRPC_URL, config: describeConfig(config) },
+    {
+      url: config.AGGREGATOR_GRPC_URL,
+      connect: `${config.AGGREGATOR_CONNECT_HOST}:${door.port}`,
+      config: describeConfig(config),
+    },
     'transaction-aggregator is serving',
   );
 
@@ -59,7 +81,9 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down: draining in-flight calls and messages');
     grpc.health.setStatus('', 'NOT_SERVING');
     grpc.health.setStatus(SERVICE, 'NOT_SERVING');
+    serving = false;
     observability.markDraining();
+    await door.close();
     await app.close();
     await observability.stop();
     await tracing.shutdown();

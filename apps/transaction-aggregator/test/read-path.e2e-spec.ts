@@ -83,7 +83,7 @@ afterAll(async () => {
   await pubsub?.close();
   await firestore?.terminate();
   await database?.drop();
-});
+}, 60_000); // stopping two services takes more than Jest's 5 s default on a busy machine
 
 it('a top-up and a usage through the aggregator reach Pub/Sub and Firestore under the public wallet id', async () => {
   const wallet = await api.call('OpenWallet', {
@@ -130,13 +130,17 @@ it('a top-up and a usage through the aggregator reach Pub/Sub and Firestore unde
     version: Number(read.version),
   });
 
-  // The ERP's view: ordered ledger events for this wallet, with the business action.
-  await waitFor(async () => events.filter((e) => e.orderingKey === wallet.walletId).length >= 3, {
+  // The ERP's view: ordered ledger events for this wallet (all on its shard's ordering key), with
+  // the business action.
+  const forWallet = () => events.filter((e) => e.wallet?.walletId === wallet.walletId);
+  await waitFor(async () => forWallet().length >= 3, {
     timeoutMs: 30_000,
     intervalMs: 250,
     what: 'three ledger events for the wallet',
   });
-  const mine = events.filter((e) => e.orderingKey === wallet.walletId);
+  const mine = forWallet();
+  expect(new Set(mine.map((e) => e.orderingKey)).size).toBe(1);
+  expect(mine[0]!.orderingKey).toMatch(/^wallets-\d{4}$/);
   expect(mine.map((e) => e.type)).toEqual([
     'LEDGER_EVENT_TYPE_WALLET_OPENED',
     'LEDGER_EVENT_TYPE_TRANSACTION_POSTED',

@@ -31,11 +31,17 @@ export const ledgerConfigSchema = z.object({
   LEDGER_EVENTS_CREATE_TOPIC: envSchemas.oneOf(['true', 'false'] as const, 'true'),
   LEDGER_OUTBOX_RELAY_ENABLED: envSchemas.oneOf(['true', 'false'] as const, 'true'),
   LEDGER_OUTBOX_BATCH_SIZE: envSchemas.positiveInt(500, 10_000),
+  /**
+   * Pub/Sub ordering keys the events spread over: a wallet always maps to the same one (its order
+   * holds), many wallets share one (the client batches them into one publish). Change it only with
+   * an empty outbox: a wallet moving to another key could be delivered out of order once.
+   */
+  LEDGER_EVENTS_ORDERING_SHARDS: envSchemas.positiveInt(32, 1_024),
   LEDGER_OUTBOX_POLL_INTERVAL_MS: envSchemas.positiveInt(50, 60_000),
   LEDGER_OUTBOX_STANDBY_POLL_MS: envSchemas.positiveInt(2_000, 60_000),
-  LEDGER_OUTBOX_RETRY_BASE_MS: envSchemas.positiveInt(200, 60_000),
-  LEDGER_OUTBOX_RETRY_MAX_MS: envSchemas.positiveInt(30_000, 600_000),
-  LEDGER_OUTBOX_PUBLISH_TIMEOUT_MS: envSchemas.positiveInt(30_000, 300_000),
+  LEDGER_OUTBOX_RETRY_BASE_MS: envSchemas.positiveInt(100, 60_000),
+  LEDGER_OUTBOX_RETRY_MAX_MS: envSchemas.positiveInt(500, 600_000),
+  LEDGER_OUTBOX_PUBLISH_TIMEOUT_MS: envSchemas.positiveInt(5_000, 300_000),
   LEDGER_OUTBOX_RETENTION_HOURS: envSchemas.positiveInt(168, 24 * 365),
   LEDGER_MIRROR_ENABLED: envSchemas.oneOf(['true', 'false'] as const, 'true'),
   LEDGER_MIRROR_BATCH_SIZE: envSchemas.positiveInt(200, 1_000),
@@ -44,7 +50,8 @@ export const ledgerConfigSchema = z.object({
   LEDGER_MIRROR_MIN_INTERVAL_MS: envSchemas.positiveInt(1_000, 60_000),
   LEDGER_MIRROR_POLL_INTERVAL_MS: envSchemas.positiveInt(50, 60_000),
   LEDGER_MIRROR_LEASE_MS: envSchemas.positiveInt(30_000, 600_000),
-  LEDGER_MIRROR_TRANSACTIONS_KEPT: envSchemas.positiveInt(100, 200),
+  /** Recent transactions kept inside each wallet document (`recentTransactions`). */
+  LEDGER_MIRROR_TRANSACTIONS_KEPT: envSchemas.positiveInt(20, 100),
   /** /metrics, /healthz, /readyz. Port 0 picks a free port (tests running several ledgers). */
   LEDGER_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   LEDGER_HTTP_PORT: z.coerce

@@ -7,6 +7,8 @@ export interface EmulatorOptions {
   projectId?: string;
   /** How long to wait for the emulator to answer; default 90 000 ms. */
   timeoutMs?: number;
+  /** A fixed port of 127.0.0.1 (e.g. to restart an emulator where its clients expect it); default a free one. */
+  port?: number;
 }
 
 export interface TestEmulator {
@@ -40,6 +42,7 @@ export async function startPubSubEmulator(options: EmulatorOptions = {}): Promis
     await startEmulator('pubsub', {
       projectId: options.projectId ?? DEFAULT_PROJECT_ID,
       timeoutMs: options.timeoutMs,
+      port: options.port,
     }),
   );
 }
@@ -53,6 +56,7 @@ export async function startFirestoreEmulator(options: EmulatorOptions = {}): Pro
     await startEmulator('firestore', {
       projectId: options.projectId ?? DEFAULT_PROJECT_ID,
       timeoutMs: options.timeoutMs,
+      port: options.port,
     }),
   );
 }

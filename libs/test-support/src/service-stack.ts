@@ -88,6 +88,7 @@ export function aggregatorEnv(
     AGGREGATOR_DB_POOL_SIZE: '8',
     AGGREGATOR_PUBSUB_ENABLED: 'false',
     AGGREGATOR_HTTP_PORT: '0', // /metrics /healthz /readyz on a free port: specs run several aggregators
+    AGGREGATOR_CONNECT_PORT: '0', // the HTTP door too; a spec that calls it passes its own port
     LOG_LEVEL: 'warn',
     ...extra,
   };

@@ -4,6 +4,7 @@ import { LedgerSchema1767225600000 } from './migrations/1767225600000-ledger-sch
 import { LedgerPostingFunctions1767225600001 } from './migrations/1767225600001-ledger-posting-functions';
 import { OutboxRelay1767225600002 } from './migrations/1767225600002-outbox-relay';
 import { ShadowCredits1767225600003 } from './migrations/1767225600003-shadow-credits';
+import { SetBasedPosting1767225600010 } from './migrations/1767225600010-set-based-posting';
 import { BulkWalletAccounts1767225600050 } from './migrations/1767225600050-bulk-wallet-accounts';
 
 /** Every migration of the ledger, in order. Append only. */
@@ -12,6 +13,7 @@ export const LEDGER_MIGRATIONS = [
   LedgerPostingFunctions1767225600001,
   OutboxRelay1767225600002,
   ShadowCredits1767225600003,
+  SetBasedPosting1767225600010,
   BulkWalletAccounts1767225600050,
 ];
 

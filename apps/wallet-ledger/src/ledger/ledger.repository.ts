@@ -49,20 +49,169 @@ export type PostingCommand =
   | ({ op: 'resolve_pending'; tenant_id: TenantId } & ResolvePendingCommand)
   | ({ op: 'reverse_transaction'; tenant_id: TenantId } & ReverseCommand);
 
-interface SqlErrorFields {
-  code: string;
-  message: string;
-  detail?: string | null;
-  hint?: string | null;
+/** A row of ledger.post_commands: a command's outcome (entry_id null) or one new entry. */
+interface OutcomeRow {
+  n: number;
+  code: string | null;
+  message: string | null;
+  hint: string | null;
+  transaction_id: string | null;
+  replayed: boolean;
+  kind: TransactionRow['kind'] | null;
+  status: TransactionRow['status'] | null;
+  action: string | null;
+  asset_code: string | null;
+  pending_id: string | null;
+  reverses_id: string | null;
+  expires_at: string | null;
+  refs: Record<string, string> | null;
+  metadata: Record<string, string> | null;
+  created_at: string | null;
+  entry_id: string | null;
+  account_id: string | null;
+  entry_asset: string | null;
+  side: EntryRow['side'] | null;
+  phase: EntryRow['phase'] | null;
+  amount: string | null;
+  normal_side: EntryRow['normal_side'] | null;
+  account_version: string | null;
+  debits_posted: string | null;
+  credits_posted: string | null;
+  debits_pending: string | null;
+  credits_pending: string | null;
 }
 
-/** An error shaped like pg's, from the fields post_batch reports for a failed command. */
-function sqlError(fields: SqlErrorFields | undefined): Error {
-  const error = new Error(fields?.message ?? 'unknown batch error') as Error & Record<string, unknown>;
-  error['code'] = fields?.code;
-  error['detail'] = fields?.detail ?? undefined;
-  error['hint'] = fields?.hint ?? undefined;
-  return error;
+const POST_COMMANDS_SQL = `SELECT * FROM ledger.post_commands($1::text[], $2::text[], $3::text[], $4::text[],
+  $5::text[], $6::int[], $7::text[], $8::jsonb[], $9::jsonb[], $10::uuid[], $11::bigint[], $12::text[], $13::int[],
+  $14::uuid[], $15::text[], $16::text[], $17::bigint[])`;
+
+/** Tries of one batch that raced another batch for a key, or deadlocked with it. */
+const MAX_BATCH_ATTEMPTS = 3;
+
+function isRaceWithAnotherBatch(error: unknown): boolean {
+  const e = error as { code?: string; constraint?: string };
+  return (e.code === '23505' && e.constraint === 'idempotency_keys_pkey') || e.code === '40P01';
+}
+
+/** The commands as the parallel arrays ledger.post_commands takes (one element per command or leg). */
+function postCommandsParams(commands: readonly PostingCommand[]): unknown[] {
+  const c = {
+    op: [] as string[],
+    tenant: [] as string[],
+    key: [] as string[],
+    hash: [] as string[],
+    asset: [] as Array<string | null>,
+    timeout: [] as number[],
+    action: [] as Array<string | null>,
+    refs: [] as Array<string | null>,
+    meta: [] as string[],
+    target: [] as Array<string | null>,
+    amount: [] as Array<string | null>,
+    shadow: [] as Array<string | null>,
+    legs: [] as number[],
+  };
+  const l = {
+    account: [] as Array<string | null>,
+    system: [] as Array<string | null>,
+    side: [] as string[],
+    amount: [] as string[],
+  };
+  for (const command of commands) {
+    c.tenant.push(command.tenant_id);
+    c.key.push(command.idempotency_key);
+    c.hash.push(command.request_hash);
+    c.meta.push(JSON.stringify(command.metadata));
+    if (command.op === 'post_transaction') {
+      c.op.push(command.pending ? 'hold' : 'post');
+      c.asset.push(command.asset_code);
+      c.timeout.push(command.timeout_seconds);
+      c.action.push(command.action);
+      c.refs.push(JSON.stringify(command.references));
+      c.target.push(null);
+      c.amount.push(null);
+      c.shadow.push(command.shadow_document_id || null);
+      c.legs.push(command.legs.length);
+      for (const leg of command.legs) {
+        l.account.push(leg.account_id ?? null);
+        l.system.push(leg.account_id ? null : (leg.system_account ?? null));
+        l.side.push(leg.side);
+        l.amount.push(leg.amount);
+      }
+      continue;
+    }
+    c.op.push(command.op === 'resolve_pending' ? command.operation : 'reverse');
+    c.asset.push(null);
+    c.timeout.push(0);
+    c.action.push(null);
+    c.refs.push(null);
+    c.target.push(command.op === 'resolve_pending' ? command.pending_transaction_id : command.transaction_id);
+    c.amount.push(command.op === 'resolve_pending' ? command.amount : null);
+    c.shadow.push(null);
+    c.legs.push(0);
+  }
+  return [
+    c.op,
+    c.tenant,
+    c.key,
+    c.hash,
+    c.asset,
+    c.timeout,
+    c.action,
+    c.refs,
+    c.meta,
+    c.target,
+    c.amount,
+    c.shadow,
+    c.legs,
+    l.account,
+    l.system,
+    l.side,
+    l.amount,
+  ];
+}
+
+function newTransaction(command: PostingCommand, head: OutcomeRow): TransactionRow {
+  return {
+    transaction_id: head.transaction_id as string,
+    tenant_id: command.tenant_id,
+    kind: head.kind as TransactionRow['kind'],
+    status: head.status as TransactionRow['status'],
+    action: head.action ?? '',
+    idempotency_key: command.idempotency_key,
+    asset_code: head.asset_code ?? '',
+    pending_transaction_id: head.pending_id,
+    resolved_by_transaction_id: null,
+    reverses_transaction_id: head.reverses_id,
+    reversed_by_transaction_id: null,
+    expires_at: head.expires_at,
+    created_at: head.created_at as string,
+    references: head.refs ?? {},
+    metadata: head.metadata ?? {},
+    entries: [],
+  };
+}
+
+function entryOf(row: OutcomeRow): EntryRow {
+  return {
+    entry_id: row.entry_id as string,
+    transaction_id: row.transaction_id as string,
+    account_id: row.account_id as string,
+    asset_code: row.entry_asset as string,
+    side: row.side as EntryRow['side'],
+    phase: row.phase as EntryRow['phase'],
+    amount: row.amount as string,
+    normal_side: row.normal_side as EntryRow['normal_side'],
+    account_version: row.account_version as string,
+    debits_posted: row.debits_posted as string,
+    credits_posted: row.credits_posted as string,
+    debits_pending: row.debits_pending as string,
+    credits_pending: row.credits_pending as string,
+    created_at: row.created_at as string,
+  };
+}
+
+function toCode(code: string): LedgerErrorCode {
+  return KNOWN_CODES.has(code) ? (code as LedgerErrorCode) : 'INTERNAL';
 }
 
 export interface BalanceAsOfRow extends TotalsRow {
@@ -94,19 +243,69 @@ export class LedgerRepository {
   }
 
   /**
-   * Runs posting commands as one database transaction (each in its own subtransaction); returns
-   * each command's transaction or its error, in order. See PostingBatcher.
+   * Runs posting commands as one database transaction (ledger.post_commands: a constant number of
+   * statements per batch); returns each command's transaction or its error, in order. A batch that
+   * met a concurrent batch claiming one of its keys (or a deadlock) is run again: it then sees the
+   * key as stored. See PostingBatcher.
    */
   async postBatch(
     commands: readonly PostingCommand[],
   ): Promise<Array<{ ok: TransactionRow } | { error: unknown }>> {
-    const results = await this.one<Array<{ ok?: TransactionRow; error?: SqlErrorFields }>>(
-      'SELECT ledger.post_batch($1::jsonb) AS r',
-      [JSON.stringify(commands)],
-    );
-    return results.map((result) =>
-      result.ok ? { ok: result.ok } : { error: toLedgerError(sqlError(result.error)) },
-    );
+    const params = postCommandsParams(commands);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const rows = (await this.db.query(POST_COMMANDS_SQL, params)) as OutcomeRow[];
+        return await this.outcomes(commands, rows);
+      } catch (error) {
+        if (attempt >= MAX_BATCH_ATTEMPTS || !isRaceWithAnotherBatch(error)) throw toLedgerError(error);
+      }
+    }
+  }
+
+  private async outcomes(
+    commands: readonly PostingCommand[],
+    rows: readonly OutcomeRow[],
+  ): Promise<Array<{ ok: TransactionRow } | { error: unknown }>> {
+    const heads: OutcomeRow[] = [];
+    const created = new Map<string, TransactionRow>();
+    for (const row of rows) if (row.entry_id === null) heads[row.n - 1] = row;
+    heads.forEach((head, index) => {
+      if (head.code === null && !head.replayed) {
+        created.set(head.transaction_id as string, newTransaction(commands[index]!, head));
+      }
+    });
+    for (const row of rows) {
+      if (row.entry_id !== null) created.get(row.transaction_id as string)?.entries.push(entryOf(row));
+    }
+    // Replays of keys stored before this batch: read back as they are now (rare).
+    const stored = heads
+      .filter((head) => head.replayed && !created.has(head.transaction_id as string))
+      .map((head) => head.transaction_id as string);
+    const replayedRows = stored.length
+      ? await this.run<{ r: TransactionRow }>(
+          'SELECT ledger.transaction_json(t.id) AS r FROM unnest($1::uuid[]) AS t(id)',
+          [stored],
+        )
+      : [];
+    const storedById = new Map(replayedRows.map(({ r }) => [r.transaction_id, r]));
+    return commands.map((_, index) => {
+      const head = heads[index];
+      if (!head) return { error: new LedgerError('INTERNAL', 'the batch returned no result for a command') };
+      if (head.code !== null) {
+        return {
+          error: new LedgerError(
+            toCode(head.code),
+            head.message ?? head.code,
+            parseHint(head.hint ?? undefined),
+          ),
+        };
+      }
+      const id = head.transaction_id as string;
+      const transaction = head.replayed ? (created.get(id) ?? storedById.get(id)) : created.get(id);
+      if (!transaction)
+        return { error: new LedgerError('INTERNAL', `transaction ${id} could not be read back`) };
+      return { ok: head.replayed ? { ...transaction, replayed: true } : transaction };
+    });
   }
 
   async findAccount(tenant: TenantId, accountId: string): Promise<AccountRow | undefined> {

@@ -3,32 +3,51 @@ import { toTimestamp } from '@saldo/grpc-kit';
 import type { WalletSnapshot, WalletTransactionView } from './wallet-snapshot';
 
 export const WALLETS_COLLECTION = 'wallets';
-export const TRANSACTIONS_SUBCOLLECTION = 'transactions';
 
 export type MirrorWriteResult =
   /** The document now holds the snapshot's version. */
   | { outcome: 'written'; storedVersion: number | undefined }
   /** The document holds a newer state (or the same, unless repairing): nothing was written. */
-  | { outcome: 'stale'; storedVersion: number; storedShadowRevision: number };
+  | { outcome: 'stale'; storedVersion: number; storedShadowRevision: number }
+  /** Firestore refused or failed the write (retried later by the caller). */
+  | { outcome: 'failed'; error: Error };
 
 export interface MirrorWriteOptions {
   /** Rewrite a document that already holds this exact version (the rebuild repairs with it). Never an older one. */
   rewriteSameVersion?: boolean;
 }
 
+/** Rounds of read-compare-write for a document another writer changed between our read and write. */
+const CONFLICT_ROUNDS_MAX = 5;
+/** Documents per read (Firestore's BatchGetDocuments takes many; a limit on everything). */
+const READ_CHUNK = 300;
+/** Another writer changed the document between our read and our write: NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION. */
+const CONFLICT_CODES = new Set([5, 6, 9]);
+
+interface Stored {
+  exists: boolean;
+  version: number | undefined;
+  shadowRevision: number;
+  updateTime: Timestamp | undefined;
+}
+
 /**
- * Writes wallets/{walletId} and its newest transactions in one Firestore transaction that reads
- * the stored state first: a snapshot older than what is stored — by (version, shadowRevision) —
- * is refused, so a slow or replayed write can never roll a balance or a confirmation back.
- * Amounts are exact decimal strings.
+ * Writes wallets/{walletId} documents in batches: one read of every document's (version,
+ * shadowRevision), then one BulkWriter pass (up to 20 writes per request) of those that are
+ * behind. The version guard holds without a transaction per document: each write carries a
+ * precondition — "still unchanged since our read" (lastUpdateTime) or "still absent" (create) — so a
+ * slow or replayed write can never roll a balance or a confirmation back; a document another
+ * writer changed meanwhile is read and compared again. The wallet's recent activity lives inside
+ * the document (`recentTransactions`, newest first, bounded), so a change is one document write
+ * however many transactions it brings. Amounts are exact decimal strings.
  */
 export class FirestoreMirror {
   constructor(
     private readonly firestore: Firestore,
-    /** How many transactions each wallet keeps in its subcollection (≤ 200: one Firestore transaction holds ≤ 500 writes). */
+    /** Transactions kept in each wallet document's `recentTransactions` (≤ 100: a document holds ≤ 1 MiB). */
     readonly transactionsKept: number,
   ) {
-    if (transactionsKept < 1 || transactionsKept > 200) throw new Error('transactionsKept must be 1..200');
+    if (transactionsKept < 1 || transactionsKept > 100) throw new Error('transactionsKept must be 1..100');
   }
 
   walletRef(walletId: string): DocumentReference {
@@ -36,86 +55,105 @@ export class FirestoreMirror {
   }
 
   async write(snapshot: WalletSnapshot, options: MirrorWriteOptions = {}): Promise<MirrorWriteResult> {
-    const version = Number(snapshot.version);
-    const shadowRevision = Number(snapshot.shadowRevision);
-    if (!Number.isSafeInteger(version) || !Number.isSafeInteger(shadowRevision))
-      throw new Error(`wallet ${snapshot.accountId}: version ${snapshot.version} is not a safe integer`);
-    const walletRef = this.walletRef(snapshot.identity.walletId);
-    const transactions = walletRef.collection(TRANSACTIONS_SUBCOLLECTION);
-    const result = await this.firestore.runTransaction(
-      async (tx): Promise<MirrorWriteResult> => {
-        const stored = await tx.get(walletRef);
-        const storedVersion = stored.exists ? (stored.get('version') as unknown) : undefined;
-        const storedRevisionField = stored.exists ? (stored.get('shadowRevision') as unknown) : undefined;
-        const storedShadowRevision = typeof storedRevisionField === 'number' ? storedRevisionField : 0;
-        if (typeof storedVersion === 'number') {
-          const order = storedVersion - version || storedShadowRevision - shadowRevision; // > 0: Firestore is newer
-          if (order > 0 || (order === 0 && !options.rewriteSameVersion)) {
-            return { outcome: 'stale', storedVersion, storedShadowRevision };
-          }
-        }
-        const known = typeof storedVersion === 'number' && !options.rewriteSameVersion ? storedVersion : -1;
-        // A confirmation changes no version but a transaction's shadow state: rewrite those too.
-        const confirmed = storedShadowRevision !== shadowRevision;
-        tx.set(walletRef, walletDocument(snapshot));
-        for (const view of transactionsToWrite(snapshot.transactions, known, confirmed)) {
-          tx.set(transactions.doc(view.transactionId), transactionDocument(snapshot, view));
-        }
-        return {
-          outcome: 'written',
-          storedVersion: typeof storedVersion === 'number' ? storedVersion : undefined,
-        };
-      },
-      { maxAttempts: 5 },
-    );
-    if (result.outcome === 'written') await this.trim(walletRef, version);
-    return result;
+    const [result] = await this.writeMany([snapshot], options);
+    if (result!.outcome === 'failed') throw result!.error;
+    return result!;
   }
 
-  /**
-   * Deletes the transactions that fell out of the window. Outside the guarded transaction on
-   * purpose (a query inside a Firestore transaction locks the whole range): it only removes
-   * documents older than this version's window, which every newer version's window excludes too,
-   * so it is safe whoever runs it and whenever; a crash before it leaves extra documents that the
-   * next write removes.
-   */
-  private async trim(walletRef: DocumentReference, version: number): Promise<void> {
-    const oldestKept = version - this.transactionsKept + 1;
-    for (let round = 0; round < 10; round += 1) {
-      const expired = await walletRef
-        .collection(TRANSACTIONS_SUBCOLLECTION)
-        .where('walletVersion', '<', oldestKept)
-        .select()
-        .limit(400)
-        .get();
-      if (expired.empty) return;
-      const batch = this.firestore.batch();
-      for (const doc of expired.docs) batch.delete(doc.ref);
-      await batch.commit();
-      if (expired.size < 400) return;
+  /** Writes each snapshot unless Firestore holds it or something newer; results in input order. */
+  async writeMany(
+    snapshots: readonly WalletSnapshot[],
+    options: MirrorWriteOptions = {},
+  ): Promise<MirrorWriteResult[]> {
+    const results = new Array<MirrorWriteResult | undefined>(snapshots.length);
+    const seen = new Set<string>();
+    let pending: number[] = [];
+    snapshots.forEach((snapshot, index) => {
+      versionsOf(snapshot); // asserts
+      if (!seen.has(snapshot.identity.walletId)) pending.push(index);
+      else
+        results[index] = {
+          outcome: 'failed',
+          error: new Error(`wallet ${snapshot.identity.walletId} appears twice in one batch`),
+        };
+      seen.add(snapshot.identity.walletId);
+    });
+    for (let round = 1; pending.length > 0; round += 1) {
+      const stored = await this.readStored(pending.map((i) => snapshots[i]!));
+      const conflicts: number[] = [];
+      const writer = this.firestore.bulkWriter({ throttling: false });
+      writer.onWriteError(() => false); // retried here (a conflict) or by the worker (anything else)
+      const writes = pending.map(async (index, k) => {
+        const snapshot = snapshots[index]!;
+        const found = stored[k]!;
+        const stale = staleness(snapshot, found, options);
+        if (stale) {
+          results[index] = stale;
+          return;
+        }
+        const ref = this.walletRef(snapshot.identity.walletId);
+        const document = walletDocument(snapshot);
+        try {
+          if (found.exists) await writer.update(ref, document, { lastUpdateTime: found.updateTime! });
+          else await writer.create(ref, document);
+          results[index] = { outcome: 'written', storedVersion: found.version };
+        } catch (error) {
+          const code = (error as { code?: number }).code;
+          if (CONFLICT_CODES.has(code ?? -1) && round < CONFLICT_ROUNDS_MAX) conflicts.push(index);
+          else results[index] = { outcome: 'failed', error: asError(error) };
+        }
+      });
+      await writer.close();
+      await Promise.all(writes);
+      pending = conflicts;
     }
+    return results.map((r) => r!);
+  }
+
+  private async readStored(snapshots: readonly WalletSnapshot[]): Promise<Stored[]> {
+    const stored: Stored[] = [];
+    for (let from = 0; from < snapshots.length; from += READ_CHUNK) {
+      const refs = snapshots.slice(from, from + READ_CHUNK).map((s) => this.walletRef(s.identity.walletId));
+      const docs = await this.firestore.getAll(...refs, { fieldMask: ['version', 'shadowRevision'] });
+      for (const doc of docs) {
+        const version = doc.exists ? (doc.get('version') as unknown) : undefined;
+        const revision = doc.exists ? (doc.get('shadowRevision') as unknown) : undefined;
+        stored.push({
+          exists: doc.exists,
+          version: typeof version === 'number' ? version : undefined,
+          shadowRevision: typeof revision === 'number' ? revision : 0,
+          updateTime: doc.updateTime,
+        });
+      }
+    }
+    return stored;
   }
 }
 
-/**
- * Transactions newer than what Firestore has, plus those they resolve or reverse (within the
- * window): their status changed (a hold captured or voided, a posting reversed).
- */
-export function transactionsToWrite(
-  views: readonly WalletTransactionView[],
-  storedVersion: number,
-  shadowSettled = false,
-): WalletTransactionView[] {
-  const fresh = views.filter((view) => view.walletVersion > BigInt(storedVersion));
-  const touched = new Set(
-    fresh.flatMap((view) => [view.pendingTransactionId, view.reversesTransactionId]).filter(Boolean),
-  );
-  return views.filter(
-    (view) =>
-      view.walletVersion > BigInt(storedVersion) ||
-      touched.has(view.transactionId) ||
-      (shadowSettled && view.shadowState !== null),
-  );
+function versionsOf(snapshot: WalletSnapshot): { version: number; shadowRevision: number } {
+  const version = Number(snapshot.version);
+  const shadowRevision = Number(snapshot.shadowRevision);
+  if (!Number.isSafeInteger(version) || !Number.isSafeInteger(shadowRevision))
+    throw new Error(`wallet ${snapshot.accountId}: version ${snapshot.version} is not a safe integer`);
+  return { version, shadowRevision };
+}
+
+/** The stale outcome when Firestore is newer than the snapshot — by (version, shadowRevision) — or equal. */
+function staleness(
+  snapshot: WalletSnapshot,
+  stored: Stored,
+  options: MirrorWriteOptions,
+): MirrorWriteResult | undefined {
+  if (stored.version === undefined) return undefined;
+  const { version, shadowRevision } = versionsOf(snapshot);
+  const order = stored.version - version || stored.shadowRevision - shadowRevision; // > 0: Firestore is newer
+  if (order > 0 || (order === 0 && !options.rewriteSameVersion))
+    return { outcome: 'stale', storedVersion: stored.version, storedShadowRevision: stored.shadowRevision };
+  return undefined;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 export function walletDocument(snapshot: WalletSnapshot): Record<string, unknown> {
@@ -139,22 +177,19 @@ export function walletDocument(snapshot: WalletSnapshot): Record<string, unknown
     shadowRevision: Number(snapshot.shadowRevision),
     updatedAt: firestoreTime(snapshot.updatedAt),
     mirroredAt: FieldValue.serverTimestamp(),
+    // Newest first, at most transactionsKept: what an app lists as the wallet's activity.
+    recentTransactions: snapshot.transactions.map((view) => transactionEntry(view)),
   };
 }
 
-export function transactionDocument(
-  snapshot: WalletSnapshot,
-  view: WalletTransactionView,
-): Record<string, unknown> {
+/** One entry of a wallet document's `recentTransactions` (its status is current as of the write). */
+export function transactionEntry(view: WalletTransactionView): Record<string, unknown> {
   return {
     transactionId: view.transactionId,
-    walletId: snapshot.identity.walletId,
-    tenantId: snapshot.tenantId,
     walletVersion: Number(view.walletVersion),
     kind: view.kind,
     status: view.status,
     action: view.action,
-    currency: snapshot.currency,
     postedDelta: view.postedDelta.toString(),
     availableDelta: view.availableDelta.toString(),
     postedBalanceAfter: view.postedBalanceAfter.toString(),

@@ -8,6 +8,8 @@ import path from 'node:path';
  * Firebase Auth ID token (the emulator accepts unsigned tokens). Documents are seeded with the
  * server SDK, which bypasses the rules, as the mirror does.
  */
+jest.setTimeout(60_000);
+
 const host = process.env['FIRESTORE_EMULATOR_HOST'] ?? '';
 const projectId = `saldo-rules-${randomUUID().slice(0, 8)}`;
 const base = `http://${host}/v1/projects/${projectId}/databases/(default)/documents`;
@@ -51,13 +53,26 @@ async function request(
 
 const get = (docPath: string, user: { uid: string; claims?: Claims } | null) =>
   request('GET', `${base}/${docPath}`, user);
-const listWhereOwner = (ownerId: string, user: { uid: string; claims?: Claims } | null) =>
+const equal = (field: string, value: string) => ({
+  fieldFilter: { field: { fieldPath: field }, op: 'EQUAL', value: { stringValue: value } },
+});
+const listWhereOwner = (
+  ownerId: string,
+  user: { uid: string; claims?: Claims } | null,
+  tenantId: string | undefined = 't1',
+) =>
   request('POST', `${base}:runQuery`, user, {
     structuredQuery: {
       from: [{ collectionId: 'wallets' }],
-      where: {
-        fieldFilter: { field: { fieldPath: 'ownerId' }, op: 'EQUAL', value: { stringValue: ownerId } },
-      },
+      where:
+        tenantId === undefined
+          ? equal('ownerId', ownerId)
+          : {
+              compositeFilter: {
+                op: 'AND',
+                filters: [equal('tenantId', tenantId), equal('ownerId', ownerId)],
+              },
+            },
     },
   });
 const listAll = (user: { uid: string; claims?: Claims } | null) =>
@@ -65,17 +80,20 @@ const listAll = (user: { uid: string; claims?: Claims } | null) =>
 
 describe('firestore.rules (emulator)', () => {
   let firestore: Firestore;
-  const alice = { uid: 'alice' };
-  const bob = { uid: 'bob' };
+  const alice = { uid: 'alice', claims: { tenantId: 't1' } };
+  const bob = { uid: 'bob', claims: { tenantId: 't1' } };
+  // Issue 11 #6: a user of another tenant whose uid happens to equal a t1 owner id.
+  const aliceOfT2 = { uid: 'alice', claims: { tenantId: 't2' } };
+  const aliceWithoutTenant = { uid: 'alice' };
   const orgAdmin = {
     uid: 'carol',
-    claims: { saldo_tenant: 't1', saldo_org: 'org-1', saldo_org_admin: true },
+    claims: { tenantId: 't1', saldo_org: 'org-1', saldo_org_admin: true },
   };
   const otherTenantAdmin = {
     uid: 'dave',
-    claims: { saldo_tenant: 't2', saldo_org: 'org-1', saldo_org_admin: true },
+    claims: { tenantId: 't2', saldo_org: 'org-1', saldo_org_admin: true },
   };
-  const member = { uid: 'erin', claims: { saldo_tenant: 't1', saldo_org: 'org-1', saldo_org_admin: false } };
+  const member = { uid: 'erin', claims: { tenantId: 't1', saldo_org: 'org-1', saldo_org_admin: false } };
 
   beforeAll(async () => {
     const rules = readFileSync(path.resolve(__dirname, '../../../../firestore.rules'), 'utf8');
@@ -103,6 +121,8 @@ describe('firestore.rules (emulator)', () => {
     await firestore.doc('wallets/w-erin').set(wallet('erin', 'personal', 'org-1'));
     await firestore.doc('wallets/w-other').set(wallet('frank', 'personal', 'org-2'));
     await firestore.doc('other/x').set({ a: 1 });
+    // Another tenant's wallet whose owner id is the same string as a t1 user's uid.
+    await firestore.doc('wallets/w-alice-t2').set({ ...wallet('alice', 'personal'), tenantId: 't2' });
   });
 
   afterAll(async () => {
@@ -113,6 +133,18 @@ describe('firestore.rules (emulator)', () => {
     expect(await get('wallets/w-alice', alice)).toBe(200);
     expect(await get('wallets/w-alice/transactions/tx-1', alice)).toBe(200);
     expect(await listWhereOwner('alice', alice)).toBe(200);
+  });
+
+  it('ties every read to the tenant claim: the same uid in another tenant, or without the claim, reads nothing', async () => {
+    expect(await get('wallets/w-alice', aliceOfT2)).toBe(403);
+    expect(await get('wallets/w-alice/transactions/tx-1', aliceOfT2)).toBe(403);
+    expect(await listWhereOwner('alice', aliceOfT2, 't1')).toBe(403);
+    // Her own wallet in her own tenant she reads, and t1's alice does not.
+    expect(await get('wallets/w-alice-t2', aliceOfT2)).toBe(200);
+    expect(await listWhereOwner('alice', aliceOfT2, 't2')).toBe(200);
+    expect(await get('wallets/w-alice-t2', alice)).toBe(403);
+    expect(await get('wallets/w-alice', aliceWithoutTenant)).toBe(403);
+    expect(await listWhereOwner('alice', aliceWithoutTenant)).toBe(403);
   });
 
   it('denies everyone else: other users, anonymous callers, queries beyond their own wallets', async () => {

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { FirestoreMirror } from './firestore-mirror';
-import { loadWalletSnapshot } from './wallet-snapshot';
+import { loadWalletSnapshots } from './wallet-snapshot';
 
 export interface RebuildOptions {
   pool: Pool;
@@ -9,8 +9,8 @@ export interface RebuildOptions {
   name: string;
   /** Start from the first wallet even if the named run stopped half way. */
   restart: boolean;
+  /** Wallets per page (≤ 1,000): one snapshot read, one batch of writes, one checkpoint. */
   pageSize: number;
-  concurrency: number;
   /** Stop after this many pages (tests of resumption; default: all). */
   maxPages?: number;
   onPage?: (progress: RebuildProgress) => void;
@@ -78,21 +78,7 @@ export async function rebuildMirror(options: RebuildOptions): Promise<RebuildPro
       options.onPage?.(progress);
       return progress;
     }
-    const results = await mapBounded(ids, options.concurrency, async (accountId) => {
-      const snapshot = await loadWalletSnapshot(pool, accountId, mirror.transactionsKept);
-      if (!snapshot) return 'skipped' as const;
-      const result = await mirror.write(snapshot, { rewriteSameVersion: true });
-      const mirrored =
-        result.outcome === 'written'
-          ? [snapshot.version.toString(), snapshot.shadowRevision.toString()]
-          : [String(result.storedVersion), String(result.storedShadowRevision)];
-      await pool.query(
-        `UPDATE ledger.mirror_state SET mirrored_version = greatest(mirrored_version, $2),
-                mirrored_shadow_revision = greatest(mirrored_shadow_revision, $3) WHERE account_id = $1`,
-        [accountId, ...mirrored],
-      );
-      return result.outcome === 'written' ? ('written' as const) : ('skipped' as const);
-    });
+    const results = await rebuildPage(pool, mirror, ids);
     const written = results.filter((r) => r === 'written').length;
     progress.written += written;
     progress.skipped += results.length - written;
@@ -107,20 +93,34 @@ export async function rebuildMirror(options: RebuildOptions): Promise<RebuildPro
   return progress;
 }
 
-async function mapBounded<T, R>(
-  items: readonly T[],
-  concurrency: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        results[index] = await fn(items[index]!);
-      }
-    }),
+/** One page: one snapshot read, one batch of writes, one statement recording what Firestore now holds. */
+async function rebuildPage(
+  pool: Pool,
+  mirror: FirestoreMirror,
+  ids: readonly string[],
+): Promise<Array<'written' | 'skipped'>> {
+  const snapshots = await loadWalletSnapshots(pool, ids, mirror.transactionsKept);
+  const wallets = ids.filter((id) => snapshots.has(id));
+  const results = await mirror.writeMany(
+    wallets.map((id) => snapshots.get(id)!),
+    { rewriteSameVersion: true },
   );
-  return results;
+  const failure = results.find((r) => r.outcome === 'failed');
+  if (failure?.outcome === 'failed') throw failure.error; // the checkpoint stays before this page
+  const mirrored = wallets.map((id, i) => {
+    const result = results[i]!;
+    const snapshot = snapshots.get(id)!;
+    return result.outcome === 'stale'
+      ? [String(result.storedVersion), String(result.storedShadowRevision)]
+      : [snapshot.version.toString(), snapshot.shadowRevision.toString()];
+  });
+  await pool.query(
+    `UPDATE ledger.mirror_state m SET mirrored_version = greatest(m.mirrored_version, d.version),
+            mirrored_shadow_revision = greatest(m.mirrored_shadow_revision, d.revision)
+       FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS d(account_id, version, revision)
+      WHERE m.account_id = d.account_id`,
+    [wallets, mirrored.map((m) => m[0]), mirrored.map((m) => m[1])],
+  );
+  const written = new Set(wallets.filter((_, i) => results[i]!.outcome === 'written'));
+  return ids.map((id) => (written.has(id) ? 'written' : 'skipped'));
 }

@@ -1,19 +1,18 @@
 import type { Logger } from '@saldo/logging';
+import { backoffMs, type BackoffPolicy } from '@saldo/resilience';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { FirestoreMirror } from './firestore-mirror';
 import type { MirrorMetrics } from './mirror-metrics';
-import { loadWalletSnapshot } from './wallet-snapshot';
+import { loadWalletSnapshots, SNAPSHOT_BATCH_MAX } from './wallet-snapshot';
 
 export interface MirrorWorkerOptions {
   pool: Pool;
   mirror: FirestoreMirror;
   logger: Logger;
   metrics: MirrorMetrics;
-  /** Wallets claimed per round. */
+  /** Wallets claimed, read and written per round (one snapshot read, one batch of writes). */
   batchSize: number;
-  /** Wallets written at once. */
-  concurrency: number;
   /** Least time between two writes of one wallet document: a hot wallet is coalesced to its newest version. */
   minIntervalMs: number;
   pollIntervalMs: number;
@@ -68,8 +67,8 @@ export class MirrorWorker {
   };
 
   constructor(private readonly options: MirrorWorkerOptions) {
-    if (options.batchSize < 1 || options.batchSize > 1_000) throw new Error('batchSize must be 1..1000');
-    if (options.concurrency < 1 || options.concurrency > 100) throw new Error('concurrency must be 1..100');
+    if (options.batchSize < 1 || options.batchSize > SNAPSHOT_BATCH_MAX)
+      throw new Error(`batchSize must be 1..${SNAPSHOT_BATCH_MAX}`);
   }
 
   start(): void {
@@ -94,18 +93,113 @@ export class MirrorWorker {
     return { ...this.status };
   }
 
-  /** One round: claims due wallets and mirrors them; returns how many were claimed. */
+  /**
+   * One round: claims due wallets, reads them all in one snapshot, writes them in one batch and
+   * records the outcomes in two statements; returns how many were claimed. A wallet that fails is
+   * released with a backoff of its own; the others are not held back.
+   */
   async runOnce(): Promise<number> {
     const claimed = await this.claim();
-    let next = 0;
-    const workers = Array.from({ length: Math.min(this.options.concurrency, claimed.length) }, async () => {
-      while (next < claimed.length) {
-        const wallet = claimed[next++]!;
-        await this.mirrorOne(wallet);
+    if (claimed.length === 0) return 0;
+    const { options } = this;
+    const readStarted = Date.now();
+    const snapshots = await loadWalletSnapshots(
+      options.pool,
+      claimed.map((c) => c.account_id),
+      options.mirror.transactionsKept,
+    );
+    const writable = claimed.filter((c) => snapshots.has(c.account_id));
+    const writeStarted = Date.now();
+    const results = await options.mirror.writeMany(writable.map((c) => snapshots.get(c.account_id)!));
+    const done: Array<{ wallet: Claimed; version: string; revision: string; readAt: string }> = [];
+    const failed: Array<{ wallet: Claimed; error: string }> = claimed
+      .filter((c) => !snapshots.has(c.account_id))
+      .map((wallet) => ({ wallet, error: `account ${wallet.account_id} is not a wallet` }));
+    writable.forEach((wallet, i) => {
+      const result = results[i]!;
+      const snapshot = snapshots.get(wallet.account_id)!;
+      if (result.outcome === 'failed') failed.push({ wallet, error: result.error.message });
+      else {
+        options.metrics.writes.inc({ outcome: result.outcome });
+        done.push({
+          wallet,
+          version: snapshot.version.toString(),
+          revision: snapshot.shadowRevision.toString(),
+          readAt: snapshot.readAt,
+        });
       }
     });
-    await Promise.all(workers);
+    options.logger.debug(
+      {
+        claimed: claimed.length,
+        written: done.length,
+        failed: failed.length,
+        readMs: writeStarted - readStarted,
+        writeMs: Date.now() - writeStarted,
+      },
+      'mirror: round written',
+    );
+    await this.recordDone(done);
+    await this.recordFailed(failed);
     return claimed.length;
+  }
+
+  /** Records the versions now in Firestore and releases the claims; observes each wallet's lag. */
+  private async recordDone(
+    done: ReadonlyArray<{ wallet: Claimed; version: string; revision: string; readAt: string }>,
+  ): Promise<void> {
+    if (done.length === 0) return;
+    const { options } = this;
+    const { rows } = await options.pool.query<{ lag_s: number | null }>(
+      `UPDATE ledger.mirror_state m
+          SET mirrored_version = greatest(m.mirrored_version, d.version),
+              mirrored_shadow_revision = greatest(m.mirrored_shadow_revision, d.revision),
+              pending_since = CASE WHEN m.pending_version <= greatest(m.mirrored_version, d.version)
+                                    AND m.pending_shadow_revision <= greatest(m.mirrored_shadow_revision, d.revision)
+                                   THEN NULL ELSE d.read_at END,
+              next_attempt_at = clock_timestamp() + make_interval(secs => $6::float8 / 1000),
+              lease_owner = NULL, lease_until = NULL, attempts = 0, last_error = NULL, mirrored_at = clock_timestamp()
+         FROM unnest($2::uuid[], $3::bigint[], $4::bigint[], $5::timestamptz[], $7::timestamptz[])
+                AS d(account_id, version, revision, read_at, pending_since)
+        WHERE m.account_id = d.account_id AND m.lease_owner = $1
+        RETURNING extract(epoch FROM clock_timestamp() - d.pending_since)::float8 AS lag_s`,
+      [
+        this.owner,
+        done.map((d) => d.wallet.account_id),
+        done.map((d) => d.version),
+        done.map((d) => d.revision),
+        done.map((d) => d.readAt),
+        options.minIntervalMs,
+        done.map((d) => d.wallet.pending_since),
+      ],
+    );
+    for (const row of rows)
+      if (typeof row.lag_s === 'number') options.metrics.lagSeconds.observe(Math.max(0, row.lag_s));
+  }
+
+  private async recordFailed(failed: ReadonlyArray<{ wallet: Claimed; error: string }>): Promise<void> {
+    if (failed.length === 0) return;
+    const { options } = this;
+    options.metrics.failures.inc(failed.length);
+    options.logger.warn(
+      { err: failed[0]!.error, wallets: failed.length, accountId: failed[0]!.wallet.account_id },
+      'mirror: wallet writes failed',
+    );
+    await options.pool
+      .query(
+        `UPDATE ledger.mirror_state m
+            SET attempts = m.attempts + 1, last_error = left(f.error, 1000), lease_owner = NULL, lease_until = NULL,
+                next_attempt_at = clock_timestamp() + make_interval(secs => f.delay_ms::float8 / 1000)
+           FROM unnest($2::uuid[], $3::text[], $4::int[]) AS f(account_id, error, delay_ms)
+          WHERE m.account_id = f.account_id AND m.lease_owner = $1`,
+        [
+          this.owner,
+          failed.map((f) => f.wallet.account_id),
+          failed.map((f) => f.error),
+          failed.map((f) => backoffMs(f.wallet.attempts + 1, this.retryPolicy())),
+        ],
+      )
+      .catch(() => undefined); // the leases expire on their own
   }
 
   private async run(): Promise<void> {
@@ -122,9 +216,7 @@ export class MirrorWorker {
         this.status.state = 'retrying';
         this.options.metrics.failures.inc();
         this.options.logger.warn({ err: this.status.lastError }, 'mirror: round failed');
-        await this.sleep(
-          backoffMs(this.status.consecutiveFailures, this.options.retryBaseMs, this.options.retryMaxMs),
-        );
+        await this.sleep(backoffMs(this.status.consecutiveFailures, this.retryPolicy()));
       }
     }
   }
@@ -146,75 +238,6 @@ export class MirrorWorker {
     return rows;
   }
 
-  private async mirrorOne(wallet: Claimed): Promise<void> {
-    const { options } = this;
-    try {
-      const snapshot = await loadWalletSnapshot(
-        options.pool,
-        wallet.account_id,
-        options.mirror.transactionsKept,
-      );
-      if (!snapshot) throw new Error(`account ${wallet.account_id} is not a wallet`);
-      const writeStarted = Date.now();
-      const result = await options.mirror.write(snapshot);
-      options.metrics.writes.inc({ outcome: result.outcome });
-      options.logger.debug(
-        {
-          accountId: wallet.account_id,
-          version: snapshot.version.toString(),
-          outcome: result.outcome,
-          writeMs: Date.now() - writeStarted,
-        },
-        'mirror: wallet written',
-      );
-      const { rows } = await options.pool.query<{ lag_s: number | null }>(
-        `UPDATE ledger.mirror_state
-            SET mirrored_version = greatest(mirrored_version, $3),
-                mirrored_shadow_revision = greatest(mirrored_shadow_revision, $7),
-                pending_since = CASE WHEN pending_version <= greatest(mirrored_version, $3)
-                                      AND pending_shadow_revision <= greatest(mirrored_shadow_revision, $7)
-                                     THEN NULL ELSE $4::timestamptz END,
-                next_attempt_at = clock_timestamp() + make_interval(secs => $5::float8 / 1000),
-                lease_owner = NULL, lease_until = NULL, attempts = 0, last_error = NULL, mirrored_at = clock_timestamp()
-          WHERE account_id = $1 AND lease_owner = $2
-          RETURNING extract(epoch FROM clock_timestamp() - $6::timestamptz)::float8 AS lag_s`,
-        [
-          wallet.account_id,
-          this.owner,
-          snapshot.version.toString(),
-          snapshot.readAt,
-          options.minIntervalMs,
-          wallet.pending_since,
-          snapshot.shadowRevision.toString(),
-        ],
-      );
-      const lag = rows[0]?.lag_s;
-      if (wallet.pending_since && typeof lag === 'number')
-        options.metrics.lagSeconds.observe(Math.max(0, lag));
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      options.metrics.failures.inc();
-      options.logger.warn(
-        { err: message, accountId: wallet.account_id, attempts: wallet.attempts + 1 },
-        'mirror: wallet write failed',
-      );
-      await options.pool
-        .query(
-          `UPDATE ledger.mirror_state
-              SET attempts = attempts + 1, last_error = left($3, 1000), lease_owner = NULL, lease_until = NULL,
-                  next_attempt_at = clock_timestamp() + make_interval(secs => $4::float8 / 1000)
-            WHERE account_id = $1 AND lease_owner = $2`,
-          [
-            wallet.account_id,
-            this.owner,
-            message,
-            backoffMs(wallet.attempts + 1, options.retryBaseMs, options.retryMaxMs),
-          ],
-        )
-        .catch(() => undefined); // the lease expires on its own
-    }
-  }
-
   private async sampleBacklog(): Promise<void> {
     try {
       const { rows } = await this.options.pool.query<{ wallets: string; oldest_age_s: number | null }>(
@@ -233,6 +256,11 @@ export class MirrorWorker {
     }
   }
 
+  private retryPolicy(): BackoffPolicy {
+    const { retryBaseMs, retryMaxMs } = this.options;
+    return { baseMs: retryBaseMs, maxMs: retryMaxMs, floorMs: retryBaseMs / 2 };
+  }
+
   private sleep(ms: number): Promise<void> {
     if (this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
@@ -244,9 +272,4 @@ export class MirrorWorker {
       this.wake = done;
     });
   }
-}
-
-function backoffMs(failures: number, baseMs: number, maxMs: number): number {
-  const cap = Math.min(maxMs, baseMs * 2 ** Math.min(failures - 1, 20));
-  return Math.max(baseMs, Math.round(Math.random() * cap));
 }

@@ -5,16 +5,23 @@ import { Pool } from 'pg';
 import { Registry } from 'prom-client';
 import { LedgerFixture } from '../outbox/testing/ledger-fixtures';
 import { silentLogger } from '../outbox/testing/relay-harness';
-import { FirestoreMirror, TRANSACTIONS_SUBCOLLECTION, WALLETS_COLLECTION } from './firestore-mirror';
+import { FirestoreMirror, WALLETS_COLLECTION } from './firestore-mirror';
 import { MirrorMetrics } from './mirror-metrics';
 import { rebuildMirror } from './mirror-rebuild';
 import { MirrorWorker } from './mirror-worker';
-import { loadWalletSnapshot } from './wallet-snapshot';
+import { loadWalletSnapshot, loadWalletSnapshots } from './wallet-snapshot';
 
 jest.setTimeout(120_000);
 
-const KEPT = 100;
+const KEPT = 20;
 const CONVERGENCE_LIMIT_MS = 10_000;
+
+type RecentEntry = Record<string, unknown>;
+
+/** The wallet document's recent activity, newest first. */
+function recent(doc: { get(field: string): unknown }): RecentEntry[] {
+  return (doc.get('recentTransactions') as RecentEntry[] | undefined) ?? [];
+}
 
 describe('Firestore mirror (emulator)', () => {
   let database: TestDatabase;
@@ -51,7 +58,6 @@ describe('Firestore mirror (emulator)', () => {
         logger: silentLogger,
         metrics,
         batchSize: 100,
-        concurrency: 8,
         minIntervalMs: 1_000,
         pollIntervalMs: 50,
         leaseMs: 30_000,
@@ -102,14 +108,8 @@ describe('Firestore mirror (emulator)', () => {
         [w.id, w.version, KEPT],
       );
       const wanted = txs.rows.map((t) => `${t.transaction_id}@${t.v}:${t.status}`).sort();
-      const stored = (
-        await firestore
-          .collection(WALLETS_COLLECTION)
-          .doc(w.wallet_id)
-          .collection(TRANSACTIONS_SUBCOLLECTION)
-          .get()
-      ).docs
-        .map((d) => `${d.id}@${d.get('walletVersion')}:${d.get('status')}`)
+      const stored = recent(doc)
+        .map((t) => `${t['transactionId']}@${t['walletVersion']}:${t['status']}`)
         .sort();
       if (JSON.stringify(stored) !== JSON.stringify(wanted)) {
         problems.push(
@@ -189,13 +189,9 @@ describe('Firestore mirror (emulator)', () => {
         lag.values.find((v) => v.metricName === 'saldo_mirror_lag_seconds_count')?.value,
       ).toBeGreaterThan(0);
       // The captured hold shows as posted, the voided one as voided.
-      const heldDoc = await firestore
-        .collection(WALLETS_COLLECTION)
-        .doc(`hot-0-${ledger.tenant}`)
-        .collection(TRANSACTIONS_SUBCOLLECTION)
-        .doc(holds[0]!['transaction_id'] as string)
-        .get();
-      if (heldDoc.exists) expect(heldDoc.get('status')).toBe('posted');
+      const hotDoc = await firestore.collection(WALLETS_COLLECTION).doc(`hot-0-${ledger.tenant}`).get();
+      const held = recent(hotDoc).find((t) => t['transactionId'] === holds[0]!['transaction_id']);
+      if (held) expect(held['status']).toBe('posted');
       const coldDoc = await firestore.collection(WALLETS_COLLECTION).doc(cold[1]!).get();
       expect(coldDoc.get('ownerType')).toBe('reseller');
       expect(coldDoc.get('ownerId')).toBe('reseller-1');
@@ -225,8 +221,7 @@ describe('Firestore mirror (emulator)', () => {
     expect(doc.get('version')).toBe(3);
     expect(doc.get('postedBalance')).toBe('3500');
     expect(doc.get('availableBalance')).toBe('3500');
-    const txs = await mirror.walletRef(`w-${ledger.tenant}`).collection(TRANSACTIONS_SUBCOLLECTION).get();
-    expect(txs.docs.map((d) => d.get('walletVersion')).sort()).toEqual([1, 2, 3]);
+    expect(recent(doc).map((t) => t['walletVersion'])).toEqual([3, 2, 1]);
   });
 
   it('shows confirmed and shadow balance apart, and rewrites the wallet when a confirmation moves no money', async () => {
@@ -247,8 +242,7 @@ describe('Firestore mirror (emulator)', () => {
     );
     const invoiceId = invoice['transaction_id'] as string;
     const wallet = () => mirror.walletRef(walletId).get();
-    const invoiceDoc = () =>
-      mirror.walletRef(walletId).collection(TRANSACTIONS_SUBCOLLECTION).doc(invoiceId).get();
+    const invoiceEntry = async () => recent(await wallet()).find((t) => t['transactionId'] === invoiceId)!;
     const mirrorDue = async () => {
       // The worker spaces writes of one wallet by minIntervalMs; a test need not wait for that.
       await pool.query(`UPDATE ledger.mirror_state SET next_attempt_at = '-infinity' WHERE account_id = $1`, [
@@ -262,7 +256,7 @@ describe('Firestore mirror (emulator)', () => {
     expect(doc.get('postedBalance')).toBe('1400');
     expect(doc.get('shadowBalance')).toBe('1000');
     expect(doc.get('confirmedBalance')).toBe('400');
-    expect((await invoiceDoc()).get('shadowState')).toBe('shadow');
+    expect((await invoiceEntry())['shadowState']).toBe('shadow');
     const version = doc.get('version') as number;
 
     const { rows } = await pool.query(`SELECT ledger.confirm_shadow_credit($1, $2, 'paid') AS r`, [
@@ -287,7 +281,7 @@ describe('Firestore mirror (emulator)', () => {
     expect(doc.get('shadowRevision')).toBe(1);
     expect(doc.get('shadowBalance')).toBe('0');
     expect(doc.get('confirmedBalance')).toBe('1400');
-    expect((await invoiceDoc()).get('shadowState')).toBe('confirmed');
+    expect((await invoiceEntry())['shadowState']).toBe('confirmed');
     const settled = await pool.query(
       `SELECT mirrored_shadow_revision, pending_since FROM ledger.mirror_state WHERE account_id = $1`,
       [w],
@@ -308,7 +302,7 @@ describe('Firestore mirror (emulator)', () => {
     expect((await wallet()).get('shadowBalance')).toBe('0');
   });
 
-  it('keeps only the newest transactions of a wallet', async () => {
+  it('keeps only the newest transactions of a wallet, inside its document', async () => {
     const firestore = freshFirestore();
     const mirror = new FirestoreMirror(firestore, 5);
     const ledger = new LedgerFixture(pool, `tenant-${randomUUID().slice(0, 8)}`);
@@ -319,8 +313,34 @@ describe('Firestore mirror (emulator)', () => {
     await mirror.write((await loadWalletSnapshot(pool, w, 5))!);
     for (let i = 0; i < 3; i += 1) await ledger.usage(w, 10);
     await mirror.write((await loadWalletSnapshot(pool, w, 5))!);
-    const txs = await mirror.walletRef(w).collection(TRANSACTIONS_SUBCOLLECTION).get();
-    expect(txs.docs.map((d) => d.get('walletVersion')).sort((a, b) => a - b)).toEqual([4, 5, 6, 7, 8]);
+    const doc = await mirror.walletRef(w).get();
+    expect(recent(doc).map((t) => t['walletVersion'])).toEqual([8, 7, 6, 5, 4]);
+    // Recent activity lives in the wallet document: no subcollection is written.
+    expect((await mirror.walletRef(w).listCollections()).length).toBe(0);
+  });
+
+  it('never lets an older snapshot win a race with a newer one, writing many wallets per batch', async () => {
+    const firestore = freshFirestore();
+    const writers = [new FirestoreMirror(firestore, KEPT), new FirestoreMirror(firestore, KEPT)];
+    const ledger = new LedgerFixture(pool, `tenant-${randomUUID().slice(0, 8)}`);
+    await ledger.defineAsset();
+    const wallets: string[] = [];
+    for (let i = 0; i < 20; i += 1) wallets.push(await ledger.openWallet());
+    const older = [...(await loadWalletSnapshots(pool, wallets, KEPT)).values()];
+    for (const w of wallets) await ledger.topUp(w, 100);
+    const newer = [...(await loadWalletSnapshots(pool, wallets, KEPT)).values()];
+    for (let round = 0; round < 5; round += 1) {
+      // Both mirrors race on the same documents, in both orders; preconditions settle every race.
+      const [a, b] = await Promise.all([
+        writers[round % 2]!.writeMany(round % 2 ? older : newer),
+        writers[(round + 1) % 2]!.writeMany(round % 2 ? newer : older),
+      ]);
+      for (const result of [...a, ...b]) expect(result.outcome).not.toBe('failed');
+    }
+    const docs = await firestore.getAll(...wallets.map((w) => writers[0]!.walletRef(w)));
+    expect(docs.map((d) => [d.get('version'), d.get('postedBalance')])).toEqual(
+      wallets.map(() => [1, '100']),
+    );
   });
 
   it('rebuilds every wallet from PostgreSQL into an empty project, resumably and idempotently', async () => {
@@ -345,7 +365,6 @@ describe('Firestore mirror (emulator)', () => {
       name,
       restart: false,
       pageSize: 2,
-      concurrency: 2,
       maxPages: 1,
     });
     expect(partial).toMatchObject({ finished: false, written: 2 });
@@ -354,13 +373,13 @@ describe('Firestore mirror (emulator)', () => {
     ).rows[0];
     expect(checkpoint.after_account).not.toBeNull();
 
-    const resumed = await rebuildMirror({ pool, mirror, name, restart: false, pageSize: 2, concurrency: 2 });
+    const resumed = await rebuildMirror({ pool, mirror, name, restart: false, pageSize: 2 });
     expect(resumed.resumedAfter).toBe(checkpoint.after_account);
     expect(resumed).toMatchObject({ finished: true, written: allWallets });
     expect(await differences(firestore, ledger.tenant)).toEqual([]);
 
     // Again: the same versions are rewritten, nothing changes.
-    const again = await rebuildMirror({ pool, mirror, name, restart: false, pageSize: 50, concurrency: 4 });
+    const again = await rebuildMirror({ pool, mirror, name, restart: false, pageSize: 50 });
     expect(again).toMatchObject({ finished: true, resumedAfter: null, written: allWallets });
     expect(await differences(firestore, ledger.tenant)).toEqual([]);
   });

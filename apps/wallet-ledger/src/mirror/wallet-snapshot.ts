@@ -90,7 +90,12 @@ interface EntryRow {
   created_at: string;
 }
 
-const ACCOUNT_SQL = `
+interface BatchEntryRow extends EntryRow {
+  wallet_account_id: string;
+}
+
+// Every claimed wallet in one statement (= ANY: index probes on the primary key).
+const ACCOUNTS_SQL = `
 SELECT a.id AS account_id, a.tenant_id, a.type, a.asset_code, s.scale AS asset_scale, a.overdraft_limit::text,
        a.metadata, a.debits_posted::text, a.credits_posted::text, a.debits_pending::text, a.credits_pending::text,
        a.version::text,
@@ -102,15 +107,28 @@ SELECT a.id AS account_id, a.tenant_id, a.type, a.asset_code, s.scale AS asset_s
                         a.created_at)) #>> '{}' AS updated_at,
        to_json(clock_timestamp()) #>> '{}' AS read_at
   FROM ledger.accounts a JOIN ledger.assets s ON s.tenant_id = a.tenant_id AND s.code = a.asset_code
- WHERE a.id = $1`;
+ WHERE a.id = ANY ($1::uuid[])`;
 
-// Newest entries first by the (account_id, id) index, a page at a time: no scan of a hot wallet's history.
-const ENTRIES_SQL = `
-SELECT e.id::text AS entry_id, e.transaction_id, e.side, e.phase, e.amount::text, e.account_version::text,
+const ENTRY_COLUMNS = `e.id::text AS entry_id, e.transaction_id, e.side, e.phase, e.amount::text, e.account_version::text,
        e.debits_posted::text, e.credits_posted::text, e.debits_pending::text,
        t.kind, t.status, t.action, t.refs AS references, t.pending_id AS pending_transaction_id,
        t.reverses_id AS reverses_transaction_id, c.state AS shadow_state,
-       to_json(t.created_at) #>> '{}' AS created_at
+       to_json(t.created_at) #>> '{}' AS created_at`;
+
+// The newest entries of every wallet, at most $2 each, by the (account_id, id) index: a bounded
+// backwards walk per wallet, never a scan of a hot wallet's history. A wallet whose window needs
+// more rows than that (several entries per transaction) is read again page by page (ENTRIES_SQL).
+const BATCH_ENTRIES_SQL = `
+SELECT w.id AS wallet_account_id, ${ENTRY_COLUMNS}
+  FROM unnest($1::uuid[]) AS w(id)
+ CROSS JOIN LATERAL (SELECT * FROM ledger.entries e0 WHERE e0.account_id = w.id ORDER BY e0.id DESC LIMIT $2) e
+  JOIN ledger.transactions t ON t.id = e.transaction_id
+  LEFT JOIN ledger.shadow_credits c ON c.transaction_id = e.transaction_id
+ ORDER BY w.id, e.id DESC`;
+
+// Newest entries first by the (account_id, id) index, a page at a time: no scan of a hot wallet's history.
+const ENTRIES_SQL = `
+SELECT ${ENTRY_COLUMNS}
   FROM ledger.entries e JOIN ledger.transactions t ON t.id = e.transaction_id
   LEFT JOIN ledger.shadow_credits c ON c.transaction_id = e.transaction_id
  WHERE e.account_id = $1 AND e.id < $2
@@ -119,6 +137,10 @@ SELECT e.id::text AS entry_id, e.transaction_id, e.side, e.phase, e.amount::text
 
 const ENTRY_PAGE = 400;
 const MAX_PAGES = 50; // a transaction holds at most a few entries of one wallet; this is a runaway guard
+/** Entries read per wallet by the batch statement: a window of `kept` transactions, most of one entry. */
+const BATCH_ENTRIES_PER_TRANSACTION = 2;
+/** Wallets read per statement (a limit on everything). */
+export const SNAPSHOT_BATCH_MAX = 1_000;
 
 /** Reads the wallet and its newest `kept` transactions in one REPEATABLE READ snapshot; undefined if not a wallet. */
 export async function loadWalletSnapshot(
@@ -126,13 +148,52 @@ export async function loadWalletSnapshot(
   accountId: string,
   kept: number,
 ): Promise<WalletSnapshot | undefined> {
+  return (await loadWalletSnapshots(pool, [accountId], kept)).get(accountId);
+}
+
+/**
+ * Reads many wallets, each with its newest `kept` transactions, in one REPEATABLE READ snapshot and
+ * two statements (plus one paged read for a rare wallet with many entries per transaction). Keyed
+ * by account id; an id that is not a wallet is absent.
+ */
+export async function loadWalletSnapshots(
+  pool: Pool,
+  accountIds: readonly string[],
+  kept: number,
+): Promise<Map<string, WalletSnapshot>> {
+  if (accountIds.length > SNAPSHOT_BATCH_MAX)
+    throw new RangeError(`at most ${SNAPSHOT_BATCH_MAX} wallets per read, got ${accountIds.length}`);
+  const snapshots = new Map<string, WalletSnapshot>();
+  if (accountIds.length === 0) return snapshots;
   const client = await pool.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     try {
-      const snapshot = await readSnapshot(client, accountId, kept);
+      const accounts = (await client.query<AccountRow>(ACCOUNTS_SQL, [accountIds])).rows.filter(
+        (a) => a.type === 'wallet',
+      );
+      const perWallet = kept * BATCH_ENTRIES_PER_TRANSACTION;
+      const entries = (
+        await client.query<BatchEntryRow>(BATCH_ENTRIES_SQL, [accounts.map((a) => a.account_id), perWallet])
+      ).rows;
+      const byWallet = new Map<string, EntryRow[]>();
+      for (const row of entries) {
+        const list = byWallet.get(row.wallet_account_id) ?? [];
+        list.push(row);
+        byWallet.set(row.wallet_account_id, list);
+      }
+      for (const account of accounts) {
+        const rows = byWallet.get(account.account_id) ?? [];
+        const window = windowOf(rows, BigInt(account.version), kept);
+        // Cut short by the per-wallet limit before the window's start: read this wallet in pages.
+        const complete = rows.length < perWallet || window.reachedOlder;
+        const groups = complete
+          ? window.groups
+          : await pagedWindow(client, account.account_id, account.version, kept);
+        snapshots.set(account.account_id, snapshotOf(account, groups));
+      }
       await client.query('COMMIT');
-      return snapshot;
+      return snapshots;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
@@ -142,36 +203,40 @@ export async function loadWalletSnapshot(
   }
 }
 
-async function readSnapshot(
+/** Groups entries (newest first) by transaction while they belong to the newest `kept` versions. */
+function windowOf(rows: readonly EntryRow[], version: bigint, kept: number) {
+  const oldestKept = version - BigInt(kept) + 1n;
+  const groups = new Map<string, EntryRow[]>();
+  for (const row of rows) {
+    if (BigInt(row.account_version) < oldestKept) return { groups, reachedOlder: true };
+    const group = groups.get(row.transaction_id) ?? [];
+    group.push(row);
+    groups.set(row.transaction_id, group);
+  }
+  return { groups, reachedOlder: false };
+}
+
+async function pagedWindow(
   client: PoolClient,
   accountId: string,
+  version: string,
   kept: number,
-): Promise<WalletSnapshot | undefined> {
-  const account = (await client.query<AccountRow>(ACCOUNT_SQL, [accountId])).rows[0];
-  if (!account || account.type !== 'wallet') return undefined;
-  const version = BigInt(account.version);
-  const oldestKept = version - BigInt(kept) + 1n;
-  const byTransaction = new Map<string, EntryRow[]>();
+): Promise<Map<string, EntryRow[]>> {
+  const all: EntryRow[] = [];
   let before = '9223372036854775807';
   for (let page = 0; page < MAX_PAGES; page += 1) {
     const rows = (await client.query<EntryRow>(ENTRIES_SQL, [accountId, before, ENTRY_PAGE])).rows;
-    let reachedOlder = false;
-    for (const row of rows) {
-      if (BigInt(row.account_version) < oldestKept) {
-        reachedOlder = true;
-        break;
-      }
-      const group = byTransaction.get(row.transaction_id) ?? [];
-      group.push(row);
-      byTransaction.set(row.transaction_id, group);
-    }
-    if (reachedOlder || rows.length < ENTRY_PAGE) break;
+    all.push(...rows);
+    const window = windowOf(all, BigInt(version), kept);
+    if (window.reachedOlder || rows.length < ENTRY_PAGE) return window.groups;
     before = rows[rows.length - 1]!.entry_id;
-    if (page === MAX_PAGES - 1)
-      throw new Error(
-        `wallet ${accountId}: more than ${MAX_PAGES * ENTRY_PAGE} entries in its last ${kept} transactions`,
-      );
   }
+  throw new Error(
+    `wallet ${accountId}: more than ${MAX_PAGES * ENTRY_PAGE} entries in its last ${kept} transactions`,
+  );
+}
+
+function snapshotOf(account: AccountRow, byTransaction: Map<string, EntryRow[]>): WalletSnapshot {
   const figures = balanceOf(account);
   const shadow = splitShadow(figures.postedBalance, BigInt(account.shadow_credits));
   const transactions = [...byTransaction.values()]
@@ -189,7 +254,7 @@ async function readSnapshot(
     availableBalance: figures.availableBalance,
     shadowBalance: shadow.shadowBalance,
     confirmedBalance: shadow.confirmedBalance,
-    version,
+    version: BigInt(account.version),
     shadowRevision: BigInt(account.shadow_revision),
     updatedAt: account.updated_at,
     readAt: account.read_at,

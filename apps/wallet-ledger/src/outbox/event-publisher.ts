@@ -18,9 +18,27 @@ export interface PubSubPublisherOptions {
   topicName: string;
   /** Create the topic when it does not exist (local runs and tests; production provisions it). */
   createTopic: boolean;
-  /** Upper bound for one publish, retries of the client included. */
+  /**
+   * Upper bound for one publish. The client does not retry on its own (the relay does, with its
+   * short backoff): a call that fails fast while Pub/Sub is down leaves nothing in flight that
+   * could hold the relay after Pub/Sub returns.
+   */
   publishTimeoutMs: number;
 }
+
+/**
+ * gRPC channel settings for a publisher that must resume quickly after an outage: grpc-js's
+ * default reconnect backoff grows to 120 s, so a channel that failed during a long outage could
+ * wait that long before it even tries the returned server.
+ */
+export const FAST_RECONNECT_CHANNEL_OPTIONS = {
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.min_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 500,
+} as const;
+
+const GRPC_NOT_FOUND = 5;
+const GRPC_ALREADY_EXISTS = 6;
 
 /**
  * Publishes with message ordering on: Pub/Sub delivers messages with one ordering key in publish
@@ -39,7 +57,8 @@ export class PubSubEventPublisher implements EventPublisher {
     this.topic = pubsub.topic(options.topicName, {
       messageOrdering: true,
       batching: { maxMessages: 500, maxMilliseconds: 5, maxBytes: 8 * 1024 * 1024 },
-      gaxOpts: { timeout: options.publishTimeoutMs },
+      // No retry inside the client (no retry codes): the relay retries from the oldest row.
+      gaxOpts: { timeout: options.publishTimeoutMs, retry: { retryCodes: [] } },
     });
   }
 
@@ -51,7 +70,7 @@ export class PubSubEventPublisher implements EventPublisher {
       try {
         await this.topic.create();
       } catch (error) {
-        if ((error as { code?: number }).code !== 6) throw error; // ALREADY_EXISTS: created meanwhile
+        if ((error as { code?: number }).code !== GRPC_ALREADY_EXISTS) throw error; // created meanwhile
       }
     })().catch((error: unknown) => {
       this.ready = undefined;
@@ -62,6 +81,20 @@ export class PubSubEventPublisher implements EventPublisher {
 
   async publishAll(requests: readonly PublishRequest[]): Promise<PublishOutcome[]> {
     await this.ensureTopic();
+    const outcomes = await this.publishOnce(requests);
+    const topicGone = outcomes.some((o) => !o.ok && codeOf(o.error) === GRPC_NOT_FOUND);
+    if (!topicGone || !this.options.createTopic) return outcomes;
+    // The topic vanished (an emulator restarted empty): create it and publish what failed once
+    // more, in the same order, at once rather than after the relay's backoff.
+    this.ready = undefined;
+    await this.ensureTopic();
+    const failed = requests.map((_, i) => i).filter((i) => !outcomes[i]!.ok);
+    const retried = await this.publishOnce(failed.map((i) => requests[i]!));
+    failed.forEach((index, k) => (outcomes[index] = retried[k]!));
+    return outcomes;
+  }
+
+  private async publishOnce(requests: readonly PublishRequest[]): Promise<PublishOutcome[]> {
     const outcomes = await Promise.all(
       requests.map((request) =>
         withTimeout(
@@ -83,13 +116,18 @@ export class PubSubEventPublisher implements EventPublisher {
     const pausedKeys = new Set(
       requests.filter((_, i) => !outcomes[i]!.ok).map((request) => request.orderingKey),
     );
-    for (const key of pausedKeys) this.topic.resumePublishing(key);
+    for (const key of pausedKeys) if (key) this.topic.resumePublishing(key);
     return outcomes;
   }
 
   async close(): Promise<void> {
     await this.topic.flush().catch(() => undefined);
   }
+}
+
+function codeOf(error: Error): number | undefined {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
 }
 
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {

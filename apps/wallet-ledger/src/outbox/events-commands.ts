@@ -9,7 +9,7 @@ import { startLedgerEventsRuntime } from './ledger-events-runtime';
 
 const eventsConfigSchema = ledgerConfigSchema.omit({ LEDGER_SERVICE_TOKEN: true });
 
-export const EVENTS_USAGE = `  mirror-rebuild [--name NAME] [--restart] [--page-size N] [--concurrency N]
+export const EVENTS_USAGE = `  mirror-rebuild [--name NAME] [--restart] [--page-size N]
             re-mirror every wallet from PostgreSQL to Firestore (idempotent; resumes the run NAME,
             default "default", after its last checkpoint; --restart begins again)
   events-worker
@@ -47,8 +47,8 @@ export async function mirrorRebuildCommand(flags: readonly string[]): Promise<nu
       mirror: new FirestoreMirror(firestore, config.LEDGER_MIRROR_TRANSACTIONS_KEPT),
       name,
       restart: flags.includes('--restart'),
-      pageSize: positive(flags, '--page-size', 200, 5_000),
-      concurrency: positive(flags, '--concurrency', 8, 64),
+      // A page is one snapshot read and one batch of Firestore writes.
+      pageSize: positive(flags, '--page-size', 200, 1_000),
       onPage: (p) =>
         process.stdout.write(
           `mirror-rebuild ${p.name}: ${p.written} written, ${p.skipped} already current${p.finished ? ', done' : ''}\n`,

@@ -1,4 +1,11 @@
-import { buildMessages, type AccountFacts, type EntryJson, type OutboxRecord } from './ledger-event';
+import {
+  buildMessages,
+  DEFAULT_ORDERING_SHARDS,
+  orderingKeyOf,
+  type AccountFacts,
+  type EntryJson,
+  type OutboxRecord,
+} from './ledger-event';
 import { ProtoJsonCodec, timestampToJson } from './proto-json';
 import { LEDGER_EVENT_TYPE } from './outbox-relay';
 import { reparseLedgerEvent } from './testing/event-schema';
@@ -90,7 +97,7 @@ describe('buildMessages', () => {
   it('announces a usage once, for its wallet, with balances after the change and the business action', () => {
     const [message, ...rest] = buildMessages(usage);
     expect(rest).toHaveLength(0);
-    expect(message!.orderingKey).toBe('w-a');
+    expect(message!.orderingKey).toBe(orderingKeyOf(WALLET_A, DEFAULT_ORDERING_SHARDS));
     expect(message!.attributes).toEqual({
       event_id: '42.1',
       event_type: 'LEDGER_EVENT_TYPE_TRANSACTION_POSTED',
@@ -102,7 +109,7 @@ describe('buildMessages', () => {
       tenantId: 'tenant-1',
       type: 'LEDGER_EVENT_TYPE_TRANSACTION_POSTED',
       occurredAt: '2026-03-01T03:00:00.123456Z',
-      orderingKey: 'w-a',
+      orderingKey: orderingKeyOf(WALLET_A, DEFAULT_ORDERING_SHARDS),
       outboxId: '42',
       part: 1,
       parts: 1,
@@ -149,7 +156,7 @@ describe('buildMessages', () => {
     }
   });
 
-  it('announces a transfer once per wallet, each keyed by its wallet, with the counterpart', () => {
+  it("announces a transfer once per wallet, each on its wallet's ordering key, with the counterpart", () => {
     const transfer: OutboxRecord = {
       ...usage,
       id: '43',
@@ -170,8 +177,8 @@ describe('buildMessages', () => {
     };
     const messages = buildMessages(transfer);
     expect(messages.map((m) => [m.orderingKey, m.attributes.event_id, m.event.part, m.event.parts])).toEqual([
-      [WALLET_A, '43.1', 1, 2],
-      [`w-b`, '43.2', 2, 2],
+      [orderingKeyOf(WALLET_A, DEFAULT_ORDERING_SHARDS), '43.1', 1, 2],
+      [orderingKeyOf(WALLET_B, DEFAULT_ORDERING_SHARDS), '43.2', 2, 2],
     ]);
     expect(messages[0]!.event.businessAction!.counterpartWalletIds).toEqual(['w-b']);
     expect(messages[1]!.event.businessAction!.counterpartWalletIds).toEqual([WALLET_A]);
@@ -183,16 +190,32 @@ describe('buildMessages', () => {
     }
   });
 
-  it('keys a transaction without wallets by tenant and asset', () => {
+  it('publishes a transaction without wallets with no ordering key (nothing to order, nothing serialised)', () => {
     const systemOnly: OutboxRecord = {
       ...usage,
       id: '44',
       transaction: { ...usage.transaction!, entries: usage.transaction!.entries.slice(2) },
     };
     const [message] = buildMessages(systemOnly);
-    expect(message!.orderingKey).toBe('system:tenant-1:IDR');
+    expect(message!.orderingKey).toBe('');
+    expect(codec.toJson(LEDGER_EVENT_TYPE, message!.event)).not.toHaveProperty('orderingKey');
     expect(message!.event.wallet).toBeUndefined();
     expect(message!.event.businessAction!.costAmount).toBe('400');
+  });
+
+  it('spreads wallets over the ordering shards, each wallet always on the same one', () => {
+    const ids = Array.from(
+      { length: 2_000 },
+      (_, i) => `00000000-0000-4000-8000-${i.toString().padStart(12, '0')}`,
+    );
+    const keys = ids.map((id) => orderingKeyOf(id, 32));
+    expect(ids.map((id) => orderingKeyOf(id, 32))).toEqual(keys);
+    const counts = new Map<string, number>();
+    for (const key of keys) counts.set(key, (counts.get(key) ?? 0) + 1);
+    expect(counts.size).toBe(32);
+    for (const count of counts.values()) expect(count).toBeGreaterThan(2_000 / 32 / 2);
+    expect(orderingKeyOf(ids[0]!, 1)).toBe('wallets-0000');
+    expect(() => orderingKeyOf(ids[0]!, 0)).toThrow(RangeError);
   });
 
   it('announces a wallet opened with zero balances at version 0, and a hold with its pending amounts', () => {

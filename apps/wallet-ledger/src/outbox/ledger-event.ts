@@ -78,14 +78,37 @@ const EVENT_TYPE_TO_WIRE: Record<OutboxEventType, eventsV1.LedgerEventType> = {
   'transaction.reversed': eventsV1.LedgerEventType.LEDGER_EVENT_TYPE_TRANSACTION_REVERSED,
 };
 
+/** Default number of ordering keys (LEDGER_EVENTS_ORDERING_SHARDS). */
+export const DEFAULT_ORDERING_SHARDS = 32;
+
 /**
- * The messages announcing one outbox row: one per affected wallet (ordering key = wallet id), or
- * one keyed `system:<tenant>:<asset>` when no wallet is touched. Built only from what never
+ * The Pub/Sub ordering key of a wallet's events: one of `shards` keys, chosen by a hash of the
+ * wallet's ledger account id (immutable). A wallet's events share one key, so Pub/Sub keeps their
+ * order; many wallets share a key, so the client publishes them together and no tenant or system
+ * account is serialised on a key of its own.
+ */
+export function orderingKeyOf(accountId: string, shards: number): string {
+  if (!Number.isInteger(shards) || shards < 1) throw new RangeError(`shards must be ≥ 1, got ${shards}`);
+  let hash = 0x811c9dc5; // FNV-1a, 32 bit: stable across processes and releases
+  for (let i = 0; i < accountId.length; i += 1) {
+    hash ^= accountId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return `wallets-${(hash % shards).toString().padStart(4, '0')}`;
+}
+
+/**
+ * The messages announcing one outbox row: one per affected wallet (ordering key: the wallet's
+ * shard, see orderingKeyOf), or one without an ordering key when no wallet is touched (system
+ * accounts only: nothing to keep in order, so nothing to serialise). Built only from what never
  * changes once committed (the entries with their running totals, the transaction's immutable
  * fields, the accounts' identity), so a redelivery carries the same id and the same body.
  */
-export function buildMessages(record: OutboxRecord): OutgoingMessage[] {
-  const events = record.event_type === 'account.opened' ? [walletOpened(record)] : transactionEvents(record);
+export function buildMessages(record: OutboxRecord, shards = DEFAULT_ORDERING_SHARDS): OutgoingMessage[] {
+  const events =
+    record.event_type === 'account.opened'
+      ? [walletOpened(record, shards)]
+      : transactionEvents(record, shards);
   return events.map((event) => ({
     outboxId: record.id,
     orderingKey: event.orderingKey,
@@ -111,7 +134,7 @@ function baseEvent(
   };
 }
 
-function walletOpened(record: OutboxRecord): eventsV1.LedgerEvent {
+function walletOpened(record: OutboxRecord, shards: number): eventsV1.LedgerEvent {
   const facts = record.accounts.find((a) => a.account_id === record.account_id);
   if (!facts || facts.type !== 'wallet')
     throw new Error(`outbox row ${record.id}: opened account ${record.account_id} is not a wallet`);
@@ -120,7 +143,7 @@ function walletOpened(record: OutboxRecord): eventsV1.LedgerEvent {
   return {
     ...baseEvent(record),
     eventId: `${record.id}.1`,
-    orderingKey: wallet.walletId,
+    orderingKey: orderingKeyOf(wallet.accountId, shards),
     part: 1,
     parts: 1,
     wallet,
@@ -128,7 +151,7 @@ function walletOpened(record: OutboxRecord): eventsV1.LedgerEvent {
   };
 }
 
-function transactionEvents(record: OutboxRecord): eventsV1.LedgerEvent[] {
+function transactionEvents(record: OutboxRecord, shards: number): eventsV1.LedgerEvent[] {
   const tx = record.transaction;
   if (!tx) throw new Error(`outbox row ${record.id}: transaction not found`);
   if (tx.entries.length < 2)
@@ -144,12 +167,11 @@ function transactionEvents(record: OutboxRecord): eventsV1.LedgerEvent[] {
   const base = { ...baseEvent(record), wallets, transaction };
   if (wallets.length === 0) {
     const businessAction = businessActionOf(tx, factsOf, []);
-    const orderingKey = `system:${record.tenant_id}:${tx.asset_code || factsOf(tx.entries[0]!.account_id).asset_code}`;
     return [
       {
         ...base,
         eventId: `${record.id}.1`,
-        orderingKey,
+        orderingKey: '',
         part: 1,
         parts: 1,
         wallet: undefined,
@@ -160,7 +182,7 @@ function transactionEvents(record: OutboxRecord): eventsV1.LedgerEvent[] {
   return wallets.map((wallet, index) => ({
     ...base,
     eventId: `${record.id}.${index + 1}`,
-    orderingKey: wallet.walletId,
+    orderingKey: orderingKeyOf(wallet.accountId, shards),
     part: index + 1,
     parts: wallets.length,
     wallet,

@@ -13,7 +13,7 @@ import type { LedgerConfig } from '../config';
 import { FirestoreMirror } from '../mirror/firestore-mirror';
 import { MirrorMetrics } from '../mirror/mirror-metrics';
 import { MirrorWorker } from '../mirror/mirror-worker';
-import { PubSubEventPublisher, type EventPublisher } from './event-publisher';
+import { FAST_RECONNECT_CHANNEL_OPTIONS, PubSubEventPublisher, type EventPublisher } from './event-publisher';
 import { OutboxRelay } from './outbox-relay';
 import { ProtoJsonCodec } from './proto-json';
 import { RelayMetrics } from './relay-metrics';
@@ -34,6 +34,7 @@ export type EventsConfig = Pick<
   | 'LEDGER_EVENTS_CREATE_TOPIC'
   | 'LEDGER_OUTBOX_RELAY_ENABLED'
   | 'LEDGER_OUTBOX_BATCH_SIZE'
+  | 'LEDGER_EVENTS_ORDERING_SHARDS'
   | 'LEDGER_OUTBOX_POLL_INTERVAL_MS'
   | 'LEDGER_OUTBOX_STANDBY_POLL_MS'
   | 'LEDGER_OUTBOX_RETRY_BASE_MS'
@@ -83,11 +84,14 @@ export async function startLedgerEventsRuntime(
   if (config.LEDGER_OUTBOX_RELAY_ENABLED === 'true') {
     const publisher =
       overrides.publisher ??
-      new PubSubEventPublisher(new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT }), {
-        topicName: config.LEDGER_EVENTS_TOPIC,
-        createTopic: config.LEDGER_EVENTS_CREATE_TOPIC === 'true',
-        publishTimeoutMs: config.LEDGER_OUTBOX_PUBLISH_TIMEOUT_MS,
-      });
+      new PubSubEventPublisher(
+        new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT, ...FAST_RECONNECT_CHANNEL_OPTIONS }),
+        {
+          topicName: config.LEDGER_EVENTS_TOPIC,
+          createTopic: config.LEDGER_EVENTS_CREATE_TOPIC === 'true',
+          publishTimeoutMs: config.LEDGER_OUTBOX_PUBLISH_TIMEOUT_MS,
+        },
+      );
     relay = new OutboxRelay({
       databaseUrl: config.DATABASE_URL,
       pool,
@@ -96,6 +100,7 @@ export async function startLedgerEventsRuntime(
       logger,
       metrics: new RelayMetrics(registry),
       batchSize: config.LEDGER_OUTBOX_BATCH_SIZE,
+      orderingShards: config.LEDGER_EVENTS_ORDERING_SHARDS,
       pollIntervalMs: config.LEDGER_OUTBOX_POLL_INTERVAL_MS,
       standbyPollMs: config.LEDGER_OUTBOX_STANDBY_POLL_MS,
       retryBaseMs: config.LEDGER_OUTBOX_RETRY_BASE_MS,
@@ -120,7 +125,6 @@ export async function startLedgerEventsRuntime(
       logger,
       metrics: new MirrorMetrics(registry),
       batchSize: config.LEDGER_MIRROR_BATCH_SIZE,
-      concurrency: config.LEDGER_MIRROR_CONCURRENCY,
       minIntervalMs: config.LEDGER_MIRROR_MIN_INTERVAL_MS,
       pollIntervalMs: config.LEDGER_MIRROR_POLL_INTERVAL_MS,
       leaseMs: config.LEDGER_MIRROR_LEASE_MS,

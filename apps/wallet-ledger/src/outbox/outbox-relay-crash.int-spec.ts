@@ -82,7 +82,7 @@ describe('outbox relay crashes (own Pub/Sub emulator)', () => {
   }
 
   function expectPerWalletOrder(collector: EventCollector): void {
-    for (const [key, versions] of collector.versionsByKey()) {
+    for (const [key, versions] of collector.versionsByWallet()) {
       expect({ key, versions }).toEqual({
         key,
         versions: Array.from({ length: versions.length }, (_, i) => BigInt(i)),

@@ -1,4 +1,5 @@
 import type { Logger } from '@saldo/logging';
+import { backoffMs } from '@saldo/resilience';
 import { producerAttributes } from '@saldo/tracing';
 import { Client, type Pool } from 'pg';
 import type { EventPublisher, PublishOutcome } from './event-publisher';
@@ -22,11 +23,16 @@ export interface OutboxRelayOptions {
   metrics: RelayMetrics;
   /** Outbox rows per batch (each row is one message per affected wallet). */
   batchSize: number;
+  /** Ordering keys the wallets' events spread over (see orderingKeyOf; default 32). */
+  orderingShards?: number;
   /** Wait between polls when the outbox is drained. */
   pollIntervalMs: number;
   /** How often a standby instance tries to take over the lease. */
   standbyPollMs: number;
-  /** Backoff after failures: base × 2^(failures−1), capped, with full jitter. */
+  /**
+   * Backoff after failures (@saldo/resilience, full jitter): base × 2^(failures−1), capped at max.
+   * Keep max short: the relay resumes at most about max after Pub/Sub returns.
+   */
   retryBaseMs: number;
   retryMaxMs: number;
   /** Upper bound of one batch transaction (claim, publish, mark): the server ends it past this. */
@@ -168,7 +174,7 @@ export class OutboxRelay {
       }
       const messages = records.flatMap((record) => {
         try {
-          return buildMessages(record);
+          return buildMessages(record, options.orderingShards);
         } catch (error) {
           throw new EventBuildError(record.id, error);
         }
@@ -288,9 +294,12 @@ export class OutboxRelay {
   }
 
   private backoffMs(): number {
-    const exponent = Math.min(this.status.consecutiveFailures - 1, 20);
-    const cap = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** exponent);
-    return Math.max(this.options.retryBaseMs, Math.round(Math.random() * cap));
+    const { retryBaseMs, retryMaxMs } = this.options;
+    return backoffMs(this.status.consecutiveFailures, {
+      baseMs: retryBaseMs,
+      maxMs: retryMaxMs,
+      floorMs: retryBaseMs / 2,
+    });
   }
 
   private sleep(ms: number): Promise<void> {

@@ -14,3 +14,6 @@ export { decodeStatusDetails } from './status-details';
 export type { DecodedStatusDetails } from './status-details';
 export { createGrpcClient } from './grpc-client';
 export type { GrpcClientHandle, UnaryCall, PromiseClientOf } from './grpc-client';
+export { startConnectDoor, toConnectError } from './connect-door';
+export type { ConnectDoor, ConnectDoorOptions, CallMetrics } from './connect-door';
+export type { HealthStatus, HealthStatusOf } from './connect-meta-services';

@@ -1,8 +1,15 @@
+import type { DescFile } from '@bufbuild/protobuf';
 import type { Server } from '@grpc/grpc-js';
-import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
+import type { PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
+import {
+  encodedFileDescriptors,
+  HEALTH_PROTO_FILE,
+  LEDGER_PROTO_FILE,
+  TRANSACTION_PROTO_FILE,
+} from '@saldo/proto';
 import { Transport, type GrpcOptions } from '@nestjs/microservices';
-import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { HealthImplementation } from 'grpc-health-check';
 
 /**
  * How every Saldo service loads its protos: int64 as decimal strings (money never becomes a JS
@@ -32,7 +39,10 @@ export function grpcServerOptions(params: {
   protoPath: string;
   includeDirs: readonly string[];
   maxConcurrentStreams?: number;
+  /** The .proto files reflection describes; default: Saldo's files that define `serviceNames`. */
+  describe?: readonly DescFile[];
 }): GrpcServerSetup {
+  const described = params.describe ?? filesDefining(params.serviceNames);
   const health = new HealthImplementation({
     '': 'NOT_SERVING',
     ...Object.fromEntries(params.serviceNames.map((name) => [name, 'NOT_SERVING' as const])),
@@ -49,13 +59,33 @@ export function grpcServerOptions(params: {
         'grpc.max_concurrent_streams': params.maxConcurrentStreams ?? 1000,
         'grpc.keepalive_permit_without_calls': 1,
       },
-      onLoadPackageDefinition: (pkg: PackageDefinition, server: Pick<Server, 'addService'>) => {
+      onLoadPackageDefinition: (_pkg: PackageDefinition, server: Pick<Server, 'addService'>) => {
         health.addToServer(server as Server);
-        // Reflection describes the health service too, so `grpcurl list` shows everything served.
-        const healthDefinition = loadSync(healthProtoPath, PROTO_LOADER_OPTIONS);
-        new ReflectionService({ ...pkg, ...healthDefinition }).addToServer(server);
+        new ReflectionService(reflectionDefinition(described)).addToServer(server);
       },
     },
   };
   return { health, options };
+}
+
+/** Saldo's own files that define any of these services. */
+function filesDefining(serviceNames: readonly string[]): DescFile[] {
+  return [TRANSACTION_PROTO_FILE, LEDGER_PROTO_FILE].filter((file) =>
+    file.services.some((service) => serviceNames.includes(service.typeName)),
+  );
+}
+
+/**
+ * What @grpc/reflection reads: the real FileDescriptorProtos (file names, imports, snake_case
+ * fields), not the ones proto-loader derives from its camelCase load (invented file names, no
+ * imports), which left buf curl and grpcurl unable to find the services. The health service is
+ * described too, so `grpcurl list` shows everything served.
+ */
+function reflectionDefinition(files: readonly DescFile[]): PackageDefinition {
+  const fileDescriptorProtos = encodedFileDescriptors([...files, HEALTH_PROTO_FILE]).map((bytes) =>
+    Buffer.from(bytes),
+  );
+  return {
+    'saldo.reflection': { format: 'Protocol Buffer 3 FileDescriptorProto', type: {}, fileDescriptorProtos },
+  } as unknown as PackageDefinition;
 }

@@ -113,3 +113,14 @@ export function decodeStatusDetails(bytes: Buffer): DecodedStatusDetails {
   }
   return decoded;
 }
+
+/** The google.protobuf.Any details of an encoded google.rpc.Status, as type name and bytes (the Connect protocol's shape). */
+export function statusDetailAnys(bytes: Buffer): Array<{ type: string; value: Uint8Array }> {
+  const decoded = Status.decode(bytes) as unknown as {
+    details: Array<{ type_url: string; value: Uint8Array }>;
+  };
+  return decoded.details.map((any) => ({
+    type: any.type_url.slice(any.type_url.lastIndexOf('/') + 1),
+    value: any.value,
+  }));
+}

@@ -95,8 +95,12 @@ export class EventCollector {
     }
   }
 
-  /** Per ordering key, the wallet versions in order of first arrival of each event. */
-  versionsByKey(): Map<string, bigint[]> {
+  /**
+   * Per wallet (its walletId), the versions in order of first arrival of each event. Also checks
+   * that each wallet's events all came on one ordering key (its shard): Pub/Sub orders per key.
+   */
+  versionsByWallet(): Map<string, bigint[]> {
+    const keyOf = new Map<string, string>();
     const seen = new Set<string>();
     const byKey = new Map<string, bigint[]>();
     for (const r of this.received) {
@@ -104,9 +108,15 @@ export class EventCollector {
       seen.add(r.eventId);
       const wallet = r.json['wallet'] as Record<string, string> | undefined;
       if (!wallet) continue;
-      const list = byKey.get(r.orderingKey) ?? [];
+      const walletId = wallet['walletId']!;
+      if ((keyOf.get(walletId) ?? r.orderingKey) !== r.orderingKey || r.orderingKey === '')
+        throw new Error(
+          `wallet ${walletId}: events on ordering keys ${keyOf.get(walletId)} and ${r.orderingKey}`,
+        );
+      keyOf.set(walletId, r.orderingKey);
+      const list = byKey.get(walletId) ?? [];
       list.push(BigInt(wallet['version'] ?? '0'));
-      byKey.set(r.orderingKey, list);
+      byKey.set(walletId, list);
     }
     return byKey;
   }

@@ -1,0 +1,2 @@
+export { backoffMs, retry, sleepMs } from './backoff';
+export type { BackoffPolicy, RetryOptions } from './backoff';
