@@ -10,6 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
+import { interpolateDocument, InterpolationError } from './compose-interpolation';
 import type { z } from 'zod';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -332,6 +333,51 @@ describe('docker/', () => {
     const compose = parse(read('docker/compose.yaml'), { merge: true }) as any;
     const services = compose.services as Record<string, any>;
     const APP_IMAGE = /^saldo\/([\w-]+)$/;
+
+    // What the README sources before `docker compose up` (.saldo/local.env from `npm start`).
+    const README_ENV = {
+      LEDGER_SERVICE_TOKEN: 'a-local-token-0123456789',
+      SALDO_KEY_ENCRYPTION_KEY: 'a-local-encryption-key-0123456789abcdef',
+      SALDO_API_KEYS: 'demo=a-demo-key-0123456789',
+    };
+
+    it('a plain `docker compose up` interpolates the whole file (profile-gated services too) with the README’s variables', () => {
+      const interpolated = interpolateDocument(compose, README_ENV) as any;
+      expect(interpolated.services['transaction-aggregator'].environment.LEDGER_SERVICE_TOKEN).toBe(
+        README_ENV.LEDGER_SERVICE_TOKEN,
+      );
+      expect(Object.keys(interpolated.services)).toEqual(Object.keys(services));
+    });
+
+    it('no profile-gated service requires a variable (Compose interpolates before it applies profiles)', () => {
+      for (const [name, service] of Object.entries(services)) {
+        if (!service.profiles) continue;
+        let missing: string | undefined;
+        try {
+          interpolateDocument(service, {}, `services.${name}`);
+        } catch (error) {
+          if (!(error instanceof InterpolationError)) throw error;
+          missing = error.message;
+        }
+        expect({ service: name, missing }).toEqual({ service: name, missing: undefined });
+      }
+      // The services of a plain `up` do require the local secrets, and say which.
+      expect(() => interpolateDocument(compose, {})).toThrow(/LEDGER_SERVICE_TOKEN/);
+    });
+
+    it("runs the Firestore emulator with the repository's firestore.rules (mounted read-only)", () => {
+      const firestore = services['firestore'];
+      const rulesPath = (firestore.command as string[])
+        .find((arg) => arg.startsWith('--rules='))
+        ?.split('=')[1];
+      expect(rulesPath).toBeDefined();
+      const mount = ((firestore.volumes ?? []) as string[]).find((v) => v.split(':')[1] === rulesPath);
+      expect(mount).toBeDefined();
+      const [source, , mode] = (mount as string).split(':');
+      expect(path.normalize(path.join('docker', source as string))).toBe('firestore.rules');
+      expect(mode).toBe('ro');
+      expect(exists('firestore.rules')).toBe(true);
+    });
 
     it('builds from existing Dockerfiles and runs every app with its migrate step first', () => {
       for (const [name, service] of Object.entries(services)) {

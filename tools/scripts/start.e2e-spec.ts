@@ -110,10 +110,13 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-function httpGet(url: string): Promise<{ status: number; body: string }> {
+function httpGet(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     http
-      .get(url, (res) => {
+      .get(url, { headers }, (res) => {
         let body = '';
         res.on('data', (chunk: Buffer) => (body += chunk.toString()));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -131,7 +134,7 @@ function shell(
     cwd: ROOT,
     env,
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: 90_000, // the CLI commands are slow on a busy machine (several helpers and their stacks)
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -250,6 +253,13 @@ describe('npm start (tools/scripts/start.mjs)', () => {
 
   let walletId = '';
 
+  /** A document of npm start's Firestore over REST: `Bearer owner` is the emulator's admin (no rules). */
+  const firestoreDoc = (docPath: string, headers: Record<string, string> = {}) =>
+    httpGet(
+      `http://127.0.0.1:${ports['firestore']}/v1/projects/saldo-local/databases/(default)/documents/${docPath}`,
+      headers,
+    );
+
   it('starts the stack with erp-sync on the vendor stand-ins, the printed commands open a wallet and show its top-up in the stand-in ERP, and Ctrl-C stops everything with exit 0', async () => {
     const run = runStart(env);
     await waitReady(run);
@@ -342,6 +352,19 @@ describe('npm start (tools/scripts/start.mjs)', () => {
 
     const healthz = await httpGet(`http://127.0.0.1:${ports['ledgerHttp']}/healthz`);
     expect(healthz.status).toBe(200);
+
+    // The local Firestore enforces firestore.rules: the mirror wrote the wallet, an anonymous client
+    // cannot read it (issue 12).
+    expect(output).toContain('firestore emulator: firestore.rules loaded for project saldo-local');
+    const mirrored = await waitFor(
+      async () => {
+        const doc = await firestoreDoc(`wallets/${walletId}`, { authorization: 'Bearer owner' });
+        return doc.status === 200 && JSON.parse(doc.body).fields?.postedBalance?.stringValue === '15000';
+      },
+      { timeoutMs: 30_000, intervalMs: 250, what: 'the wallet in Firestore' },
+    );
+    expect(mirrored).toBe(true);
+    expect((await firestoreDoc(`wallets/${walletId}`)).status).toBe(403);
 
     // The ERP side, as printed: a top-up and a usage through the CLI, then the reconciliation reads
     // the stand-in ERP's journal lines back by SuiteQL until both top-ups (15000 above, and this
@@ -449,6 +472,15 @@ describe('npm start (tools/scripts/start.mjs)', () => {
         cleanEnv(),
       );
       expect(JSON.parse(read.stdout)).toMatchObject({ wallet_id: walletId, posted_balance: '27500' });
+      // The Firestore emulator started empty this time: the mirror noticed (no marker) and rebuilt.
+      await waitFor(
+        async () => {
+          const doc = await firestoreDoc(`wallets/${walletId}`, { authorization: 'Bearer owner' });
+          return doc.status === 200 && JSON.parse(doc.body).fields?.postedBalance?.stringValue === '27500';
+        },
+        { timeoutMs: 60_000, intervalMs: 250, what: 'the wallet re-mirrored into the fresh Firestore' },
+      );
+      expect(run.output()).toMatch(/mirror: Firestore has no mirror marker/);
     } finally {
       run.child.kill('SIGTERM');
       expect(await run.exited).toEqual({ code: 0, signal: null });

@@ -9,7 +9,8 @@
 //   3. both apps' configs validated up front (a bad variable is named before anything starts)
 //   4. Pub/Sub and Firestore emulators on PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST (default
 //      127.0.0.1:8085 / :8086): reused when one answers there, started when the host is local,
-//      refused otherwise
+//      refused otherwise; firestore.rules loaded into the Firestore emulator for the project (a
+//      fresh emulator is empty: the ledger's mirror notices its missing marker and re-mirrors)
 //   5. PostgreSQL: the database of DATABASE_URL created if missing, every app's migrate command
 //   6. the Pub/Sub topics and subscriptions the apps use (idempotent)
 //   7. the vendor stand-ins (NetSuite, Zendesk, ActiveCampaign from @saldo/vendor-standins, in this
@@ -59,6 +60,7 @@ const SERVICE_READY_TIMEOUT_MS = 60_000;
 const SERVICE_STOP_GRACE_MS = 15_000;
 const EMULATOR_START_TIMEOUT_MS = 120_000;
 const PUBSUB_SETUP_TIMEOUT_MS = 30_000;
+const RULES_LOAD_TIMEOUT_MS = 90_000;
 const LOG_EXTRA_MAX_CHARS = 400;
 const STDERR_TAIL_LINES = 30;
 
@@ -298,6 +300,30 @@ async function ensureEmulator(kind, variable, env) {
     `${kind} emulator: ready on ${hostPort} in ${((Date.now() - started) / 1000).toFixed(1)} s, log ${shownPath(emulator.logFile)}`,
   );
   return { kind, hostPort, origin: 'started by npm start' };
+}
+
+/**
+ * The local Firestore enforces firestore.rules like production (issue 12: without them any client,
+ * anonymous included, read every wallet). Loaded for this stack's project, whether the emulator
+ * was started here or found running.
+ */
+async function loadRules(env) {
+  const rulesFile = path.join(root, 'firestore.rules');
+  const projectId = env.FIRESTORE_PROJECT_ID || env.GOOGLE_CLOUD_PROJECT;
+  try {
+    // The emulator compiles the rules on first use: slow on a busy machine.
+    await emulators.loadFirestoreRules(
+      env.FIRESTORE_EMULATOR_HOST,
+      projectId,
+      fs.readFileSync(rulesFile, 'utf8'),
+      RULES_LOAD_TIMEOUT_MS,
+    );
+  } catch (error) {
+    throw new StartError(`cannot load ${shownPath(rulesFile)} into the Firestore emulator: ${error.message}`);
+  }
+  log(
+    `firestore emulator: ${shownPath(rulesFile)} loaded for project ${projectId} (clients read under the rules)`,
+  );
 }
 
 function quoteIdent(name) {
@@ -946,6 +972,7 @@ async function main() {
   await ensureDatabase(env.DATABASE_URL);
   await migrate(env);
   const emulatorInfo = await emulatorsReady;
+  await loadRules(env);
   await ensurePubSubResources(env, pubsubResources(configs));
   if (!standinsSkipped && !state.stopping) Object.assign(env, await startVendorStandins(env));
 

@@ -9,6 +9,7 @@ import {
   ERROR_FIELD_METADATA_KEY,
   type PromiseClientOf,
 } from '@saldo/grpc-kit';
+import { exitCodeOfStatus, RETRY_AFTER_METADATA_KEY } from '@saldo/faults';
 import { protoFile, protoRoot, type transactionV1 } from '@saldo/proto';
 import type { CliContext } from './context';
 
@@ -27,7 +28,7 @@ export function openApi(ctx: CliContext): { api: TransactionApi; close(): void }
   return { api: handle.client, close: handle.close };
 }
 
-/** A failed call, explained. `exitCode` 1: refused or failed; 3: the API could not be reached (retry). */
+/** A failed call, explained. `exitCode` 1: refused or failed; 3: unreachable, busy or out of time (retry with the same key). */
 export class ApiFailure extends Error {
   constructor(
     readonly sentence: string,
@@ -67,9 +68,10 @@ export function explain(error: ServiceError, target: string): ApiFailure {
   const field = details?.fieldViolations[0]?.field || metadataText(error, ERROR_FIELD_METADATA_KEY);
   const message = (error.details || details?.message || '').trim();
   const statusName = (status[error.code] as string | undefined) ?? String(error.code);
-  const sentence = sentenceFor(error.code, reason, field, message, target);
-  const unreachable = error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED;
-  return new ApiFailure(sentence, statusName, reason, field, message, unreachable ? 3 : 1);
+  const retryAfterMs = metadataText(error, RETRY_AFTER_METADATA_KEY);
+  const sentence = sentenceFor(error.code, reason, field, message, target, retryAfterMs);
+  // 3 "retry with the same key" for every status @saldo/faults calls retryable.
+  return new ApiFailure(sentence, statusName, reason, field, message, exitCodeOfStatus(error.code));
 }
 
 function metadataText(error: ServiceError, key: string): string | undefined {
@@ -91,6 +93,7 @@ function sentenceFor(
   field: string | undefined,
   message: string,
   target: string,
+  retryAfterMs?: string,
 ): string {
   const said = asSentence(message);
   switch (reason) {
@@ -132,6 +135,8 @@ function sentenceFor(
       return /No connection established|ECONNREFUSED|connect/i.test(message)
         ? `Cannot reach the Saldo API at ${target}: is it running (\`npm start\`), and is --target right?`
         : `The Saldo API at ${target} is unavailable right now; retry the same command (same idempotency key). ${said}`;
+    case status.RESOURCE_EXHAUSTED:
+      return `The Saldo API at ${target} is busy; retry the same command (same idempotency key)${retryAfterMs ? ` in ${Math.ceil(Number(retryAfterMs) / 1000)} s` : ' shortly'}. ${said}`;
     case status.DEADLINE_EXCEEDED:
       return `The Saldo API at ${target} did not answer in time; retry the same command (same idempotency key) — it will not post twice.`;
     default:

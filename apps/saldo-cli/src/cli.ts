@@ -40,7 +40,7 @@ every command:
 
 Amounts are whole numbers of the currency's minor unit (USD 10.50 is 1050). Writes take
 --idempotency-key; without one a key is generated and printed, so a retry can reuse it.
-Exit codes: 0 done, 1 refused or failed, 2 usage mistake, 3 API unreachable or no answer (retry).
+Exit codes: 0 done, 1 refused or failed, 2 usage mistake, 3 API unreachable, busy or no answer (retry with the same key).
 `;
 }
 

@@ -1,3 +1,4 @@
+import { AmountLimits } from '@saldo/ledger-domain';
 import { Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from '@saldo/logging';
 import type { DataSource } from 'typeorm';
@@ -54,7 +55,15 @@ export class AggregatorModule implements OnApplicationBootstrap, OnApplicationSh
           provide: AggregatorService,
           inject: [DATA_SOURCE, LedgerClient],
           useFactory: (db: DataSource, ledger: LedgerClient) =>
-            new AggregatorService(new AggregatorRepository(db), ledger.api, new MigrationGuard(db)),
+            new AggregatorService(
+              new AggregatorRepository(db),
+              ledger.api,
+              AmountLimits.parse(
+                config.AGGREGATOR_MAX_AMOUNT_PER_ACTION,
+                config.AGGREGATOR_MAX_AMOUNT_BY_ASSET,
+              ),
+              new MigrationGuard(db),
+            ),
         },
         {
           provide: BalanceActionsConsumer,

@@ -1,4 +1,5 @@
 import { envSchemas, loadConfig, tracingEnvShape } from '@saldo/config';
+import { DEFAULT_MAX_AMOUNT_PER_ACTION, validAmountLimits } from '@saldo/ledger-domain';
 import { z } from 'zod';
 
 const booleanFlag = (fallback: boolean) =>
@@ -36,6 +37,21 @@ export const aggregatorConfigSchema = z.object({
   AGGREGATOR_PUBSUB_MAX_MESSAGES: envSchemas.positiveInt(32, 1_000),
   /** Ack deadline the subscriber keeps extending while a message is in flight (10..600 s). */
   AGGREGATOR_PUBSUB_ACK_DEADLINE_S: z.coerce.number().int().min(10).max(600).default(30),
+  /**
+   * The largest amount of one action, in minor units (default 10^15), and per-asset overrides
+   * ("USD=100000000,IDR=5000000000"): larger amounts are refused AMOUNT_LIMIT_EXCEEDED (issue 11 #5).
+   */
+  AGGREGATOR_MAX_AMOUNT_PER_ACTION: z
+    .string()
+    .default(DEFAULT_MAX_AMOUNT_PER_ACTION.toString())
+    .refine((v) => validAmountLimits(v, ''), 'expected a whole number of minor units from 1 to 2^63-1'),
+  AGGREGATOR_MAX_AMOUNT_BY_ASSET: z
+    .string()
+    .default('')
+    .refine(
+      (v) => validAmountLimits('1', v),
+      'expected ASSET=max minor units, comma-separated, e.g. USD=100000000',
+    ),
   /** /metrics, /healthz and /readyz (database + ledger reachable); 0 picks a free port (tests). */
   AGGREGATOR_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   AGGREGATOR_HTTP_PORT: z.coerce

@@ -1,4 +1,5 @@
 import { envSchemas, loadConfig, tracingEnvShape } from '@saldo/config';
+import { DEFAULT_MAX_AMOUNT_PER_ACTION, validAmountLimits } from '@saldo/ledger-domain';
 import { z } from 'zod';
 
 /** Everything the wallet-ledger reads from its environment, validated before it starts. */
@@ -19,6 +20,21 @@ export const ledgerConfigSchema = z.object({
   LEDGER_BATCH_MAX: envSchemas.positiveInt(64, 1_000),
   LEDGER_BATCH_CONCURRENCY: envSchemas.positiveInt(4, 100),
   LEDGER_BATCH_MAX_QUEUED: envSchemas.positiveInt(10_000, 1_000_000),
+  /**
+   * The largest amount of one action, in minor units (default 10^15), and per-asset overrides
+   * ("USD=100000000,IDR=5000000000"): larger amounts are refused AMOUNT_LIMIT_EXCEEDED (issue 11 #5).
+   */
+  LEDGER_MAX_AMOUNT_PER_ACTION: z
+    .string()
+    .default(DEFAULT_MAX_AMOUNT_PER_ACTION.toString())
+    .refine((v) => validAmountLimits(v, ''), 'expected a whole number of minor units from 1 to 2^63-1'),
+  LEDGER_MAX_AMOUNT_BY_ASSET: z
+    .string()
+    .default('')
+    .refine(
+      (v) => validAmountLimits('1', v),
+      'expected ASSET=max minor units, comma-separated, e.g. USD=100000000',
+    ),
   LEDGER_HOLD_SWEEP_INTERVAL_MS: envSchemas.positiveInt(1_000, 3_600_000),
   LEDGER_HOLD_SWEEP_BATCH: envSchemas.positiveInt(100, 10_000),
   // Ledger events (outbox relay → Pub/Sub) and the Firestore read mirror; see docs/events.md.

@@ -1,3 +1,4 @@
+import { AmountLimits } from '@saldo/ledger-domain';
 import { Inject, Module, type OnApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { WalletLocks, createRedisClient } from '@saldo/locks';
 import { createLogger, type Logger } from '@saldo/logging';
@@ -50,7 +51,11 @@ export class LedgerModule implements OnApplicationBootstrap, OnApplicationShutdo
               maxConcurrentBatches: config.LEDGER_BATCH_CONCURRENCY,
               maxQueued: config.LEDGER_BATCH_MAX_QUEUED,
             });
-            return new LedgerService(repository, batcher);
+            return new LedgerService(
+              repository,
+              batcher,
+              AmountLimits.parse(config.LEDGER_MAX_AMOUNT_PER_ACTION, config.LEDGER_MAX_AMOUNT_BY_ASSET),
+            );
           },
         },
         {

@@ -17,3 +17,5 @@ export {
 export { listServicesByReflection } from './reflection';
 // The real services as processes, for end-to-end specs: ledger, aggregator, a TransactionService client.
 export * from './service-stack';
+// A TCP proxy that refuses, resets or swallows connections on demand (dependency faults).
+export { startTcpProxy, type TcpProxy, type ProxyMode } from './tcp-proxy';

@@ -1,3 +1,4 @@
+import { logFailure } from '@saldo/faults';
 import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
 import type { Logger } from '@saldo/logging';
 import { startConsumerSpan } from '@saldo/tracing';
@@ -137,8 +138,10 @@ export class LedgerEventsConsumer {
           for (const { message } of batch) message.ack();
         } catch (error) {
           this.stats.failedBatches += 1;
-          this.logger.error(
-            { err: error, size: batch.length },
+          logFailure(
+            this.logger,
+            error,
+            { size: batch.length },
             'storing ledger events failed; nacked for redelivery',
           );
           for (const { message } of batch) message.nack();

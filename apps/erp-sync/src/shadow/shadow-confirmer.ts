@@ -1,3 +1,4 @@
+import { logFailure } from '@saldo/faults';
 import type { Logger } from '@saldo/logging';
 import type { NetSuiteConnector } from '../connectors/netsuite/netsuite-connector';
 import type { AggregatorGateway } from './aggregator-gateway';
@@ -37,7 +38,7 @@ export class ShadowConfirmer {
     this.running = true;
     const tick = async () => {
       await this.pollOnce().catch((error: unknown) =>
-        this.logger.error({ err: error }, 'shadow document poll failed'),
+        logFailure(this.logger, error, {}, 'shadow document poll failed'),
       );
       if (this.running) this.timer = setTimeout(() => void tick(), this.options.pollIntervalMs);
     };

@@ -1,3 +1,4 @@
+import { logFailure } from '@saldo/faults';
 import type { Logger } from '@saldo/logging';
 import type { Connector, OutboundRecord, WriteResult } from '../connectors/connector';
 import { backoffMs } from '../connectors/limiter';
@@ -80,7 +81,7 @@ export class SyncWorker {
       try {
         claimed = await this.pass(lane);
       } catch (error) {
-        this.logger.error({ err: error, connector: lane.connector.name }, 'sync pass failed');
+        logFailure(this.logger, error, { connector: lane.connector.name }, 'sync pass failed');
       }
       if (claimed === 0 && this.running) {
         await new Promise<void>((resolve) => {

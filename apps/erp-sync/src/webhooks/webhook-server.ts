@@ -1,3 +1,4 @@
+import { logFailure } from '@saldo/faults';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@saldo/logging';
@@ -107,8 +108,10 @@ export async function startWebhookServer(
   };
   const server: Server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
-      logger.error({ err: error }, 'webhook failed');
-      if (!response.headersSent) send(response, 500, { error: 'internal error' });
+      // A dependency outage (@saldo/faults) is 503: the vendor redelivers the webhook later.
+      const fault = logFailure(logger, error, {}, 'webhook failed');
+      if (!response.headersSent)
+        send(response, fault ? 503 : 500, { error: fault ? 'temporarily unavailable' : 'internal error' });
       else response.destroy();
     });
   });

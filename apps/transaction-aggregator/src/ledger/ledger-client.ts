@@ -7,6 +7,7 @@ import {
   type GrpcClientHandle,
   type PromiseClientOf,
 } from '@saldo/grpc-kit';
+import { dependencyError } from '@saldo/faults';
 import { LEDGER_ERROR_CODES, LedgerError, type LedgerErrorCode } from '@saldo/ledger-domain';
 import { ledgerV1, protoFile, protoRoot } from '@saldo/proto';
 
@@ -89,25 +90,12 @@ export function fromLedgerError(error: ServiceError, method: string): LedgerErro
       facts,
     });
   }
-  switch (error.code) {
-    case status.UNAVAILABLE:
-    case status.DEADLINE_EXCEEDED:
-    case status.RESOURCE_EXHAUSTED:
-    case status.CANCELLED:
-      return new LedgerError(
-        'DEPENDENCY_UNAVAILABLE',
-        `the ledger is unavailable (${method}: ${status[error.code]}); retry with the same idempotency key`,
-      );
-    case status.ABORTED:
-      return new LedgerError(
-        'CONFLICT_RETRY',
-        `the ledger asked to retry (${method}); retry with the same idempotency key`,
-      );
-    default:
-      // A misconfigured token or a ledger bug: not the caller's fault. A plain Error is logged in
-      // full by the error filter and leaves as INTERNAL without its text.
-      return new Error(`ledger ${method} failed with ${status[error.code] ?? error.code}: ${error.details}`);
-  }
+  // Unreachable, slow, overloaded or "retry": @saldo/faults says which (the caller retries with its key).
+  const dependency = dependencyError(error, `the ledger (${method})`);
+  if (dependency) return dependency;
+  // A misconfigured token or a ledger bug: not the caller's fault. A plain Error is logged in
+  // full by the error filter and leaves as INTERNAL without its text.
+  return new Error(`ledger ${method} failed with ${status[error.code] ?? error.code}: ${error.details}`);
 }
 
 /** Ledger field names that have a different name in the public API. */

@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { Duration, PubSub, type Message, type Subscription, type Topic } from '@google-cloud/pubsub';
+import { classifyFault } from '@saldo/faults';
 import { grpcStatusOf } from '@saldo/grpc-kit';
 import { isLedgerError, requireTenant, type TenantId } from '@saldo/ledger-domain';
 import type { Logger } from '@saldo/logging';
@@ -12,9 +13,6 @@ import { ProtoJsonCodec, ProtoJsonError } from './proto-json';
 
 /** Outcomes the consumer can never turn into a result: the message goes to the dead-letter topic. */
 class Unprocessable extends Error {}
-
-/** Codes that mean "not now": the message is nacked and comes back (the retry reuses its key). */
-const TRANSIENT = new Set(['DEPENDENCY_UNAVAILABLE', 'CONFLICT_RETRY']);
 
 export interface ConsumerStats {
   ok: number;
@@ -124,7 +122,8 @@ export class BalanceActionsConsumer {
         await this.publish(this.results, body, { ...resultAttributes, status: 'OK' });
         this.stats.ok += 1;
       } catch (error) {
-        if (!isLedgerError(error) || TRANSIENT.has(error.code) || error.code === 'INTERNAL') throw error;
+        // "Not now" (@saldo/faults): nacked, it comes back and the retry reuses its key.
+        if (!isLedgerError(error) || classifyFault(error) || error.code === 'INTERNAL') throw error;
         const code = status[grpcStatusOf(error.code)] as string;
         body = JSON.stringify({
           code,

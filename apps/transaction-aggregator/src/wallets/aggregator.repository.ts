@@ -1,4 +1,5 @@
 import { LedgerError, type TenantId } from '@saldo/ledger-domain';
+import { dependencyError } from '@saldo/faults';
 import { classifyPgError } from '@saldo/postgres';
 import type { DataSource, QueryRunner } from 'typeorm';
 
@@ -428,17 +429,5 @@ function periodStartSql(unitParam: string): string {
 }
 
 function toLedgerError(error: unknown): unknown {
-  if (error instanceof LedgerError) return error;
-  const kind = classifyPgError(error);
-  if (kind.kind === 'retryable')
-    return new LedgerError(
-      'CONFLICT_RETRY',
-      'the request collided with another; retry with the same idempotency key',
-    );
-  if (kind.kind === 'unavailable')
-    return new LedgerError(
-      'DEPENDENCY_UNAVAILABLE',
-      'the database is unavailable; retry with the same idempotency key',
-    );
-  return error;
+  return dependencyError(error, 'the database') ?? error;
 }

@@ -1,4 +1,4 @@
-import type { TenantId } from '@saldo/ledger-domain';
+import type { AmountLimits, TenantId } from '@saldo/ledger-domain';
 import type { transactionV1 } from '@saldo/proto';
 import type { LedgerApi } from '../ledger/ledger-client';
 import type { AggregatorRepository } from './aggregator.repository';
@@ -23,8 +23,13 @@ import { WalletContext } from './wallet-context';
 export class AggregatorService {
   readonly context: WalletContext;
 
-  constructor(repository: AggregatorRepository, ledger: LedgerApi, migrations?: MigrationGuard) {
-    this.context = new WalletContext(repository, ledger, migrations);
+  constructor(
+    repository: AggregatorRepository,
+    ledger: LedgerApi,
+    limits?: AmountLimits,
+    migrations?: MigrationGuard,
+  ) {
+    this.context = new WalletContext(repository, ledger, limits, migrations);
   }
 
   openWallet(tenant: TenantId, request: transactionV1.OpenWalletRequest): Promise<transactionV1.Wallet> {

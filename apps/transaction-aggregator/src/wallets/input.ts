@@ -1,4 +1,10 @@
-import { LedgerError, parseMetadata, requireId, requireIdempotencyKey } from '@saldo/ledger-domain';
+import {
+  LedgerError,
+  parseMetadata,
+  requireId,
+  requireIdempotencyKey,
+  requireStorableText,
+} from '@saldo/ledger-domain';
 
 /** Public idempotency keys: the ledger's key is "agg:<action>:<key>" and must fit its 128 characters. */
 export const MAX_PUBLIC_KEY_CHARS = 100;
@@ -25,7 +31,7 @@ export function optionalText(raw: unknown, field: string, max: number): string {
   if (raw.length > max) throw LedgerError.invalid(field, `at most ${max} characters`);
   if ([...raw].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f))
     throw LedgerError.invalid(field, 'must not contain control characters');
-  return raw;
+  return requireStorableText(raw, field);
 }
 
 export function requiredText(raw: unknown, field: string, max: number): string {

@@ -1,12 +1,15 @@
-import { LedgerError, type TenantId } from '@saldo/ledger-domain';
+import { classifyFault, outcomeUnknown } from '@saldo/faults';
+import { AmountLimits, LedgerError, type TenantId } from '@saldo/ledger-domain';
 import type { ledgerV1, transactionV1 } from '@saldo/proto';
 import type { LedgerApi } from '../ledger/ledger-client';
 import type { AggregatorRepository, OperationClaim, SpendClaim, WalletRow } from './aggregator.repository';
 import { toPublicTransaction, type PostingReferences } from './transaction-view';
 import type { MigrationGuard } from './migration-guard';
 
-/** Transient failures leave the claim started: the outcome is unknown until a retry with the same key. */
-export const TRANSIENT_CODES = new Set(['DEPENDENCY_UNAVAILABLE', 'CONFLICT_RETRY']);
+/** Transient failures (@saldo/faults) leave the claim started: the outcome is unknown until a retry with the same key. */
+export function isTransient(error: unknown): boolean {
+  return classifyFault(error) !== undefined;
+}
 
 /** The account a wallet spends from and how its usage is attributed. */
 export interface Funding {
@@ -27,6 +30,9 @@ export class WalletContext {
   constructor(
     readonly repository: AggregatorRepository,
     readonly ledger: LedgerApi,
+    /** Per-action maximum amounts per asset (issue 11 #5), checked before the key is claimed. */
+    readonly limits: AmountLimits = AmountLimits.DEFAULT,
+    /** Refuses writes of a tenant being migrated from a legacy system (apps/migrator). */
     private readonly migrations?: MigrationGuard,
   ) {}
 
@@ -36,6 +42,7 @@ export class WalletContext {
     claim: OperationClaim,
     posting: Omit<ledgerV1.PostTransactionRequest, 'shadowDocumentId'> & { shadowDocumentId?: string },
   ): Promise<transactionV1.Transaction> {
+    for (const leg of posting.legs) this.limits.check(BigInt(leg.amount), posting.assetCode, 'amount');
     return this.run(tenant, claim, () =>
       this.ledger.postTransaction({ ...posting, shadowDocumentId: posting.shadowDocumentId ?? '' }),
     );
@@ -84,11 +91,15 @@ export class WalletContext {
     try {
       resultId = await work();
     } catch (error) {
-      if (error instanceof LedgerError && !TRANSIENT_CODES.has(error.code))
+      if (error instanceof LedgerError && !isTransient(error))
         await this.repository.fail(tenant, key, error.code);
       throw error;
     }
-    await this.repository.complete(tenant, key, resultId, resolvesHoldId);
+    // The ledger has committed: a failure to record that here leaves the outcome unknown to the
+    // caller, never a final INTERNAL; the retry with the same key replays and completes the journal.
+    await this.repository
+      .complete(tenant, key, resultId, resolvesHoldId)
+      .catch((error: unknown) => Promise.reject(outcomeUnknown('the write was sent to the ledger', error)));
   }
 
   async requireWallet(tenant: TenantId, walletId: string, field: string): Promise<WalletRow> {

@@ -91,6 +91,16 @@ export function encodeToken(scope: string, value: string): string {
   return Buffer.from(`${scope}|${value}`).toString('base64url');
 }
 
+// What a page token of ours can hold: anything else was not made here (and would reach SQL).
+export const UUID_PART = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const TIMESTAMP_PART = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/;
+export const KEY_PART = /^[\x21-\x7e]{1,128}$/;
+
+export function requireTokenPart(part: string, shape: RegExp): string {
+  if (!shape.test(part)) throw LedgerError.invalid('page_token', 'is not a token from this listing');
+  return part;
+}
+
 export function decodeToken(token: string, scope: string): string {
   const decoded = Buffer.from(token, 'base64url').toString();
   if (!decoded.startsWith(`${scope}|`))

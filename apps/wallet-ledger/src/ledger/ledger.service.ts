@@ -1,4 +1,5 @@
 import {
+  AmountLimits,
   LedgerError,
   isLedgerError,
   parseAmount,
@@ -65,6 +66,8 @@ export class LedgerService {
   constructor(
     private readonly repository: LedgerRepository,
     private readonly batcher: PostingBatcher,
+    /** Per-action maximum amounts (issue 11 #5); the aggregator checks them too, at the edge. */
+    private readonly limits: AmountLimits = AmountLimits.DEFAULT,
   ) {}
 
   async defineAsset(request: ledgerV1.DefineAssetRequest): Promise<ledgerV1.Asset> {
@@ -215,7 +218,7 @@ export class LedgerService {
         side: sideFromWire(leg.side),
         amount: leg.amount,
       })),
-      { assetCode },
+      { assetCode, limits: this.limits },
     );
     const timeoutSeconds = request.timeoutSeconds ?? 0;
     if (timeoutSeconds > 0 && !request.pending) {
@@ -258,12 +261,17 @@ export class LedgerService {
     };
   }
 
+  private checkedOptional(raw: string | undefined): bigint | undefined {
+    const amount = parseOptionalAmount(raw, 'amount');
+    return amount === undefined ? undefined : this.limits.check(amount, undefined, 'amount');
+  }
+
   private preparePostPending(request: ledgerV1.PostPendingRequest): PreparedWrite {
     const tenant = requireTenant(request.tenantId);
     const command = {
       operation: 'post_pending' as const,
       pending_transaction_id: requireId(request.pendingTransactionId, 'pending_transaction_id'),
-      amount: parseOptionalAmount(request.amount, 'amount')?.toString() ?? null,
+      amount: this.checkedOptional(request.amount)?.toString() ?? null,
       metadata: parseMetadata(request.metadata ?? {}, 'metadata'),
     };
     return this.prepareResolve(tenant, requireIdempotencyKey(request.idempotencyKey), command);

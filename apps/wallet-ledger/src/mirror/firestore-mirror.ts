@@ -3,6 +3,12 @@ import { toTimestamp } from '@saldo/grpc-kit';
 import type { WalletSnapshot, WalletTransactionView } from './wallet-snapshot';
 
 export const WALLETS_COLLECTION = 'wallets';
+/**
+ * Written once Firestore holds (or is being given) every wallet. Its absence means a fresh or
+ * emptied Firestore (a new emulator, a restored or new project): the mirror re-mirrors everything.
+ * Clients cannot read it (firestore.rules close everything but wallets).
+ */
+export const MIRROR_MARKER_PATH = 'saldo_mirror/marker';
 
 export type MirrorWriteResult =
   /** The document now holds the snapshot's version. */
@@ -23,6 +29,7 @@ const CONFLICT_ROUNDS_MAX = 5;
 const READ_CHUNK = 300;
 /** Another writer changed the document between our read and our write: NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION. */
 const CONFLICT_CODES = new Set([5, 6, 9]);
+const GRPC_ALREADY_EXISTS = 6;
 
 interface Stored {
   exists: boolean;
@@ -52,6 +59,22 @@ export class FirestoreMirror {
 
   walletRef(walletId: string): DocumentReference {
     return this.firestore.collection(WALLETS_COLLECTION).doc(walletId);
+  }
+
+  /** Whether the marker document is there (a read error propagates: absence must be certain). */
+  async markerExists(): Promise<boolean> {
+    return (await this.firestore.doc(MIRROR_MARKER_PATH).get()).exists;
+  }
+
+  /** Creates the marker; another instance creating it first is fine. */
+  async createMarker(fields: Record<string, unknown>): Promise<void> {
+    try {
+      await this.firestore
+        .doc(MIRROR_MARKER_PATH)
+        .create({ ...fields, createdAt: FieldValue.serverTimestamp() });
+    } catch (error) {
+      if ((error as { code?: number }).code !== GRPC_ALREADY_EXISTS) throw error;
+    }
   }
 
   async write(snapshot: WalletSnapshot, options: MirrorWriteOptions = {}): Promise<MirrorWriteResult> {

@@ -21,6 +21,8 @@ export interface MirrorWorkerOptions {
   retryBaseMs: number;
   retryMaxMs: number;
   backlogSampleMs: number;
+  /** How often the run loop checks Firestore's marker document (a fresh Firestore is rebuilt); default 10 s. */
+  markerCheckMs?: number;
 }
 
 export type MirrorState = 'stopped' | 'running' | 'retrying';
@@ -31,6 +33,8 @@ export interface MirrorStatus {
   lastError: string | undefined;
   backlogWallets: number;
   oldestAgeSeconds: number;
+  /** Re-mirroring every wallet into a fresh or emptied Firestore: wallets still to write, else undefined. */
+  catchingUp: { since: Date; walletsLeft: number } | undefined;
 }
 
 /**
@@ -64,7 +68,9 @@ export class MirrorWorker {
     lastError: undefined,
     backlogWallets: 0,
     oldestAgeSeconds: 0,
+    catchingUp: undefined,
   };
+  private lastMarkerCheckAt = 0;
 
   constructor(private readonly options: MirrorWorkerOptions) {
     if (options.batchSize < 1 || options.batchSize > SNAPSHOT_BATCH_MAX)
@@ -202,10 +208,37 @@ export class MirrorWorker {
       .catch(() => undefined); // the leases expire on their own
   }
 
+  /**
+   * Issue 12: a restarted emulator (or a new project) is empty while mirror_state believes every
+   * wallet is mirrored. Without the marker document, every wallet is made due again (mirrored
+   * version -1) and then the marker is written — in that order, so a crash between the two only
+   * repeats the reset. /readyz reports the mirror as catching up until every reset wallet is written.
+   */
+  async checkMarker(): Promise<boolean> {
+    const { options } = this;
+    this.lastMarkerCheckAt = Date.now();
+    if (await options.mirror.markerExists()) return false;
+    const { rowCount } = await options.pool.query(
+      `UPDATE ledger.mirror_state
+          SET mirrored_version = -1, mirrored_shadow_revision = 0, next_attempt_at = '-infinity', attempts = 0,
+              pending_since = coalesce(pending_since, clock_timestamp()), lease_owner = NULL, lease_until = NULL`,
+    );
+    await options.mirror.createMarker({ writtenBy: this.owner, walletsToMirror: rowCount ?? 0 });
+    this.status.catchingUp = { since: new Date(), walletsLeft: rowCount ?? 0 };
+    options.logger.warn(
+      { wallets: rowCount ?? 0 },
+      'mirror: Firestore has no mirror marker (fresh or emptied): re-mirroring every wallet',
+    );
+    return true;
+  }
+
   private async run(): Promise<void> {
+    const markerCheckMs = this.options.markerCheckMs ?? 10_000;
     while (!this.stopping) {
       try {
+        if (Date.now() - this.lastMarkerCheckAt >= markerCheckMs) await this.checkMarker();
         const claimed = await this.runOnce();
+        if (this.status.catchingUp && claimed < this.options.batchSize) await this.updateCatchUp();
         this.status.consecutiveFailures = 0;
         this.status.lastError = undefined;
         this.status.state = 'running';
@@ -236,6 +269,21 @@ export class MirrorWorker {
       [this.owner, this.options.leaseMs, this.options.batchSize],
     );
     return rows;
+  }
+
+  private async updateCatchUp(): Promise<void> {
+    const catchingUp = this.status.catchingUp;
+    if (!catchingUp) return;
+    const { rows } = await this.options.pool.query<{ left: string }>(
+      `SELECT count(*)::text AS left FROM ledger.mirror_state WHERE mirrored_version = -1`,
+    );
+    catchingUp.walletsLeft = Number(rows[0]?.left ?? 0);
+    if (catchingUp.walletsLeft > 0) return;
+    this.status.catchingUp = undefined;
+    this.options.logger.info(
+      { seconds: (Date.now() - catchingUp.since.getTime()) / 1000 },
+      'mirror: Firestore rebuilt, every wallet mirrored again',
+    );
   }
 
   private async sampleBacklog(): Promise<void> {

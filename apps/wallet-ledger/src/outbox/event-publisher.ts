@@ -26,17 +26,6 @@ export interface PubSubPublisherOptions {
   publishTimeoutMs: number;
 }
 
-/**
- * gRPC channel settings for a publisher that must resume quickly after an outage: grpc-js's
- * default reconnect backoff grows to 120 s, so a channel that failed during a long outage could
- * wait that long before it even tries the returned server.
- */
-export const FAST_RECONNECT_CHANNEL_OPTIONS = {
-  'grpc.initial_reconnect_backoff_ms': 100,
-  'grpc.min_reconnect_backoff_ms': 100,
-  'grpc.max_reconnect_backoff_ms': 500,
-} as const;
-
 const GRPC_NOT_FOUND = 5;
 const GRPC_ALREADY_EXISTS = 6;
 
@@ -65,8 +54,7 @@ export class PubSubEventPublisher implements EventPublisher {
   private ensureTopic(): Promise<void> {
     this.ready ??= (async () => {
       if (!this.options.createTopic) return;
-      const [exists] = await this.topic.exists();
-      if (exists) return;
+      // One round trip: create, and an existing topic is fine (no exists() first).
       try {
         await this.topic.create();
       } catch (error) {

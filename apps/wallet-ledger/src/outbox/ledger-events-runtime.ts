@@ -1,6 +1,7 @@
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import type { Logger } from '@saldo/logging';
+import { FAST_RECONNECT_GRPC_OPTIONS } from '@saldo/resilience';
 import {
   createMetricsRegistry,
   startObservabilityServer,
@@ -13,7 +14,7 @@ import type { LedgerConfig } from '../config';
 import { FirestoreMirror } from '../mirror/firestore-mirror';
 import { MirrorMetrics } from '../mirror/mirror-metrics';
 import { MirrorWorker } from '../mirror/mirror-worker';
-import { FAST_RECONNECT_CHANNEL_OPTIONS, PubSubEventPublisher, type EventPublisher } from './event-publisher';
+import { PubSubEventPublisher, type EventPublisher } from './event-publisher';
 import { OutboxRelay } from './outbox-relay';
 import { ProtoJsonCodec } from './proto-json';
 import { RelayMetrics } from './relay-metrics';
@@ -85,7 +86,7 @@ export async function startLedgerEventsRuntime(
     const publisher =
       overrides.publisher ??
       new PubSubEventPublisher(
-        new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT, ...FAST_RECONNECT_CHANNEL_OPTIONS }),
+        new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT, ...FAST_RECONNECT_GRPC_OPTIONS }),
         {
           topicName: config.LEDGER_EVENTS_TOPIC,
           createTopic: config.LEDGER_EVENTS_CREATE_TOPIC === 'true',
@@ -118,7 +119,9 @@ export async function startLedgerEventsRuntime(
   }
 
   if (config.LEDGER_MIRROR_ENABLED === 'true') {
-    const firestore = overrides.firestore ?? new Firestore({ projectId: config.GOOGLE_CLOUD_PROJECT });
+    const firestore =
+      overrides.firestore ??
+      new Firestore({ projectId: config.GOOGLE_CLOUD_PROJECT, ...FAST_RECONNECT_GRPC_OPTIONS });
     mirror = new MirrorWorker({
       pool,
       mirror: new FirestoreMirror(firestore, config.LEDGER_MIRROR_TRANSACTIONS_KEPT),
@@ -206,9 +209,12 @@ function readinessChecks(
       check: async () => {
         const status = mirror.getStatus();
         const error = status.lastError ? `, last error: ${status.lastError}` : '';
+        const catchingUp = status.catchingUp
+          ? `catching up: re-mirroring every wallet into a fresh Firestore since ${status.catchingUp.since.toISOString()}, ${status.catchingUp.walletsLeft} wallets left; `
+          : '';
         return {
-          ok: status.state === 'running',
-          detail: `${status.state}; backlog ${status.backlogWallets} wallets, oldest ${status.oldestAgeSeconds.toFixed(1)} s${error}`,
+          ok: status.state === 'running' && !status.catchingUp,
+          detail: `${catchingUp}${status.state}; backlog ${status.backlogWallets} wallets, oldest ${status.oldestAgeSeconds.toFixed(1)} s${error}`,
         };
       },
     });

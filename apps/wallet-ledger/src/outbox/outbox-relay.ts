@@ -135,8 +135,10 @@ export class OutboxRelay {
           await this.sleep(this.options.standbyPollMs);
           continue;
         }
-        this.status.state = 'leader';
+        // Still 'retrying' while an attempt after failures is under way: /readyz must not flip to ok.
+        if (this.status.consecutiveFailures === 0) this.status.state = 'leader';
         const published = await this.relayBatch(client);
+        this.status.state = 'leader';
         this.status.consecutiveFailures = 0;
         this.status.lastError = undefined;
         this.status.lastBatchAt = new Date();

@@ -48,6 +48,30 @@ export function parseScale(raw: unknown, field = 'scale'): number {
   return raw;
 }
 
+/**
+ * What PostgreSQL text/jsonb cannot store: NUL (jsonb answers "unsupported Unicode escape
+ * sequence", text refuses the byte) and UTF-16 that is not Unicode (a lone surrogate, which
+ * jsonb refuses and UTF-8 cannot encode). Reached through JSON paths (Pub/Sub, Connect) or a
+ * protobuf string with "\0".
+ */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this refuses
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Refuses text PostgreSQL cannot store, naming the field (INVALID_ARGUMENT); returns it unchanged. */
+export function requireStorableText(raw: string, field: string): string {
+  if (UNSTORABLE.test(raw))
+    throw LedgerError.invalid(field, 'must not contain NUL characters or unpaired UTF-16 surrogates');
+  return raw;
+}
+
+/**
+ * A field name that quotes a caller's text (e.g. a metadata key) in printable ASCII, so it can
+ * travel in the saldo-error-field trailer: anything else is written as \uXXXX.
+ */
+export function printableFieldName(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 const MAX_METADATA_ENTRIES = 32;
 const MAX_METADATA_VALUE = 512;
 
@@ -62,7 +86,10 @@ export function parseMetadata(raw: unknown, field: string): Record<string, strin
   }
   for (const [key, value] of entries) {
     if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(key)) {
-      throw LedgerError.invalid(`${field}.${key.slice(0, 64)}`, 'keys are 1 to 64 letters, digits, _ . : -');
+      throw LedgerError.invalid(
+        `${field}.${printableFieldName(key.slice(0, 64))}`,
+        'keys are 1 to 64 letters, digits, _ . : -',
+      );
     }
     if (typeof value !== 'string' || value.length > MAX_METADATA_VALUE) {
       throw LedgerError.invalid(
@@ -70,6 +97,7 @@ export function parseMetadata(raw: unknown, field: string): Record<string, strin
         `values are strings of at most ${MAX_METADATA_VALUE} characters`,
       );
     }
+    requireStorableText(value, `${field}.${key}`);
   }
   return Object.fromEntries(entries) as Record<string, string>;
 }

@@ -22,6 +22,10 @@ export const LEDGER_ERROR_CODES = [
   'ASSET_CONFLICT',
   'CONFLICT_RETRY',
   'DEPENDENCY_UNAVAILABLE',
+  // Admission control or an overloaded dependency: back off (retry-after-ms), then retry.
+  'RESOURCE_EXHAUSTED',
+  // An amount above the per-action maximum of its asset.
+  'AMOUNT_LIMIT_EXCEEDED',
   'UNAUTHENTICATED',
   'PERMISSION_DENIED',
   'INTERNAL',

@@ -1,5 +1,6 @@
 import type { AccountType } from './accounts';
 import { LedgerError } from './ledger-error';
+import type { AmountLimits } from './limits';
 import { parseAmount } from './money';
 
 export type Side = 'debit' | 'credit';
@@ -30,10 +31,17 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * side and a positive amount, and total debits equal to total credits (a necessary condition for
  * balance per asset, which the database checks again once it knows each account's asset).
  */
-export function validateLegs(legs: readonly LegInput[], options: { assetCode?: string } = {}): ValidLeg[] {
+export function validateLegs(
+  legs: readonly LegInput[],
+  options: { assetCode?: string; limits?: AmountLimits } = {},
+): ValidLeg[] {
   if (legs.length < 2) throw LedgerError.invalid('legs', 'a transaction needs at least two legs');
   if (legs.length > MAX_LEGS) throw LedgerError.invalid('legs', `at most ${MAX_LEGS} legs per transaction`);
   const valid = legs.map((leg, index) => validateLeg(leg, `legs[${index}]`, options.assetCode));
+  // The per-action maximum of the asset (issue 11 #5), on every leg.
+  valid.forEach((leg, index) =>
+    options.limits?.check(leg.amount, options.assetCode, `legs[${index}].amount`),
+  );
   let debits = 0n;
   let credits = 0n;
   for (const leg of valid) {

@@ -1,5 +1,11 @@
 import { Metadata, status } from '@grpc/grpc-js';
-import { isLedgerError, type LedgerError, type LedgerErrorCode } from '@saldo/ledger-domain';
+import { dependencyError, RETRY_AFTER_METADATA_KEY } from '@saldo/faults';
+import {
+  isLedgerError,
+  printableFieldName,
+  type LedgerError,
+  type LedgerErrorCode,
+} from '@saldo/ledger-domain';
 import { encodeStatusDetails } from './status-details';
 
 export const ERROR_CODE_METADATA_KEY = 'saldo-error-code';
@@ -9,6 +15,7 @@ export const ERROR_FIELD_METADATA_KEY = 'saldo-error-field';
 export function grpcStatusOf(code: LedgerErrorCode): status {
   switch (code) {
     case 'INVALID_ARGUMENT':
+    case 'AMOUNT_LIMIT_EXCEEDED':
     case 'UNBALANCED_TRANSACTION':
     case 'ASSET_MISMATCH':
       return status.INVALID_ARGUMENT;
@@ -34,6 +41,8 @@ export function grpcStatusOf(code: LedgerErrorCode): status {
       return status.ABORTED;
     case 'DEPENDENCY_UNAVAILABLE':
       return status.UNAVAILABLE;
+    case 'RESOURCE_EXHAUSTED':
+      return status.RESOURCE_EXHAUSTED;
     case 'UNAUTHENTICATED':
       return status.UNAUTHENTICATED;
     case 'PERMISSION_DENIED':
@@ -56,16 +65,21 @@ export interface GrpcErrorPayload {
  * A gRPC error for grpc-js: the status, a readable message, and machine-readable details both as
  * trailers (saldo-error-code, saldo-error-field) and as google.rpc.Status in grpc-status-details-bin
  * (ErrorInfo + BadRequest field violation), which grpcurl and Google client libraries understand.
- * Anything that is not a LedgerError becomes INTERNAL without leaking its text.
+ * A dependency failure that was not coded on its way (a refused connection, a terminated backend,
+ * a pool timeout: @saldo/faults) becomes UNAVAILABLE/ABORTED with "retry with the same key";
+ * anything else that is not a LedgerError becomes INTERNAL without leaking its text.
  */
 export function toGrpcError(error: unknown): GrpcErrorPayload {
-  const ledgerError: LedgerError | undefined = isLedgerError(error) ? error : undefined;
+  const ledgerError: LedgerError | undefined = isLedgerError(error) ? error : dependencyError(error);
   const code: LedgerErrorCode = ledgerError?.code ?? 'INTERNAL';
-  const message = ledgerError?.message ?? 'internal error; it has been logged';
+  const message = wellFormed(ledgerError?.message ?? 'internal error; it has been logged');
   const grpcCode = grpcStatusOf(code);
   const metadata = new Metadata();
   metadata.set(ERROR_CODE_METADATA_KEY, code);
-  if (ledgerError?.details.field) metadata.set(ERROR_FIELD_METADATA_KEY, ledgerError.details.field);
+  if (ledgerError?.details.field)
+    metadata.set(ERROR_FIELD_METADATA_KEY, printableFieldName(ledgerError.details.field));
+  const retryAfter = ledgerError?.details.facts?.['retry_after_ms'];
+  if (code === 'RESOURCE_EXHAUSTED' && retryAfter) metadata.set(RETRY_AFTER_METADATA_KEY, retryAfter);
   metadata.set(
     'grpc-status-details-bin',
     encodeStatusDetails({
@@ -77,6 +91,14 @@ export function toGrpcError(error: unknown): GrpcErrorPayload {
     }),
   );
   return { code: grpcCode, message, details: message, metadata };
+}
+
+/** A lone surrogate (from a caller's text quoted in a message) would make grpc-message unencodable. */
+function wellFormed(text: string): string {
+  return text.replace(
+    /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16)}`,
+  );
 }
 
 function assertNever(value: never): never {

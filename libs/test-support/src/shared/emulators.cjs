@@ -275,7 +275,46 @@ async function startEmulator(kind, options = {}) {
   return startOnce(kind, resolved, 1);
 }
 
+/**
+ * Loads security rules into a running Firestore emulator for one project (the emulator then
+ * enforces them for client requests with or without an ID token; the server SDKs bypass them).
+ * Resolves once the emulator accepted them; rejects with the emulator's answer otherwise.
+ */
+function loadFirestoreRules(hostPort, projectId, rulesText, timeoutMs = 10_000) {
+  const body = JSON.stringify({ rules: { files: [{ name: 'firestore.rules', content: rulesText }] } });
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      `http://${hostPort}/emulator/v1/projects/${encodeURIComponent(projectId)}:securityRules`,
+      {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        let answer = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => {
+          if (answer.length < 2_000) answer += chunk;
+        });
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve()
+            : reject(
+                new Error(`the Firestore emulator refused the rules (HTTP ${res.statusCode}): ${answer}`),
+              ),
+        );
+      },
+    );
+    req.on('timeout', () =>
+      req.destroy(new Error(`no answer from the Firestore emulator in ${timeoutMs} ms`)),
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 module.exports = {
+  loadFirestoreRules,
   DEFAULT_PROJECT_ID,
   freePort,
   waitFor,

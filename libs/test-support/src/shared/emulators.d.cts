@@ -44,3 +44,10 @@ export function watchGroup(ownerPid: number, pgid: number): import('node:child_p
 export function groupAlive(pgid: number): boolean;
 /** SIGTERM to the group, SIGKILL after a grace period; resolves once the group is gone. */
 export function stopGroup(pgid: number): Promise<void>;
+/** PUTs security rules into a running Firestore emulator for one project. */
+export function loadFirestoreRules(
+  hostPort: string,
+  projectId: string,
+  rulesText: string,
+  timeoutMs?: number,
+): Promise<void>;

@@ -17,6 +17,7 @@ export async function bookUsage(
   const cost = parseOptionalAmount(request.costAmount, 'cost_amount');
   const metadata = callerMetadata(request.metadata);
   const funding = await ctx.fundingOf(tenant, await ctx.requireWallet(tenant, walletId, 'wallet_id'));
+  if (cost !== undefined) ctx.limits.check(cost, funding.wallet.currency, 'cost_amount');
   const command = {
     wallet_id: walletId,
     amount: amount.toString(),

@@ -3,7 +3,7 @@ import { toTimestamp } from '@saldo/grpc-kit';
 import { transactionV1 } from '@saldo/proto';
 import type { ShadowTopUpRow } from '../aggregator.repository';
 import { optionalText } from '../input';
-import { TRANSIENT_CODES, type WalletContext } from '../wallet-context';
+import { isTransient, type WalletContext } from '../wallet-context';
 import { voidTransaction } from './void';
 
 /**
@@ -69,7 +69,7 @@ async function rejectDocument(ctx: WalletContext, tenant: TenantId, row: ShadowT
         : `ERP document ${documentId} rejected${reason ? `: ${reason}` : ''}`.slice(0, 256),
     });
   } catch (error) {
-    if (!(error instanceof LedgerError) || TRANSIENT_CODES.has(error.code)) throw error;
+    if (!(error instanceof LedgerError) || isTransient(error)) throw error;
     const refused = await ctx.repository.resolveShadowTopUp(
       tenant,
       documentId,

@@ -4,7 +4,7 @@ import type { WalletRow } from '../aggregator.repository';
 import { pageSizeOf, requireWalletId } from '../input';
 import { toPublicTransaction } from '../transaction-view';
 import type { WalletContext } from '../wallet-context';
-import { decodeToken, encodeToken } from '../wallet-rules';
+import { decodeToken, encodeToken, KEY_PART, requireTokenPart, TIMESTAMP_PART } from '../wallet-rules';
 
 export async function getTransaction(
   ctx: WalletContext,
@@ -47,7 +47,12 @@ async function listMemberTransactions(
   const scope = `member:${member.id}`;
   const cursor = pageToken ? decodeToken(pageToken, scope).split('|') : undefined;
   const before =
-    cursor && cursor.length === 2 ? { createdAt: cursor[0] as string, key: cursor[1] as string } : undefined;
+    cursor && cursor.length === 2
+      ? {
+          createdAt: requireTokenPart(cursor[0] as string, TIMESTAMP_PART),
+          key: requireTokenPart(cursor[1] as string, KEY_PART),
+        }
+      : undefined;
   if (cursor && !before) throw LedgerError.invalid('page_token', 'is not a token from this listing');
   const rows = await ctx.repository.spenderOperations(tenant, member.id, before, pageSize + 1);
   const page = rows.slice(0, pageSize);

@@ -4,7 +4,14 @@ import { ledgerV1, transactionV1 } from '@saldo/proto';
 import type { WalletRow } from '../aggregator.repository';
 import { pageSizeOf, requireWalletId } from '../input';
 import type { WalletContext } from '../wallet-context';
-import { decodeToken, encodeToken, OWNER_TYPES_TO_WIRE, ROLES_TO_WIRE } from '../wallet-rules';
+import {
+  decodeToken,
+  encodeToken,
+  OWNER_TYPES_TO_WIRE,
+  requireTokenPart,
+  ROLES_TO_WIRE,
+  UUID_PART,
+} from '../wallet-rules';
 
 export async function getWallet(
   ctx: WalletContext,
@@ -24,7 +31,9 @@ export async function listChildWallets(
 ): Promise<transactionV1.ListChildWalletsResponse> {
   const parent = await ctx.requireWallet(tenant, requireWalletId(request.walletId, 'wallet_id'), 'wallet_id');
   const pageSize = pageSizeOf(request.pageSize, 50, 100);
-  const after = request.pageToken ? decodeToken(request.pageToken, `children:${parent.id}`) : undefined;
+  const after = request.pageToken
+    ? requireTokenPart(decodeToken(request.pageToken, `children:${parent.id}`), UUID_PART)
+    : undefined;
   const rows = await ctx.repository.listChildren(tenant, parent.id, after, pageSize + 1);
   const page = rows.slice(0, pageSize);
   const accounts = new Map<string, Promise<ledgerV1.Account>>();
