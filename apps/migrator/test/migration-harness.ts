@@ -40,7 +40,7 @@ export async function startHarness(label: string, wallets: number, unmappable = 
   const legacy = await createTestDatabase(`${label}_legacy`);
   const simulator = new LegacySimulator(legacy.url);
   await simulator.seed(wallets, unmappable);
-  const ledger = await startLedger(saldo.url);
+  const ledger = await startLedger(saldo.url, { startTimeoutMs: 120_000 });
   const opened: Array<{ close(): unknown }> = [];
   return {
     saldo,

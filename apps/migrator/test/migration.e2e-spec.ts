@@ -149,6 +149,8 @@ beforeAll(async () => {
         LEDGER_MIRROR_ENABLED: 'false',
         LEDGER_OUTBOX_RELAY_ENABLED: 'true',
       },
+      // Beside other suites on 2 shared cores a cold start can pass 30 s.
+      startTimeoutMs: 120_000,
     })
   ).process;
   const aggregatorTarget = `127.0.0.1:${await freePort()}`;
