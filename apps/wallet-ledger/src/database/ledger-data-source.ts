@@ -5,6 +5,7 @@ import { LedgerPostingFunctions1767225600001 } from './migrations/1767225600001-
 import { OutboxRelay1767225600002 } from './migrations/1767225600002-outbox-relay';
 import { ShadowCredits1767225600003 } from './migrations/1767225600003-shadow-credits';
 import { SetBasedPosting1767225600010 } from './migrations/1767225600010-set-based-posting';
+import { CreditGrants1767225600040 } from './migrations/1767225600040-credit-grants';
 import { BulkWalletAccounts1767225600050 } from './migrations/1767225600050-bulk-wallet-accounts';
 
 /** Every migration of the ledger, in order. Append only. */
@@ -14,6 +15,7 @@ export const LEDGER_MIGRATIONS = [
   OutboxRelay1767225600002,
   ShadowCredits1767225600003,
   SetBasedPosting1767225600010,
+  CreditGrants1767225600040,
   BulkWalletAccounts1767225600050,
 ];
 
