@@ -1,5 +1,6 @@
 import type { AmountLimits, TenantId } from '@saldo/ledger-domain';
 import type { transactionV1 } from '@saldo/proto';
+import type { AggregatorCaches } from '../cache/aggregator-caches';
 import type { LedgerApi } from '../ledger/ledger-client';
 import type { AggregatorRepository } from './aggregator.repository';
 import { bookUsage } from './use-cases/book-usage';
@@ -7,13 +8,14 @@ import { capture } from './use-cases/capture';
 import { resolveErpDocument } from './use-cases/erp-documents';
 import { openWallet } from './use-cases/open-wallet';
 import { reserve } from './use-cases/reserve';
+import { submitBatch } from './use-cases/submit-batch';
 import { topUp } from './use-cases/top-up';
 import { getTransaction, listTransactions } from './use-cases/transaction-reads';
 import { transfer } from './use-cases/transfer';
 import { voidTransaction } from './use-cases/void';
 import { getWallet, listChildWallets } from './use-cases/wallet-views';
 import type { MigrationGuard } from './migration-guard';
-import { WalletContext } from './wallet-context';
+import { WalletContext, type BatchingOptions } from './wallet-context';
 
 /**
  * The business actions of the public API, turned into ledger postings under the wallet models.
@@ -26,10 +28,12 @@ export class AggregatorService {
   constructor(
     repository: AggregatorRepository,
     ledger: LedgerApi,
+    caches?: AggregatorCaches,
+    batching?: BatchingOptions,
     limits?: AmountLimits,
     migrations?: MigrationGuard,
   ) {
-    this.context = new WalletContext(repository, ledger, limits, migrations);
+    this.context = new WalletContext(repository, ledger, caches, batching, limits, migrations);
   }
 
   openWallet(tenant: TenantId, request: transactionV1.OpenWalletRequest): Promise<transactionV1.Wallet> {
@@ -79,5 +83,11 @@ export class AggregatorService {
     request: transactionV1.ResolveErpDocumentRequest,
   ): Promise<transactionV1.ErpDocument> {
     return resolveErpDocument(this.context, tenant, request);
+  }
+  submitBatch(
+    tenant: TenantId,
+    request: transactionV1.SubmitBatchRequest,
+  ): Promise<transactionV1.SubmitBatchResponse> {
+    return submitBatch(this.context, tenant, request);
   }
 }
