@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { LedgerError, requireTenant, type TenantId } from '@saldo/ledger-domain';
 import type { DataSource } from 'typeorm';
+import type { AggregatorCaches, CachedKey, CachedSigningKeys } from '../cache/aggregator-caches';
 import type { BootstrapKey } from './bootstrap-keys';
 import { generateApiKey, hashApiKey, keyHint, signatureMatches, type KeyCipher } from './key-crypto';
 
@@ -16,6 +17,9 @@ export interface ApiKeyInfo {
 /** At most this many active keys per tenant are tried when verifying a Pub/Sub signature. */
 const MAX_ACTIVE_KEYS_PER_TENANT = 20;
 
+/** What authentication reads of an active key (and the cache holds). */
+const KEY_COLUMNS = 'id, tenant_id';
+
 /**
  * API keys: stored as SHA-256 for lookup, plus an AES-GCM sealed copy used only to verify the
  * HMAC signatures of Pub/Sub messages (producers sign with the key itself, so the verifier needs it).
@@ -24,18 +28,28 @@ export class ApiKeyStore {
   constructor(
     private readonly db: DataSource,
     private readonly cipher: KeyCipher,
+    /** In-process caches kept coherent by NOTIFY (revocation is immediate on every instance); none: read every time. */
+    private readonly caches?: AggregatorCaches,
   ) {}
 
-  /** The tenant of an active key, or UNAUTHENTICATED. One indexed lookup, no cache: revocation is immediate. */
+  /** The tenant of an active key, or UNAUTHENTICATED. */
   async authenticate(token: string | undefined): Promise<TenantId> {
-    if (token) {
-      const rows: Array<{ tenant_id: string }> = await this.db.query(
-        `SELECT tenant_id FROM aggregator.api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
-        [hashApiKey(token)],
-      );
-      if (rows[0]) return rows[0].tenant_id as TenantId;
-    }
+    const key = token ? await this.activeKey(token) : undefined;
+    if (key) return key.tenant_id as TenantId;
     throw new LedgerError('UNAUTHENTICATED', 'a valid API key is required (authorization: Bearer <api key>)');
+  }
+
+  /** The active key of a token: from the cache, else one indexed lookup (unknown tokens are not cached). */
+  private activeKey(token: string): Promise<CachedKey | undefined> {
+    const hash = hashApiKey(token);
+    const load = async () => {
+      const rows: CachedKey[] = await this.db.query(
+        `SELECT ${KEY_COLUMNS} FROM aggregator.api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
+        [hash],
+      );
+      return rows[0];
+    };
+    return this.caches ? this.caches.keys.get(hash.toString('base64'), load) : load();
   }
 
   /** Registers the keys from SALDO_API_KEYS (idempotent; a revoked key stays revoked). */
@@ -89,20 +103,31 @@ export class ApiKeyStore {
 
   /** True when the hex signature is the HMAC-SHA256 of body under one of the tenant's active keys. */
   async verifySignature(tenant: string, body: Buffer, signatureHex: string): Promise<boolean> {
-    const rows: Array<{ id: string; key_ciphertext: Buffer }> = await this.db.query(
-      `SELECT id, key_ciphertext FROM aggregator.api_keys WHERE tenant_id = $1 AND revoked_at IS NULL
-        ORDER BY created_at DESC LIMIT ${MAX_ACTIVE_KEYS_PER_TENANT}`,
-      [tenant],
-    );
+    const signing = await this.signingKeys(tenant);
     let matched = false;
-    for (const row of rows) {
+    for (const { key } of signing?.keys ?? []) {
       // Every candidate is checked, so timing does not tell which key matched.
-      if (
-        signatureMatches(body, signatureHex, this.cipher.decrypt(row.key_ciphertext, `${tenant}:${row.id}`))
-      )
-        matched = true;
+      if (signatureMatches(body, signatureHex, key)) matched = true;
     }
     return matched;
+  }
+
+  /** A tenant's active keys, decrypted once and cached like the keys themselves. */
+  private signingKeys(tenant: string): Promise<CachedSigningKeys | undefined> {
+    const load = async () => {
+      const rows: Array<{ id: string; key_ciphertext: Buffer }> = await this.db.query(
+        `SELECT id, key_ciphertext FROM aggregator.api_keys WHERE tenant_id = $1 AND revoked_at IS NULL
+          ORDER BY created_at DESC LIMIT ${MAX_ACTIVE_KEYS_PER_TENANT}`,
+        [tenant],
+      );
+      return {
+        keys: rows.map((row) => ({
+          id: row.id,
+          key: this.cipher.decrypt(row.key_ciphertext, `${tenant}:${row.id}`),
+        })),
+      };
+    };
+    return this.caches ? this.caches.signingKeys.get(tenant, load) : load();
   }
 
   /** Concurrent bootstraps of the same key: the first row wins, the others insert nothing. */

@@ -55,6 +55,9 @@ export class TransactionGrpcController implements transactionV1.TransactionServi
   resolveErpDocument(request: transactionV1.ResolveErpDocumentRequest, metadata?: Metadata) {
     return this.as(metadata, (tenant) => this.service.resolveErpDocument(tenant, request));
   }
+  submitBatch(request: transactionV1.SubmitBatchRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.submitBatch(tenant, request));
+  }
 
   private async as<T>(metadata: Metadata | undefined, work: (tenant: TenantId) => Promise<T>): Promise<T> {
     return work(await this.keys.authenticate(bearerTokenOf(metadata)));
