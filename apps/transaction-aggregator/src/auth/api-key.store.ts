@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { LedgerError, requireTenant, type TenantId } from '@saldo/ledger-domain';
 import type { DataSource } from 'typeorm';
 import type { BootstrapKey } from './bootstrap-keys';
+import { DEFAULT_SCOPES, type ApiKeyScope } from './scopes';
 import { generateApiKey, hashApiKey, keyHint, signatureMatches, type KeyCipher } from './key-crypto';
 
 export interface ApiKeyInfo {
@@ -9,8 +10,17 @@ export interface ApiKeyInfo {
   tenant_id: string;
   key_hint: string;
   source: 'env' | 'cli';
+  scopes: ApiKeyScope[];
+  expires_at: string | null;
   created_at: string;
   revoked_at: string | null;
+}
+
+/** What a call may do with the key it presented. */
+export interface KeyGrant {
+  tenant: TenantId;
+  scopes: readonly ApiKeyScope[];
+  expiresAt: Date | null;
 }
 
 /** At most this many active keys per tenant are tried when verifying a Pub/Sub signature. */
@@ -26,14 +36,41 @@ export class ApiKeyStore {
     private readonly cipher: KeyCipher,
   ) {}
 
-  /** The tenant of an active key, or UNAUTHENTICATED. One indexed lookup, no cache: revocation is immediate. */
+  /** The tenant of an active, unexpired key, or UNAUTHENTICATED. */
   async authenticate(token: string | undefined): Promise<TenantId> {
-    if (token) {
-      const rows: Array<{ tenant_id: string }> = await this.db.query(
-        `SELECT tenant_id FROM aggregator.api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
-        [hashApiKey(token)],
+    return (await this.grantOf(token)).tenant;
+  }
+
+  /**
+   * The tenant of an active, unexpired key that holds `scope` (issue 11 #8): UNAUTHENTICATED for
+   * no key, an unknown, revoked or expired one; PERMISSION_DENIED for a key without the scope.
+   */
+  async authorize(token: string | undefined, scope: ApiKeyScope): Promise<TenantId> {
+    const grant = await this.grantOf(token);
+    if (!grant.scopes.includes(scope))
+      throw new LedgerError(
+        'PERMISSION_DENIED',
+        `this API key does not have the scope ${scope} (it has ${grant.scopes.join(', ')}); create one with api-keys create --scope ${scope}`,
+        { facts: { required_scope: scope } },
       );
-      if (rows[0]) return rows[0].tenant_id as TenantId;
+    return grant.tenant;
+  }
+
+  /** One indexed lookup, no cache: revocation is immediate; expiry is checked at use time. */
+  private async grantOf(token: string | undefined): Promise<KeyGrant> {
+    if (token) {
+      const rows: Array<{ tenant_id: string; scopes: ApiKeyScope[]; expires_at: Date | null }> =
+        await this.db.query(
+          `SELECT tenant_id, scopes, expires_at FROM aggregator.api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
+          [hashApiKey(token)],
+        );
+      const row = rows[0];
+      if (row && row.expires_at && row.expires_at.getTime() <= Date.now())
+        throw new LedgerError(
+          'UNAUTHENTICATED',
+          `this API key expired at ${row.expires_at.toISOString()}; create a new one`,
+        );
+      if (row) return { tenant: row.tenant_id as TenantId, scopes: row.scopes, expiresAt: row.expires_at };
     }
     throw new LedgerError('UNAUTHENTICATED', 'a valid API key is required (authorization: Bearer <api key>)');
   }
@@ -42,7 +79,7 @@ export class ApiKeyStore {
   async bootstrap(keys: readonly BootstrapKey[]): Promise<{ added: number; revokedSkipped: number }> {
     let added = 0;
     let revokedSkipped = 0;
-    for (const { tenant, key } of keys) {
+    for (const { tenant, key, scopes } of keys) {
       const existing: Array<{ tenant_id: string; revoked_at: string | null }> = await this.db.query(
         `SELECT tenant_id, revoked_at FROM aggregator.api_keys WHERE key_hash = $1`,
         [hashApiKey(key)],
@@ -55,20 +92,37 @@ export class ApiKeyStore {
           );
         }
         if (existing[0].revoked_at) revokedSkipped += 1;
+        // Scopes given with the key are its scopes (npm start grants erp-sync's key erp:resolve);
+        // without, an operator's grants stay as they are.
+        else if (scopes)
+          await this.db.query(`UPDATE aggregator.api_keys SET scopes = $2 WHERE key_hash = $1`, [
+            hashApiKey(key),
+            scopes,
+          ]);
         continue;
       }
-      await this.insert(tenant, key, 'env');
+      await this.insert(tenant, key, 'env', scopes ?? DEFAULT_SCOPES);
       added += 1;
     }
     return { added, revokedSkipped };
   }
 
   /** A new key for a tenant (created on first use). The key is returned once and never stored in clear. */
-  async create(tenantRaw: string): Promise<{ id: string; tenant: TenantId; key: string }> {
+  async create(
+    tenantRaw: string,
+    options: { scopes?: readonly ApiKeyScope[]; expiresAt?: Date } = {},
+  ): Promise<{
+    id: string;
+    tenant: TenantId;
+    key: string;
+    scopes: readonly ApiKeyScope[];
+    expiresAt?: Date;
+  }> {
     const tenant = requireTenant(tenantRaw, 'tenant');
     const key = generateApiKey();
-    const id = await this.insert(tenant, key, 'cli');
-    return { id, tenant, key };
+    const scopes = options.scopes ?? DEFAULT_SCOPES;
+    const id = await this.insert(tenant, key, 'cli', scopes, options.expiresAt);
+    return { id, tenant, key, scopes, expiresAt: options.expiresAt };
   }
 
   async revoke(id: string): Promise<boolean> {
@@ -81,7 +135,7 @@ export class ApiKeyStore {
 
   list(tenant?: string): Promise<ApiKeyInfo[]> {
     return this.db.query(
-      `SELECT id, tenant_id, key_hint, source, created_at, revoked_at FROM aggregator.api_keys
+      `SELECT id, tenant_id, key_hint, source, scopes, expires_at, created_at, revoked_at FROM aggregator.api_keys
         WHERE ($1::text IS NULL OR tenant_id = $1) ORDER BY tenant_id, created_at`,
       [tenant ?? null],
     );
@@ -90,7 +144,9 @@ export class ApiKeyStore {
   /** True when the hex signature is the HMAC-SHA256 of body under one of the tenant's active keys. */
   async verifySignature(tenant: string, body: Buffer, signatureHex: string): Promise<boolean> {
     const rows: Array<{ id: string; key_ciphertext: Buffer }> = await this.db.query(
+      // Pub/Sub actions are writes: only unexpired keys with wallets:write may sign them.
       `SELECT id, key_ciphertext FROM aggregator.api_keys WHERE tenant_id = $1 AND revoked_at IS NULL
+          AND 'wallets:write' = ANY (scopes) AND (expires_at IS NULL OR expires_at > now())
         ORDER BY created_at DESC LIMIT ${MAX_ACTIVE_KEYS_PER_TENANT}`,
       [tenant],
     );
@@ -106,15 +162,30 @@ export class ApiKeyStore {
   }
 
   /** Concurrent bootstraps of the same key: the first row wins, the others insert nothing. */
-  private async insert(tenant: TenantId, key: string, source: 'env' | 'cli'): Promise<string> {
+  private async insert(
+    tenant: TenantId,
+    key: string,
+    source: 'env' | 'cli',
+    scopes: readonly ApiKeyScope[],
+    expiresAt?: Date,
+  ): Promise<string> {
     const id = randomUUID();
     await this.db.query(`INSERT INTO aggregator.tenants (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`, [
       tenant,
     ]);
     await this.db.query(
-      `INSERT INTO aggregator.api_keys (id, tenant_id, key_hash, key_ciphertext, key_hint, source)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key_hash) DO NOTHING`,
-      [id, tenant, hashApiKey(key), this.cipher.encrypt(key, `${tenant}:${id}`), keyHint(key), source],
+      `INSERT INTO aggregator.api_keys (id, tenant_id, key_hash, key_ciphertext, key_hint, source, scopes, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key_hash) DO NOTHING`,
+      [
+        id,
+        tenant,
+        hashApiKey(key),
+        this.cipher.encrypt(key, `${tenant}:${id}`),
+        keyHint(key),
+        source,
+        [...scopes],
+        expiresAt ?? null,
+      ],
     );
     return id;
   }

@@ -3,12 +3,14 @@ import type { DataSource } from 'typeorm';
 import { AggregatorSchema1767312000000 } from './migrations/1767312000000-aggregator-schema';
 import { ShadowTopUps1767398400000 } from './migrations/1767398400000-shadow-topups';
 import { ErpDocumentWriteOff1767484800000 } from './migrations/1767484800000-erp-document-write-off';
+import { ApiKeyScopes1767700000020 } from './migrations/1767700000020-api-key-scopes';
 
 /** Every migration of the aggregator, in order. Append only. */
 export const AGGREGATOR_MIGRATIONS = [
   AggregatorSchema1767312000000,
   ShadowTopUps1767398400000,
   ErpDocumentWriteOff1767484800000,
+  ApiKeyScopes1767700000020,
 ];
 
 export const AGGREGATOR_MIGRATION_LOCK = 'saldo:transaction-aggregator:migrations';

@@ -4,6 +4,7 @@ import { bearerTokenOf } from '@saldo/grpc-kit';
 import type { TenantId } from '@saldo/ledger-domain';
 import { transactionV1 } from '@saldo/proto';
 import { ApiKeyStore } from '../auth/api-key.store';
+import type { ApiKeyScope } from '../auth/scopes';
 import { AggregatorService } from '../wallets/aggregator.service';
 
 /**
@@ -23,7 +24,7 @@ export class TransactionGrpcController implements transactionV1.TransactionServi
     return this.as(metadata, (tenant) => this.service.openWallet(tenant, request));
   }
   getWallet(request: transactionV1.GetWalletRequest, metadata?: Metadata) {
-    return this.as(metadata, (tenant) => this.service.getWallet(tenant, request));
+    return this.as(metadata, (tenant) => this.service.getWallet(tenant, request), 'wallets:read');
   }
   topUp(request: transactionV1.TopUpRequest, metadata?: Metadata) {
     return this.as(metadata, (tenant) => this.service.topUp(tenant, request));
@@ -44,19 +45,24 @@ export class TransactionGrpcController implements transactionV1.TransactionServi
     return this.as(metadata, (tenant) => this.service.void(tenant, request));
   }
   getTransaction(request: transactionV1.GetTransactionRequest, metadata?: Metadata) {
-    return this.as(metadata, (tenant) => this.service.getTransaction(tenant, request));
+    return this.as(metadata, (tenant) => this.service.getTransaction(tenant, request), 'wallets:read');
   }
   listTransactions(request: transactionV1.ListTransactionsRequest, metadata?: Metadata) {
-    return this.as(metadata, (tenant) => this.service.listTransactions(tenant, request));
+    return this.as(metadata, (tenant) => this.service.listTransactions(tenant, request), 'wallets:read');
   }
   listChildWallets(request: transactionV1.ListChildWalletsRequest, metadata?: Metadata) {
-    return this.as(metadata, (tenant) => this.service.listChildWallets(tenant, request));
+    return this.as(metadata, (tenant) => this.service.listChildWallets(tenant, request), 'wallets:read');
   }
   resolveErpDocument(request: transactionV1.ResolveErpDocumentRequest, metadata?: Metadata) {
-    return this.as(metadata, (tenant) => this.service.resolveErpDocument(tenant, request));
+    return this.as(metadata, (tenant) => this.service.resolveErpDocument(tenant, request), 'erp:resolve');
   }
 
-  private async as<T>(metadata: Metadata | undefined, work: (tenant: TenantId) => Promise<T>): Promise<T> {
-    return work(await this.keys.authenticate(bearerTokenOf(metadata)));
+  /** Authorizes the key for the method's scope (writes by default), then runs the use case. */
+  private async as<T>(
+    metadata: Metadata | undefined,
+    work: (tenant: TenantId) => Promise<T>,
+    scope: ApiKeyScope = 'wallets:write',
+  ): Promise<T> {
+    return work(await this.keys.authorize(bearerTokenOf(metadata), scope));
   }
 }
