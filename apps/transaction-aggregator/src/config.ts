@@ -52,6 +52,16 @@ export const aggregatorConfigSchema = z.object({
       (v) => validAmountLimits('1', v),
       'expected ASSET=max minor units, comma-separated, e.g. USD=100000000',
     ),
+  /**
+   * Admission control (issue 11 #3): calls in flight in this process and per API key (refused at
+   * once beyond, RESOURCE_EXHAUSTED with retry-after-ms), calls per second per tenant across
+   * instances (Redis; each instance on its own while Redis is away).
+   */
+  AGGREGATOR_MAX_IN_FLIGHT: envSchemas.positiveInt(256, 100_000),
+  AGGREGATOR_KEY_MAX_IN_FLIGHT: envSchemas.positiveInt(64, 100_000),
+  AGGREGATOR_TENANT_RATE_PER_S: envSchemas.positiveInt(5_000, 1_000_000),
+  AGGREGATOR_ADMISSION_RETRY_AFTER_MS: envSchemas.positiveInt(200, 60_000),
+  REDIS_URL: envSchemas.url('redis://127.0.0.1:6379', ['redis', 'rediss']),
   /** /metrics, /healthz and /readyz (database + ledger reachable); 0 picks a free port (tests). */
   AGGREGATOR_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   AGGREGATOR_HTTP_PORT: z.coerce

@@ -14,6 +14,8 @@ import { loadAggregatorConfig } from './config';
 import { TransactionGrpcController } from './grpc/transaction.grpc-controller';
 import { createAggregatorObservability } from './observability';
 import { BalanceActionsConsumer } from './pubsub/balance-actions.consumer';
+import { Admission } from './admission/admission';
+import { AdmissionInterceptor } from './admission/admission.interceptor';
 
 const SERVICE = 'saldo.transaction.v1.TransactionService';
 
@@ -45,6 +47,8 @@ async function main(): Promise<void> {
   app.useGlobalInterceptors(
     new GrpcTracingInterceptor(statusOf),
     new GrpcMetricsInterceptor(observability.grpc, statusOf),
+    // Admission last: its refusals are traced and counted like any answer.
+    new AdmissionInterceptor(app.get(Admission)),
   );
   await app.listen();
   await observability.listen(

@@ -3,6 +3,7 @@ import { Controller } from '@nestjs/common';
 import { bearerTokenOf } from '@saldo/grpc-kit';
 import type { TenantId } from '@saldo/ledger-domain';
 import { transactionV1 } from '@saldo/proto';
+import { Admission } from '../admission/admission';
 import { ApiKeyStore } from '../auth/api-key.store';
 import type { ApiKeyScope } from '../auth/scopes';
 import { AggregatorService } from '../wallets/aggregator.service';
@@ -18,6 +19,7 @@ export class TransactionGrpcController implements transactionV1.TransactionServi
   constructor(
     private readonly keys: ApiKeyStore,
     private readonly service: AggregatorService,
+    private readonly admission: Admission,
   ) {}
 
   openWallet(request: transactionV1.OpenWalletRequest, metadata?: Metadata) {
@@ -63,6 +65,8 @@ export class TransactionGrpcController implements transactionV1.TransactionServi
     work: (tenant: TenantId) => Promise<T>,
     scope: ApiKeyScope = 'wallets:write',
   ): Promise<T> {
-    return work(await this.keys.authorize(bearerTokenOf(metadata), scope));
+    const tenant = await this.keys.authorize(bearerTokenOf(metadata), scope);
+    await this.admission.admitTenant(tenant);
+    return work(tenant);
   }
 }
