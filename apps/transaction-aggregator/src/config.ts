@@ -33,6 +33,12 @@ export const aggregatorConfigSchema = z.object({
   AGGREGATOR_ACTIONS_SUBSCRIPTION: z.string().min(3).default('balance-actions-aggregator'),
   AGGREGATOR_RESULTS_TOPIC: z.string().min(3).default('balance-action-results'),
   AGGREGATOR_DEAD_LETTER_TOPIC: z.string().min(3).default('balance-actions-dead-letter'),
+  /**
+   * Replay window of the Pub/Sub intake (issue 11 #7): a message signed longer ago than this, or
+   * further ahead than the clock skew allowed, is dead-lettered with the reason.
+   */
+  AGGREGATOR_PUBSUB_REPLAY_WINDOW_S: envSchemas.positiveInt(900, 86_400),
+  AGGREGATOR_PUBSUB_MAX_CLOCK_SKEW_S: envSchemas.positiveInt(60, 3_600),
   /** At most this many messages in flight at once in one instance. */
   AGGREGATOR_PUBSUB_MAX_MESSAGES: envSchemas.positiveInt(32, 1_000),
   /** Ack deadline the subscriber keeps extending while a message is in flight (10..600 s). */

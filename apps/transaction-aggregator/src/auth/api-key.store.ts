@@ -142,7 +142,12 @@ export class ApiKeyStore {
   }
 
   /** True when the hex signature is the HMAC-SHA256 of body under one of the tenant's active keys. */
-  async verifySignature(tenant: string, body: Buffer, signatureHex: string): Promise<boolean> {
+  async verifySignature(
+    tenant: string,
+    body: Buffer,
+    signatureHex: string,
+    timestamp?: string,
+  ): Promise<boolean> {
     const rows: Array<{ id: string; key_ciphertext: Buffer }> = await this.db.query(
       // Pub/Sub actions are writes: only unexpired keys with wallets:write may sign them.
       `SELECT id, key_ciphertext FROM aggregator.api_keys WHERE tenant_id = $1 AND revoked_at IS NULL
@@ -154,7 +159,12 @@ export class ApiKeyStore {
     for (const row of rows) {
       // Every candidate is checked, so timing does not tell which key matched.
       if (
-        signatureMatches(body, signatureHex, this.cipher.decrypt(row.key_ciphertext, `${tenant}:${row.id}`))
+        signatureMatches(
+          body,
+          signatureHex,
+          this.cipher.decrypt(row.key_ciphertext, `${tenant}:${row.id}`),
+          timestamp,
+        )
       )
         matched = true;
     }
