@@ -63,8 +63,8 @@ export const aggregatorConfigSchema = z.object({
    * once beyond, RESOURCE_EXHAUSTED with retry-after-ms), calls per second per tenant across
    * instances (Redis; each instance on its own while Redis is away).
    */
-  AGGREGATOR_MAX_IN_FLIGHT: envSchemas.positiveInt(256, 100_000),
-  AGGREGATOR_KEY_MAX_IN_FLIGHT: envSchemas.positiveInt(64, 100_000),
+  AGGREGATOR_MAX_IN_FLIGHT: envSchemas.positiveInt(128, 100_000),
+  AGGREGATOR_KEY_MAX_IN_FLIGHT: envSchemas.positiveInt(32, 100_000),
   AGGREGATOR_TENANT_RATE_PER_S: envSchemas.positiveInt(5_000, 1_000_000),
   AGGREGATOR_ADMISSION_RETRY_AFTER_MS: envSchemas.positiveInt(200, 60_000),
   REDIS_URL: envSchemas.url('redis://127.0.0.1:6379', ['redis', 'rediss']),

@@ -33,8 +33,8 @@ beforeAll(async () => {
   stack = await startStack('agg_admission', {
     SALDO_API_KEYS: `${A}=${KEY_A},${B}=${KEY_B}`,
     AGGREGATOR_DB_POOL_SIZE: '8',
-    AGGREGATOR_MAX_IN_FLIGHT: '48',
-    AGGREGATOR_KEY_MAX_IN_FLIGHT: '16',
+    AGGREGATOR_MAX_IN_FLIGHT: '16',
+    AGGREGATOR_KEY_MAX_IN_FLIGHT: '6',
     AGGREGATOR_TENANT_RATE_PER_S: String(RATE_PER_S),
   });
   apiA = new Api(stack.aggregatorTarget, KEY_A);
@@ -101,7 +101,7 @@ it("a tenant's burst is refused fast with retry-after, and another tenant keeps 
   console.log(
     `admission: idle p50 ${median(idle).toFixed(1)} ms, during burst p50 ${median(during).toFixed(1)} ms, max ${Math.max(...during).toFixed(1)} ms; burst ${answers.length - refused.length} ok, ${refused.length} refused`,
   );
-  expect(median(during)).toBeLessThan(5 * median(idle) + 50);
+  expect(median(during)).toBeLessThan(5 * median(idle) + 100);
 
   // Exactly the TopUps answered OK are in the ledger; the refused ones left no trace.
   const okKeys = new Set(answers.filter((a) => a.ok && a.i % 4 === 0).map((a) => `burst-${a.i}`));
