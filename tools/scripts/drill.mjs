@@ -51,7 +51,12 @@ const KEY = `drill-${randomBytes(16).toString('hex')}`;
 const FLOOD_KEY = `drill-flood-${randomBytes(16).toString('hex')}`;
 const TOKEN = `drill-svc-${randomBytes(16).toString('hex')}`;
 const KEK = randomBytes(32).toString('base64');
-const RETRYABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.ABORTED, grpc.status.RESOURCE_EXHAUSTED, grpc.status.DEADLINE_EXCEEDED]);
+const RETRYABLE = new Set([
+  grpc.status.UNAVAILABLE,
+  grpc.status.ABORTED,
+  grpc.status.RESOURCE_EXHAUSTED,
+  grpc.status.DEADLINE_EXCEEDED,
+]);
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'saldo-drill-'));
 const pgData = path.join(dir, 'pg');
@@ -70,7 +75,10 @@ const log = (line) => process.stdout.write(`drill: ${line}\n`);
 // Our own PostgreSQL and Redis
 
 function pgBinDir() {
-  const versions = spawnSync('ls', ['/usr/lib/postgresql'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+  const versions = spawnSync('ls', ['/usr/lib/postgresql'], { encoding: 'utf8' })
+    .stdout.trim()
+    .split('\n')
+    .filter(Boolean);
   const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
   return newest ? `/usr/lib/postgresql/${newest}/bin` : '';
 }
@@ -86,8 +94,15 @@ function pgCommand(tool, toolArgs) {
 
 function startPostgres() {
   pgCommand('pg_ctl', [
-    '-D', pgData, '-l', path.join(logDir, 'postgres.log'), '-w', '-t', '60',
-    '-o', `-p ${PORTS.pg} -k ${pgSock} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off`,
+    '-D',
+    pgData,
+    '-l',
+    path.join(logDir, 'postgres.log'),
+    '-w',
+    '-t',
+    '60',
+    '-o',
+    `-p ${PORTS.pg} -k ${pgSock} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off`,
     'start',
   ]);
 }
@@ -114,7 +129,12 @@ function uidOf(user) {
 }
 
 function startRedis() {
-  start('redis', 'redis-server', ['--port', String(PORTS.redis), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {});
+  start(
+    'redis',
+    'redis-server',
+    ['--port', String(PORTS.redis), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {},
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -154,7 +174,12 @@ function serviceEnv() {
 
 function start(name, command, commandArgs, env) {
   const out = createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });
-  const child = spawn(command, commandArgs, { cwd: root, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, commandArgs, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout.pipe(out, { end: false });
   child.stderr.pipe(out, { end: false });
   children.set(name, child);
@@ -162,11 +187,21 @@ function start(name, command, commandArgs, env) {
 }
 
 function startLedger() {
-  return start('ledger', process.execPath, [path.join(root, 'dist/out-tsc/apps/wallet-ledger/src/main.js')], serviceEnv());
+  return start(
+    'ledger',
+    process.execPath,
+    [path.join(root, 'dist/out-tsc/apps/wallet-ledger/src/main.js')],
+    serviceEnv(),
+  );
 }
 
 function startAggregator() {
-  return start('aggregator', process.execPath, [path.join(root, 'dist/out-tsc/apps/transaction-aggregator/src/main.js')], serviceEnv());
+  return start(
+    'aggregator',
+    process.execPath,
+    [path.join(root, 'dist/out-tsc/apps/transaction-aggregator/src/main.js')],
+    serviceEnv(),
+  );
 }
 
 function kill(name, signal = 'SIGKILL') {
@@ -183,11 +218,15 @@ function kill(name, signal = 'SIGKILL') {
 
 function migrate() {
   for (const app of ['wallet-ledger', 'transaction-aggregator']) {
-    const result = spawnSync(process.execPath, [path.join(root, `dist/out-tsc/apps/${app}/src/cli.js`), 'migrate'], {
-      cwd: root,
-      env: serviceEnv(),
-      encoding: 'utf8',
-    });
+    const result = spawnSync(
+      process.execPath,
+      [path.join(root, `dist/out-tsc/apps/${app}/src/cli.js`), 'migrate'],
+      {
+        cwd: root,
+        env: serviceEnv(),
+        encoding: 'utf8',
+      },
+    );
     if (result.status !== 0) throw new Error(`migrate ${app}: ${result.stderr}`);
   }
 }
@@ -196,7 +235,12 @@ function migrate() {
 // A TransactionService client and the workload
 
 const definition = protoLoader.loadSync(path.join(root, 'proto/saldo/transaction/v1/transaction.proto'), {
-  keepCase: false, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [path.join(root, 'proto')],
+  keepCase: false,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  includeDirs: [path.join(root, 'proto')],
 });
 const Service = grpc.loadPackageDefinition(definition).saldo.transaction.v1.TransactionService;
 
@@ -254,11 +298,15 @@ async function write(c, method, request, record) {
     }
     stats.retries += 1;
     if (Date.now() - started > 90_000) {
-      stats.broken.push(`${method} ${request.idempotencyKey}: no definite answer in 90 s (${grpc.status[error.code]})`);
+      stats.broken.push(
+        `${method} ${request.idempotencyKey}: no definite answer in 90 s (${grpc.status[error.code]})`,
+      );
       return;
     }
     const retryAfter = Number(error.metadata?.get('retry-after-ms')[0] ?? 0);
-    await sleep(Math.max(retryAfter, Math.min(1_000, 50 * 2 ** Math.min(attempt, 4))) * (0.5 + Math.random()));
+    await sleep(
+      Math.max(retryAfter, Math.min(1_000, 50 * 2 ** Math.min(attempt, 4))) * (0.5 + Math.random()),
+    );
   }
 }
 
@@ -274,11 +322,26 @@ async function worker(c, wallets) {
     const amount = 1 + Math.floor(Math.random() * 500);
     const roll = Math.random();
     if (roll < 0.5)
-      await write(c, 'topUp', { idempotencyKey: key, walletId: a, amount: String(amount), metadata: {} }, () => ({ kind: 'topup', amount, to: a }));
+      await write(
+        c,
+        'topUp',
+        { idempotencyKey: key, walletId: a, amount: String(amount), metadata: {} },
+        () => ({ kind: 'topup', amount, to: a }),
+      );
     else if (roll < 0.8)
-      await write(c, 'bookUsage', { idempotencyKey: key, walletId: a, amount: String(amount), productCode: 'drill', metadata: {} }, () => ({ kind: 'usage', amount, from: a }));
+      await write(
+        c,
+        'bookUsage',
+        { idempotencyKey: key, walletId: a, amount: String(amount), productCode: 'drill', metadata: {} },
+        () => ({ kind: 'usage', amount, from: a }),
+      );
     else if (a !== b)
-      await write(c, 'transfer', { idempotencyKey: key, fromWalletId: a, toWalletId: b, amount: String(amount), metadata: {} }, () => ({ kind: 'transfer', amount, from: a, to: b }));
+      await write(
+        c,
+        'transfer',
+        { idempotencyKey: key, fromWalletId: a, toWalletId: b, amount: String(amount), metadata: {} },
+        () => ({ kind: 'transfer', amount, from: a, to: b }),
+      );
   }
 }
 
@@ -287,12 +350,19 @@ async function waitServing(name, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
-      const { error } = await call(c, KEY, 'getWallet', { walletId: '00000000-0000-4000-8000-000000000000' }, 1_000);
+      const { error } = await call(
+        c,
+        KEY,
+        'getWallet',
+        { walletId: '00000000-0000-4000-8000-000000000000' },
+        1_000,
+      );
       if (error && error.code === grpc.status.NOT_FOUND) return;
       // A service that exited while starting (e.g. its port taken for a moment) starts again.
       if (children.get('ledger')?.exitCode !== null) startLedger();
       if (children.get('aggregator')?.exitCode !== null) startAggregator();
-      if (Date.now() > deadline) throw new Error(`${name}: the stack did not answer within ${timeoutMs} ms (${error?.details})`);
+      if (Date.now() > deadline)
+        throw new Error(`${name}: the stack did not answer within ${timeoutMs} ms (${error?.details})`);
       await sleep(200);
     }
   } finally {
@@ -343,19 +413,35 @@ const FAULTS = [
 /** Many concurrent calls from another tenant (RESOURCE_EXHAUSTED is the expected refusal). */
 async function flood(n) {
   const c = client();
-  const wallet = await call(c, FLOOD_KEY, 'openWallet', { idempotencyKey: `flood-open-${randomBytes(3).toString('hex')}`, ownerType: 'PERSONAL', ownerId: 'flood', currency: 'USD', metadata: {} });
+  const wallet = await call(c, FLOOD_KEY, 'openWallet', {
+    idempotencyKey: `flood-open-${randomBytes(3).toString('hex')}`,
+    ownerType: 'PERSONAL',
+    ownerId: 'flood',
+    currency: 'USD',
+    metadata: {},
+  });
   const walletId = wallet.response?.walletId;
   const answers = await Promise.all(
     Array.from({ length: n }, (_, i) =>
       i % 4 === 0
-        ? call(c, FLOOD_KEY, 'topUp', { idempotencyKey: `flood-${i}-${randomBytes(3).toString('hex')}`, walletId, amount: '1', metadata: {} })
+        ? call(c, FLOOD_KEY, 'topUp', {
+            idempotencyKey: `flood-${i}-${randomBytes(3).toString('hex')}`,
+            walletId,
+            amount: '1',
+            metadata: {},
+          })
         : call(c, FLOOD_KEY, 'getWallet', { walletId }),
     ),
   );
   c.close();
-  const broken = answers.filter((a) => a.error && (a.error.code === grpc.status.INTERNAL || a.error.code === grpc.status.UNKNOWN));
+  const broken = answers.filter(
+    (a) => a.error && (a.error.code === grpc.status.INTERNAL || a.error.code === grpc.status.UNKNOWN),
+  );
   for (const a of broken) stats.broken.push(`flood: ${grpc.status[a.error.code]} ${a.error.details}`);
-  return { refused: answers.filter((a) => a.error?.code === grpc.status.RESOURCE_EXHAUSTED).length, broken: broken.length };
+  return {
+    refused: answers.filter((a) => a.error?.code === grpc.status.RESOURCE_EXHAUSTED).length,
+    broken: broken.length,
+  };
 }
 
 async function runFault(fault) {
@@ -378,7 +464,9 @@ async function runFault(fault) {
     retries: stats.retries - before.retries,
     recoveryS: ((recoveredAt - healedAt) / 1_000).toFixed(1),
     broken: stats.broken.length - before.broken,
-    extra: context.floodResult ? `${context.floodResult.refused} of the flood refused RESOURCE_EXHAUSTED` : '',
+    extra: context.floodResult
+      ? `${context.floodResult.refused} of the flood refused RESOURCE_EXHAUSTED`
+      : '',
   };
 }
 
@@ -390,8 +478,14 @@ async function checks(wallets) {
   await db.connect();
   try {
     const results = [];
-    results.push(['no INTERNAL/UNKNOWN answer', stats.broken.length === 0, stats.broken.slice(0, 3).join('; ')]);
-    const rows = (await db.query(`SELECT idempotency_key FROM ledger.transactions WHERE tenant_id = $1`, [TENANT])).rows;
+    results.push([
+      'no INTERNAL/UNKNOWN answer',
+      stats.broken.length === 0,
+      stats.broken.slice(0, 3).join('; '),
+    ]);
+    const rows = (
+      await db.query(`SELECT idempotency_key FROM ledger.transactions WHERE tenant_id = $1`, [TENANT])
+    ).rows;
     const perKey = new Map();
     for (const { idempotency_key } of rows) {
       const key = idempotency_key.replace(/^agg:([a-z-]+:)?/, '');
@@ -400,8 +494,16 @@ async function checks(wallets) {
     const ackedOps = [...stats.acked.keys()].filter((k) => k.startsWith('op-'));
     const missing = ackedOps.filter((k) => perKey.get(k) !== 1);
     const refusedPosted = [...stats.refused].filter((k) => perKey.has(k));
-    results.push(['each acknowledged write exactly once', missing.length === 0, missing.slice(0, 3).join(', ')]);
-    results.push(['no refused write posted', refusedPosted.length === 0, refusedPosted.slice(0, 3).join(', ')]);
+    results.push([
+      'each acknowledged write exactly once',
+      missing.length === 0,
+      missing.slice(0, 3).join(', '),
+    ]);
+    results.push([
+      'no refused write posted',
+      refusedPosted.length === 0,
+      refusedPosted.slice(0, 3).join(', '),
+    ]);
     let expected = 0n;
     for (const op of stats.acked.values()) {
       if (op.kind === 'topup') expected += BigInt(op.amount);
@@ -415,12 +517,27 @@ async function checks(wallets) {
       )
     ).rows;
     const total = walletRows.reduce((sum, r) => sum + BigInt(r.balance), 0n);
-    results.push(['money conserved (wallets = acked top-ups − usages)', total === expected, `wallets ${total}, expected ${expected}`]);
+    results.push([
+      'money conserved (wallets = acked top-ups − usages)',
+      total === expected,
+      `wallets ${total}, expected ${expected}`,
+    ]);
     results.push(['no negative balance', walletRows.every((r) => BigInt(r.balance) >= 0n), '']);
-    const verify = spawnSync(process.execPath, [path.join(root, 'dist/out-tsc/apps/wallet-ledger/src/cli.js'), 'verify'], {
-      cwd: root, env: serviceEnv(), encoding: 'utf8', timeout: 120_000,
-    });
-    results.push(['ledger verify', verify.status === 0, verify.status === 0 ? '' : (verify.stdout + verify.stderr).slice(-300)]);
+    const verify = spawnSync(
+      process.execPath,
+      [path.join(root, 'dist/out-tsc/apps/wallet-ledger/src/cli.js'), 'verify'],
+      {
+        cwd: root,
+        env: serviceEnv(),
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+    results.push([
+      'ledger verify',
+      verify.status === 0,
+      verify.status === 0 ? '' : (verify.stdout + verify.stderr).slice(-300),
+    ]);
     return results;
   } finally {
     await db.end();
@@ -430,7 +547,9 @@ async function checks(wallets) {
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
-  log(`own PostgreSQL on 127.0.0.1:${PORTS.pg}, own Redis on ${PORTS.redis}, services on ${PORTS.ledger}/${PORTS.aggregator}; logs in ${logDir}`);
+  log(
+    `own PostgreSQL on 127.0.0.1:${PORTS.pg}, own Redis on ${PORTS.redis}, services on ${PORTS.ledger}/${PORTS.aggregator}; logs in ${logDir}`,
+  );
   await setupPostgres();
   startRedis();
   migrate();
@@ -440,7 +559,13 @@ async function main() {
   const c = client();
   const wallets = [];
   for (let i = 0; i < WALLETS; i += 1) {
-    const { response, error } = await call(c, KEY, 'openWallet', { idempotencyKey: `open-${i}`, ownerType: 'PERSONAL', ownerId: `customer-${i}`, currency: 'USD', metadata: {} });
+    const { response, error } = await call(c, KEY, 'openWallet', {
+      idempotencyKey: `open-${i}`,
+      ownerType: 'PERSONAL',
+      ownerId: `customer-${i}`,
+      currency: 'USD',
+      metadata: {},
+    });
     if (error) throw new Error(`OpenWallet: ${error.details}`);
     wallets.push(response.walletId);
   }
@@ -464,7 +589,10 @@ async function main() {
     ...rows.map((r) => [r.fault, r.unavailableS, String(r.retries), r.recoveryS, String(r.broken), r.extra]),
   ];
   printTable(table);
-  printTable([['check', 'result', 'detail'], ...results.map(([name, ok, detail]) => [name, ok ? 'ok' : 'FAILED', detail ?? ''])]);
+  printTable([
+    ['check', 'result', 'detail'],
+    ...results.map(([name, ok, detail]) => [name, ok ? 'ok' : 'FAILED', detail ?? '']),
+  ]);
   const answers = [...stats.answers.entries()].map(([k, v]) => `${k} ${v}`).join(', ');
   log(`${stats.acked.size} writes acknowledged, ${stats.refused.size} refused for good; answers: ${answers}`);
   const ok = results.every(([, passed]) => passed) && rows.every((r) => r.recoveryS !== 'NaN');
@@ -475,7 +603,9 @@ async function main() {
 function printTable(rows) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   const line = (r) => `| ${r.map((cell, i) => String(cell).padEnd(widths[i])).join(' | ')} |`;
-  process.stdout.write(`${line(rows[0])}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${rows.slice(1).map(line).join('\n')}\n`);
+  process.stdout.write(
+    `${line(rows[0])}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${rows.slice(1).map(line).join('\n')}\n`,
+  );
 }
 
 async function teardown() {
