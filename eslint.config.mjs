@@ -40,8 +40,14 @@ export default [
     },
   },
   {
-    // Specs may also use the test-support library; production code may not.
-    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/test/**/*.ts'],
+    // Specs (and the Console's browser suite) may also use the test-support library; production code may not.
+    files: [
+      '**/*.spec.ts',
+      '**/*.int-spec.ts',
+      '**/*.e2e-spec.ts',
+      '**/test/**/*.ts',
+      'apps/console/browser/**/*.ts',
+    ],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',

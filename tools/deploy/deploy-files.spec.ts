@@ -3,6 +3,7 @@
 // Every fact is taken from the apps themselves: their config schemas (variable names, defaults,
 // ports), their proto services (health names), the HTTP paths the observability lib serves, the
 // files that exist. Renaming a variable, moving a port or deleting a file breaks a test here.
+import { consoleConfigSchema } from '../../apps/console/src/config';
 import { erpSyncConfigSchema } from '../../apps/erp-sync/src/config';
 import { aggregatorConfigSchema } from '../../apps/transaction-aggregator/src/config';
 import { ledgerConfigSchema } from '../../apps/wallet-ledger/src/config';
@@ -28,6 +29,8 @@ interface AppFacts {
   httpPortVariable?: string;
   /** The variable of a public webhook port (vendors call it from outside; never probed). */
   webhookPortVariable?: string;
+  /** The variable of a public web port (people's browsers; never probed). */
+  webPortVariable?: string;
   /** The variable of the public HTTP door (Connect protocol: Connect JSON, gRPC-Web, gRPC). */
   connectPortVariable?: string;
   /** hpa: scales out behind an HPA; single: exactly one instance (per-process vendor limits). */
@@ -65,6 +68,13 @@ const APPS: AppFacts[] = [
     webhookPortVariable: 'ERP_SYNC_WEBHOOK_PORT',
     scaling: 'single',
   },
+  {
+    app: 'console',
+    schema: consoleConfigSchema,
+    httpPortVariable: 'CONSOLE_HTTP_PORT',
+    webPortVariable: 'CONSOLE_PORT',
+    scaling: 'hpa',
+  },
 ];
 const grpcOf = (facts: AppFacts) => {
   if (!facts.grpc) throw new Error(`${facts.app} serves no gRPC`);
@@ -80,6 +90,7 @@ function appPorts(
   if (facts.grpc) ports.set('grpc', portOf(effective(facts.grpc.variable)));
   if (facts.httpPortVariable) ports.set('http', Number(effective(facts.httpPortVariable)));
   if (facts.webhookPortVariable) ports.set('webhook', Number(effective(facts.webhookPortVariable)));
+  if (facts.webPortVariable) ports.set('web', Number(effective(facts.webPortVariable)));
   if (facts.connectPortVariable) ports.set('connect', Number(effective(facts.connectPortVariable)));
   return ports;
 }
@@ -190,6 +201,10 @@ describe('facts the deployment files are checked against', () => {
         expect(sourcesOf(facts.app).some((file) => read(file).includes('startWebhookServer('))).toBe(true);
         expect(schemaDefault(facts.schema, facts.webhookPortVariable)).toEqual(expect.any(Number));
         expect(schemaDefault(facts.schema, facts.webhookPortVariable)).not.toBe(0); // 0 = a random port
+      }
+      if (facts.webPortVariable) {
+        expect(schemaDefault(facts.schema, facts.webPortVariable)).toEqual(expect.any(Number));
+        expect(schemaDefault(facts.schema, facts.webPortVariable)).not.toBe(0);
       }
       if (facts.connectPortVariable) {
         expect(sourcesOf(facts.app).some((file) => read(file).includes('startConnectDoor('))).toBe(true);
@@ -796,7 +811,7 @@ function checkNetworkPolicies(objects: K8sObject[], deployments: K8sObject[]): v
     (deployments.find((d) => d.metadata.name === app) as K8sObject).spec.template.metadata.labels;
   const grpcPort = (app: string) =>
     portOf(String(schemaDefault(appFacts(app).schema, grpcOf(appFacts(app)).variable)));
-  const callersOfLedger = new Set(['transaction-aggregator', 'erp-sync']);
+  const callersOfLedger = new Set(['transaction-aggregator', 'erp-sync', 'console']);
   const publicPorts = (app: string): number[] =>
     app === 'transaction-aggregator'
       ? [
@@ -805,7 +820,9 @@ function checkNetworkPolicies(objects: K8sObject[], deployments: K8sObject[]): v
         ]
       : app === 'erp-sync'
         ? [Number(schemaDefault(appFacts(app).schema, appFacts(app).webhookPortVariable as string))]
-        : [];
+        : app === 'console'
+          ? [Number(schemaDefault(appFacts(app).schema, appFacts(app).webPortVariable as string))]
+          : [];
 
   for (const policy of policies.filter((p) => p.spec.ingress)) {
     const selected = deployments

@@ -23,6 +23,9 @@
 //      SERVING; then erp-sync, ready once its /readyz answers 200, when it is built and has a tenant
 //      mapping (the demo one, or ERP_SYNC_TENANTS_FILE / ERP_SYNC_TENANTS_JSON), else skipped with a
 //      note. Logs prefixed with the service name.
+//      The Console (apps/console: web page and /api on CONSOLE_PORT, 127.0.0.1:8480), ready once its
+//      /readyz answers, with the demo key for tenant "demo"; its first admin comes from
+//      `npx saldo console create-admin` (the banner says how)
 //   9. a banner with every address, a first command and one that shows the ERP side; `start: ready`
 //      marks it for scripts
 //  10. SIGINT/SIGTERM: services stopped gracefully (reverse order), then the stand-ins and the
@@ -82,6 +85,7 @@ const MIGRATIONS = [
   { app: 'wallet-ledger', script: dist('wallet-ledger', 'cli.js') },
   { app: 'transaction-aggregator', script: dist('transaction-aggregator', 'cli.js') },
   { app: 'erp-sync', script: dist('erp-sync', 'cli.js') },
+  { app: 'console', script: dist('console', 'cli.js') },
 ];
 
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -226,6 +230,10 @@ function stackEnv(secrets) {
     AGGREGATOR_CONNECT_PORT: '8080',
     ERP_SYNC_HTTP_HOST: '127.0.0.1',
     ERP_SYNC_HTTP_PORT: '9466',
+    CONSOLE_HOST: '127.0.0.1',
+    CONSOLE_PORT: '8480',
+    CONSOLE_HTTP_HOST: '127.0.0.1',
+    CONSOLE_HTTP_PORT: '9469',
   };
   const env = { ...defaults, ...secrets, ...withoutEmpty(process.env) };
   env.PUBSUB_PROJECT_ID ||= env.GOOGLE_CLOUD_PROJECT;
@@ -240,6 +248,11 @@ function stackEnv(secrets) {
     (env.SALDO_API_KEYS ?? '').split(',').some((e) => e.trim().split(';')[0] === erpSyncEntry)
   )
     env.ERP_SYNC_AGGREGATOR_API_KEYS ||= erpSyncEntry;
+  // The Console reads and acts for tenant "demo" with the demo key, and reads the ledger's entries.
+  env.CONSOLE_AGGREGATOR_TARGET ||= localHost(env.AGGREGATOR_GRPC_URL);
+  env.CONSOLE_LEDGER_TARGET ||= localHost(env.LEDGER_GRPC_URL);
+  if (env.SALDO_DEMO_API_KEY) env.CONSOLE_TENANT_API_KEYS ||= `${DEMO_TENANT}=${env.SALDO_DEMO_API_KEY}`;
+  env.CONSOLE_ERP_SYNC_METRICS_URL ||= `http://${localHost(`${env.ERP_SYNC_HTTP_HOST}:${env.ERP_SYNC_HTTP_PORT}`)}/metrics`;
   return env;
 }
 
@@ -251,7 +264,10 @@ function validateConfigs(env) {
     ['wallet-ledger', dist('wallet-ledger', 'config.js'), 'loadLedgerConfig'],
     ['transaction-aggregator', dist('transaction-aggregator', 'config.js'), 'loadAggregatorConfig'],
     ['erp-sync', dist('erp-sync', 'config.js'), 'loadErpSyncConfig'],
-  ].filter(([app, file]) => app !== 'erp-sync' || fs.existsSync(path.join(root, file)));
+    ['console', dist('console', 'config.js'), 'loadConsoleConfig'],
+  ].filter(
+    ([app, file]) => (app !== 'erp-sync' && app !== 'console') || fs.existsSync(path.join(root, file)),
+  );
   const configs = {};
   const problems = [];
   for (const [app, file, loader] of checks) {
@@ -617,7 +633,12 @@ function formatLine(line) {
   return `${paint('2', time)} ${paint(LEVEL_COLORS[entry.level] ?? '32', level.padEnd(5))} ${entry.msg ?? ''}${paint('2', rest)}`;
 }
 
-const SERVICE_COLORS = { 'wallet-ledger': '36', 'transaction-aggregator': '35', 'erp-sync': '34' };
+const SERVICE_COLORS = {
+  'wallet-ledger': '36',
+  'transaction-aggregator': '35',
+  'erp-sync': '34',
+  console: '33',
+};
 
 let healthClientCtor;
 function checkHealth(target, service = '', timeoutMs = 1_000) {
@@ -751,6 +772,8 @@ async function stopService(service) {
 // ---------------------------------------------------------------------------------------------
 // Banner
 
+const consoleUrl = (env) => `http://${localHost(`${env.CONSOLE_HOST}:${env.CONSOLE_PORT}`)}/`;
+
 function banner({ env, configs, emulatorInfo, started, skipped, newDemoKey, startedAt, standinsSkipped }) {
   const ledger = configs['wallet-ledger'];
   const aggregatorTarget = localHost(env.AGGREGATOR_GRPC_URL);
@@ -803,6 +826,16 @@ function banner({ env, configs, emulatorInfo, started, skipped, newDemoKey, star
       : standinsSkipped
         ? [['vendor stand-ins', 'not started', standinsSkipped]]
         : []),
+    ...(started.includes('console')
+      ? [
+          ['console', `http ${consoleUrl(env)}`, 'Saldo Console: web page for operators (sign in below)'],
+          [
+            '',
+            `http http://${localHost(`${env.CONSOLE_HTTP_HOST}:${env.CONSOLE_HTTP_PORT}`)}`,
+            '/metrics /healthz /readyz',
+          ],
+        ]
+      : []),
     ...Object.entries(skipped).map(([name, why]) => [name, 'not started', why]),
     ['PostgreSQL', databases.redactUrl(env.DATABASE_URL), ''],
     ['Redis', env.REDIS_URL, ''],
@@ -847,6 +880,12 @@ function banner({ env, configs, emulatorInfo, started, skipped, newDemoKey, star
       '',
     );
   }
+  if (started.includes('console'))
+    lines.push(
+      `The Console is at ${consoleUrl(env)}; its first admin (once; the password is read from stdin):`,
+      `  npx saldo console create-admin --email you@example.com --tenant ${DEMO_TENANT}`,
+      '',
+    );
   lines.push('Ctrl-C stops everything.');
   console.log(lines.join('\n'));
   log('ready');
@@ -921,6 +960,12 @@ async function main() {
       script: dist('erp-sync', 'main.js'),
       readyUrl: `http://${localHost(`${env.ERP_SYNC_HTTP_HOST}:${env.ERP_SYNC_HTTP_PORT}`)}/readyz`,
     },
+    // The Console: ready once its /readyz answers 200 (database reachable).
+    {
+      name: 'console',
+      script: dist('console', 'main.js'),
+      readyUrl: `http://${localHost(`${env.CONSOLE_HTTP_HOST}:${env.CONSOLE_HTTP_PORT}`)}/readyz`,
+    },
   ];
   const skipped = {};
   for (const service of services) {
@@ -960,6 +1005,12 @@ async function main() {
       ? []
       : [
           { variable: 'ERP_SYNC_HTTP_PORT', hostPort: `${env.ERP_SYNC_HTTP_HOST}:${env.ERP_SYNC_HTTP_PORT}` },
+        ]),
+    ...('console' in skipped
+      ? []
+      : [
+          { variable: 'CONSOLE_PORT', hostPort: `${env.CONSOLE_HOST}:${env.CONSOLE_PORT}` },
+          { variable: 'CONSOLE_HTTP_PORT', hostPort: `${env.CONSOLE_HTTP_HOST}:${env.CONSOLE_HTTP_PORT}` },
         ]),
     ...standinPortList.map(([vendor, port]) => ({
       variable: `SALDO_STANDIN_PORTS (${vendor} stand-in)`,

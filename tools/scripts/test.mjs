@@ -9,7 +9,11 @@
 //   5. Jest over unit, integration and e2e suites; `npm test -- <args>` passes <args> to Jest
 //   6. teardown, also on failure and SIGINT/SIGTERM: stop our emulators, drop saldo_test_<id>*
 //      (SALDO_TEST_KEEP=1 keeps them)
-//   7. one last line `tests: N passed, N failed`; exit code 0 only if tests ran and none failed
+//   6. the Console's browser suite (apps/console/browser, @playwright/test driving Debian's
+//      chromium, installed with apt-get when missing) after Jest, when the run is unfiltered or a
+//      filter names the console; SALDO_TEST_BROWSER=0 skips it, =1 runs it with any filter
+//   7. one last line `tests: N passed, N failed` (Jest's and the browser suite's tests together);
+//      exit code 0 only if tests ran and none failed
 //
 // Jest and the migrations see, on top of the caller's environment:
 //   DATABASE_URL, SALDO_TEST_DATABASE_URL   the shared database of this run
@@ -43,6 +47,7 @@ const MIGRATIONS = [
     args: ['migrate'],
   },
   { app: 'erp-sync', script: 'dist/out-tsc/apps/erp-sync/src/cli.js', args: ['migrate'] },
+  { app: 'console', script: 'dist/out-tsc/apps/console/src/cli.js', args: ['migrate'] },
 ];
 
 const PROJECT_ID = 'saldo-test';
@@ -57,6 +62,9 @@ const EMULATOR_SETTLE_MS = 5_000; // on teardown, wait this long for an emulator
 const runId = Array.from({ length: 8 }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[randomInt(36)]).join('');
 const runDir = emulators.runDirFor(runId);
 const jestJson = path.join(runDir, 'jest.json');
+const browserJson = path.join(runDir, 'playwright.json');
+const BROWSER_TIMEOUT_MS = 15 * 60_000;
+const CHROMIUM = process.env.CONSOLE_CHROMIUM || '/usr/bin/chromium';
 const keep = process.env.SALDO_TEST_KEEP === '1';
 
 const state = {
@@ -66,6 +74,8 @@ const state = {
   dbBase: null, // set before the first CREATE DATABASE so teardown drops partial work
   signal: null,
   jestFailure: null, // how Jest exited, if not with code 0
+  browserWanted: false,
+  browserFailure: null, // why the browser suite did not run or how it exited
 };
 
 const log = (message) => console.log(`test: ${message}`);
@@ -244,6 +254,59 @@ async function runJest(env) {
   }
 }
 
+function browserSuiteWanted(extra) {
+  if (process.env.SALDO_TEST_BROWSER === '0') return false;
+  if (process.env.SALDO_TEST_BROWSER === '1') return true;
+  const filters = extra.filter((arg) => !arg.startsWith('-'));
+  return extra.length === 0 || filters.some((arg) => /console/.test(arg));
+}
+
+// Debian's chromium for the browser suite (Playwright's own download cannot work here).
+async function ensureChromium() {
+  if (fs.existsSync(CHROMIUM)) return;
+  log(`${CHROMIUM} missing: apt-get install -y chromium`);
+  const install = () =>
+    run('apt-get install', 'apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
+      timeoutMs: INSTALL_TIMEOUT_MS,
+    });
+  let { code } = await install();
+  if (code !== 0) {
+    await run('apt-get update', 'apt-get', ['update'], { timeoutMs: INSTALL_TIMEOUT_MS });
+    ({ code } = await install());
+  }
+  if (code !== 0 || !fs.existsSync(CHROMIUM))
+    throw new HarnessError(`cannot install chromium (apt-get exit ${code})`);
+}
+
+async function runBrowserSuite(env) {
+  const args = [
+    'node_modules/@playwright/test/cli.js',
+    'test',
+    '--config',
+    'apps/console/browser/playwright.config.ts',
+  ];
+  log(`node ${args.join(' ')}`);
+  const { code, signal } = await run('playwright', process.execPath, args, {
+    env: { ...env, CONSOLE_PLAYWRIGHT_JSON: browserJson, CONSOLE_CHROMIUM: CHROMIUM },
+    timeoutMs: BROWSER_TIMEOUT_MS,
+  });
+  return code === 0 ? null : `browser suite ${describeExit(code, signal)}`;
+}
+
+// Playwright's JSON report: expected = passed, unexpected = failed, flaky = passed on a retry.
+function readBrowserReport() {
+  try {
+    const { stats, errors } = JSON.parse(fs.readFileSync(browserJson, 'utf8'));
+    return {
+      passed: stats.expected + stats.flaky,
+      failed:
+        stats.unexpected + (stats.expected + stats.unexpected + stats.flaky === 0 && errors?.length ? 1 : 0),
+    };
+  } catch {
+    return null;
+  }
+}
+
 async function teardown() {
   const pending = state.emulatorsStarting?.catch(() => {});
   if (pending)
@@ -302,10 +365,17 @@ function finish({ error = null } = {}) {
     }
     await teardown();
     const report = readReport();
-    const { passed, failed } = report
+    let { passed, failed } = report
       ? countResults(report)
       : { passed: 0, failed: error || state.signal ? 1 : 0 };
     const reasons = [];
+    if (state.browserWanted) {
+      const browser = readBrowserReport();
+      passed += browser?.passed ?? 0;
+      failed += browser ? browser.failed : 1;
+      if (!browser) reasons.push(`browser suite: ${state.browserFailure ?? 'no results'}`);
+      else if (state.browserFailure && browser.failed === 0) reasons.push(state.browserFailure);
+    }
     if (failed > 0) reasons.push(`${failed} failed`);
     if (state.jestFailure) reasons.push(`jest ${state.jestFailure}`);
     if (report && passed + failed === 0) reasons.push('no test ran');
@@ -339,17 +409,23 @@ async function main() {
   if (state.signal) return;
   state.emulatorsStarting = startEmulators();
   state.emulatorsStarting.catch(() => {}); // awaited below; teardown also waits for it
+  state.browserWanted = browserSuiteWanted(process.argv.slice(2));
+  const chromium = state.browserWanted ? ensureChromium() : Promise.resolve();
+  chromium.catch(() => {}); // awaited after Jest
   await runOrFail('build', process.execPath, ['tools/scripts/build.mjs'], { timeoutMs: BUILD_TIMEOUT_MS });
   const serviceEnv = await state.emulatorsStarting;
   if (state.signal) return;
   const databaseEnv = await prepareDatabases(serviceEnv);
   if (state.signal) return;
-  state.jestFailure = await runJest({
-    ...process.env,
-    ...serviceEnv,
-    ...databaseEnv,
-    SALDO_TEST_RUN_ID: runId,
-  });
+  const testEnv = { ...process.env, ...serviceEnv, ...databaseEnv, SALDO_TEST_RUN_ID: runId };
+  state.jestFailure = await runJest(testEnv);
+  if (!state.browserWanted || state.signal) return;
+  try {
+    await chromium;
+    state.browserFailure = await runBrowserSuite(testEnv);
+  } catch (error) {
+    state.browserFailure = error instanceof Error ? error.message : String(error);
+  }
 }
 
 process.on('SIGINT', onSignal);

@@ -9,7 +9,9 @@ import { ledgerEventSchema } from './mapping/ledger-event';
 import { TenantConfigError } from './mapping/tenant-config';
 import { formatReport, reconcile } from './reconcile/reconcile';
 import { RETENTION_LOCK, retentionPolicyOf, runRetention } from './retention/retention';
-import { createConnectors, loadTenants } from './runtime';
+import { HUB_USAGE, runHubCommand } from './hub/hub-cli';
+import { createConnectors, createHub, loadTenants } from './runtime';
+import { createLogger } from '@saldo/logging';
 import { AggregatorGateway, parseTenantKeys } from './shadow/aggregator-gateway';
 import { DocumentStore, type DocumentState } from './shadow/document-store';
 import { SyncStore } from './store/sync-store';
@@ -34,7 +36,7 @@ commands:
                                    batches, under the same advisory lock as the worker's hourly run);
                                    prints the rows deleted per table; exit 1 when another run holds
                                    the lock
-`;
+${HUB_USAGE}`;
 
 const cliConfigSchema = z.object({
   DATABASE_URL: envSchemas.url('postgres://postgres@127.0.0.1:5432/saldo', ['postgres', 'postgresql']),
@@ -170,6 +172,16 @@ async function main(argv: string[]): Promise<number> {
         } finally {
           gateway.close();
         }
+      }
+      case 'hub': {
+        const config = loadErpSyncConfig();
+        const hub = createHub(
+          config,
+          db,
+          createConnectors(config, store),
+          createLogger('erp-sync-hub', 'warn'),
+        );
+        return await runHubCommand(hub.service, flags, (text) => process.stdout.write(text));
       }
       case 'retention': {
         if (flags[0] !== 'run' || !retentionConfig) break;

@@ -139,6 +139,33 @@ export const erpSyncConfigSchema = z.object({
   /** How far a webhook's signature timestamp may be from now. */
   ERP_SYNC_WEBHOOK_TOLERANCE_S: envSchemas.positiveInt(300, 3_600),
   ...retentionEnvShape,
+  /** The integration hub (customer records across the three systems): scheduled runs in the worker. */
+  ERP_SYNC_HUB_ENABLED: flag(false),
+  /** Redis of the hub's job queue (BullMQ). */
+  REDIS_URL: envSchemas.url('redis://127.0.0.1:6379', ['redis', 'rediss']),
+  ERP_SYNC_HUB_QUEUE: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .default('saldo-hub'),
+  /** Records per page read from a system (one PostgreSQL transaction per page). */
+  ERP_SYNC_HUB_PAGE_SIZE: envSchemas.positiveInt(500, 1_000),
+  /** Pages per connector and run; a longer backlog continues in the next run. */
+  ERP_SYNC_HUB_MAX_PAGES: envSchemas.positiveInt(100, 10_000),
+  /** How often each connector's hub sync runs (schema check → read → resolve → write back). */
+  ERP_SYNC_HUB_NETSUITE_EVERY_MS: ms(300_000, 86_400_000),
+  ERP_SYNC_HUB_ZENDESK_EVERY_MS: ms(60_000, 86_400_000),
+  ERP_SYNC_HUB_ACTIVECAMPAIGN_EVERY_MS: ms(60_000, 86_400_000),
+  /** Hub jobs one worker runs at once (different tenants; one tenant runs one job at a time). */
+  ERP_SYNC_HUB_CONCURRENCY: envSchemas.positiveInt(2, 32),
+  /** The hub's operator API (HTTP/JSON for the console): served only when the token is set. */
+  ERP_SYNC_HUB_API_TOKEN: envSchemas.secret(24).optional(),
+  ERP_SYNC_HUB_API_HOST: z.string().min(1).default('127.0.0.1'),
+  ERP_SYNC_HUB_API_PORT: z.coerce
+    .number({ error: 'expected a port number' })
+    .int()
+    .min(0)
+    .max(65535)
+    .default(9468),
   ERP_SYNC_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   ERP_SYNC_HTTP_PORT: z.coerce
     .number({ error: 'expected a port number' })

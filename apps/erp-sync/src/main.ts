@@ -8,7 +8,10 @@ import { LedgerEventsConsumer } from './consumer/ledger-events.consumer';
 import { createErpSyncDataSource } from './database/erp-sync-data-source';
 import { TenantConfigError } from './mapping/tenant-config';
 import { RetentionJob, retentionPolicyOf } from './retention/retention';
-import { createConnectors, createWorker, crmConnectorsOf, loadTenants } from './runtime';
+import type { LimiterStats } from './connectors/limiter';
+import { HubApi } from './hub/hub-api';
+import { HubJobs } from './hub/hub-jobs';
+import { createConnectors, createHub, createWorker, crmConnectorsOf, loadTenants } from './runtime';
 import { AggregatorGateway, parseTenantKeys } from './shadow/aggregator-gateway';
 import { DocumentStore } from './shadow/document-store';
 import { ShadowConfirmer } from './shadow/shadow-confirmer';
@@ -71,7 +74,46 @@ async function main(): Promise<void> {
     documents,
   );
 
+  const hub =
+    config.ERP_SYNC_HUB_ENABLED || config.ERP_SYNC_HUB_API_TOKEN
+      ? createHub(config, db, connectors, logger)
+      : undefined;
+  const hubJobs =
+    hub && config.ERP_SYNC_HUB_ENABLED
+      ? new HubJobs(
+          hub.engine,
+          hub.store,
+          {
+            redisUrl: config.REDIS_URL,
+            queueName: config.ERP_SYNC_HUB_QUEUE,
+            concurrency: config.ERP_SYNC_HUB_CONCURRENCY,
+            everyMs: {
+              ...(connectors.netsuite ? { netsuite: config.ERP_SYNC_HUB_NETSUITE_EVERY_MS } : {}),
+              ...(connectors.zendesk ? { zendesk: config.ERP_SYNC_HUB_ZENDESK_EVERY_MS } : {}),
+              ...(connectors.activecampaign
+                ? { activecampaign: config.ERP_SYNC_HUB_ACTIVECAMPAIGN_EVERY_MS }
+                : {}),
+            },
+          },
+          logger.child({ component: 'hub-jobs' }),
+        )
+      : undefined;
+
   const registry = createMetricsRegistry('erp-sync');
+  new Gauge({
+    name: 'saldo_erp_sync_hub_records',
+    help: 'Integration hub: customers by state, quarantined records, open reviews, paused fields (schema drift)',
+    labelNames: ['kind'],
+    registers: [registry],
+    async collect() {
+      if (!hub) return;
+      const status = await hub.store.status();
+      for (const [state, n] of Object.entries(status.customers)) this.set({ kind: `customers_${state}` }, n);
+      this.set({ kind: 'quarantined' }, status.quarantined);
+      this.set({ kind: 'in_review' }, status.inReview);
+      this.set({ kind: 'paused_fields' }, status.paused);
+    },
+  });
   new Gauge({
     name: 'saldo_erp_sync_records',
     help: 'Sync records by connector and state',
@@ -95,6 +137,33 @@ async function main(): Promise<void> {
         this.set({ connector: name }, limiter.stats().inFlight);
     },
   });
+  // The limiter's state besides requests in flight (the Console's sync page shows them).
+  const limiterGauge = (name: string, help: string, value: (stats: LimiterStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['connector'],
+      registers: [registry],
+      collect() {
+        for (const [connector, limiter] of Object.entries(connectors.limiters))
+          this.set({ connector }, value(limiter.stats()));
+      },
+    });
+  limiterGauge(
+    'saldo_erp_sync_limiter_limit',
+    'Vendor requests allowed at once, by connector',
+    (s) => s.limit,
+  );
+  limiterGauge(
+    'saldo_erp_sync_limiter_queued',
+    'Vendor requests waiting for the limiter, by connector',
+    (s) => s.queued,
+  );
+  limiterGauge(
+    'saldo_erp_sync_limiter_paused_seconds',
+    "Seconds the connector still waits after a vendor's Retry-After (0: not paused)",
+    (s) => s.pausedForMs / 1000,
+  );
   new Gauge({
     name: 'saldo_erp_sync_shadow_documents',
     help: 'ERP documents behind shadow top-ups, by state (rejected_unrecoverable needs an operator)',
@@ -146,6 +215,23 @@ async function main(): Promise<void> {
         },
       },
       {
+        name: 'hub',
+        critical: false,
+        check: async () => {
+          if (!hub) return { ok: true, detail: 'integration hub off' };
+          const paused = await hub.store.paused();
+          const status = await hub.store.status();
+          return {
+            ok: paused.length === 0,
+            detail:
+              `${status.quarantined} quarantined, ${status.inReview} in review` +
+              (paused.length
+                ? `; paused by schema drift: ${paused.map((p) => `${p.tenantId} ${p.connector}.${p.sourceField}`).join(', ')}`
+                : ''),
+          };
+        },
+      },
+      {
         name: 'shadow_documents',
         critical: false,
         check: async () => {
@@ -191,6 +277,14 @@ async function main(): Promise<void> {
       },
       'shadow balance confirmation off',
     );
+  const hubApi =
+    hub && config.ERP_SYNC_HUB_API_TOKEN
+      ? await new HubApi(hub.service, config.ERP_SYNC_HUB_API_TOKEN, logger).listen(
+          config.ERP_SYNC_HUB_API_PORT,
+          config.ERP_SYNC_HUB_API_HOST,
+        )
+      : undefined;
+  await hubJobs?.start();
   if (config.ERP_SYNC_WORKER_ENABLED) worker.start();
   confirmer?.start();
   retention?.start();
@@ -203,6 +297,8 @@ async function main(): Promise<void> {
       webhooks: webhooks?.url,
       shadow: shadowOn,
       retention: retention !== undefined,
+      hub: hubJobs !== undefined,
+      hubApi: hubApi?.url,
     },
     'erp-sync is running',
   );
@@ -210,6 +306,8 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     await webhooks?.close();
+    await hubApi?.close();
+    await hubJobs?.stop();
     await consumer.stop();
     await confirmer?.stop();
     await retention?.stop();

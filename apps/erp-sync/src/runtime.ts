@@ -9,12 +9,25 @@ import { VendorHttp } from './connectors/vendor-http';
 import { loadTenantsConfig, type TenantsConfig } from './mapping/tenant-config';
 import { SyncStore, type ConnectorName } from './store/sync-store';
 import { SyncWorker } from './sync/sync-worker';
+import { HubEngine } from './hub/hub-engine';
+import { HubService } from './hub/hub-service';
+import { HubStore } from './hub/hub-store';
+import type { HubConnector } from './hub/mapping';
+import {
+  ActiveCampaignCustomers,
+  NetSuiteCustomers,
+  ZendeskCustomers,
+  type CustomerSource,
+} from './hub/sources';
+import type { DataSource } from 'typeorm';
 
 export interface Connectors {
   netsuite?: NetSuiteConnector;
   zendesk?: ZendeskConnector;
   activecampaign?: ActiveCampaignConnector;
   limiters: Partial<Record<ConnectorName, AdaptiveLimiter>>;
+  /** Each vendor's HTTP door (its limiter, audit): the integration hub speaks through the same one. */
+  http: Partial<Record<ConnectorName, VendorHttp>>;
 }
 
 export function loadTenants(config: ErpSyncConfig): TenantsConfig {
@@ -31,19 +44,19 @@ function privateKey(config: ErpSyncConfig): string {
 export function createConnectors(config: ErpSyncConfig, store: SyncStore): Connectors {
   const audit = (write: Parameters<SyncStore['audit']>[0]) => store.audit(write);
   const limiters: Connectors['limiters'] = {};
-  const result: Connectors = { limiters };
+  const result: Connectors = { limiters, http: {} };
   if (config.NETSUITE_ENABLED) {
     const limiter = (limiters.netsuite = new AdaptiveLimiter({
       name: 'netsuite',
       maxConcurrency: config.NETSUITE_CONCURRENCY,
     }));
-    const http = new VendorHttp({
+    const http = (result.http.netsuite = new VendorHttp({
       connector: 'netsuite',
       baseUrl: config.NETSUITE_BASE_URL,
       limiter,
       timeoutMs: config.ERP_SYNC_HTTP_TIMEOUT_MS,
       audit,
-    });
+    }));
     const tokens = new NetSuiteTokenSource(
       {
         baseUrl: config.NETSUITE_BASE_URL,
@@ -62,13 +75,13 @@ export function createConnectors(config: ErpSyncConfig, store: SyncStore): Conne
       maxConcurrency: config.ZENDESK_CONCURRENCY,
       minIntervalMs: config.ZENDESK_MIN_INTERVAL_MS,
     }));
-    const http = new VendorHttp({
+    const http = (result.http.zendesk = new VendorHttp({
       connector: 'zendesk',
       baseUrl: config.ZENDESK_BASE_URL,
       limiter,
       timeoutMs: config.ERP_SYNC_HTTP_TIMEOUT_MS,
       audit,
-    });
+    }));
     result.zendesk = new ZendeskConnector(
       http,
       { email: config.ZENDESK_EMAIL, apiToken: config.ZENDESK_API_TOKEN },
@@ -85,13 +98,13 @@ export function createConnectors(config: ErpSyncConfig, store: SyncStore): Conne
       maxConcurrency: config.ACTIVECAMPAIGN_CONCURRENCY,
       minIntervalMs: config.ACTIVECAMPAIGN_MIN_INTERVAL_MS,
     }));
-    const http = new VendorHttp({
+    const http = (result.http.activecampaign = new VendorHttp({
       connector: 'activecampaign',
       baseUrl: config.ACTIVECAMPAIGN_BASE_URL,
       limiter,
       timeoutMs: config.ERP_SYNC_HTTP_TIMEOUT_MS,
       audit,
-    });
+    }));
     result.activecampaign = new ActiveCampaignConnector(http, {
       apiToken: config.ACTIVECAMPAIGN_API_TOKEN,
       fields: {
@@ -155,4 +168,40 @@ export function createWorker(
   if (connectors.zendesk) worker.register(connectors.zendesk, balanceOf);
   if (connectors.activecampaign) worker.register(connectors.activecampaign, balanceOf);
   return worker;
+}
+
+/** The integration hub over the enabled connectors (docs/integration-hub.md). */
+export function createHub(
+  config: ErpSyncConfig,
+  db: DataSource,
+  connectors: Connectors,
+  logger: Logger,
+): {
+  service: HubService;
+  engine: HubEngine;
+  store: HubStore;
+  sources: Partial<Record<HubConnector, CustomerSource>>;
+} {
+  const sources: Partial<Record<HubConnector, CustomerSource>> = {};
+  if (connectors.netsuite) sources.netsuite = new NetSuiteCustomers(connectors.netsuite);
+  if (connectors.http.zendesk)
+    sources.zendesk = new ZendeskCustomers(
+      connectors.http.zendesk,
+      { email: config.ZENDESK_EMAIL, apiToken: config.ZENDESK_API_TOKEN },
+      config.ERP_SYNC_BULK_POLL_MS,
+    );
+  if (connectors.http.activecampaign)
+    sources.activecampaign = new ActiveCampaignCustomers(
+      connectors.http.activecampaign,
+      config.ACTIVECAMPAIGN_API_TOKEN,
+      config.ERP_SYNC_BULK_POLL_MS,
+    );
+  const store = new HubStore(db);
+  const engine = new HubEngine(
+    store,
+    sources,
+    { pageSize: config.ERP_SYNC_HUB_PAGE_SIZE, maxPagesPerRun: config.ERP_SYNC_HUB_MAX_PAGES },
+    logger.child({ component: 'hub' }),
+  );
+  return { service: new HubService(store, engine, sources), engine, store, sources };
 }

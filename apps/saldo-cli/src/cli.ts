@@ -5,12 +5,18 @@ import { ConfigError } from '@saldo/config';
 import { ApiFailure, explain, isServiceError } from './api';
 import { parseArgs, UsageError } from './args';
 import { eventCommands } from './commands/events';
+import { hubCommands } from './commands/hub';
 import { moneyCommands, type Command } from './commands/money';
 import { MissingTool, operatorCommands } from './commands/operator';
 import { createContext } from './context';
 import { toJson } from './format';
 
-const COMMANDS: Record<string, Command> = { ...moneyCommands, ...operatorCommands, ...eventCommands };
+const COMMANDS: Record<string, Command> = {
+  ...moneyCommands,
+  ...operatorCommands,
+  ...eventCommands,
+  ...hubCommands,
+};
 /** Words that take a sub-command ("wallet show"). */
 const GROUPS = new Set(
   Object.keys(COMMANDS)

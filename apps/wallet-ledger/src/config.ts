@@ -17,9 +17,9 @@ export const ledgerConfigSchema = z.object({
   LEDGER_LOCK_RETRY_DELAY_MS: envSchemas.positiveInt(10, 10_000),
   LEDGER_LOCK_MAX_WAITERS: envSchemas.positiveInt(10_000, 1_000_000),
   /** Group commit: commands per database transaction, and batches in flight at once. */
-  LEDGER_BATCH_MAX: envSchemas.positiveInt(64, 1_000),
-  LEDGER_BATCH_CONCURRENCY: envSchemas.positiveInt(4, 100),
-  LEDGER_BATCH_MAX_QUEUED: envSchemas.positiveInt(10_000, 1_000_000),
+  LEDGER_BATCH_MAX: envSchemas.positiveInt(1_000, 1_000),
+  LEDGER_BATCH_CONCURRENCY: envSchemas.positiveInt(2, 100),
+  LEDGER_BATCH_MAX_QUEUED: envSchemas.positiveInt(50_000, 1_000_000),
   /**
    * The largest amount of one action, in minor units (default 10^15), and per-asset overrides
    * ("USD=100000000,IDR=5000000000"): larger amounts are refused AMOUNT_LIMIT_EXCEEDED (issue 11 #5).

@@ -6,7 +6,8 @@ import type Redis from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { LEDGER_CONFIG, type LedgerConfig } from './config';
 import { createLedgerDataSource } from './database/ledger-data-source';
-import { HoldExpirySweeper } from './ledger/hold-expiry.sweeper';
+import { GrantsService } from './grants/grants.service';
+import { GrantExpirySweeper, HoldExpirySweeper } from './ledger/expiry.sweeper';
 import { LedgerGrpcController } from './ledger/ledger.grpc-controller';
 import { LedgerRepository } from './ledger/ledger.repository';
 import { LedgerService } from './ledger/ledger.service';
@@ -80,6 +81,22 @@ export class LedgerModule implements OnApplicationBootstrap, OnApplicationShutdo
               config.LEDGER_HOLD_SWEEP_BATCH,
             ),
         },
+        {
+          provide: GrantsService,
+          inject: [DATA_SOURCE, LedgerService],
+          useFactory: (db: DataSource, ledger: LedgerService) => new GrantsService(db, ledger),
+        },
+        {
+          provide: GrantExpirySweeper,
+          inject: [GrantsService],
+          useFactory: (grants: GrantsService) =>
+            new GrantExpirySweeper(
+              grants,
+              logger,
+              config.LEDGER_HOLD_SWEEP_INTERVAL_MS,
+              config.LEDGER_HOLD_SWEEP_BATCH,
+            ),
+        },
         ServiceTokenGuard,
       ],
     };
@@ -87,16 +104,18 @@ export class LedgerModule implements OnApplicationBootstrap, OnApplicationShutdo
 
   constructor(
     private readonly sweeper: HoldExpirySweeper,
+    private readonly grantSweeper: GrantExpirySweeper,
     @Inject(DATA_SOURCE) private readonly db: DataSource,
     @Inject(REDIS) private readonly redis: Redis,
   ) {}
 
   onApplicationBootstrap(): void {
     this.sweeper.start();
+    this.grantSweeper.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.sweeper.stop();
+    await Promise.all([this.sweeper.stop(), this.grantSweeper.stop()]);
     await this.db.destroy();
     this.redis.disconnect();
   }

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { ledgerV1 } from '@saldo/proto';
 import { createTestDatabase } from '@saldo/test-support';
-import { HoldExpirySweeper } from '../src/ledger/hold-expiry.sweeper';
+import { HoldExpirySweeper } from '../src/ledger/expiry.sweeper';
 import {
   balanceOf,
   freeLocalPort,

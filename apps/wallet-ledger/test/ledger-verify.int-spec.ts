@@ -96,7 +96,7 @@ describe('ledger verify (the operator command, built CLI, private database)', ()
     expect(output).toMatch(/ok\s+balances-equal-entries\s+\d+ checked/);
     expect(output).toMatch(/ok\s+holds-resolved-once\s+2 checked/);
     expect(output).toMatch(/ok\s+shadow-credits-match\s+2 checked/);
-    expect(output).toMatch(/ledger verified: 11 checks passed/);
+    expect(output).toMatch(/ledger verified: 14 checks passed/);
   });
 
   it('finds a balance tampered with behind the guards, and an entry deleted behind them', async () => {

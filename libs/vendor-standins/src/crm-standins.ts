@@ -53,12 +53,66 @@ export class ZendeskStandin extends StandinServer {
   private jobSeq = 0;
   private readonly limit: RateLimit;
   private readonly readLimit = new RateLimit(20, 40);
+  /** The incremental exports: 10 requests a minute. */
+  private exportLimit = new RateLimit(10 / 60, 10);
+  /** The account's custom user fields (`GET /api/v2/user_fields`); a test may rename or retype one. */
+  userFieldDefs: Array<{ key: string; type: 'text' | 'decimal' | 'date' | 'dropdown' | 'integer'; title: string }> = [];
 
   constructor(
     private readonly options: { email: string; apiToken: string; userFields?: readonly string[]; requestsPerSecond?: number; burst?: number },
   ) {
     super();
     this.limit = new RateLimit(options.requestsPerSecond ?? 1, options.burst ?? 3);
+    this.userFieldDefs = (options.userFields ?? []).map((key) => ({ key, type: 'text', title: key.replace(/_/g, ' ') }));
+  }
+
+  /** Creates or edits a user "inside Zendesk" (an agent's change): a new `updated_at` and export position. */
+  editUser(externalId: string, change: Partial<Pick<ZendeskUser, 'name' | 'email' | 'phone'>> & { user_fields?: Record<string, string | null> }, at?: string): ZendeskUser {
+    const existing = this.users.get(`x:${externalId}`);
+    const user: ZendeskUser = existing ?? { id: (this.nextId += 1), name: change.name ?? externalId, email: null, phone: null, external_id: externalId, user_fields: {}, updated_at: '', seq: 0, writes: 0 };
+    if (change.name !== undefined) user.name = change.name;
+    if (change.email !== undefined) user.email = change.email;
+    if (change.phone !== undefined) user.phone = change.phone;
+    Object.assign(user.user_fields, change.user_fields ?? {});
+    user.updated_at = at ?? this.stamp();
+    if (user.updated_at > this.lastStamp) this.lastStamp = user.updated_at;
+    user.seq = this.seq += 1;
+    this.users.set(`x:${externalId}`, user);
+    return user;
+  }
+
+  /** A user without an owner id (an agent created it by hand), keyed by e-mail or its own id. */
+  addUser(change: { name: string; email: string | null; phone: string | null; user_fields?: Record<string, string | null> }, at?: string): ZendeskUser {
+    const user: ZendeskUser = {
+      id: (this.nextId += 1),
+      name: change.name,
+      email: change.email,
+      phone: change.phone,
+      external_id: null,
+      user_fields: { ...change.user_fields },
+      updated_at: at ?? this.stamp(),
+      seq: (this.seq += 1),
+      writes: 0,
+    };
+    if (user.updated_at > this.lastStamp) this.lastStamp = user.updated_at;
+    this.users.set(change.email ? `e:${change.email}` : `i:${user.id}`, user);
+    return user;
+  }
+
+  /** Schema drift: renames or retypes a custom user field (stored values move along with a rename). */
+  changeUserField(key: string, change: { rename?: string; type?: 'text' | 'decimal' | 'date' | 'dropdown' | 'integer' }): void {
+    const field = this.userFieldDefs.find((f) => f.key === key);
+    if (!field) throw new Error(`no user field ${key}`);
+    if (change.type) field.type = change.type;
+    if (change.rename) {
+      field.key = change.rename;
+      for (const u of this.users.values()) {
+        if (key in u.user_fields) {
+          u.user_fields[change.rename] = u.user_fields[key] ?? null;
+          delete u.user_fields[key];
+        }
+      }
+    }
   }
 
   protected throttleBody(): unknown {
@@ -89,7 +143,12 @@ export class ZendeskStandin extends StandinServer {
       if (!found) return { status: 404, body: { error: 'RecordNotFound', description: 'Not found' } };
       return { status: 200, body: { job_status: this.jobBody(found) } };
     }
+    if (request.method === 'GET' && request.path.replace(/\.json$/, '') === '/api/v2/user_fields') {
+      return { status: 200, body: { user_fields: this.userFieldDefs.map((f, i) => ({ id: 9000 + i, key: f.key, type: f.type, title: f.title, active: true })), count: this.userFieldDefs.length } };
+    }
     if (request.method === 'GET' && request.path === '/api/v2/incremental/users/cursor') {
+      const exportWait = this.exportLimit.take();
+      if (exportWait !== null) return this.throttled(exportWait);
       const after = request.query.get('cursor') ? Number(Buffer.from(request.query.get('cursor')!, 'base64url').toString()) : 0;
       const perPage = Math.min(1000, Number(request.query.get('per_page') ?? 1000));
       const users = [...this.users.values()].filter((u) => u.seq > after).sort((a, b) => a.seq - b.seq).slice(0, perPage);
@@ -213,11 +272,19 @@ export class ZendeskStandin extends StandinServer {
   }
 
   protected userFieldKeys(): readonly string[] {
-    return this.options.userFields ?? [];
+    return this.userFieldDefs.map((f) => f.key);
   }
 
+  /** Never before a time a test set (the vendor's clock only moves forward). */
+  private lastStamp = '';
   protected stamp(): string {
-    return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return now > this.lastStamp ? now : this.lastStamp;
+  }
+
+  /** The incremental export's limit (Zendesk: 10 requests a minute); tests that sync often raise it. */
+  setExportRate(perMinute: number, burst: number): void {
+    this.exportLimit = new RateLimit(perMinute / 60, burst);
   }
 }
 
@@ -264,10 +331,32 @@ export class ActiveCampaignStandin extends StandinServer {
   private batchSeq = 0;
   private readonly limit: RateLimit;
   private readonly importLimit = new RateLimit(100 / 60, 10);
+  /** The account's custom fields (`GET /api/3/fields`); a test may retype or remove one. */
+  fieldDefs: Array<{ id: string; title: string; type: 'text' | 'date' | 'dropdown' | 'textarea' }> = [];
 
-  constructor(private readonly options: { apiToken: string; fieldIds?: readonly string[]; requestsPerSecond?: number; burst?: number }) {
+  constructor(private readonly options: { apiToken: string; fieldIds?: readonly string[]; fieldTitles?: Record<string, string>; requestsPerSecond?: number; burst?: number }) {
     super();
     this.limit = new RateLimit(options.requestsPerSecond ?? 5, options.burst ?? 5);
+    this.fieldDefs = (options.fieldIds ?? []).map((id) => ({ id, title: options.fieldTitles?.[id] ?? `Field ${id}`, type: 'text' }));
+  }
+
+  /** Creates or edits a contact "inside ActiveCampaign" (a marketer's change): a new `udate`. */
+  editContact(email: string, change: { firstName?: string; lastName?: string; phone?: string; fieldValues?: Record<string, string> }, at?: string): ActiveCampaignContact {
+    if (at) this.lastStamp = Math.max(this.lastStamp, Date.parse(at) - 1);
+    const { stored } = this.upsert(email, change, change.fieldValues ?? {});
+    return stored;
+  }
+
+  /** Schema drift: retypes, renames (title) or removes a custom field. */
+  changeField(id: string, change: { title?: string; type?: 'text' | 'date' | 'dropdown' | 'textarea'; remove?: boolean }): void {
+    const i = this.fieldDefs.findIndex((f) => f.id === id);
+    if (i < 0) throw new Error(`no field ${id}`);
+    if (change.remove) {
+      this.fieldDefs.splice(i, 1);
+      return;
+    }
+    if (change.title) this.fieldDefs[i]!.title = change.title;
+    if (change.type) this.fieldDefs[i]!.type = change.type;
   }
 
   protected throttleBody(): unknown {
@@ -313,11 +402,11 @@ export class ActiveCampaignStandin extends StandinServer {
 
   /** The account's custom fields (`GET /api/3/fields`). */
   protected fieldList(): Array<{ id: string; title: string; type: string; perstag: string }> {
-    return (this.options.fieldIds ?? []).map((id) => ({ id, title: `Field ${id}`, type: 'text', perstag: `FIELD_${id}` }));
+    return this.fieldDefs.map((f) => ({ id: f.id, title: f.title, type: f.type, perstag: f.title.toUpperCase().replace(/[^A-Z0-9]+/g, '_') }));
   }
 
   protected fieldExists(id: string): boolean {
-    return !this.options.fieldIds || this.fieldList().some((f) => f.id === id);
+    return !this.options.fieldIds || this.fieldDefs.some((f) => f.id === id);
   }
 
   private sync(text: string): StandinReply {
@@ -381,7 +470,7 @@ export class ActiveCampaignStandin extends StandinServer {
     return { status: 200, body: { success: 1, queued_contacts: contacts.length, batchId } };
   }
 
-  private upsert(email: string, names: { firstName?: unknown; lastName?: unknown; phone?: unknown }, values: Record<string, string>): { stored: ActiveCampaignContact; created: boolean } {
+  upsert(email: string, names: { firstName?: unknown; lastName?: unknown; phone?: unknown }, values: Record<string, string>): { stored: ActiveCampaignContact; created: boolean } {
     const existing = this.contacts.get(email.toLowerCase());
     const text = (v: unknown, fallback: string) => (typeof v === 'string' ? v : fallback);
     const stored: ActiveCampaignContact = {

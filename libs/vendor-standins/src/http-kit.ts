@@ -26,6 +26,7 @@ export interface StandinStats {
 export abstract class StandinServer {
   private server: Server | undefined;
   private forced: { remaining: number; retryAfterS: number | null } = { remaining: 0, retryAfterS: null };
+  private failing = { remaining: 0, status: 503 };
   protected latencyMs = 0;
   /** True when the subclass waits out the latency itself (inside its own concurrency accounting). */
   protected latencyInHandler = false;
@@ -60,6 +61,11 @@ export abstract class StandinServer {
     this.forced = { remaining: count, retryAfterS };
   }
 
+  /** The next `count` requests fail with `status` (a 5xx storm: the vendor is down for a while). */
+  failNext(count: number, status = 503): void {
+    this.failing = { remaining: count, status };
+  }
+
   /** Added to every request's handling time, so concurrent requests really overlap. */
   setLatency(ms: number): void {
     this.latencyMs = ms;
@@ -91,6 +97,9 @@ export abstract class StandinServer {
       if (this.forced.remaining > 0) {
         this.forced.remaining -= 1;
         reply = this.throttled(this.forced.retryAfterS);
+      } else if (this.failing.remaining > 0) {
+        this.failing.remaining -= 1;
+        reply = { status: this.failing.status, body: { error: 'Service Unavailable', description: 'try again later' } };
       } else {
         reply = await this.handle(request);
       }

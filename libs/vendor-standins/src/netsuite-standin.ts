@@ -48,7 +48,32 @@ export interface StoredJournal {
   writes: number;
 }
 
+/** A customer record (the hub's NetSuite side): body fields by REST name, `lastModifiedDate` to the second. */
+export interface StoredCustomer {
+  id: number;
+  externalId: string | null;
+  fields: Record<string, string | null>;
+  lastModified: string;
+  writes: number;
+}
+
+export interface CustomerFieldDef {
+  name: string;
+  type: 'string' | 'integer' | 'boolean' | 'date';
+  title: string;
+}
+
+/** Body fields of `customer` the stand-in knows (a test may rename or retype one: schema drift). */
+export const NETSUITE_CUSTOMER_FIELDS: readonly CustomerFieldDef[] = [
+  { name: 'companyName', type: 'string', title: 'Company Name' },
+  { name: 'email', type: 'string', title: 'Email' },
+  { name: 'phone', type: 'string', title: 'Phone' },
+  { name: 'custentity_saldo_tier', type: 'string', title: 'Saldo Tier' },
+  { name: 'subsidiary', type: 'string', title: 'Subsidiary' },
+];
+
 const SCALE = 2; // NetSuite currency amounts: two decimal places
+const CUSTOMER_PATH = /^\/services\/rest\/record\/v1\/customer\/(eid:[A-Za-z0-9_.:@-]+|\d+)$/;
 const TOKEN_PATH = '/services/rest/auth/oauth2/v1/token';
 const JOURNAL_PATH = /^\/services\/rest\/record\/v1\/journalEntry\/eid:([A-Za-z0-9_-]+)$/;
 
@@ -68,6 +93,9 @@ export class NetSuiteStandin extends StandinServer {
   readonly journals = new Map<string, StoredJournal>();
   /** Invoices and sales orders by `<type>/<tranid>` (what shadow confirmation polls). */
   readonly documents = new Map<string, StoredDocument>();
+  /** Customers by internal id. */
+  readonly customers = new Map<number, StoredCustomer>();
+  customerFields: CustomerFieldDef[] = NETSUITE_CUSTOMER_FIELDS.map((f) => ({ ...f }));
   private readonly tokens = new Map<string, number>();
   private readonly publicKey: KeyObject;
   private readonly accounts: Set<string> | null;
@@ -104,6 +132,33 @@ export class NetSuiteStandin extends StandinServer {
     journal.lastModified = this.stamp();
   }
 
+  /** Creates or edits a customer "inside NetSuite" (an accountant's change); returns it. */
+  editCustomer(key: { id?: number; externalId?: string }, fields: Record<string, string | null>, at?: string): StoredCustomer {
+    const existing = key.id !== undefined ? this.customers.get(key.id) : [...this.customers.values()].find((c) => c.externalId === key.externalId);
+    const customer: StoredCustomer = existing ?? { id: (this.nextId += 1), externalId: key.externalId ?? null, fields: {}, lastModified: '', writes: 0 };
+    Object.assign(customer.fields, fields);
+    customer.lastModified = at ?? this.stamp();
+    if (customer.lastModified > this.lastStamp) this.lastStamp = customer.lastModified;
+    this.customers.set(customer.id, customer);
+    return customer;
+  }
+
+  /** Schema drift: renames (or retypes) a customer body field; stored values move along. */
+  changeCustomerField(name: string, change: { rename?: string; type?: CustomerFieldDef['type'] }): void {
+    const field = this.customerFields.find((f) => f.name === name);
+    if (!field) throw new Error(`no customer field ${name}`);
+    if (change.type) field.type = change.type;
+    if (change.rename) {
+      field.name = change.rename;
+      for (const c of this.customers.values()) {
+        if (name in c.fields) {
+          c.fields[change.rename] = c.fields[name] ?? null;
+          delete c.fields[name];
+        }
+      }
+    }
+  }
+
   protected throttleBody(): unknown {
     return netsuiteError(429, 'Too Many Requests', 'CONCURRENCY_LIMIT_EXCEEDED', 'Request blocked by the concurrency limit: too many concurrent requests for this account.').body;
   }
@@ -137,6 +192,13 @@ export class NetSuiteStandin extends StandinServer {
       return found ? { status: 200, body: this.toRecord(found) } : netsuiteError(404, 'Not Found', 'NONEXISTENT_ID', `Record journalEntry eid:${journal[1]} was not found.`);
     }
     if (request.method === 'POST' && request.path === '/services/rest/query/v1/suiteql') return this.suiteql(request);
+    if (request.method === 'GET' && request.path === '/services/rest/record/v1/metadata-catalog/customer') return this.customerCatalog();
+    const customer = CUSTOMER_PATH.exec(request.path);
+    if (customer && (request.method === 'PATCH' || request.method === 'PUT')) return this.writeCustomer(customer[1]!, request);
+    if (customer && request.method === 'GET') {
+      const found = this.findCustomer(customer[1]!);
+      return found ? { status: 200, body: this.customerRecord(found) } : netsuiteError(404, 'Not Found', 'NONEXISTENT_ID', `Record customer ${customer[1]} was not found.`);
+    }
     return netsuiteError(404, 'Not Found', 'NONEXISTENT_ID', `No resource at ${request.method} ${request.path}.`);
   }
 
@@ -255,7 +317,10 @@ export class NetSuiteStandin extends StandinServer {
     }
     const limit = Math.min(1000, Number(request.query.get('limit') ?? 1000));
     const offset = Number(request.query.get('offset') ?? 0);
-    const rows = this.runQuery(q.replace(/\s+/g, ' ').trim());
+    const normalized = q.replace(/\s+/g, ' ').trim();
+    const customers = this.customerQuery(normalized);
+    if (customers === 'unknown-column') return netsuiteError(400, 'Bad Request', 'INVALID_SEARCH', `Invalid search query: Unknown identifier in ${q.slice(0, 200)}`);
+    const rows = customers ?? this.runQuery(normalized);
     if (!rows) return netsuiteError(400, 'Bad Request', 'INVALID_SEARCH', `Invalid search query: ${q.slice(0, 200)}`);
     const page = rows.slice(offset, offset + limit);
     return {
@@ -313,6 +378,71 @@ export class NetSuiteStandin extends StandinServer {
     return null;
   }
 
+  private customerCatalog(): StandinReply {
+    const properties: Record<string, unknown> = {
+      id: { type: 'string', title: 'Internal ID' },
+      externalId: { type: 'string', title: 'External ID' },
+      lastModifiedDate: { type: 'string', format: 'date-time', title: 'Last Modified Date' },
+    };
+    for (const f of this.customerFields) properties[f.name] = { type: f.type, title: f.title, nullable: true };
+    return { status: 200, body: { type: 'object', properties } };
+  }
+
+  private findCustomer(ref: string): StoredCustomer | undefined {
+    if (ref.startsWith('eid:')) return [...this.customers.values()].find((c) => c.externalId === ref.slice(4));
+    return this.customers.get(Number(ref));
+  }
+
+  /** PATCH customer/{id} (update), PUT customer/eid:{externalId} (upsert): 204 with Location. */
+  private writeCustomer(ref: string, request: StandinRequest): StandinReply {
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(request.body) as Record<string, unknown>;
+    } catch {
+      return netsuiteError(400, 'Bad Request', 'INVALID_CONTENT', 'The request body is not valid JSON.');
+    }
+    for (const [name, value] of Object.entries(body)) {
+      if (name === 'externalId') continue;
+      const field = this.customerFields.find((f) => f.name === name);
+      if (!field) return netsuiteError(400, 'Bad Request', 'INVALID_KEY_OR_REF', `Invalid field ${name}: not a field of customer.`, name);
+      if (value !== null && typeof value !== 'string') return netsuiteError(400, 'Bad Request', 'INVALID_FLD_VALUE', `Invalid value for field ${name}.`, name);
+    }
+    let found = this.findCustomer(ref);
+    if (!found && !ref.startsWith('eid:')) return netsuiteError(404, 'Not Found', 'NONEXISTENT_ID', `Record customer ${ref} was not found.`);
+    const fields = Object.fromEntries(Object.entries(body).filter(([k]) => k !== 'externalId')) as Record<string, string | null>;
+    found = this.editCustomer(found ? { id: found.id } : { externalId: ref.slice(4) }, fields);
+    found.writes += 1;
+    return { status: 204, headers: { location: `${this.url}/services/rest/record/v1/customer/${found.id}` } };
+  }
+
+  private customerRecord(c: StoredCustomer): unknown {
+    return { id: String(c.id), externalId: c.externalId, lastModifiedDate: `${c.lastModified.replace(' ', 'T')}Z`, ...c.fields };
+  }
+
+  /**
+   * `SELECT id, externalid, <columns>, TO_CHAR(lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS lastmodified
+   *  FROM customer WHERE (lastmodifieddate > TO_TIMESTAMP('t', …) OR (lastmodifieddate = TO_TIMESTAMP('t', …) AND id > n))
+   *  ORDER BY lastmodifieddate, id` (a keyset):
+   * columns are field names in lower case; an unknown one is an invalid query, as in NetSuite.
+   */
+  private customerQuery(q: string): Array<Record<string, string>> | null | 'unknown-column' {
+    const m = /^SELECT id, externalid, ((?:[a-z_0-9]+, )*)TO_CHAR\(lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS'\) AS lastmodified FROM customer WHERE \(lastmodifieddate > TO_TIMESTAMP\('([\d :-]+)', 'YYYY-MM-DD HH24:MI:SS'\) OR \(lastmodifieddate = TO_TIMESTAMP\('([\d :-]+)', 'YYYY-MM-DD HH24:MI:SS'\) AND id > (\d+)\)\) ORDER BY lastmodifieddate, id$/.exec(q);
+    if (!m || m[2] !== m[3]) return null;
+    const afterId = Number(m[4]);
+    const columns = m[1]!.split(', ').filter(Boolean);
+    const byColumn = new Map(this.customerFields.map((f) => [f.name.toLowerCase(), f.name]));
+    if (columns.some((c) => !byColumn.has(c))) return 'unknown-column';
+    return [...this.customers.values()]
+      .filter((c) => c.lastModified > m[2]! || (c.lastModified === m[2]! && c.id > afterId))
+      .sort((a, b) => a.lastModified.localeCompare(b.lastModified) || a.id - b.id)
+      .map((c) => ({
+        id: String(c.id),
+        externalid: c.externalId ?? '',
+        ...Object.fromEntries(columns.map((col) => [col, c.fields[byColumn.get(col)!] ?? ''])),
+        lastmodified: c.lastModified,
+      }));
+  }
+
   private toRecord(j: StoredJournal): unknown {
     return {
       id: String(j.id),
@@ -326,8 +456,10 @@ export class NetSuiteStandin extends StandinServer {
     };
   }
 
-  /** Second resolution, as SuiteQL's TO_CHAR prints it. */
+  /** Second resolution, as SuiteQL's TO_CHAR prints it; never before a time a test set (its clock only moves forward). */
+  private lastStamp = '';
   private stamp(): string {
-    return new Date().toISOString().slice(0, 19).replace('T', ' ');
+    const now = new Date().toISOString().slice(0, 19).replace('T', ' ');
+    return now > this.lastStamp ? now : this.lastStamp;
   }
 }

@@ -24,6 +24,9 @@ export interface RunningStandins {
 
 export const ZENDESK_USER_FIELDS = ['saldo_balance', 'saldo_currency', 'saldo_wallet_id', 'saldo_last_usage_at'] as const;
 export const ACTIVECAMPAIGN_FIELD_IDS = { balance: '1', currency: '2', lastUsageAt: '3' } as const;
+/** Custom fields the integration hub maps (customer records): Zendesk user fields, ActiveCampaign field ids. */
+export const ZENDESK_HUB_USER_FIELDS = ['saldo_tier', 'company', 'saldo_tenant'] as const;
+export const ACTIVECAMPAIGN_HUB_FIELDS = { tier: '4', company: '5', tenant: '6' } as const;
 
 /**
  * Starts the three vendor stand-ins with fresh credentials (a new RSA key pair for NetSuite's
@@ -46,12 +49,13 @@ export async function startStandins(options: StartStandinsOptions = {}): Promise
   const zendesk = new ZendeskStandin({
     email: 'saldo@example.com',
     apiToken: zendeskToken,
-    userFields: ZENDESK_USER_FIELDS,
+    userFields: [...ZENDESK_USER_FIELDS, ...ZENDESK_HUB_USER_FIELDS],
     requestsPerSecond: options.zendeskRequestsPerSecond ?? 1,
   });
   const activecampaign = new ActiveCampaignStandin({
     apiToken: acToken,
-    fieldIds: Object.values(ACTIVECAMPAIGN_FIELD_IDS),
+    fieldIds: [...Object.values(ACTIVECAMPAIGN_FIELD_IDS), ...Object.values(ACTIVECAMPAIGN_HUB_FIELDS)],
+    fieldTitles: { '1': 'Saldo Balance', '2': 'Saldo Currency', '3': 'Saldo Last Usage', '4': 'Tier', '5': 'Company', '6': 'Saldo Tenant' },
     requestsPerSecond: options.activeCampaignRequestsPerSecond ?? 5,
   });
   const started: Array<{ close(): Promise<void> }> = [];

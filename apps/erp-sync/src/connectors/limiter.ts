@@ -1,3 +1,5 @@
+import { backoffMs as sharedBackoffMs } from '@saldo/resilience';
+
 /**
  * A per-vendor limiter: at most `limit` requests in flight (the cap, lowered on every 429 and raised
  * back one step per `limit` successes: AIMD), no two starts closer than `minIntervalMs` (a rate
@@ -124,15 +126,17 @@ export class AdaptiveLimiter {
   }
 }
 
-/** Full-jitter exponential backoff: uniform in [0, min(max, base · 2^attempt)]. */
+/**
+ * Full-jitter exponential backoff: uniform in [0, min(max, base · 2^attempt)] (attempt 0-based).
+ * The one policy of @saldo/resilience (STYLE.md 10), in this module's 0-based terms.
+ */
 export function backoffMs(
   attempt: number,
   baseMs: number,
   maxMs: number,
   random: () => number = Math.random,
 ): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.round(random() * ceiling);
+  return sharedBackoffMs(attempt + 1, { baseMs, maxMs: Math.max(maxMs, baseMs) }, random);
 }
 
 /** Retry-After as seconds or an HTTP date; undefined when absent or unreadable. Capped at one hour. */

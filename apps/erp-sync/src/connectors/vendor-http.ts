@@ -3,7 +3,7 @@ import type { ConnectorName, ExternalWrite } from '../store/sync-store';
 import { parseRetryAfter, type AdaptiveLimiter } from './limiter';
 
 export interface VendorRequest {
-  method: 'GET' | 'POST' | 'PUT';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH';
   /** Path and query, e.g. "/api/v2/users/create_or_update". */
   path: string;
   headers: Record<string, string>;

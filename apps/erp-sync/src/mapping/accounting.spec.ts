@@ -3,6 +3,7 @@ import {
   reversalOfUsage,
   tenantsConfig,
   topUp,
+  transactionEvents,
   transfer,
   usage,
   wallet,
@@ -26,6 +27,49 @@ const lines = (m: EventMapping): Array<[string, string, string | null, string]> 
 };
 
 describe('the accounting mapping', () => {
+  it('credit grants: memo legs on grants and their contra never reach the ERP; an expiry books breakage', () => {
+    const alice = wallet('w1', 'alice');
+    const usageFromGrants = map(
+      transactionEvents({
+        tenant: T,
+        action: 'USAGE',
+        wallets: [alice],
+        productCode: 'esign.basic',
+        at: '2026-03-04T10:15:00Z',
+        legs: [
+          { type: 'WALLET', side: 'D', amount: 300n, wallet: 'w1' },
+          { type: 'REVENUE', side: 'C', amount: 300n },
+          { type: 'GRANT', side: 'D', amount: 200n },
+          { type: 'GRANT', side: 'D', amount: 100n },
+          { type: 'GRANT_CONTRA', side: 'C', amount: 300n },
+        ],
+      })[0]!,
+    );
+    expect(lines(usageFromGrants)).toEqual([
+      ['customer_prepayment', '200', 'alice', 'Dr 300'],
+      ['revenue', '400', null, 'Cr 300'],
+    ]);
+    const expiry = map(
+      transactionEvents({
+        tenant: T,
+        action: 'GRANT_EXPIRY',
+        wallets: [alice],
+        at: '2026-03-05T00:00:00Z',
+        legs: [
+          { type: 'GRANT', side: 'D', amount: 50n },
+          { type: 'GRANT_CONTRA', side: 'C', amount: 50n },
+          { type: 'WALLET', side: 'D', amount: 50n, wallet: 'w1' },
+          { type: 'BREAKAGE', side: 'C', amount: 50n },
+        ],
+      })[0]!,
+    );
+    // No breakage account in this tenant's mapping: breakage is booked to revenue.
+    expect(lines(expiry)).toEqual([
+      ['customer_prepayment', '200', 'alice', 'Dr 50'],
+      ['breakage', '400', null, 'Cr 50'],
+    ]);
+  });
+
   it('top-up: Dr cash clearing / Cr customer prepayment, its own journal entry', () => {
     const m = map(topUp(T, wallet('w1', 'alice'), 50_000n, '2026-03-04T10:15:00Z')[0]!);
     expect(lines(m)).toEqual([

@@ -29,7 +29,8 @@ export type AccountRole =
   | 'cost_of_revenue'
   | 'payables'
   | 'promotions'
-  | 'opening_balances';
+  | 'opening_balances'
+  | 'breakage';
 
 export interface AccountingLine {
   role: AccountRole;
@@ -93,7 +94,14 @@ const ROLE_OF_ACCOUNT_TYPE: Record<string, AccountRole> = {
   ACCOUNT_TYPE_PAYABLES: 'payables',
   ACCOUNT_TYPE_PROMOTIONS: 'promotions',
   ACCOUNT_TYPE_OPENING_BALANCES: 'opening_balances',
+  ACCOUNT_TYPE_BREAKAGE: 'breakage',
 };
+
+/**
+ * Credit grants' memo legs (a grant and its contra) say which grant paid, not where money went:
+ * the wallet's own legs already carry the money, so finance never sees them (docs/grants.md).
+ */
+const MEMO_ACCOUNT_TYPES = new Set(['ACCOUNT_TYPE_GRANT', 'ACCOUNT_TYPE_GRANT_CONTRA']);
 
 const USAGE_ACTIONS = new Set(['USAGE']);
 const BALANCE_EVENTS = new Set([
@@ -125,7 +133,9 @@ export function mapLedgerEvent(event: LedgerEventBody, tenants: TenantsConfig): 
 
 function accountingOf(event: LedgerEventBody, tenant: TenantAccounting): TransactionAccounting | null {
   const tx = event.transaction!;
-  const posted = tx.entries.filter((e) => e.phase === 'ENTRY_PHASE_POSTED');
+  const posted = tx.entries.filter(
+    (e) => e.phase === 'ENTRY_PHASE_POSTED' && !MEMO_ACCOUNT_TYPES.has(e.accountType),
+  );
   if (posted.length === 0) return null; // a hold placed or released: nothing for finance yet
   const currencyId = tenant.currencies[tx.assetCode];
   if (!currencyId)
@@ -233,6 +243,8 @@ function accountFor(tenant: TenantAccounting, role: AccountRole, productCode: st
     payables: accounts.payables,
     promotions: accounts.promotions,
     opening_balances: accounts.openingBalances,
+    // Expired prepaid credit is income; without an account of its own it is booked as revenue.
+    breakage: accounts.breakage ?? accounts.revenue,
   }[role];
   if (!account) throw new MappingError(`the tenant's configuration has no ERP account for ${role}`);
   return account;

@@ -34,6 +34,8 @@ export const tenantAccountingSchema = z.strictObject({
     /** Bonus credit and migrated opening balances; needed only if the tenant uses them. */
     promotions: erpId.optional(),
     openingBalances: erpId.optional(),
+    /** Income from prepaid credit that expired unused (credit grants); default: the revenue account. */
+    breakage: erpId.optional(),
   }),
   /** NetSuite currency internal id per ledger asset code; an asset not listed cannot be synced. */
   currencies: z

@@ -28,7 +28,7 @@ export interface ReconciliationReport {
   unmappedErpAccounts: string[];
 }
 
-const CREDIT_NORMAL = new Set<AccountRole>(['customer_prepayment', 'revenue', 'payables']);
+const CREDIT_NORMAL = new Set<AccountRole>(['customer_prepayment', 'revenue', 'payables', 'breakage']);
 const LEDGER_ROLE: Record<string, AccountRole> = {
   wallet: 'customer_prepayment',
   cash_clearing: 'cash_clearing',
@@ -37,6 +37,7 @@ const LEDGER_ROLE: Record<string, AccountRole> = {
   payables: 'payables',
   promotions: 'promotions',
   opening_balances: 'opening_balances',
+  breakage: 'breakage',
 };
 
 export async function reconcile(
@@ -131,6 +132,7 @@ function accountRoles(tenant: TenantAccounting): Map<string, AccountRole> {
     [a.payables, 'payables'],
     [a.promotions, 'promotions'],
     [a.openingBalances, 'opening_balances'],
+    [a.breakage, 'breakage'],
     ...Object.values(tenant.products).flatMap((p): Array<[string | undefined, AccountRole]> => [
       [p.revenueAccount, 'revenue'],
       [p.costOfRevenueAccount, 'cost_of_revenue'],

@@ -277,6 +277,32 @@ export const operatorCommands: Record<string, Command> = {
       ]);
     },
   },
+  'console create-admin': {
+    summary:
+      "the Console's first admin of one or more tenants (password from stdin or CONSOLE_ADMIN_PASSWORD)",
+    usage: 'saldo console create-admin --email <address> --tenant <id>[,<id>…]',
+    flags: { values: ['email', 'tenant'] },
+    run: async (ctx, args) => {
+      noMorePositionals(args, 0);
+      return delegate(ctx, 'console', ['create-admin', ...consoleUserArgs(args, 'console create-admin')]);
+    },
+  },
+  'console create-user': {
+    summary: 'a Console user with a role (viewer, operator, admin) on one or more tenants',
+    usage: 'saldo console create-user --email <address> --role viewer|operator|admin --tenant <id>[,<id>…]',
+    flags: { values: ['email', 'tenant', 'role'] },
+    run: async (ctx, args) => {
+      noMorePositionals(args, 0);
+      const role = args.value('role');
+      if (!role) throw new UsageError('console create-user needs --role viewer|operator|admin.');
+      return delegate(ctx, 'console', [
+        'create-user',
+        '--role',
+        role,
+        ...consoleUserArgs(args, 'console create-user'),
+      ]);
+    },
+  },
   'erp reconcile': {
     summary: "compare a UTC day's revenue, cost and prepayments with NetSuite; exit 1 on differences",
     usage: 'saldo erp reconcile --tenant <id> --day <YYYY-MM-DD>',
@@ -299,6 +325,15 @@ export const operatorCommands: Record<string, Command> = {
     },
   },
 };
+
+/** --email and every tenant of --tenant a,b as the console CLI takes them. */
+function consoleUserArgs(args: Parameters<Command['run']>[1], command: string): string[] {
+  const email = args.value('email');
+  const tenants = (args.value('tenant') ?? '').split(',').filter(Boolean);
+  if (!email || tenants.length === 0)
+    throw new UsageError(`${command} needs --email <address> and --tenant <id>.`);
+  return ['--email', email, ...tenants.flatMap((tenant) => ['--tenant', tenant])];
+}
 
 export interface ErpRecordCount {
   connector: string;

@@ -5,6 +5,8 @@ import { LedgerPostingFunctions1767225600001 } from './migrations/1767225600001-
 import { OutboxRelay1767225600002 } from './migrations/1767225600002-outbox-relay';
 import { ShadowCredits1767225600003 } from './migrations/1767225600003-shadow-credits';
 import { SetBasedPosting1767225600010 } from './migrations/1767225600010-set-based-posting';
+import { BalancedCheckProbe1767225600011 } from './migrations/1767225600011-balanced-check-probe';
+import { CreditGrants1767225600040 } from './migrations/1767225600040-credit-grants';
 
 /** Every migration of the ledger, in order. Append only. */
 export const LEDGER_MIGRATIONS = [
@@ -13,6 +15,8 @@ export const LEDGER_MIGRATIONS = [
   OutboxRelay1767225600002,
   ShadowCredits1767225600003,
   SetBasedPosting1767225600010,
+  BalancedCheckProbe1767225600011,
+  CreditGrants1767225600040,
 ];
 
 export const LEDGER_MIGRATION_LOCK = 'saldo:wallet-ledger:migrations';

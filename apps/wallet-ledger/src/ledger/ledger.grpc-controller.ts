@@ -1,5 +1,6 @@
 import { Controller, UseGuards } from '@nestjs/common';
 import { ledgerV1 } from '@saldo/proto';
+import { GrantsService } from '../grants/grants.service';
 import { LedgerService } from './ledger.service';
 import { ServiceTokenGuard } from './service-token.guard';
 
@@ -8,7 +9,10 @@ import { ServiceTokenGuard } from './service-token.guard';
 @UseGuards(ServiceTokenGuard)
 @ledgerV1.LedgerServiceControllerMethods()
 export class LedgerGrpcController implements ledgerV1.LedgerServiceController {
-  constructor(private readonly ledger: LedgerService) {}
+  constructor(
+    private readonly ledger: LedgerService,
+    private readonly grants: GrantsService,
+  ) {}
 
   defineAsset(request: ledgerV1.DefineAssetRequest) {
     return this.ledger.defineAsset(request);
@@ -51,5 +55,11 @@ export class LedgerGrpcController implements ledgerV1.LedgerServiceController {
   }
   listAccountEntries(request: ledgerV1.ListAccountEntriesRequest) {
     return this.ledger.listAccountEntries(request);
+  }
+  openGrant(request: ledgerV1.OpenGrantRequest) {
+    return this.grants.openGrant(request);
+  }
+  listGrants(request: ledgerV1.ListGrantsRequest) {
+    return this.grants.listGrants(request);
   }
 }

@@ -319,7 +319,7 @@ export class LedgerRepository {
   async listSystemAccounts(tenant: TenantId, assetCode: string): Promise<AccountRow[]> {
     const rows = await this.run<{ r: AccountRow }>(
       `SELECT ledger.account_json(a.id) AS r FROM ledger.accounts a
-        WHERE a.tenant_id = $1 AND a.asset_code = $2 AND a.type <> 'wallet' ORDER BY a.type`,
+        WHERE a.tenant_id = $1 AND a.asset_code = $2 AND a.type NOT IN ('wallet', 'grant') ORDER BY a.type`,
       [tenant, assetCode],
     );
     return rows.map((row) => row.r);

@@ -16,6 +16,9 @@ interface Queued {
   reject(error: unknown): void;
 }
 
+/** Queued commands that justify a batch in parallel with one already in flight. */
+const PARALLEL_BATCH_MIN_COMMANDS = 32;
+
 /** What waits in the queue: a unary write, or the writes of one PostBatch call, never split. */
 type Unit = readonly Queued[];
 
@@ -83,6 +86,11 @@ export class PostingBatcher {
 
   private pump(): void {
     while (this.inFlight < this.options.maxConcurrentBatches && this.queue.length > 0) {
+      // Adaptive: an idle ledger posts at once; a busy one opens another batch in parallel only
+      // for a worthwhile backlog — otherwise the queue waits for the batch in flight and goes
+      // with everything that arrived meanwhile (a batch costs the database far more than a
+      // command in it, so a few big batches beat many batches of one).
+      if (this.inFlight > 0 && this.queuedCommands < PARALLEL_BATCH_MIN_COMMANDS) return;
       // Whole units from the head, up to maxBatchSize commands (a bigger unit goes alone).
       const units: Unit[] = [this.queue.shift() as Unit];
       let size = units[0]!.length;

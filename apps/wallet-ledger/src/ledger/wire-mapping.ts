@@ -93,6 +93,9 @@ export const ACCOUNT_TYPE_TO_WIRE: Record<AccountType, ledgerV1.AccountType> = {
   payables: ledgerV1.AccountType.ACCOUNT_TYPE_PAYABLES,
   promotions: ledgerV1.AccountType.ACCOUNT_TYPE_PROMOTIONS,
   opening_balances: ledgerV1.AccountType.ACCOUNT_TYPE_OPENING_BALANCES,
+  grant: ledgerV1.AccountType.ACCOUNT_TYPE_GRANT,
+  grant_contra: ledgerV1.AccountType.ACCOUNT_TYPE_GRANT_CONTRA,
+  breakage: ledgerV1.AccountType.ACCOUNT_TYPE_BREAKAGE,
 };
 
 export function accountTypeFromWire(value: ledgerV1.AccountType | undefined): AccountType | undefined {
@@ -104,7 +107,7 @@ export function systemAccountFromWire(
   value: ledgerV1.AccountType | undefined,
 ): SystemAccountType | undefined {
   const type = accountTypeFromWire(value);
-  return type === 'wallet' ? undefined : type;
+  return type === 'wallet' || type === 'grant' ? undefined : type;
 }
 
 export function sideFromWire(value: ledgerV1.EntrySide | undefined): Side | undefined {

@@ -179,14 +179,61 @@ const CHECKS: CheckDefinition[] = [
        WHERE p.problem IS NOT NULL`,
   },
   {
+    name: 'grants-sum-to-wallet',
+    description:
+      "a wallet with credit grants holds exactly the sum of its grants' remainders (posted and held)",
+    countSql: `SELECT count(DISTINCT wallet_account_id) FROM ledger.grants`,
+    violationSql: `
+      SELECT format('wallet account %s: posted %s, held %s, but its grants hold %s and %s', w.id,
+                    w.credits_posted - w.debits_posted, w.debits_pending, g.posted, g.held) AS problem
+        FROM ledger.accounts w
+        JOIN (SELECT gr.wallet_account_id, sum(a.credits_posted - a.debits_posted) AS posted,
+                     sum(a.debits_pending) AS held
+                FROM ledger.grants gr JOIN ledger.accounts a ON a.id = gr.account_id
+               GROUP BY gr.wallet_account_id) g ON g.wallet_account_id = w.id
+       WHERE (w.credits_posted - w.debits_posted, w.debits_pending) <> (g.posted, g.held)`,
+  },
+  {
+    name: 'grants-consumed-within-terms',
+    description:
+      'nothing is drawn from a grant before it is effective, after it expired (except its expiry) or for a product it does not cover',
+    countSql: `SELECT count(*) FROM ledger.grants`,
+    violationSql: `
+      SELECT format('grant %s: transaction %s (%s at %s) draws on it %s', g.account_id, t.id, t.action, t.created_at,
+                    CASE WHEN t.created_at < g.effective_at THEN 'before it is effective'
+                         WHEN t.created_at >= g.expires_at THEN 'after it expired'
+                         ELSE format('for product "%s"', t.refs->>'product_code') END) AS problem
+        FROM ledger.grants g
+        JOIN ledger.entries e ON e.account_id = g.account_id AND e.side = 'debit' AND e.phase IN ('posted', 'pending')
+        JOIN ledger.transactions t ON t.id = e.transaction_id
+       WHERE t.kind IN ('posted', 'pending') AND t.action <> 'GRANT_EXPIRY'
+         AND (t.created_at < g.effective_at OR t.created_at >= g.expires_at
+              OR (t.action = 'USAGE' AND cardinality(g.product_codes) > 0
+                  AND NOT coalesce(t.refs->>'product_code', '') = ANY (g.product_codes)))`,
+  },
+  {
+    name: 'grants-well-formed',
+    description: 'every grant account has its terms, inside a wallet account of its tenant and asset',
+    countSql: `SELECT count(*) FROM ledger.accounts WHERE type = 'grant'`,
+    violationSql: `
+      SELECT format('grant account %s: %s', a.id,
+                    CASE WHEN g.account_id IS NULL THEN 'no terms in ledger.grants'
+                         ELSE 'not inside a wallet account of its asset' END) AS problem
+        FROM ledger.accounts a
+        LEFT JOIN ledger.grants g ON g.account_id = a.id
+        LEFT JOIN ledger.accounts w ON w.id = g.wallet_account_id AND w.type = 'wallet'
+                                    AND w.asset_code = a.asset_code AND w.tenant_id = a.tenant_id
+       WHERE a.type = 'grant' AND (g.account_id IS NULL OR w.id IS NULL OR a.external_ref <> w.id::text)`,
+  },
+  {
     name: 'guards-installed',
     description: 'append-only and consistency triggers are installed and enabled',
-    countSql: `SELECT 8 AS count`,
+    countSql: `SELECT 9 AS count`,
     violationSql: `
       SELECT format('trigger %s is missing or disabled', name) AS problem
         FROM unnest(ARRAY['entries_append_only', 'entries_no_truncate', 'entries_continue_chain', 'entries_balanced',
                           'accounts_match_entries', 'transactions_guard_transitions', 'shadow_credits_guard',
-                          'transactions_settle_reversed_shadow_credit']) AS name
+                          'transactions_settle_reversed_shadow_credit', 'grants_immutable']) AS name
        WHERE NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = name AND tgenabled <> 'D')`,
   },
 ];

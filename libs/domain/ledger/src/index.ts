@@ -20,3 +20,5 @@ export {
   requireStorableText,
   printableFieldName,
 } from './input';
+export { allocateGrants, isGrantApplicable, GRANT_CATEGORIES, DEFAULT_GRANT_PRIORITY } from './grants';
+export type { GrantTerms, GrantAllocation, GrantCategory } from './grants';

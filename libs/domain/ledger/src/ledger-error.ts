@@ -11,6 +11,8 @@ export const LEDGER_ERROR_CODES = [
   'ACCOUNT_NOT_FOUND',
   'TRANSACTION_NOT_FOUND',
   'INSUFFICIENT_FUNDS',
+  // Credit grants: no applicable grant (validity, products) covers the amount, whatever else the wallet holds.
+  'INSUFFICIENT_GRANTS',
   'HOLD_NOT_PENDING',
   'HOLD_EXPIRED',
   'AMOUNT_EXCEEDS_HOLD',

@@ -4,7 +4,7 @@ import type { AmountLimits } from './limits';
 import { parseAmount } from './money';
 
 export type Side = 'debit' | 'credit';
-export type SystemAccountType = Exclude<AccountType, 'wallet'>;
+export type SystemAccountType = Exclude<AccountType, 'wallet' | 'grant'>;
 
 /** A leg as it arrives: names an account by id or a system account by type. */
 export interface LegInput {

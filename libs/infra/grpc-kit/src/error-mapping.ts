@@ -25,6 +25,7 @@ export function grpcStatusOf(code: LedgerErrorCode): status {
     case 'WALLET_NOT_FOUND':
       return status.NOT_FOUND;
     case 'INSUFFICIENT_FUNDS':
+    case 'INSUFFICIENT_GRANTS':
     case 'HOLD_NOT_PENDING':
     case 'HOLD_EXPIRED':
     case 'AMOUNT_EXCEEDS_HOLD':

@@ -125,6 +125,64 @@ export class NetSuiteConnector implements Connector<JournalContent> {
     return { status: 'retry', error, retryAfterMs: response.retryAfterMs, throttled: kind === 'throttled' };
   }
 
+  /** One page of a SuiteQL query (the hub reads customers page by page, below the ERP's priority). */
+  async suiteqlPage(
+    query: string,
+    offset: number,
+    limit: number,
+    priority: number,
+  ): Promise<{ items: Array<Record<string, string | null>>; hasMore: boolean }> {
+    const response = await this.request(
+      'POST',
+      `${SUITEQL_PATH}?limit=${limit}&offset=${offset}`,
+      { q: query },
+      priority,
+      {
+        prefer: 'transient',
+      },
+    );
+    if (response.status !== 200)
+      throw new Error(`NetSuite SuiteQL ${response.status}: ${describeNetSuiteError(response.text)}`);
+    const json = JSON.parse(response.text) as { items?: Array<Record<string, unknown>>; hasMore?: boolean };
+    return {
+      items: (json.items ?? []).map((item) =>
+        Object.fromEntries(
+          Object.entries(item)
+            .filter(([k]) => k !== 'links')
+            .map(([k, v]) => [k, v === null ? null : String(v)]),
+        ),
+      ),
+      hasMore: json.hasMore === true,
+    };
+  }
+
+  /** An authorized REST call (token renewed once on 401), for the hub's customer records. */
+  request(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH',
+    path: string,
+    body: unknown,
+    priority: number,
+    headers: Record<string, string> = {},
+  ): Promise<VendorResponse> {
+    return this.authorized((token) =>
+      this.http.send({
+        method,
+        path,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        priority,
+        ...(method === 'GET' || path.includes('/suiteql')
+          ? {}
+          : { audit: { syncRecordId: null, requestBody: body } }),
+      }),
+    );
+  }
+
   /** Runs a SuiteQL query (`Prefer: transient`), following pages; values come back as strings. */
   async suiteql(query: string): Promise<Array<Record<string, string | null>>> {
     const items: Array<Record<string, string | null>> = [];

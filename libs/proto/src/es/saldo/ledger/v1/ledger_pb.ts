@@ -23,7 +23,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file saldo/ledger/v1/ledger.proto.
  */
 export const file_saldo_ledger_v1_ledger: GenFile = /*@__PURE__*/
-  fileDesc("ChxzYWxkby9sZWRnZXIvdjEvbGVkZ2VyLnByb3RvEg9zYWxkby5sZWRnZXIudjEiZwoFQXNzZXQSEQoJdGVuYW50X2lkGAEgASgJEgwKBGNvZGUYAiABKAkSDQoFc2NhbGUYAyABKA0SLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAijAMKB0FjY291bnQSEgoKYWNjb3VudF9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSEgoKYXNzZXRfY29kZRgDIAEoCRITCgthc3NldF9zY2FsZRgEIAEoDRIqCgR0eXBlGAUgASgOMhwuc2FsZG8ubGVkZ2VyLnYxLkFjY291bnRUeXBlEhcKD292ZXJkcmFmdF9saW1pdBgGIAEoCRIUCgxleHRlcm5hbF9yZWYYByABKAkSOAoIbWV0YWRhdGEYCCADKAsyJi5zYWxkby5sZWRnZXIudjEuQWNjb3VudC5NZXRhZGF0YUVudHJ5EikKB2JhbGFuY2UYCSABKAsyGC5zYWxkby5sZWRnZXIudjEuQmFsYW5jZRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXBsYXllZBgLIAEoCBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEinwIKB0JhbGFuY2USEgoKYWNjb3VudF9pZBgBIAEoCRIVCg1kZWJpdHNfcG9zdGVkGAIgASgJEhYKDmNyZWRpdHNfcG9zdGVkGAMgASgJEhYKDmRlYml0c19wZW5kaW5nGAQgASgJEhcKD2NyZWRpdHNfcGVuZGluZxgFIAEoCRIWCg5wb3N0ZWRfYmFsYW5jZRgGIAEoCRIZChFhdmFpbGFibGVfYmFsYW5jZRgHIAEoCRIPCgd2ZXJzaW9uGAggASgEEikKBWFzX29mGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5zaGFkb3dfYmFsYW5jZRgKIAEoCRIZChFjb25maXJtZWRfYmFsYW5jZRgLIAEoCSKJAQoDTGVnEhIKCmFjY291bnRfaWQYASABKAkSNAoOc3lzdGVtX2FjY291bnQYAiABKA4yHC5zYWxkby5sZWRnZXIudjEuQWNjb3VudFR5cGUSKAoEc2lkZRgDIAEoDjIaLnNhbGRvLmxlZGdlci52MS5FbnRyeVNpZGUSDgoGYW1vdW50GAQgASgJIqACCgVFbnRyeRIQCghlbnRyeV9pZBgBIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRISCgphY2NvdW50X2lkGAMgASgJEhIKCmFzc2V0X2NvZGUYBCABKAkSKAoEc2lkZRgFIAEoDjIaLnNhbGRvLmxlZGdlci52MS5FbnRyeVNpZGUSKgoFcGhhc2UYBiABKA4yGy5zYWxkby5sZWRnZXIudjEuRW50cnlQaGFzZRIOCgZhbW91bnQYByABKAkSLwoNYmFsYW5jZV9hZnRlchgIIAEoCzIYLnNhbGRvLmxlZGdlci52MS5CYWxhbmNlEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIuEFCgtUcmFuc2FjdGlvbhIWCg50cmFuc2FjdGlvbl9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSLgoEa2luZBgDIAEoDjIgLnNhbGRvLmxlZGdlci52MS5UcmFuc2FjdGlvbktpbmQSMgoGc3RhdHVzGAQgASgOMiIuc2FsZG8ubGVkZ2VyLnYxLlRyYW5zYWN0aW9uU3RhdHVzEg4KBmFjdGlvbhgFIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBiABKAkSJwoHZW50cmllcxgHIAMoCzIWLnNhbGRvLmxlZGdlci52MS5FbnRyeRJACgpyZWZlcmVuY2VzGAggAygLMiwuc2FsZG8ubGVkZ2VyLnYxLlRyYW5zYWN0aW9uLlJlZmVyZW5jZXNFbnRyeRI8CghtZXRhZGF0YRgJIAMoCzIqLnNhbGRvLmxlZGdlci52MS5UcmFuc2FjdGlvbi5NZXRhZGF0YUVudHJ5Eh4KFnBlbmRpbmdfdHJhbnNhY3Rpb25faWQYCiABKAkSIgoacmVzb2x2ZWRfYnlfdHJhbnNhY3Rpb25faWQYCyABKAkSHwoXcmV2ZXJzZXNfdHJhbnNhY3Rpb25faWQYDCABKAkSIgoacmV2ZXJzZWRfYnlfdHJhbnNhY3Rpb25faWQYDSABKAkSLgoKZXhwaXJlc19hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY3JlYXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVwbGF5ZWQYECABKAgSEgoKYXNzZXRfY29kZRgRIAEoCRoxCg9SZWZlcmVuY2VzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRAoSRGVmaW5lQXNzZXRSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIMCgRjb2RlGAIgASgJEg0KBXNjYWxlGAMgASgNIqUCChJPcGVuQWNjb3VudFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRISCgphc3NldF9jb2RlGAMgASgJEioKBHR5cGUYBCABKA4yHC5zYWxkby5sZWRnZXIudjEuQWNjb3VudFR5cGUSFwoPb3ZlcmRyYWZ0X2xpbWl0GAUgASgJEhQKDGV4dGVybmFsX3JlZhgGIAEoCRJDCghtZXRhZGF0YRgHIAMoCzIxLnNhbGRvLmxlZGdlci52MS5PcGVuQWNjb3VudFJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiOgoRR2V0QWNjb3VudFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhIKCmFjY291bnRfaWQYAiABKAkiQgoZTGlzdFN5c3RlbUFjY291bnRzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEgoKYXNzZXRfY29kZRgCIAEoCSJCChRMaXN0QWNjb3VudHNSZXNwb25zZRIqCghhY2NvdW50cxgBIAMoCzIYLnNhbGRvLmxlZGdlci52MS5BY2NvdW50ImUKEUdldEJhbGFuY2VSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRISCgphY2NvdW50X2lkGAIgASgJEikKBWFzX29mGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLMAwoWUG9zdFRyYW5zYWN0aW9uUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJEiIKBGxlZ3MYAyADKAsyFC5zYWxkby5sZWRnZXIudjEuTGVnEhIKCmFzc2V0X2NvZGUYBCABKAkSDwoHcGVuZGluZxgFIAEoCBIXCg90aW1lb3V0X3NlY29uZHMYBiABKA0SDgoGYWN0aW9uGAcgASgJEksKCnJlZmVyZW5jZXMYCCADKAsyNy5zYWxkby5sZWRnZXIudjEuUG9zdFRyYW5zYWN0aW9uUmVxdWVzdC5SZWZlcmVuY2VzRW50cnkSRwoIbWV0YWRhdGEYCSADKAsyNS5zYWxkby5sZWRnZXIudjEuUG9zdFRyYW5zYWN0aW9uUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhoKEnNoYWRvd19kb2N1bWVudF9pZBgKIAEoCRoxCg9SZWZlcmVuY2VzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiVwoaQ29uZmlybVNoYWRvd0NyZWRpdFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSKnAgoMU2hhZG93Q3JlZGl0EhYKDnRyYW5zYWN0aW9uX2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRISCgphY2NvdW50X2lkGAMgASgJEhMKC2RvY3VtZW50X2lkGAQgASgJEg4KBmFtb3VudBgFIAEoCRIxCgVzdGF0ZRgGIAEoDjIiLnNhbGRvLmxlZGdlci52MS5TaGFkb3dDcmVkaXRTdGF0ZRIOCgZyZWFzb24YByABKAkSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc2V0dGxlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVwbGF5ZWQYCiABKAgi5gEKElBvc3RQZW5kaW5nUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJEh4KFnBlbmRpbmdfdHJhbnNhY3Rpb25faWQYAyABKAkSDgoGYW1vdW50GAQgASgJEkMKCG1ldGFkYXRhGAUgAygLMjEuc2FsZG8ubGVkZ2VyLnYxLlBvc3RQZW5kaW5nUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJwChJWb2lkUGVuZGluZ1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRIeChZwZW5kaW5nX3RyYW5zYWN0aW9uX2lkGAMgASgJEg4KBnJlYXNvbhgEIAEoCSLsAQoZUmV2ZXJzZVRyYW5zYWN0aW9uUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAMgASgJEg4KBnJlYXNvbhgEIAEoCRJKCghtZXRhZGF0YRgFIAMoCzI4LnNhbGRvLmxlZGdlci52MS5SZXZlcnNlVHJhbnNhY3Rpb25SZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkIKFUdldFRyYW5zYWN0aW9uUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFgoOdHJhbnNhY3Rpb25faWQYAiABKAkibgoeTGlzdEFjY291bnRUcmFuc2FjdGlvbnNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRISCgphY2NvdW50X2lkGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoDRISCgpwYWdlX3Rva2VuGAQgASgJImcKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRIyCgx0cmFuc2FjdGlvbnMYASADKAsyHC5zYWxkby5sZWRnZXIudjEuVHJhbnNhY3Rpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImkKGUxpc3RBY2NvdW50RW50cmllc1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhIKCmFjY291bnRfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgNEhIKCnBhZ2VfdG9rZW4YBCABKAkiXgoaTGlzdEFjY291bnRFbnRyaWVzUmVzcG9uc2USJwoHZW50cmllcxgBIAMoCzIWLnNhbGRvLmxlZGdlci52MS5FbnRyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiowIKDEJhdGNoQ29tbWFuZBJDChBwb3N0X3RyYW5zYWN0aW9uGAEgASgLMicuc2FsZG8ubGVkZ2VyLnYxLlBvc3RUcmFuc2FjdGlvblJlcXVlc3RIABI7Cgxwb3N0X3BlbmRpbmcYAiABKAsyIy5zYWxkby5sZWRnZXIudjEuUG9zdFBlbmRpbmdSZXF1ZXN0SAASOwoMdm9pZF9wZW5kaW5nGAMgASgLMiMuc2FsZG8ubGVkZ2VyLnYxLlZvaWRQZW5kaW5nUmVxdWVzdEgAEkkKE3JldmVyc2VfdHJhbnNhY3Rpb24YBCABKAsyKi5zYWxkby5sZWRnZXIudjEuUmV2ZXJzZVRyYW5zYWN0aW9uUmVxdWVzdEgAQgkKB2NvbW1hbmQiQwoQUG9zdEJhdGNoUmVxdWVzdBIvCghjb21tYW5kcxgBIAMoCzIdLnNhbGRvLmxlZGdlci52MS5CYXRjaENvbW1hbmQivQEKEUJhdGNoQ29tbWFuZEVycm9yEgwKBGNvZGUYASABKAkSDgoGc3RhdHVzGAIgASgJEg8KB21lc3NhZ2UYAyABKAkSDQoFZmllbGQYBCABKAkSPAoFZmFjdHMYBSADKAsyLS5zYWxkby5sZWRnZXIudjEuQmF0Y2hDb21tYW5kRXJyb3IuRmFjdHNFbnRyeRosCgpGYWN0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiigEKE0JhdGNoQ29tbWFuZE91dGNvbWUSMwoLdHJhbnNhY3Rpb24YASABKAsyHC5zYWxkby5sZWRnZXIudjEuVHJhbnNhY3Rpb25IABIzCgVlcnJvchgCIAEoCzIiLnNhbGRvLmxlZGdlci52MS5CYXRjaENvbW1hbmRFcnJvckgAQgkKB291dGNvbWUiSwoRUG9zdEJhdGNoUmVzcG9uc2USNgoIb3V0Y29tZXMYASADKAsyJC5zYWxkby5sZWRnZXIudjEuQmF0Y2hDb21tYW5kT3V0Y29tZSr7AQoLQWNjb3VudFR5cGUSHAoYQUNDT1VOVF9UWVBFX1VOU1BFQ0lGSUVEEAASFwoTQUNDT1VOVF9UWVBFX1dBTExFVBABEh4KGkFDQ09VTlRfVFlQRV9DQVNIX0NMRUFSSU5HEAISGAoUQUNDT1VOVF9UWVBFX1JFVkVOVUUQAxIgChxBQ0NPVU5UX1RZUEVfQ09TVF9PRl9SRVZFTlVFEAQSGQoVQUNDT1VOVF9UWVBFX1BBWUFCTEVTEAUSGwoXQUNDT1VOVF9UWVBFX1BST01PVElPTlMQBhIhCh1BQ0NPVU5UX1RZUEVfT1BFTklOR19CQUxBTkNFUxAHKlQKCUVudHJ5U2lkZRIaChZFTlRSWV9TSURFX1VOU1BFQ0lGSUVEEAASFAoQRU5UUllfU0lERV9ERUJJVBABEhUKEUVOVFJZX1NJREVfQ1JFRElUEAIqcwoKRW50cnlQaGFzZRIbChdFTlRSWV9QSEFTRV9VTlNQRUNJRklFRBAAEhYKEkVOVFJZX1BIQVNFX1BPU1RFRBABEhcKE0VOVFJZX1BIQVNFX1BFTkRJTkcQAhIXChNFTlRSWV9QSEFTRV9SRUxFQVNFEAMq0wEKD1RyYW5zYWN0aW9uS2luZBIgChxUUkFOU0FDVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASGwoXVFJBTlNBQ1RJT05fS0lORF9QT1NURUQQARIcChhUUkFOU0FDVElPTl9LSU5EX1BFTkRJTkcQAhIhCh1UUkFOU0FDVElPTl9LSU5EX1BPU1RfUEVORElORxADEiEKHVRSQU5TQUNUSU9OX0tJTkRfVk9JRF9QRU5ESU5HEAQSHQoZVFJBTlNBQ1RJT05fS0lORF9SRVZFUlNBTBAFKrYBChFUcmFuc2FjdGlvblN0YXR1cxIiCh5UUkFOU0FDVElPTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIeChpUUkFOU0FDVElPTl9TVEFUVVNfUEVORElORxABEh0KGVRSQU5TQUNUSU9OX1NUQVRVU19QT1NURUQQAhIdChlUUkFOU0FDVElPTl9TVEFUVVNfVk9JREVEEAMSHwobVFJBTlNBQ1RJT05fU1RBVFVTX1JFVkVSU0VEEAQqnQEKEVNoYWRvd0NyZWRpdFN0YXRlEiMKH1NIQURPV19DUkVESVRfU1RBVEVfVU5TUEVDSUZJRUQQABIeChpTSEFET1dfQ1JFRElUX1NUQVRFX1NIQURPVxABEiEKHVNIQURPV19DUkVESVRfU1RBVEVfQ09ORklSTUVEEAISIAocU0hBRE9XX0NSRURJVF9TVEFURV9SRVZFUlNFRBADMv0JCg1MZWRnZXJTZXJ2aWNlEkoKC0RlZmluZUFzc2V0EiMuc2FsZG8ubGVkZ2VyLnYxLkRlZmluZUFzc2V0UmVxdWVzdBoWLnNhbGRvLmxlZGdlci52MS5Bc3NldBJMCgtPcGVuQWNjb3VudBIjLnNhbGRvLmxlZGdlci52MS5PcGVuQWNjb3VudFJlcXVlc3QaGC5zYWxkby5sZWRnZXIudjEuQWNjb3VudBJKCgpHZXRBY2NvdW50EiIuc2FsZG8ubGVkZ2VyLnYxLkdldEFjY291bnRSZXF1ZXN0Ghguc2FsZG8ubGVkZ2VyLnYxLkFjY291bnQSZwoSTGlzdFN5c3RlbUFjY291bnRzEiouc2FsZG8ubGVkZ2VyLnYxLkxpc3RTeXN0ZW1BY2NvdW50c1JlcXVlc3QaJS5zYWxkby5sZWRnZXIudjEuTGlzdEFjY291bnRzUmVzcG9uc2USSgoKR2V0QmFsYW5jZRIiLnNhbGRvLmxlZGdlci52MS5HZXRCYWxhbmNlUmVxdWVzdBoYLnNhbGRvLmxlZGdlci52MS5CYWxhbmNlElgKD1Bvc3RUcmFuc2FjdGlvbhInLnNhbGRvLmxlZGdlci52MS5Qb3N0VHJhbnNhY3Rpb25SZXF1ZXN0Ghwuc2FsZG8ubGVkZ2VyLnYxLlRyYW5zYWN0aW9uElAKC1Bvc3RQZW5kaW5nEiMuc2FsZG8ubGVkZ2VyLnYxLlBvc3RQZW5kaW5nUmVxdWVzdBocLnNhbGRvLmxlZGdlci52MS5UcmFuc2FjdGlvbhJQCgtWb2lkUGVuZGluZxIjLnNhbGRvLmxlZGdlci52MS5Wb2lkUGVuZGluZ1JlcXVlc3QaHC5zYWxkby5sZWRnZXIudjEuVHJhbnNhY3Rpb24SXgoSUmV2ZXJzZVRyYW5zYWN0aW9uEiouc2FsZG8ubGVkZ2VyLnYxLlJldmVyc2VUcmFuc2FjdGlvblJlcXVlc3QaHC5zYWxkby5sZWRnZXIudjEuVHJhbnNhY3Rpb24SYQoTQ29uZmlybVNoYWRvd0NyZWRpdBIrLnNhbGRvLmxlZGdlci52MS5Db25maXJtU2hhZG93Q3JlZGl0UmVxdWVzdBodLnNhbGRvLmxlZGdlci52MS5TaGFkb3dDcmVkaXQSVgoOR2V0VHJhbnNhY3Rpb24SJi5zYWxkby5sZWRnZXIudjEuR2V0VHJhbnNhY3Rpb25SZXF1ZXN0Ghwuc2FsZG8ubGVkZ2VyLnYxLlRyYW5zYWN0aW9uEnUKF0xpc3RBY2NvdW50VHJhbnNhY3Rpb25zEi8uc2FsZG8ubGVkZ2VyLnYxLkxpc3RBY2NvdW50VHJhbnNhY3Rpb25zUmVxdWVzdBopLnNhbGRvLmxlZGdlci52MS5MaXN0VHJhbnNhY3Rpb25zUmVzcG9uc2USbQoSTGlzdEFjY291bnRFbnRyaWVzEiouc2FsZG8ubGVkZ2VyLnYxLkxpc3RBY2NvdW50RW50cmllc1JlcXVlc3QaKy5zYWxkby5sZWRnZXIudjEuTGlzdEFjY291bnRFbnRyaWVzUmVzcG9uc2USUgoJUG9zdEJhdGNoEiEuc2FsZG8ubGVkZ2VyLnYxLlBvc3RCYXRjaFJlcXVlc3QaIi5zYWxkby5sZWRnZXIudjEuUG9zdEJhdGNoUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChxzYWxkby9sZWRnZXIvdjEvbGVkZ2VyLnByb3RvEg9zYWxkby5sZWRnZXIudjEiZwoFQXNzZXQSEQoJdGVuYW50X2lkGAEgASgJEgwKBGNvZGUYAiABKAkSDQoFc2NhbGUYAyABKA0SLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAijAMKB0FjY291bnQSEgoKYWNjb3VudF9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSEgoKYXNzZXRfY29kZRgDIAEoCRITCgthc3NldF9zY2FsZRgEIAEoDRIqCgR0eXBlGAUgASgOMhwuc2FsZG8ubGVkZ2VyLnYxLkFjY291bnRUeXBlEhcKD292ZXJkcmFmdF9saW1pdBgGIAEoCRIUCgxleHRlcm5hbF9yZWYYByABKAkSOAoIbWV0YWRhdGEYCCADKAsyJi5zYWxkby5sZWRnZXIudjEuQWNjb3VudC5NZXRhZGF0YUVudHJ5EikKB2JhbGFuY2UYCSABKAsyGC5zYWxkby5sZWRnZXIudjEuQmFsYW5jZRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXBsYXllZBgLIAEoCBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEinwIKB0JhbGFuY2USEgoKYWNjb3VudF9pZBgBIAEoCRIVCg1kZWJpdHNfcG9zdGVkGAIgASgJEhYKDmNyZWRpdHNfcG9zdGVkGAMgASgJEhYKDmRlYml0c19wZW5kaW5nGAQgASgJEhcKD2NyZWRpdHNfcGVuZGluZxgFIAEoCRIWCg5wb3N0ZWRfYmFsYW5jZRgGIAEoCRIZChFhdmFpbGFibGVfYmFsYW5jZRgHIAEoCRIPCgd2ZXJzaW9uGAggASgEEikKBWFzX29mGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5zaGFkb3dfYmFsYW5jZRgKIAEoCRIZChFjb25maXJtZWRfYmFsYW5jZRgLIAEoCSKJAQoDTGVnEhIKCmFjY291bnRfaWQYASABKAkSNAoOc3lzdGVtX2FjY291bnQYAiABKA4yHC5zYWxkby5sZWRnZXIudjEuQWNjb3VudFR5cGUSKAoEc2lkZRgDIAEoDjIaLnNhbGRvLmxlZGdlci52MS5FbnRyeVNpZGUSDgoGYW1vdW50GAQgASgJIqACCgVFbnRyeRIQCghlbnRyeV9pZBgBIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRISCgphY2NvdW50X2lkGAMgASgJEhIKCmFzc2V0X2NvZGUYBCABKAkSKAoEc2lkZRgFIAEoDjIaLnNhbGRvLmxlZGdlci52MS5FbnRyeVNpZGUSKgoFcGhhc2UYBiABKA4yGy5zYWxkby5sZWRnZXIudjEuRW50cnlQaGFzZRIOCgZhbW91bnQYByABKAkSLwoNYmFsYW5jZV9hZnRlchgIIAEoCzIYLnNhbGRvLmxlZGdlci52MS5CYWxhbmNlEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIuEFCgtUcmFuc2FjdGlvbhIWCg50cmFuc2FjdGlvbl9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSLgoEa2luZBgDIAEoDjIgLnNhbGRvLmxlZGdlci52MS5UcmFuc2FjdGlvbktpbmQSMgoGc3RhdHVzGAQgASgOMiIuc2FsZG8ubGVkZ2VyLnYxLlRyYW5zYWN0aW9uU3RhdHVzEg4KBmFjdGlvbhgFIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBiABKAkSJwoHZW50cmllcxgHIAMoCzIWLnNhbGRvLmxlZGdlci52MS5FbnRyeRJACgpyZWZlcmVuY2VzGAggAygLMiwuc2FsZG8ubGVkZ2VyLnYxLlRyYW5zYWN0aW9uLlJlZmVyZW5jZXNFbnRyeRI8CghtZXRhZGF0YRgJIAMoCzIqLnNhbGRvLmxlZGdlci52MS5UcmFuc2FjdGlvbi5NZXRhZGF0YUVudHJ5Eh4KFnBlbmRpbmdfdHJhbnNhY3Rpb25faWQYCiABKAkSIgoacmVzb2x2ZWRfYnlfdHJhbnNhY3Rpb25faWQYCyABKAkSHwoXcmV2ZXJzZXNfdHJhbnNhY3Rpb25faWQYDCABKAkSIgoacmV2ZXJzZWRfYnlfdHJhbnNhY3Rpb25faWQYDSABKAkSLgoKZXhwaXJlc19hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY3JlYXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVwbGF5ZWQYECABKAgSEgoKYXNzZXRfY29kZRgRIAEoCRoxCg9SZWZlcmVuY2VzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRAoSRGVmaW5lQXNzZXRSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIMCgRjb2RlGAIgASgJEg0KBXNjYWxlGAMgASgNIqUCChJPcGVuQWNjb3VudFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRISCgphc3NldF9jb2RlGAMgASgJEioKBHR5cGUYBCABKA4yHC5zYWxkby5sZWRnZXIudjEuQWNjb3VudFR5cGUSFwoPb3ZlcmRyYWZ0X2xpbWl0GAUgASgJEhQKDGV4dGVybmFsX3JlZhgGIAEoCRJDCghtZXRhZGF0YRgHIAMoCzIxLnNhbGRvLmxlZGdlci52MS5PcGVuQWNjb3VudFJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiOgoRR2V0QWNjb3VudFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhIKCmFjY291bnRfaWQYAiABKAkiQgoZTGlzdFN5c3RlbUFjY291bnRzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEgoKYXNzZXRfY29kZRgCIAEoCSJCChRMaXN0QWNjb3VudHNSZXNwb25zZRIqCghhY2NvdW50cxgBIAMoCzIYLnNhbGRvLmxlZGdlci52MS5BY2NvdW50ImUKEUdldEJhbGFuY2VSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRISCgphY2NvdW50X2lkGAIgASgJEikKBWFzX29mGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLMAwoWUG9zdFRyYW5zYWN0aW9uUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJEiIKBGxlZ3MYAyADKAsyFC5zYWxkby5sZWRnZXIudjEuTGVnEhIKCmFzc2V0X2NvZGUYBCABKAkSDwoHcGVuZGluZxgFIAEoCBIXCg90aW1lb3V0X3NlY29uZHMYBiABKA0SDgoGYWN0aW9uGAcgASgJEksKCnJlZmVyZW5jZXMYCCADKAsyNy5zYWxkby5sZWRnZXIudjEuUG9zdFRyYW5zYWN0aW9uUmVxdWVzdC5SZWZlcmVuY2VzRW50cnkSRwoIbWV0YWRhdGEYCSADKAsyNS5zYWxkby5sZWRnZXIudjEuUG9zdFRyYW5zYWN0aW9uUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhoKEnNoYWRvd19kb2N1bWVudF9pZBgKIAEoCRoxCg9SZWZlcmVuY2VzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiVwoaQ29uZmlybVNoYWRvd0NyZWRpdFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSKnAgoMU2hhZG93Q3JlZGl0EhYKDnRyYW5zYWN0aW9uX2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRISCgphY2NvdW50X2lkGAMgASgJEhMKC2RvY3VtZW50X2lkGAQgASgJEg4KBmFtb3VudBgFIAEoCRIxCgVzdGF0ZRgGIAEoDjIiLnNhbGRvLmxlZGdlci52MS5TaGFkb3dDcmVkaXRTdGF0ZRIOCgZyZWFzb24YByABKAkSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc2V0dGxlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVwbGF5ZWQYCiABKAgi5gEKElBvc3RQZW5kaW5nUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJEh4KFnBlbmRpbmdfdHJhbnNhY3Rpb25faWQYAyABKAkSDgoGYW1vdW50GAQgASgJEkMKCG1ldGFkYXRhGAUgAygLMjEuc2FsZG8ubGVkZ2VyLnYxLlBvc3RQZW5kaW5nUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJwChJWb2lkUGVuZGluZ1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRIeChZwZW5kaW5nX3RyYW5zYWN0aW9uX2lkGAMgASgJEg4KBnJlYXNvbhgEIAEoCSLsAQoZUmV2ZXJzZVRyYW5zYWN0aW9uUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAMgASgJEg4KBnJlYXNvbhgEIAEoCRJKCghtZXRhZGF0YRgFIAMoCzI4LnNhbGRvLmxlZGdlci52MS5SZXZlcnNlVHJhbnNhY3Rpb25SZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkIKFUdldFRyYW5zYWN0aW9uUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFgoOdHJhbnNhY3Rpb25faWQYAiABKAkibgoeTGlzdEFjY291bnRUcmFuc2FjdGlvbnNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRISCgphY2NvdW50X2lkGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoDRISCgpwYWdlX3Rva2VuGAQgASgJImcKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRIyCgx0cmFuc2FjdGlvbnMYASADKAsyHC5zYWxkby5sZWRnZXIudjEuVHJhbnNhY3Rpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImkKGUxpc3RBY2NvdW50RW50cmllc1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhIKCmFjY291bnRfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgNEhIKCnBhZ2VfdG9rZW4YBCABKAkiXgoaTGlzdEFjY291bnRFbnRyaWVzUmVzcG9uc2USJwoHZW50cmllcxgBIAMoCzIWLnNhbGRvLmxlZGdlci52MS5FbnRyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiowIKDEJhdGNoQ29tbWFuZBJDChBwb3N0X3RyYW5zYWN0aW9uGAEgASgLMicuc2FsZG8ubGVkZ2VyLnYxLlBvc3RUcmFuc2FjdGlvblJlcXVlc3RIABI7Cgxwb3N0X3BlbmRpbmcYAiABKAsyIy5zYWxkby5sZWRnZXIudjEuUG9zdFBlbmRpbmdSZXF1ZXN0SAASOwoMdm9pZF9wZW5kaW5nGAMgASgLMiMuc2FsZG8ubGVkZ2VyLnYxLlZvaWRQZW5kaW5nUmVxdWVzdEgAEkkKE3JldmVyc2VfdHJhbnNhY3Rpb24YBCABKAsyKi5zYWxkby5sZWRnZXIudjEuUmV2ZXJzZVRyYW5zYWN0aW9uUmVxdWVzdEgAQgkKB2NvbW1hbmQiQwoQUG9zdEJhdGNoUmVxdWVzdBIvCghjb21tYW5kcxgBIAMoCzIdLnNhbGRvLmxlZGdlci52MS5CYXRjaENvbW1hbmQivQEKEUJhdGNoQ29tbWFuZEVycm9yEgwKBGNvZGUYASABKAkSDgoGc3RhdHVzGAIgASgJEg8KB21lc3NhZ2UYAyABKAkSDQoFZmllbGQYBCABKAkSPAoFZmFjdHMYBSADKAsyLS5zYWxkby5sZWRnZXIudjEuQmF0Y2hDb21tYW5kRXJyb3IuRmFjdHNFbnRyeRosCgpGYWN0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiigEKE0JhdGNoQ29tbWFuZE91dGNvbWUSMwoLdHJhbnNhY3Rpb24YASABKAsyHC5zYWxkby5sZWRnZXIudjEuVHJhbnNhY3Rpb25IABIzCgVlcnJvchgCIAEoCzIiLnNhbGRvLmxlZGdlci52MS5CYXRjaENvbW1hbmRFcnJvckgAQgkKB291dGNvbWUiSwoRUG9zdEJhdGNoUmVzcG9uc2USNgoIb3V0Y29tZXMYASADKAsyJC5zYWxkby5sZWRnZXIudjEuQmF0Y2hDb21tYW5kT3V0Y29tZSLVAwoFR3JhbnQSEAoIZ3JhbnRfaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhkKEXdhbGxldF9hY2NvdW50X2lkGAMgASgJEhIKCmFzc2V0X2NvZGUYBCABKAkSEAoIY2F0ZWdvcnkYBSABKAkSEAoIcHJpb3JpdHkYBiABKAUSMAoMZWZmZWN0aXZlX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1wcm9kdWN0X2NvZGVzGAkgAygJEg4KBnNvdXJjZRgKIAEoCRISCgpzb3VyY2VfcmVmGAsgASgJEhYKDmdyYW50ZWRfYW1vdW50GAwgASgJEhgKEHJlbWFpbmluZ19hbW91bnQYDSABKAkSEwoLaGVsZF9hbW91bnQYDiABKAkSFwoPY29uc3VtZWRfYW1vdW50GA8gASgJEhYKDmV4cGlyZWRfYW1vdW50GBAgASgJEi4KCmNyZWF0ZWRfYXQYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3ZlcnNpb24YEiABKAQimgIKEE9wZW5HcmFudFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRIZChF3YWxsZXRfYWNjb3VudF9pZBgDIAEoCRIQCghjYXRlZ29yeRgEIAEoCRIQCghwcmlvcml0eRgFIAEoBRIwCgxlZmZlY3RpdmVfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXByb2R1Y3RfY29kZXMYCCADKAkSDgoGc291cmNlGAkgASgJEhIKCnNvdXJjZV9yZWYYCiABKAkiWQoRTGlzdEdyYW50c1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhkKEXdhbGxldF9hY2NvdW50X2lkGAIgASgJEhYKDmluY2x1ZGVfY2xvc2VkGAMgASgIIjwKEkxpc3RHcmFudHNSZXNwb25zZRImCgZncmFudHMYASADKAsyFi5zYWxkby5sZWRnZXIudjEuR3JhbnQqzQIKC0FjY291bnRUeXBlEhwKGEFDQ09VTlRfVFlQRV9VTlNQRUNJRklFRBAAEhcKE0FDQ09VTlRfVFlQRV9XQUxMRVQQARIeChpBQ0NPVU5UX1RZUEVfQ0FTSF9DTEVBUklORxACEhgKFEFDQ09VTlRfVFlQRV9SRVZFTlVFEAMSIAocQUNDT1VOVF9UWVBFX0NPU1RfT0ZfUkVWRU5VRRAEEhkKFUFDQ09VTlRfVFlQRV9QQVlBQkxFUxAFEhsKF0FDQ09VTlRfVFlQRV9QUk9NT1RJT05TEAYSIQodQUNDT1VOVF9UWVBFX09QRU5JTkdfQkFMQU5DRVMQBxIWChJBQ0NPVU5UX1RZUEVfR1JBTlQQCBIdChlBQ0NPVU5UX1RZUEVfR1JBTlRfQ09OVFJBEAkSGQoVQUNDT1VOVF9UWVBFX0JSRUFLQUdFEAoqVAoJRW50cnlTaWRlEhoKFkVOVFJZX1NJREVfVU5TUEVDSUZJRUQQABIUChBFTlRSWV9TSURFX0RFQklUEAESFQoRRU5UUllfU0lERV9DUkVESVQQAipzCgpFbnRyeVBoYXNlEhsKF0VOVFJZX1BIQVNFX1VOU1BFQ0lGSUVEEAASFgoSRU5UUllfUEhBU0VfUE9TVEVEEAESFwoTRU5UUllfUEhBU0VfUEVORElORxACEhcKE0VOVFJZX1BIQVNFX1JFTEVBU0UQAyrTAQoPVHJhbnNhY3Rpb25LaW5kEiAKHFRSQU5TQUNUSU9OX0tJTkRfVU5TUEVDSUZJRUQQABIbChdUUkFOU0FDVElPTl9LSU5EX1BPU1RFRBABEhwKGFRSQU5TQUNUSU9OX0tJTkRfUEVORElORxACEiEKHVRSQU5TQUNUSU9OX0tJTkRfUE9TVF9QRU5ESU5HEAMSIQodVFJBTlNBQ1RJT05fS0lORF9WT0lEX1BFTkRJTkcQBBIdChlUUkFOU0FDVElPTl9LSU5EX1JFVkVSU0FMEAUqtgEKEVRyYW5zYWN0aW9uU3RhdHVzEiIKHlRSQU5TQUNUSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEh4KGlRSQU5TQUNUSU9OX1NUQVRVU19QRU5ESU5HEAESHQoZVFJBTlNBQ1RJT05fU1RBVFVTX1BPU1RFRBACEh0KGVRSQU5TQUNUSU9OX1NUQVRVU19WT0lERUQQAxIfChtUUkFOU0FDVElPTl9TVEFUVVNfUkVWRVJTRUQQBCqdAQoRU2hhZG93Q3JlZGl0U3RhdGUSIwofU0hBRE9XX0NSRURJVF9TVEFURV9VTlNQRUNJRklFRBAAEh4KGlNIQURPV19DUkVESVRfU1RBVEVfU0hBRE9XEAESIQodU0hBRE9XX0NSRURJVF9TVEFURV9DT05GSVJNRUQQAhIgChxTSEFET1dfQ1JFRElUX1NUQVRFX1JFVkVSU0VEEAMynAsKDUxlZGdlclNlcnZpY2USSgoLRGVmaW5lQXNzZXQSIy5zYWxkby5sZWRnZXIudjEuRGVmaW5lQXNzZXRSZXF1ZXN0GhYuc2FsZG8ubGVkZ2VyLnYxLkFzc2V0EkwKC09wZW5BY2NvdW50EiMuc2FsZG8ubGVkZ2VyLnYxLk9wZW5BY2NvdW50UmVxdWVzdBoYLnNhbGRvLmxlZGdlci52MS5BY2NvdW50EkoKCkdldEFjY291bnQSIi5zYWxkby5sZWRnZXIudjEuR2V0QWNjb3VudFJlcXVlc3QaGC5zYWxkby5sZWRnZXIudjEuQWNjb3VudBJnChJMaXN0U3lzdGVtQWNjb3VudHMSKi5zYWxkby5sZWRnZXIudjEuTGlzdFN5c3RlbUFjY291bnRzUmVxdWVzdBolLnNhbGRvLmxlZGdlci52MS5MaXN0QWNjb3VudHNSZXNwb25zZRJKCgpHZXRCYWxhbmNlEiIuc2FsZG8ubGVkZ2VyLnYxLkdldEJhbGFuY2VSZXF1ZXN0Ghguc2FsZG8ubGVkZ2VyLnYxLkJhbGFuY2USWAoPUG9zdFRyYW5zYWN0aW9uEicuc2FsZG8ubGVkZ2VyLnYxLlBvc3RUcmFuc2FjdGlvblJlcXVlc3QaHC5zYWxkby5sZWRnZXIudjEuVHJhbnNhY3Rpb24SUAoLUG9zdFBlbmRpbmcSIy5zYWxkby5sZWRnZXIudjEuUG9zdFBlbmRpbmdSZXF1ZXN0Ghwuc2FsZG8ubGVkZ2VyLnYxLlRyYW5zYWN0aW9uElAKC1ZvaWRQZW5kaW5nEiMuc2FsZG8ubGVkZ2VyLnYxLlZvaWRQZW5kaW5nUmVxdWVzdBocLnNhbGRvLmxlZGdlci52MS5UcmFuc2FjdGlvbhJeChJSZXZlcnNlVHJhbnNhY3Rpb24SKi5zYWxkby5sZWRnZXIudjEuUmV2ZXJzZVRyYW5zYWN0aW9uUmVxdWVzdBocLnNhbGRvLmxlZGdlci52MS5UcmFuc2FjdGlvbhJhChNDb25maXJtU2hhZG93Q3JlZGl0Eisuc2FsZG8ubGVkZ2VyLnYxLkNvbmZpcm1TaGFkb3dDcmVkaXRSZXF1ZXN0Gh0uc2FsZG8ubGVkZ2VyLnYxLlNoYWRvd0NyZWRpdBJWCg5HZXRUcmFuc2FjdGlvbhImLnNhbGRvLmxlZGdlci52MS5HZXRUcmFuc2FjdGlvblJlcXVlc3QaHC5zYWxkby5sZWRnZXIudjEuVHJhbnNhY3Rpb24SdQoXTGlzdEFjY291bnRUcmFuc2FjdGlvbnMSLy5zYWxkby5sZWRnZXIudjEuTGlzdEFjY291bnRUcmFuc2FjdGlvbnNSZXF1ZXN0Gikuc2FsZG8ubGVkZ2VyLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRJtChJMaXN0QWNjb3VudEVudHJpZXMSKi5zYWxkby5sZWRnZXIudjEuTGlzdEFjY291bnRFbnRyaWVzUmVxdWVzdBorLnNhbGRvLmxlZGdlci52MS5MaXN0QWNjb3VudEVudHJpZXNSZXNwb25zZRJSCglQb3N0QmF0Y2gSIS5zYWxkby5sZWRnZXIudjEuUG9zdEJhdGNoUmVxdWVzdBoiLnNhbGRvLmxlZGdlci52MS5Qb3N0QmF0Y2hSZXNwb25zZRJGCglPcGVuR3JhbnQSIS5zYWxkby5sZWRnZXIudjEuT3BlbkdyYW50UmVxdWVzdBoWLnNhbGRvLmxlZGdlci52MS5HcmFudBJVCgpMaXN0R3JhbnRzEiIuc2FsZG8ubGVkZ2VyLnYxLkxpc3RHcmFudHNSZXF1ZXN0GiMuc2FsZG8ubGVkZ2VyLnYxLkxpc3RHcmFudHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message saldo.ledger.v1.Asset
@@ -2090,6 +2090,456 @@ export const PostBatchResponseSchema: GenMessage<PostBatchResponse, {jsonType: P
   messageDesc(file_saldo_ledger_v1_ledger, 27);
 
 /**
+ * A credit grant: a part of a wallet's balance with its own category, validity, priority and
+ * products (docs/grants.md). Amounts are decimal strings of minor units.
+ *
+ * @generated from message saldo.ledger.v1.Grant
+ */
+export type Grant = Message<"saldo.ledger.v1.Grant"> & {
+  /**
+   * The grant's own ledger account id.
+   *
+   * @generated from field: string grant_id = 1;
+   */
+  grantId: string;
+
+  /**
+   * @generated from field: string tenant_id = 2;
+   */
+  tenantId: string;
+
+  /**
+   * @generated from field: string wallet_account_id = 3;
+   */
+  walletAccountId: string;
+
+  /**
+   * @generated from field: string asset_code = 4;
+   */
+  assetCode: string;
+
+  /**
+   * "paid" or "promotional".
+   *
+   * @generated from field: string category = 5;
+   */
+  category: string;
+
+  /**
+   * Lower is consumed first.
+   *
+   * @generated from field: int32 priority = 6;
+   */
+  priority: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp effective_at = 7;
+   */
+  effectiveAt?: Timestamp | undefined;
+
+  /**
+   * Unset: never expires.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 8;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * Empty: pays for any product.
+   *
+   * @generated from field: repeated string product_codes = 9;
+   */
+  productCodes: string[];
+
+  /**
+   * top_up, transfer, promotion, subscription, erp_document, migration or opening.
+   *
+   * @generated from field: string source = 10;
+   */
+  source: string;
+
+  /**
+   * @generated from field: string source_ref = 11;
+   */
+  sourceRef: string;
+
+  /**
+   * Everything credited to it, give-backs of reversals not included.
+   *
+   * @generated from field: string granted_amount = 12;
+   */
+  grantedAmount: string;
+
+  /**
+   * What it can still give: granted + returned - consumed - expired - held.
+   *
+   * @generated from field: string remaining_amount = 13;
+   */
+  remainingAmount: string;
+
+  /**
+   * Reserved by open holds.
+   *
+   * @generated from field: string held_amount = 14;
+   */
+  heldAmount: string;
+
+  /**
+   * Drawn by postings, net of what reversals gave back.
+   *
+   * @generated from field: string consumed_amount = 15;
+   */
+  consumedAmount: string;
+
+  /**
+   * Moved to breakage at expiry.
+   *
+   * @generated from field: string expired_amount = 16;
+   */
+  expiredAmount: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 17;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: uint64 version = 18;
+   */
+  version: bigint;
+};
+
+/**
+ * A credit grant: a part of a wallet's balance with its own category, validity, priority and
+ * products (docs/grants.md). Amounts are decimal strings of minor units.
+ *
+ * @generated from message saldo.ledger.v1.Grant
+ */
+export type GrantJson = {
+  /**
+   * The grant's own ledger account id.
+   *
+   * @generated from field: string grant_id = 1;
+   */
+  grantId?: string;
+
+  /**
+   * @generated from field: string tenant_id = 2;
+   */
+  tenantId?: string;
+
+  /**
+   * @generated from field: string wallet_account_id = 3;
+   */
+  walletAccountId?: string;
+
+  /**
+   * @generated from field: string asset_code = 4;
+   */
+  assetCode?: string;
+
+  /**
+   * "paid" or "promotional".
+   *
+   * @generated from field: string category = 5;
+   */
+  category?: string;
+
+  /**
+   * Lower is consumed first.
+   *
+   * @generated from field: int32 priority = 6;
+   */
+  priority?: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp effective_at = 7;
+   */
+  effectiveAt?: TimestampJson;
+
+  /**
+   * Unset: never expires.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 8;
+   */
+  expiresAt?: TimestampJson;
+
+  /**
+   * Empty: pays for any product.
+   *
+   * @generated from field: repeated string product_codes = 9;
+   */
+  productCodes?: string[];
+
+  /**
+   * top_up, transfer, promotion, subscription, erp_document, migration or opening.
+   *
+   * @generated from field: string source = 10;
+   */
+  source?: string;
+
+  /**
+   * @generated from field: string source_ref = 11;
+   */
+  sourceRef?: string;
+
+  /**
+   * Everything credited to it, give-backs of reversals not included.
+   *
+   * @generated from field: string granted_amount = 12;
+   */
+  grantedAmount?: string;
+
+  /**
+   * What it can still give: granted + returned - consumed - expired - held.
+   *
+   * @generated from field: string remaining_amount = 13;
+   */
+  remainingAmount?: string;
+
+  /**
+   * Reserved by open holds.
+   *
+   * @generated from field: string held_amount = 14;
+   */
+  heldAmount?: string;
+
+  /**
+   * Drawn by postings, net of what reversals gave back.
+   *
+   * @generated from field: string consumed_amount = 15;
+   */
+  consumedAmount?: string;
+
+  /**
+   * Moved to breakage at expiry.
+   *
+   * @generated from field: string expired_amount = 16;
+   */
+  expiredAmount?: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 17;
+   */
+  createdAt?: TimestampJson;
+
+  /**
+   * @generated from field: uint64 version = 18;
+   */
+  version?: string;
+};
+
+/**
+ * Describes the message saldo.ledger.v1.Grant.
+ * Use `create(GrantSchema)` to create a new message.
+ */
+export const GrantSchema: GenMessage<Grant, {jsonType: GrantJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_ledger_v1_ledger, 28);
+
+/**
+ * @generated from message saldo.ledger.v1.OpenGrantRequest
+ */
+export type OpenGrantRequest = Message<"saldo.ledger.v1.OpenGrantRequest"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * @generated from field: string idempotency_key = 2;
+   */
+  idempotencyKey: string;
+
+  /**
+   * @generated from field: string wallet_account_id = 3;
+   */
+  walletAccountId: string;
+
+  /**
+   * @generated from field: string category = 4;
+   */
+  category: string;
+
+  /**
+   * @generated from field: int32 priority = 5;
+   */
+  priority: number;
+
+  /**
+   * Unset: now.
+   *
+   * @generated from field: google.protobuf.Timestamp effective_at = 6;
+   */
+  effectiveAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expires_at = 7;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: repeated string product_codes = 8;
+   */
+  productCodes: string[];
+
+  /**
+   * @generated from field: string source = 9;
+   */
+  source: string;
+
+  /**
+   * @generated from field: string source_ref = 10;
+   */
+  sourceRef: string;
+};
+
+/**
+ * @generated from message saldo.ledger.v1.OpenGrantRequest
+ */
+export type OpenGrantRequestJson = {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId?: string;
+
+  /**
+   * @generated from field: string idempotency_key = 2;
+   */
+  idempotencyKey?: string;
+
+  /**
+   * @generated from field: string wallet_account_id = 3;
+   */
+  walletAccountId?: string;
+
+  /**
+   * @generated from field: string category = 4;
+   */
+  category?: string;
+
+  /**
+   * @generated from field: int32 priority = 5;
+   */
+  priority?: number;
+
+  /**
+   * Unset: now.
+   *
+   * @generated from field: google.protobuf.Timestamp effective_at = 6;
+   */
+  effectiveAt?: TimestampJson;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expires_at = 7;
+   */
+  expiresAt?: TimestampJson;
+
+  /**
+   * @generated from field: repeated string product_codes = 8;
+   */
+  productCodes?: string[];
+
+  /**
+   * @generated from field: string source = 9;
+   */
+  source?: string;
+
+  /**
+   * @generated from field: string source_ref = 10;
+   */
+  sourceRef?: string;
+};
+
+/**
+ * Describes the message saldo.ledger.v1.OpenGrantRequest.
+ * Use `create(OpenGrantRequestSchema)` to create a new message.
+ */
+export const OpenGrantRequestSchema: GenMessage<OpenGrantRequest, {jsonType: OpenGrantRequestJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_ledger_v1_ledger, 29);
+
+/**
+ * @generated from message saldo.ledger.v1.ListGrantsRequest
+ */
+export type ListGrantsRequest = Message<"saldo.ledger.v1.ListGrantsRequest"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * @generated from field: string wallet_account_id = 2;
+   */
+  walletAccountId: string;
+
+  /**
+   * Also grants with nothing left (spent or expired).
+   *
+   * @generated from field: bool include_closed = 3;
+   */
+  includeClosed: boolean;
+};
+
+/**
+ * @generated from message saldo.ledger.v1.ListGrantsRequest
+ */
+export type ListGrantsRequestJson = {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId?: string;
+
+  /**
+   * @generated from field: string wallet_account_id = 2;
+   */
+  walletAccountId?: string;
+
+  /**
+   * Also grants with nothing left (spent or expired).
+   *
+   * @generated from field: bool include_closed = 3;
+   */
+  includeClosed?: boolean;
+};
+
+/**
+ * Describes the message saldo.ledger.v1.ListGrantsRequest.
+ * Use `create(ListGrantsRequestSchema)` to create a new message.
+ */
+export const ListGrantsRequestSchema: GenMessage<ListGrantsRequest, {jsonType: ListGrantsRequestJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_ledger_v1_ledger, 30);
+
+/**
+ * @generated from message saldo.ledger.v1.ListGrantsResponse
+ */
+export type ListGrantsResponse = Message<"saldo.ledger.v1.ListGrantsResponse"> & {
+  /**
+   * Oldest first.
+   *
+   * @generated from field: repeated saldo.ledger.v1.Grant grants = 1;
+   */
+  grants: Grant[];
+};
+
+/**
+ * @generated from message saldo.ledger.v1.ListGrantsResponse
+ */
+export type ListGrantsResponseJson = {
+  /**
+   * Oldest first.
+   *
+   * @generated from field: repeated saldo.ledger.v1.Grant grants = 1;
+   */
+  grants?: GrantJson[];
+};
+
+/**
+ * Describes the message saldo.ledger.v1.ListGrantsResponse.
+ * Use `create(ListGrantsResponseSchema)` to create a new message.
+ */
+export const ListGrantsResponseSchema: GenMessage<ListGrantsResponse, {jsonType: ListGrantsResponseJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_ledger_v1_ledger, 31);
+
+/**
  * @generated from enum saldo.ledger.v1.AccountType
  */
 export enum AccountType {
@@ -2146,12 +2596,34 @@ export enum AccountType {
    * @generated from enum value: ACCOUNT_TYPE_OPENING_BALANCES = 7;
    */
   OPENING_BALANCES = 7,
+
+  /**
+   * One credit grant inside a wallet (docs/grants.md): credit-normal, never below zero. Its balance
+   * is the grant's remainder; a wallet with grants holds exactly the sum of their remainders.
+   *
+   * @generated from enum value: ACCOUNT_TYPE_GRANT = 8;
+   */
+  GRANT = 8,
+
+  /**
+   * The other side of every grant movement (memo legs), one per tenant and asset: debit-normal.
+   *
+   * @generated from enum value: ACCOUNT_TYPE_GRANT_CONTRA = 9;
+   */
+  GRANT_CONTRA = 9,
+
+  /**
+   * Prepaid credit that expired unused (breakage income): credit-normal.
+   *
+   * @generated from enum value: ACCOUNT_TYPE_BREAKAGE = 10;
+   */
+  BREAKAGE = 10,
 }
 
 /**
  * @generated from enum saldo.ledger.v1.AccountType
  */
-export type AccountTypeJson = "ACCOUNT_TYPE_UNSPECIFIED" | "ACCOUNT_TYPE_WALLET" | "ACCOUNT_TYPE_CASH_CLEARING" | "ACCOUNT_TYPE_REVENUE" | "ACCOUNT_TYPE_COST_OF_REVENUE" | "ACCOUNT_TYPE_PAYABLES" | "ACCOUNT_TYPE_PROMOTIONS" | "ACCOUNT_TYPE_OPENING_BALANCES";
+export type AccountTypeJson = "ACCOUNT_TYPE_UNSPECIFIED" | "ACCOUNT_TYPE_WALLET" | "ACCOUNT_TYPE_CASH_CLEARING" | "ACCOUNT_TYPE_REVENUE" | "ACCOUNT_TYPE_COST_OF_REVENUE" | "ACCOUNT_TYPE_PAYABLES" | "ACCOUNT_TYPE_PROMOTIONS" | "ACCOUNT_TYPE_OPENING_BALANCES" | "ACCOUNT_TYPE_GRANT" | "ACCOUNT_TYPE_GRANT_CONTRA" | "ACCOUNT_TYPE_BREAKAGE";
 
 /**
  * Describes the enum saldo.ledger.v1.AccountType.
@@ -2501,6 +2973,28 @@ export const LedgerService: GenService<{
     methodKind: "unary";
     input: typeof PostBatchRequestSchema;
     output: typeof PostBatchResponseSchema;
+  },
+  /**
+   * Credit grants (docs/grants.md). Opens a grant account inside a wallet account; idempotent on
+   * the key. The grant holds nothing until a posting credits it (legs on the grant and on
+   * ACCOUNT_TYPE_GRANT_CONTRA beside the wallet's own legs, in the same transaction).
+   *
+   * @generated from rpc saldo.ledger.v1.LedgerService.OpenGrant
+   */
+  openGrant: {
+    methodKind: "unary";
+    input: typeof OpenGrantRequestSchema;
+    output: typeof GrantSchema;
+  },
+  /**
+   * The grants of a wallet account with their remainders.
+   *
+   * @generated from rpc saldo.ledger.v1.LedgerService.ListGrants
+   */
+  listGrants: {
+    methodKind: "unary";
+    input: typeof ListGrantsRequestSchema;
+    output: typeof ListGrantsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_saldo_ledger_v1_ledger, 0);

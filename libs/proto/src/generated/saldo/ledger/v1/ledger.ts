@@ -26,6 +26,15 @@ export enum AccountType {
   ACCOUNT_TYPE_PROMOTIONS = "ACCOUNT_TYPE_PROMOTIONS",
   /** ACCOUNT_TYPE_OPENING_BALANCES - Balances carried over from a previous system: debit-normal. */
   ACCOUNT_TYPE_OPENING_BALANCES = "ACCOUNT_TYPE_OPENING_BALANCES",
+  /**
+   * ACCOUNT_TYPE_GRANT - One credit grant inside a wallet (docs/grants.md): credit-normal, never below zero. Its balance
+   * is the grant's remainder; a wallet with grants holds exactly the sum of their remainders.
+   */
+  ACCOUNT_TYPE_GRANT = "ACCOUNT_TYPE_GRANT",
+  /** ACCOUNT_TYPE_GRANT_CONTRA - The other side of every grant movement (memo legs), one per tenant and asset: debit-normal. */
+  ACCOUNT_TYPE_GRANT_CONTRA = "ACCOUNT_TYPE_GRANT_CONTRA",
+  /** ACCOUNT_TYPE_BREAKAGE - Prepaid credit that expired unused (breakage income): credit-normal. */
+  ACCOUNT_TYPE_BREAKAGE = "ACCOUNT_TYPE_BREAKAGE",
   UNRECOGNIZED = "UNRECOGNIZED",
 }
 
@@ -413,6 +422,72 @@ export interface PostBatchResponse {
   outcomes: BatchCommandOutcome[];
 }
 
+/**
+ * A credit grant: a part of a wallet's balance with its own category, validity, priority and
+ * products (docs/grants.md). Amounts are decimal strings of minor units.
+ */
+export interface Grant {
+  /** The grant's own ledger account id. */
+  grantId: string;
+  tenantId: string;
+  walletAccountId: string;
+  assetCode: string;
+  /** "paid" or "promotional". */
+  category: string;
+  /** Lower is consumed first. */
+  priority: number;
+  effectiveAt:
+    | Timestamp
+    | undefined;
+  /** Unset: never expires. */
+  expiresAt:
+    | Timestamp
+    | undefined;
+  /** Empty: pays for any product. */
+  productCodes: string[];
+  /** top_up, transfer, promotion, subscription, erp_document, migration or opening. */
+  source: string;
+  sourceRef: string;
+  /** Everything credited to it, give-backs of reversals not included. */
+  grantedAmount: string;
+  /** What it can still give: granted + returned - consumed - expired - held. */
+  remainingAmount: string;
+  /** Reserved by open holds. */
+  heldAmount: string;
+  /** Drawn by postings, net of what reversals gave back. */
+  consumedAmount: string;
+  /** Moved to breakage at expiry. */
+  expiredAmount: string;
+  createdAt: Timestamp | undefined;
+  version: string;
+}
+
+export interface OpenGrantRequest {
+  tenantId: string;
+  idempotencyKey: string;
+  walletAccountId: string;
+  category: string;
+  priority: number;
+  /** Unset: now. */
+  effectiveAt: Timestamp | undefined;
+  expiresAt: Timestamp | undefined;
+  productCodes: string[];
+  source: string;
+  sourceRef: string;
+}
+
+export interface ListGrantsRequest {
+  tenantId: string;
+  walletAccountId: string;
+  /** Also grants with nothing left (spent or expired). */
+  includeClosed: boolean;
+}
+
+export interface ListGrantsResponse {
+  /** Oldest first. */
+  grants: Grant[];
+}
+
 export interface LedgerServiceClient {
   /**
    * Declares an asset (currency or credit unit) for a tenant and creates its system accounts.
@@ -477,6 +552,18 @@ export interface LedgerServiceClient {
    */
 
   postBatch(request: PostBatchRequest, metadata?: Metadata): Observable<PostBatchResponse>;
+
+  /**
+   * Credit grants (docs/grants.md). Opens a grant account inside a wallet account; idempotent on
+   * the key. The grant holds nothing until a posting credits it (legs on the grant and on
+   * ACCOUNT_TYPE_GRANT_CONTRA beside the wallet's own legs, in the same transaction).
+   */
+
+  openGrant(request: OpenGrantRequest, metadata?: Metadata): Observable<Grant>;
+
+  /** The grants of a wallet account with their remainders. */
+
+  listGrants(request: ListGrantsRequest, metadata?: Metadata): Observable<ListGrantsResponse>;
 }
 
 export interface LedgerServiceController {
@@ -570,6 +657,21 @@ export interface LedgerServiceController {
     request: PostBatchRequest,
     metadata?: Metadata,
   ): Promise<PostBatchResponse> | Observable<PostBatchResponse> | PostBatchResponse;
+
+  /**
+   * Credit grants (docs/grants.md). Opens a grant account inside a wallet account; idempotent on
+   * the key. The grant holds nothing until a posting credits it (legs on the grant and on
+   * ACCOUNT_TYPE_GRANT_CONTRA beside the wallet's own legs, in the same transaction).
+   */
+
+  openGrant(request: OpenGrantRequest, metadata?: Metadata): Promise<Grant> | Observable<Grant> | Grant;
+
+  /** The grants of a wallet account with their remainders. */
+
+  listGrants(
+    request: ListGrantsRequest,
+    metadata?: Metadata,
+  ): Promise<ListGrantsResponse> | Observable<ListGrantsResponse> | ListGrantsResponse;
 }
 
 export function LedgerServiceControllerMethods() {
@@ -589,6 +691,8 @@ export function LedgerServiceControllerMethods() {
       "listAccountTransactions",
       "listAccountEntries",
       "postBatch",
+      "openGrant",
+      "listGrants",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
