@@ -254,9 +254,11 @@ it("one TopUp with a caller's traceparent is one trace across the aggregator, th
 
   const aggregatorServer = find('transaction-aggregator', SERVER, /TransactionService\/TopUp$/);
   expect(aggregatorServer?.parentSpanId).toBe(callerSpanId);
-  const ledgerClient = find('transaction-aggregator', CLIENT, /LedgerService\/PostTransaction$/);
+  // The aggregator's writes go to the ledger in batches (group commit): an idle aggregator sends
+  // this call's TopUp as a batch of one, in the trace of the call that started the batch.
+  const ledgerClient = find('transaction-aggregator', CLIENT, /LedgerService\/PostBatch$/);
   expect(ledgerClient?.parentSpanId).toBe(aggregatorServer?.spanId);
-  const ledgerServer = find('wallet-ledger', SERVER, /LedgerService\/PostTransaction$/);
+  const ledgerServer = find('wallet-ledger', SERVER, /LedgerService\/PostBatch$/);
   expect(ledgerServer?.parentSpanId).toBe(ledgerClient?.spanId);
   // The relay publishes the posting's event moments later, in the trace of the call that posted it.
   const publishes = inTrace().filter((s) => s.service === 'wallet-ledger' && s.kind === PRODUCER);

@@ -199,6 +199,37 @@ test('dead letters grouped by reason; an operator replays one', async ({ page })
   }
 });
 
+test('an admin gives a colleague a role, they sign in with it, and the admin removes it', async ({
+  browser,
+}) => {
+  const colleague = `colleague-${Date.now()}@example.com`;
+  const adminContext = await browser.newContext();
+  const admin = await adminContext.newPage();
+  await signIn(admin, 'admin@example.com');
+  await admin.getByRole('link', { name: 'Users' }).click();
+  await admin.getByLabel('E-mail').fill(colleague);
+  await admin.getByLabel('Role', { exact: true }).selectOption('viewer');
+  await admin.getByLabel('Initial password (new users)').fill(PASSWORD);
+  await admin.getByRole('button', { name: 'Save' }).click();
+  await expect(admin.getByRole('status')).toContainText(`${colleague} is now viewer`);
+  await expect(admin.getByTestId('users').getByRole('row').filter({ hasText: colleague })).toContainText(
+    'viewer',
+  );
+  await checkPage(admin, '08-users');
+
+  const colleagueContext = await browser.newContext();
+  const page = await colleagueContext.newPage();
+  await signIn(page, colleague);
+  await expect(page.getByTestId('whoami')).toContainText('viewer');
+  await expect(page.getByRole('link', { name: 'Users' })).toHaveCount(0);
+  await colleagueContext.close();
+
+  await admin.getByRole('button', { name: `Remove ${colleague}` }).click();
+  await admin.getByRole('dialog').getByRole('button', { name: 'Remove' }).click();
+  await expect(admin.getByTestId('users').getByRole('row').filter({ hasText: colleague })).toHaveCount(0);
+  await adminContext.close();
+});
+
 test('the admin sees every change in the audit log', async ({ page }) => {
   await signIn(page, 'admin@example.com');
   await page.getByRole('link', { name: 'Audit log' }).click();
@@ -220,5 +251,9 @@ test('the admin sees every change in the audit log', async ({ page }) => {
   await expect(audit.getByRole('row').filter({ hasText: 'sync.replay' }).first()).toContainText(
     'operator@example.com',
   );
+  for (const action of ['user.create', 'user.remove'])
+    await expect(
+      audit.getByRole('row').filter({ hasText: action }).filter({ hasText: 'admin@example.com' }).first(),
+    ).toContainText('ok');
   await checkPage(page, '07-audit');
 });

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, envSchemas, loadConfig } from '@saldo/config';
 import { runMigrationsUnderLock } from '@saldo/postgres';
+import { userInfo } from 'node:os';
 import { z } from 'zod';
 import { Accounts } from './auth/accounts';
 import { AuditLog } from './auth/audit-log';
@@ -84,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
     const audit = new AuditLog(db);
     for (const tenantId of tenants)
       await audit.record(
-        { userId: null, email: `cli:${process.env['USER'] ?? 'unknown'}` },
+        { userId: null, email: `cli:${process.env['USER'] ?? userInfo().username}` },
         {
           tenantId,
           action: user.created ? 'user.create' : 'user.update',

@@ -6,6 +6,7 @@ import { createRedisClient } from '@saldo/locks';
 import { Admission } from './admission/admission';
 import { ApiKeyStore } from './auth/api-key.store';
 import { parseBootstrapKeys } from './auth/bootstrap-keys';
+import { AggregatorCaches } from './cache/aggregator-caches';
 import { KeyCipher } from './auth/key-crypto';
 import { AGGREGATOR_CONFIG, type AggregatorConfig } from './config';
 import { createAggregatorDataSource } from './database/aggregator-data-source';
@@ -43,10 +44,22 @@ export class AggregatorModule implements OnApplicationBootstrap, OnApplicationSh
             ),
         },
         {
+          provide: AggregatorCaches,
+          useFactory: async () => {
+            const caches = new AggregatorCaches(
+              config.DATABASE_URL,
+              { keys: config.AGGREGATOR_KEY_CACHE_SIZE, wallets: config.AGGREGATOR_WALLET_CACHE_SIZE },
+              logger,
+            );
+            await caches.start();
+            return caches;
+          },
+        },
+        {
           provide: ApiKeyStore,
-          inject: [DATA_SOURCE],
-          useFactory: async (db: DataSource) => {
-            const store = new ApiKeyStore(db, new KeyCipher(config.SALDO_KEY_ENCRYPTION_KEY));
+          inject: [DATA_SOURCE, AggregatorCaches],
+          useFactory: async (db: DataSource, caches: AggregatorCaches) => {
+            const store = new ApiKeyStore(db, new KeyCipher(config.SALDO_KEY_ENCRYPTION_KEY), caches);
             const result = await store.bootstrap(parseBootstrapKeys(config.SALDO_API_KEYS));
             logger.info(result, 'API keys from SALDO_API_KEYS registered');
             return store;
@@ -54,11 +67,17 @@ export class AggregatorModule implements OnApplicationBootstrap, OnApplicationSh
         },
         {
           provide: AggregatorService,
-          inject: [DATA_SOURCE, LedgerClient],
-          useFactory: (db: DataSource, ledger: LedgerClient) =>
+          inject: [DATA_SOURCE, LedgerClient, AggregatorCaches],
+          useFactory: (db: DataSource, ledger: LedgerClient, caches: AggregatorCaches) =>
             new AggregatorService(
               new AggregatorRepository(db),
               ledger.api,
+              caches,
+              {
+                maxBatchSize: config.AGGREGATOR_LEDGER_BATCH_SIZE,
+                maxConcurrentBatches: config.AGGREGATOR_LEDGER_BATCHES_IN_FLIGHT,
+                maxQueued: config.AGGREGATOR_LEDGER_QUEUE_MAX,
+              },
               AmountLimits.parse(
                 config.AGGREGATOR_MAX_AMOUNT_PER_ACTION,
                 config.AGGREGATOR_MAX_AMOUNT_BY_ASSET,
@@ -93,6 +112,7 @@ export class AggregatorModule implements OnApplicationBootstrap, OnApplicationSh
     @Inject(AGGREGATOR_CONFIG) private readonly config: AggregatorConfig,
     private readonly consumer: BalanceActionsConsumer,
     private readonly ledger: LedgerClient,
+    private readonly caches: AggregatorCaches,
     @Inject(DATA_SOURCE) private readonly db: DataSource,
     private readonly admission: Admission,
   ) {}
@@ -105,6 +125,7 @@ export class AggregatorModule implements OnApplicationBootstrap, OnApplicationSh
   async onApplicationShutdown(): Promise<void> {
     await this.consumer.stop();
     this.ledger.close();
+    await this.caches.close();
     this.admission.close();
     await this.db.destroy();
   }

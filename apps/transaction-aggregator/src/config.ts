@@ -26,6 +26,20 @@ export const aggregatorConfigSchema = z.object({
   SALDO_KEY_ENCRYPTION_KEY: envSchemas.secret(32),
   /** Optional bootstrap: "tenantA=keyA,tenantB=keyB"; each key at least 16 characters. */
   SALDO_API_KEYS: z.string().default(''),
+  /**
+   * In-process caches (API keys by hash, wallet rows), kept coherent across instances by
+   * PostgreSQL LISTEN/NOTIFY; entries at most. 0 turns a cache off (every call reads the database).
+   */
+  AGGREGATOR_KEY_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+  AGGREGATOR_WALLET_CACHE_SIZE: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
+  /**
+   * Group commit towards the ledger: every write (unary, SubmitBatch, Pub/Sub) queues and goes to
+   * the ledger's PostBatch up to this many commands per call, this many calls in flight; past the
+   * queue bound callers are told to retry (ABORTED).
+   */
+  AGGREGATOR_LEDGER_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(1_000),
+  AGGREGATOR_LEDGER_BATCHES_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(2),
+  AGGREGATOR_LEDGER_QUEUE_MAX: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
   AGGREGATOR_PUBSUB_ENABLED: booleanFlag(true),
   /** Create the topics and the subscription when missing (local runs, emulator); off in production. */
   AGGREGATOR_PUBSUB_CREATE_RESOURCES: booleanFlag(true),

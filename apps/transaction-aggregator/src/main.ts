@@ -13,7 +13,9 @@ import { AggregatorModule } from './aggregator.module';
 import { loadAggregatorConfig } from './config';
 import { TransactionGrpcController } from './grpc/transaction.grpc-controller';
 import { createAggregatorObservability } from './observability';
+import { AggregatorCaches } from './cache/aggregator-caches';
 import { BalanceActionsConsumer } from './pubsub/balance-actions.consumer';
+import { AggregatorService } from './wallets/aggregator.service';
 import { Admission } from './admission/admission';
 import { AdmissionInterceptor } from './admission/admission.interceptor';
 
@@ -53,6 +55,7 @@ async function main(): Promise<void> {
   await app.listen();
   await observability.listen(
     config.AGGREGATOR_PUBSUB_ENABLED ? app.get(BalanceActionsConsumer).stats : undefined,
+    { batcher: app.get(AggregatorService).context.batcher.stats, caches: app.get(AggregatorCaches) },
   );
   // The HTTP door: the same controller (auth, validation, errors) behind the Connect protocol.
   let serving = true;

@@ -13,7 +13,9 @@ import {
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { Pool } from 'pg';
 import { Counter, type Registry } from 'prom-client';
+import type { AggregatorCaches } from './cache/aggregator-caches';
 import type { AggregatorConfig } from './config';
+import type { LedgerBatcher } from './ledger/ledger-batcher';
 import type { ConsumerStats } from './pubsub/balance-actions.consumer';
 
 const LEDGER_SERVICE = 'saldo.ledger.v1.LedgerService';
@@ -23,10 +25,16 @@ export interface AggregatorObservability {
   registry: Registry;
   grpc: GrpcServerMetrics;
   /** Serves HTTP; `stats` are read at each scrape (undefined: the Pub/Sub intake is off). */
-  listen(stats: ConsumerStats | undefined): Promise<ObservabilityServer>;
+  listen(stats: ConsumerStats | undefined, hotPath?: HotPathStats): Promise<ObservabilityServer>;
   /** From now on /readyz answers 503 (SIGTERM: balancers stop sending while calls drain). */
   markDraining(): void;
   stop(): Promise<void>;
+}
+
+/** What the hot path counts: ledger batches (group commit) and cache hits. */
+export interface HotPathStats {
+  batcher: LedgerBatcher['stats'];
+  caches: AggregatorCaches;
 }
 
 type HealthClient = Client & {
@@ -110,7 +118,8 @@ export function createAggregatorObservability(
   return {
     registry,
     grpc,
-    listen: async (stats) => {
+    listen: async (stats, hotPath) => {
+      if (hotPath) registerHotPathMetrics(registry, hotPath);
       new Counter({
         name: 'saldo_pubsub_intake_messages_total',
         help: 'Balance-action messages finished by the Pub/Sub intake, by outcome (ok, refused, dead_lettered, nacked)',
@@ -144,4 +153,42 @@ export function createAggregatorObservability(
       await pool.end();
     },
   };
+}
+
+function registerHotPathMetrics(registry: Registry, { batcher, caches }: HotPathStats): void {
+  new Counter({
+    name: 'saldo_aggregator_ledger_batches_total',
+    help: 'PostBatch calls made to the ledger (every write goes through the group commit)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(batcher.batches);
+    },
+  });
+  new Counter({
+    name: 'saldo_aggregator_ledger_batch_commands_total',
+    help: 'Commands sent to the ledger in PostBatch calls',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(batcher.commands);
+    },
+  });
+  new Counter({
+    name: 'saldo_aggregator_cache_lookups_total',
+    help: 'In-process cache lookups by cache (api_keys, signing_keys, wallets) and result (hit, miss)',
+    labelNames: ['cache', 'result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [name, cache] of [
+        ['api_keys', caches.keys],
+        ['signing_keys', caches.signingKeys],
+        ['wallets', caches.wallets],
+      ] as const) {
+        this.inc({ cache: name, result: 'hit' }, cache.stats.hits);
+        this.inc({ cache: name, result: 'miss' }, cache.stats.misses);
+      }
+    },
+  });
 }

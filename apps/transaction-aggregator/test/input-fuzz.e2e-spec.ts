@@ -138,6 +138,9 @@ function validValue(field: protobuf.Field, fixture: Fixture, key: () => string):
 
 function malformed(field: protobuf.Field, pick: <T>(values: readonly T[]) => T): unknown {
   if (field.map) return pick(BAD_MAPS);
+  // A list of messages (SubmitBatch's actions): none, an empty one, one too many.
+  if (field.repeated && field.resolvedType instanceof protobuf.Type)
+    return pick([[], [{}], Array.from({ length: 1_001 }, () => ({}))]);
   if (field.repeated) return [pick(BAD_TEXT)];
   if (field.resolvedType instanceof protobuf.Enum) return pick(BAD_ENUMS);
   if (field.resolvedType instanceof protobuf.Type) return pick(BAD_TIMESTAMPS);

@@ -49,8 +49,17 @@ export async function startLedgerServer(
     status[isLedgerError(error) ? grpcStatusOf(error.code) : status.INTERNAL] as string;
   // Tracing first: the caller's traceparent (metadata) is the parent of everything the call does.
   // A posting's trace is remembered by transaction id: the relay publishes its event in that trace.
-  const transactionIdOf = (response: unknown) =>
-    (response as { transactionId?: unknown } | undefined)?.transactionId as string | undefined;
+  // A PostBatch answer: the id of every transaction it made.
+  const transactionIdOf = (response: unknown): string | string[] | undefined => {
+    const answer = response as
+      | { transactionId?: string; outcomes?: Array<{ transaction?: { transactionId?: string } | null }> }
+      | undefined;
+    if (answer?.outcomes)
+      return answer.outcomes.flatMap((o) =>
+        o.transaction?.transactionId ? [o.transaction.transactionId] : [],
+      );
+    return answer?.transactionId;
+  };
   app.useGlobalInterceptors(new GrpcTracingInterceptor(statusOf, transactionIdOf));
   if (metrics) app.useGlobalInterceptors(new GrpcMetricsInterceptor(metrics, statusOf));
   await app.listen();

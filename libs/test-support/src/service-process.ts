@@ -19,7 +19,7 @@ export interface ServiceProcessOptions {
   healthTarget: string;
   /** The health service name to wait for; '' = the server as a whole. */
   healthService?: string;
-  /** How long to wait for SERVING; default 30 000 ms. */
+  /** How long to wait for SERVING; default SALDO_TEST_START_TIMEOUT_MS or 90 000 ms. */
   startTimeoutMs?: number;
   /** How long stop() waits after SIGTERM before SIGKILL; default 10 000 ms. */
   stopGraceMs?: number;
@@ -124,9 +124,10 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
       })()),
   };
 
-  // SALDO_TEST_START_TIMEOUT_MS: more room on a machine shared by many test runs.
+  // SALDO_TEST_START_TIMEOUT_MS: more room on a machine shared by many test runs (default 90 s:
+  // under load a service may need well over 30 s to start).
   const deadline =
-    Date.now() + (options.startTimeoutMs ?? Number(process.env['SALDO_TEST_START_TIMEOUT_MS'] || 30_000));
+    Date.now() + (options.startTimeoutMs ?? Number(process.env['SALDO_TEST_START_TIMEOUT_MS'] || 90_000));
   for (;;) {
     if (!handle.running()) {
       await gone;

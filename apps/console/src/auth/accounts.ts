@@ -106,6 +106,34 @@ export class Accounts {
     await this.db.query(`DELETE FROM console.sessions WHERE token_hash = $1`, [sha256(token)]);
   }
 
+  /** Sets an existing user's role on a tenant (null: removes the tenant); false when no such user. */
+  async setRole(email: string, tenantId: string, role: Role | null): Promise<boolean> {
+    const rows: Array<{ id: string }> = await this.db.query(`SELECT id FROM console.users WHERE email = $1`, [
+      email.trim().toLowerCase(),
+    ]);
+    const user = rows[0];
+    if (!user) return false;
+    if (role === null)
+      await this.db.query(`DELETE FROM console.user_tenants WHERE user_id = $1 AND tenant_id = $2`, [
+        user.id,
+        tenantId,
+      ]);
+    else
+      await this.db.query(
+        `INSERT INTO console.user_tenants (user_id, tenant_id, role) VALUES ($1, $2, $3)
+         ON CONFLICT (user_id, tenant_id) DO UPDATE SET role = EXCLUDED.role`,
+        [user.id, tenantId, role],
+      );
+    return true;
+  }
+
+  async userExists(email: string): Promise<boolean> {
+    const rows: unknown[] = await this.db.query(`SELECT 1 FROM console.users WHERE email = $1`, [
+      email.trim().toLowerCase(),
+    ]);
+    return rows.length > 0;
+  }
+
   async listUsers(tenantId: string): Promise<Array<{ email: string; role: Role; createdAt: Date }>> {
     const rows: Array<{ email: string; role: Role; created_at: Date }> = await this.db.query(
       `SELECT u.email, t.role, u.created_at FROM console.user_tenants t JOIN console.users u ON u.id = t.user_id

@@ -4,6 +4,7 @@ import { ConsoleError } from '../http/console-error';
 import { Accounts, SESSION_COOKIE } from './accounts';
 import { AuditLog } from './audit-log';
 import type { Operator } from './roles';
+import { SignInThrottle } from './sign-in-throttle';
 import { CurrentOperator, Public } from './session.guard';
 
 export const COOKIE_SECURE = 'CONSOLE_COOKIE_SECURE';
@@ -16,6 +17,8 @@ const sessionView = (operator: Pick<Operator, 'email' | 'tenants' | 'csrfToken'>
 
 @Controller('api')
 export class AuthController {
+  private readonly throttle = new SignInThrottle();
+
   constructor(
     private readonly accounts: Accounts,
     private readonly audit: AuditLog,
@@ -29,8 +32,16 @@ export class AuthController {
     const { email, password } = (body ?? {}) as { email?: unknown; password?: unknown };
     if (typeof email !== 'string' || typeof password !== 'string' || !email || !password)
       throw new ConsoleError('INVALID_REQUEST', 'Give an e-mail address and a password.');
+    const address = email.trim().toLowerCase().slice(0, 254);
+    const waitMs = this.throttle.blockedForMs(address);
+    if (waitMs > 0)
+      throw new ConsoleError(
+        'TOO_MANY_ATTEMPTS',
+        `Too many failed sign-ins for this address; try again in ${Math.ceil(waitMs / 60_000)} min.`,
+      );
     const user = await this.accounts.authenticate(email, password);
     if (!user) {
+      this.throttle.failed(address);
       await this.audit.record(
         { userId: null, email: email.slice(0, 254) },
         {
@@ -42,6 +53,7 @@ export class AuthController {
       );
       throw new ConsoleError('UNAUTHENTICATED', 'That e-mail address and password do not match an account.');
     }
+    this.throttle.succeeded(address);
     const session = await this.accounts.openSession(user.id);
     response.cookie(SESSION_COOKIE, session.token, {
       httpOnly: true,

@@ -10,6 +10,7 @@ export type ConsoleErrorCode =
   | 'NOT_FOUND'
   | 'REFUSED'
   | 'CONFLICT'
+  | 'TOO_MANY_ATTEMPTS'
   | 'TENANT_NOT_CONFIGURED'
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_FAILED';
@@ -39,6 +40,8 @@ export function httpStatusOf(code: ConsoleErrorCode): number {
     case 'REFUSED':
     case 'CONFLICT':
       return 409;
+    case 'TOO_MANY_ATTEMPTS':
+      return 429;
     case 'TENANT_NOT_CONFIGURED':
       return 501;
     case 'UPSTREAM_UNAVAILABLE':

@@ -1,6 +1,7 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, ApiError, type Session, setCsrfToken } from './api';
+import { UsersPage } from './admin-pages';
 import { TransactionPage, WalletPage, WalletSearchPage } from './ledger-pages';
 import { Link, match, navigate, useLocation, usePageTitle } from './router';
 import { AuditPage, SyncPage } from './sync-pages';
@@ -119,6 +120,7 @@ function Shell({ session }: { session: Session }) {
     page = <TransactionPage tenant={tenant} transactionId={params['id']!} role={role} key={params['id']} />;
   else if (match('/t/:tenant/sync', path)) page = <SyncPage tenant={tenant} role={role} />;
   else if (match('/t/:tenant/audit', path)) page = <AuditPage tenant={tenant} />;
+  else if (match('/t/:tenant/users', path)) page = <UsersPage tenant={tenant} me={session.email} />;
   else page = <NotFound />;
   const current = (href: string) => (path.startsWith(href) ? 'page' : undefined);
   return (
@@ -138,6 +140,11 @@ function Shell({ session }: { session: Session }) {
           {role === 'admin' ? (
             <Link href={`/t/${t}/audit`} aria-current={current(`/t/${t}/audit`)}>
               Audit log
+            </Link>
+          ) : null}
+          {role === 'admin' ? (
+            <Link href={`/t/${t}/users`} aria-current={current(`/t/${t}/users`)}>
+              Users
             </Link>
           ) : null}
         </nav>

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { LedgerError, requireTenant, type TenantId } from '@saldo/ledger-domain';
 import type { DataSource } from 'typeorm';
+import type { AggregatorCaches, CachedKey, CachedSigningKeys } from '../cache/aggregator-caches';
 import type { BootstrapKey } from './bootstrap-keys';
 import { DEFAULT_SCOPES, type ApiKeyScope } from './scopes';
 import { generateApiKey, hashApiKey, keyHint, signatureMatches, type KeyCipher } from './key-crypto';
@@ -26,6 +27,9 @@ export interface KeyGrant {
 /** At most this many active keys per tenant are tried when verifying a Pub/Sub signature. */
 const MAX_ACTIVE_KEYS_PER_TENANT = 20;
 
+/** What authentication reads of an active key (and the cache holds). */
+const KEY_COLUMNS = 'id, tenant_id, scopes, expires_at';
+
 /**
  * API keys: stored as SHA-256 for lookup, plus an AES-GCM sealed copy used only to verify the
  * HMAC signatures of Pub/Sub messages (producers sign with the key itself, so the verifier needs it).
@@ -34,6 +38,8 @@ export class ApiKeyStore {
   constructor(
     private readonly db: DataSource,
     private readonly cipher: KeyCipher,
+    /** In-process caches kept coherent by NOTIFY (revocation is immediate on every instance); none: read every time. */
+    private readonly caches?: AggregatorCaches,
   ) {}
 
   /** The tenant of an active, unexpired key, or UNAUTHENTICATED. */
@@ -56,23 +62,36 @@ export class ApiKeyStore {
     return grant.tenant;
   }
 
-  /** One indexed lookup, no cache: revocation is immediate; expiry is checked at use time. */
+  /** The key's grant (cached; revocation is pushed by NOTIFY), expiry checked at use time. */
   private async grantOf(token: string | undefined): Promise<KeyGrant> {
     if (token) {
-      const rows: Array<{ tenant_id: string; scopes: ApiKeyScope[]; expires_at: Date | null }> =
-        await this.db.query(
-          `SELECT tenant_id, scopes, expires_at FROM aggregator.api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
-          [hashApiKey(token)],
-        );
-      const row = rows[0];
+      const row = await this.activeKey(token);
       if (row && row.expires_at && row.expires_at.getTime() <= Date.now())
         throw new LedgerError(
           'UNAUTHENTICATED',
           `this API key expired at ${row.expires_at.toISOString()}; create a new one`,
         );
-      if (row) return { tenant: row.tenant_id as TenantId, scopes: row.scopes, expiresAt: row.expires_at };
+      if (row)
+        return {
+          tenant: row.tenant_id as TenantId,
+          scopes: row.scopes as ApiKeyScope[],
+          expiresAt: row.expires_at,
+        };
     }
     throw new LedgerError('UNAUTHENTICATED', 'a valid API key is required (authorization: Bearer <api key>)');
+  }
+
+  /** The active key of a token: from the cache, else one indexed lookup (unknown tokens are not cached). */
+  private activeKey(token: string): Promise<CachedKey | undefined> {
+    const hash = hashApiKey(token);
+    const load = async () => {
+      const rows: CachedKey[] = await this.db.query(
+        `SELECT ${KEY_COLUMNS} FROM aggregator.api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
+        [hash],
+      );
+      return rows[0];
+    };
+    return this.caches ? this.caches.keys.get(hash.toString('base64'), load) : load();
   }
 
   /** Registers the keys from SALDO_API_KEYS (idempotent; a revoked key stays revoked). */
@@ -148,27 +167,37 @@ export class ApiKeyStore {
     signatureHex: string,
     timestamp?: string,
   ): Promise<boolean> {
-    const rows: Array<{ id: string; key_ciphertext: Buffer }> = await this.db.query(
-      // Pub/Sub actions are writes: only unexpired keys with wallets:write may sign them.
-      `SELECT id, key_ciphertext FROM aggregator.api_keys WHERE tenant_id = $1 AND revoked_at IS NULL
-          AND 'wallets:write' = ANY (scopes) AND (expires_at IS NULL OR expires_at > now())
-        ORDER BY created_at DESC LIMIT ${MAX_ACTIVE_KEYS_PER_TENANT}`,
-      [tenant],
-    );
+    const signing = await this.signingKeys(tenant);
     let matched = false;
-    for (const row of rows) {
+    const now = Date.now();
+    for (const { key, expiresAt } of signing?.keys ?? []) {
+      if (expiresAt && expiresAt.getTime() <= now) continue;
       // Every candidate is checked, so timing does not tell which key matched.
-      if (
-        signatureMatches(
-          body,
-          signatureHex,
-          this.cipher.decrypt(row.key_ciphertext, `${tenant}:${row.id}`),
-          timestamp,
-        )
-      )
-        matched = true;
+      if (signatureMatches(body, signatureHex, key, timestamp)) matched = true;
     }
     return matched;
+  }
+
+  /** A tenant's active keys, decrypted once and cached like the keys themselves. */
+  private signingKeys(tenant: string): Promise<CachedSigningKeys | undefined> {
+    const load = async () => {
+      const rows: Array<{ id: string; key_ciphertext: Buffer; expires_at: Date | null }> =
+        await this.db.query(
+          // Pub/Sub actions are writes: only keys with wallets:write sign them (expiry: at use time).
+          `SELECT id, key_ciphertext, expires_at FROM aggregator.api_keys WHERE tenant_id = $1 AND revoked_at IS NULL
+            AND 'wallets:write' = ANY (scopes)
+          ORDER BY created_at DESC LIMIT ${MAX_ACTIVE_KEYS_PER_TENANT}`,
+          [tenant],
+        );
+      return {
+        keys: rows.map((row) => ({
+          id: row.id,
+          key: this.cipher.decrypt(row.key_ciphertext, `${tenant}:${row.id}`),
+          expiresAt: row.expires_at,
+        })),
+      };
+    };
+    return this.caches ? this.caches.signingKeys.get(tenant, load) : load();
   }
 
   /** Concurrent bootstraps of the same key: the first row wins, the others insert nothing. */

@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { AggregatorSchema1767312000000 } from './migrations/1767312000000-aggregator-schema';
 import { ShadowTopUps1767398400000 } from './migrations/1767398400000-shadow-topups';
 import { ErpDocumentWriteOff1767484800000 } from './migrations/1767484800000-erp-document-write-off';
+import { CacheNotifications1767700000010 } from './migrations/1767700000010-cache-notifications';
 import { ApiKeyScopes1767700000020 } from './migrations/1767700000020-api-key-scopes';
 
 /** Every migration of the aggregator, in order. Append only. */
@@ -10,6 +11,7 @@ export const AGGREGATOR_MIGRATIONS = [
   AggregatorSchema1767312000000,
   ShadowTopUps1767398400000,
   ErpDocumentWriteOff1767484800000,
+  CacheNotifications1767700000010,
   ApiKeyScopes1767700000020,
 ];
 

@@ -58,6 +58,9 @@ export class TransactionGrpcController implements transactionV1.TransactionServi
   resolveErpDocument(request: transactionV1.ResolveErpDocumentRequest, metadata?: Metadata) {
     return this.as(metadata, (tenant) => this.service.resolveErpDocument(tenant, request), 'erp:resolve');
   }
+  submitBatch(request: transactionV1.SubmitBatchRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.submitBatch(tenant, request));
+  }
 
   /** Authorizes the key for the method's scope (writes by default), then runs the use case. */
   private async as<T>(

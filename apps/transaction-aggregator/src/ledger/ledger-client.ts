@@ -25,6 +25,7 @@ export interface LedgerApi {
   confirmShadowCredit: Unary<ledgerV1.ConfirmShadowCreditRequest, ledgerV1.ShadowCredit>;
   getTransaction: Unary<ledgerV1.GetTransactionRequest, ledgerV1.Transaction>;
   listAccountTransactions: Unary<ledgerV1.ListAccountTransactionsRequest, ledgerV1.ListTransactionsResponse>;
+  postBatch: Unary<ledgerV1.PostBatchRequest, ledgerV1.PostBatchResponse>;
 }
 
 const METHODS = [
@@ -38,6 +39,7 @@ const METHODS = [
   'confirmShadowCredit',
   'getTransaction',
   'listAccountTransactions',
+  'postBatch',
 ] as const satisfies ReadonlyArray<keyof LedgerApi>;
 
 /**
@@ -96,6 +98,21 @@ export function fromLedgerError(error: ServiceError, method: string): LedgerErro
   // A misconfigured token or a ledger bug: not the caller's fault. A plain Error is logged in
   // full by the error filter and leaves as INTERNAL without its text.
   return new Error(`ledger ${method} failed with ${status[error.code] ?? error.code}: ${error.details}`);
+}
+
+/** One command's refusal in a PostBatch answer, as the LedgerError a unary call would have thrown. */
+export function ledgerOutcomeError(error: ledgerV1.BatchCommandError): LedgerError | Error {
+  const code = KNOWN_CODES.has(error.code) ? (error.code as LedgerErrorCode) : undefined;
+  if (code === 'DEPENDENCY_UNAVAILABLE' || code === 'CONFLICT_RETRY')
+    return new LedgerError(code, `${error.message}; retry with the same idempotency key`);
+  if (code && code !== 'INTERNAL' && code !== 'UNAUTHENTICATED' && code !== 'PERMISSION_DENIED') {
+    return new LedgerError(code, error.message, {
+      field: error.field ? publicField(error.field) : undefined,
+      facts: Object.keys(error.facts ?? {}).length > 0 ? error.facts : undefined,
+    });
+  }
+  // Not the caller's fault (a ledger bug or a misconfiguration): leaves as INTERNAL without its text.
+  return new Error(`ledger PostBatch command failed with ${error.code} (${error.status}): ${error.message}`);
 }
 
 /** Ledger field names that have a different name in the public API. */

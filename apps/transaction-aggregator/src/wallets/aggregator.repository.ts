@@ -87,6 +87,24 @@ export interface OperationClaim {
   resolvesHoldId?: string;
 }
 
+/**
+ * A completed operation of the lean path (posted without a claim), recorded after its ledger batch
+ * so its usage counts in the wallet's period: usage and holds on wallets without a spend limit.
+ */
+export interface CompletedOperation {
+  tenant: TenantId;
+  key: string;
+  action: 'BookUsage' | 'Reserve';
+  requestHash: string;
+  resultId: string;
+  walletId: string;
+  spenderWalletId: string;
+  spendMinor: bigint;
+  periodUnit: PeriodUnit;
+  /** Reserve: seconds until the hold lapses (0: never). */
+  holdExpiresInSeconds: number;
+}
+
 /** new: go ahead; resume: a started attempt of the same request, go ahead with its stored ids; replay: done before. */
 export type ClaimOutcome = { kind: 'new' | 'resume' | 'replay'; operation: OperationRow };
 
@@ -211,6 +229,52 @@ export class AggregatorRepository {
         if (!retry || attempt >= MAX_CLAIM_ATTEMPTS) throw toLedgerError(error);
       }
     }
+  }
+
+  /**
+   * Records a ledger batch's completed lean operations in ONE statement (replays included: a row
+   * lost to a crash after the posting is written by the retry). A row of the same key that is not
+   * completed (a refused or unfinished claim of the same request) becomes this completed one.
+   */
+  async recordCompleted(operations: readonly CompletedOperation[]): Promise<void> {
+    const unique = new Map<string, CompletedOperation>();
+    for (const op of operations) {
+      // One statement may not touch a row twice: the same key twice in a batch is one posting.
+      const id = `${op.tenant}\u0000${op.key}`;
+      if (!unique.has(id)) unique.set(id, op);
+    }
+    const rows = [...unique.values()];
+    if (rows.length === 0) return;
+    await this.db
+      .query(
+        `INSERT INTO aggregator.operations (tenant_id, idempotency_key, action, request_hash, state, result_id, wallet_id,
+                                            spender_wallet_id, spend_minor, period_start, hold_expires_at)
+         SELECT v.t, v.k, v.a, v.h, 'completed', v.r, v.w, v.s, v.m, ${periodStartSql('v.u')},
+                CASE WHEN v.x > 0 THEN now() + make_interval(secs => v.x) END
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::uuid[], $7::uuid[],
+                       $8::bigint[], $9::text[], $10::int[]) AS v(t, k, a, h, r, w, s, m, u, x)
+         ON CONFLICT (tenant_id, idempotency_key) DO UPDATE
+           SET state = 'completed', result_id = EXCLUDED.result_id, wallet_id = EXCLUDED.wallet_id,
+               spender_wallet_id = EXCLUDED.spender_wallet_id, spend_minor = EXCLUDED.spend_minor,
+               period_start = EXCLUDED.period_start, hold_expires_at = EXCLUDED.hold_expires_at,
+               error_code = NULL, updated_at = now()
+           WHERE aggregator.operations.state <> 'completed'`,
+        [
+          rows.map((op) => op.tenant),
+          rows.map((op) => op.key),
+          rows.map((op) => op.action),
+          rows.map((op) => op.requestHash),
+          rows.map((op) => op.resultId),
+          rows.map((op) => op.walletId),
+          rows.map((op) => op.spenderWalletId),
+          rows.map((op) => op.spendMinor.toString()),
+          rows.map((op) => op.periodUnit),
+          rows.map((op) => op.holdExpiresInSeconds),
+        ],
+      )
+      .catch((error: unknown) => {
+        throw toLedgerError(error);
+      });
   }
 
   /** Marks a claimed operation done; a capture or void also marks the hold it resolved. */

@@ -1,5 +1,6 @@
 import type { AmountLimits, TenantId } from '@saldo/ledger-domain';
 import type { transactionV1 } from '@saldo/proto';
+import type { AggregatorCaches } from '../cache/aggregator-caches';
 import type { LedgerApi } from '../ledger/ledger-client';
 import type { AggregatorRepository } from './aggregator.repository';
 import { bookUsage } from './use-cases/book-usage';
@@ -7,12 +8,13 @@ import { capture } from './use-cases/capture';
 import { resolveErpDocument } from './use-cases/erp-documents';
 import { openWallet } from './use-cases/open-wallet';
 import { reserve } from './use-cases/reserve';
+import { submitBatch } from './use-cases/submit-batch';
 import { topUp } from './use-cases/top-up';
 import { getTransaction, listTransactions } from './use-cases/transaction-reads';
 import { transfer } from './use-cases/transfer';
 import { voidTransaction } from './use-cases/void';
 import { getWallet, listChildWallets } from './use-cases/wallet-views';
-import { WalletContext } from './wallet-context';
+import { WalletContext, type BatchingOptions } from './wallet-context';
 
 /**
  * The business actions of the public API, turned into ledger postings under the wallet models.
@@ -22,8 +24,14 @@ import { WalletContext } from './wallet-context';
 export class AggregatorService {
   readonly context: WalletContext;
 
-  constructor(repository: AggregatorRepository, ledger: LedgerApi, limits?: AmountLimits) {
-    this.context = new WalletContext(repository, ledger, limits);
+  constructor(
+    repository: AggregatorRepository,
+    ledger: LedgerApi,
+    caches?: AggregatorCaches,
+    batching?: BatchingOptions,
+    limits?: AmountLimits,
+  ) {
+    this.context = new WalletContext(repository, ledger, caches, batching, limits);
   }
 
   openWallet(tenant: TenantId, request: transactionV1.OpenWalletRequest): Promise<transactionV1.Wallet> {
@@ -73,5 +81,11 @@ export class AggregatorService {
     request: transactionV1.ResolveErpDocumentRequest,
   ): Promise<transactionV1.ErpDocument> {
     return resolveErpDocument(this.context, tenant, request);
+  }
+  submitBatch(
+    tenant: TenantId,
+    request: transactionV1.SubmitBatchRequest,
+  ): Promise<transactionV1.SubmitBatchResponse> {
+    return submitBatch(this.context, tenant, request);
   }
 }

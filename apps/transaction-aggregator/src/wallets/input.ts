@@ -6,7 +6,7 @@ import {
   requireStorableText,
 } from '@saldo/ledger-domain';
 
-/** Public idempotency keys: the ledger's key is "agg:<action>:<key>" and must fit its 128 characters. */
+/** Public idempotency keys: the ledger's key is "agg:<key>" and must fit its 128 characters. */
 export const MAX_PUBLIC_KEY_CHARS = 100;
 
 export function requirePublicKey(raw: unknown): string {

@@ -77,10 +77,11 @@ export function walletAmountOf(tx: ledgerV1.Transaction): bigint {
     .reduce((sum, entry) => sum + BigInt(entry.amount), 0n);
 }
 
-/** The ledger's key is "agg:<action>:<caller's key>"; the caller sees its own key back. */
+/** The ledger's key is "agg:<caller's key>" (wallet-rules ledgerKey); the caller sees its own key back. */
 function publicKeyOf(ledgerKey: string): string {
-  const match = /^agg:[a-z]+:(.+)$/.exec(ledgerKey);
-  return match?.[1] ?? '';
+  // A document top-up's key is the document's, not the caller's.
+  if (!ledgerKey.startsWith('agg:') || ledgerKey.startsWith('agg:topup-doc:')) return '';
+  return ledgerKey.slice('agg:'.length);
 }
 
 /** A ledger transaction as the public API shows it. */

@@ -1,9 +1,23 @@
 import { classifyFault, outcomeUnknown } from '@saldo/faults';
 import { AmountLimits, LedgerError, type TenantId } from '@saldo/ledger-domain';
 import type { ledgerV1, transactionV1 } from '@saldo/proto';
+import { AggregatorCaches } from '../cache/aggregator-caches';
+import { LedgerBatcher, type LedgerBatcherOptions } from '../ledger/ledger-batcher';
 import type { LedgerApi } from '../ledger/ledger-client';
-import type { AggregatorRepository, OperationClaim, SpendClaim, WalletRow } from './aggregator.repository';
+import type {
+  AggregatorRepository,
+  CompletedOperation,
+  OperationClaim,
+  SpendClaim,
+  WalletRow,
+} from './aggregator.repository';
 import { toPublicTransaction, type PostingReferences } from './transaction-view';
+import type { LeanPlan, WritePlan } from './write-plan';
+
+/** The ledger batcher's bounds (config: AGGREGATOR_LEDGER_BATCH_*). */
+export type BatchingOptions = Omit<LedgerBatcherOptions, 'afterBatch'>;
+
+const DEFAULT_BATCHING: BatchingOptions = { maxBatchSize: 1_000, maxConcurrentBatches: 2, maxQueued: 20_000 };
 
 /** Transient failures (@saldo/faults) leave the claim started: the outcome is unknown until a retry with the same key. */
 export function isTransient(error: unknown): boolean {
@@ -19,19 +33,99 @@ export interface Funding {
 }
 
 /**
- * What every use case shares: the aggregator's database, the ledger, and the steps of a write.
- * A write: validate everything that needs no I/O, apply the model's rules (on wallet facts that
- * never change), claim the caller's idempotency key in the aggregator's journal (checking a
- * member's spend limit under a row lock), then make ONE ledger call whose idempotency key is
- * derived from the caller's, so a retry of the whole flow after any crash posts at most once.
+ * What every use case shares: the aggregator's database, the ledger (through one group-commit
+ * batcher), the caches, and the steps of a write. A write: validate everything that needs no I/O,
+ * apply the model's rules on cached wallet facts, and plan it (write-plan.ts): a plain action goes
+ * straight to the ledger batcher (lean); one that needs the journal claims the caller's key first
+ * (checking a member's spend limit under a row lock). Either way ONE ledger command whose
+ * idempotency key is derived from the caller's, so a retry after any crash posts at most once.
  */
 export class WalletContext {
+  readonly batcher: LedgerBatcher;
+
   constructor(
     readonly repository: AggregatorRepository,
     readonly ledger: LedgerApi,
-    /** Per-action maximum amounts per asset (issue 11 #5), checked before the key is claimed. */
+    /** Wallet rows cached in process (kept coherent by NOTIFY); none: read every time. */
+    readonly caches?: AggregatorCaches,
+    batching: BatchingOptions = DEFAULT_BATCHING,
+    /** Per-action maximum amounts per asset (issue 11 #5), checked before anything is claimed or posted. */
     readonly limits: AmountLimits = AmountLimits.DEFAULT,
-  ) {}
+  ) {
+    this.batcher = new LedgerBatcher(ledger, {
+      ...batching,
+      // Usage and holds of a batch: recorded in the journal with one statement per ledger batch.
+      // Posted but not recorded when it fails: the outcome is unknown to the caller, whose retry
+      // (same key) replays in the ledger and records it.
+      afterBatch: (done) =>
+        repository
+          .recordCompleted(
+            done.map(({ entry, transaction }) => ({
+              ...(entry as Omit<CompletedOperation, 'resultId'>),
+              resultId: transaction.transactionId,
+            })),
+          )
+          .catch((error: unknown) => {
+            throw outcomeUnknown('the ledger posted it but the journal could not record it', error);
+          }),
+    });
+  }
+
+  execute(plan: WritePlan): Promise<transactionV1.Transaction> {
+    return plan.mode === 'lean' ? this.executeLean(plan) : plan.run();
+  }
+
+  /** Joins the ledger queue now (callers rely on that to keep a batch's order). */
+  executeLean(plan: LeanPlan): Promise<transactionV1.Transaction> {
+    return this.batcher
+      .submit({ command: plan.command, journal: plan.journal })
+      .then((transaction) => toPublicTransaction(transaction, transaction.replayed));
+  }
+
+  /** Every leg within the asset's per-action maximum (AMOUNT_LIMIT_EXCEEDED, field amount). */
+  checkLimits(posting: Pick<ledgerV1.PostTransactionRequest, 'legs' | 'assetCode'>): void {
+    for (const leg of posting.legs) this.limits.check(BigInt(leg.amount), posting.assetCode, 'amount');
+  }
+
+  /** One ledger write through the group commit. */
+  write(command: ledgerV1.BatchCommand): Promise<ledgerV1.Transaction> {
+    return this.batcher.submit({ command });
+  }
+
+  /**
+   * A posting as a plan: lean (no claim; a usage or hold is journalled after its batch) or through
+   * the journal (claim first). The claim is what the journal path would record either way.
+   */
+  planPosting(
+    options: { lean: boolean },
+    tenant: TenantId,
+    claim: OperationClaim,
+    posting: Omit<ledgerV1.PostTransactionRequest, 'shadowDocumentId'> & { shadowDocumentId?: string },
+  ): WritePlan {
+    if (!options.lean) return { mode: 'journal', run: () => this.post(tenant, claim, posting) };
+    this.checkLimits(posting);
+    const spend = claim.spend;
+    const journalled =
+      spend && 'unit' in spend.period && (claim.action === 'BookUsage' || claim.action === 'Reserve');
+    return {
+      mode: 'lean',
+      command: { postTransaction: { ...posting, shadowDocumentId: posting.shadowDocumentId ?? '' } },
+      journal:
+        journalled && spend && 'unit' in spend.period
+          ? {
+              tenant,
+              key: claim.key,
+              action: claim.action as 'BookUsage' | 'Reserve',
+              requestHash: claim.requestHash,
+              walletId: claim.walletId ?? spend.spenderWalletId,
+              spenderWalletId: spend.spenderWalletId,
+              spendMinor: spend.amountMinor,
+              periodUnit: spend.period.unit,
+              holdExpiresInSeconds: claim.holdExpiresInSeconds ?? 0,
+            }
+          : undefined,
+    };
+  }
 
   /** Claims the key, posts once, and answers with the ledger's transaction (or the replayed one). */
   post(
@@ -39,9 +133,9 @@ export class WalletContext {
     claim: OperationClaim,
     posting: Omit<ledgerV1.PostTransactionRequest, 'shadowDocumentId'> & { shadowDocumentId?: string },
   ): Promise<transactionV1.Transaction> {
-    for (const leg of posting.legs) this.limits.check(BigInt(leg.amount), posting.assetCode, 'amount');
+    this.checkLimits(posting);
     return this.run(tenant, claim, () =>
-      this.ledger.postTransaction({ ...posting, shadowDocumentId: posting.shadowDocumentId ?? '' }),
+      this.write({ postTransaction: { ...posting, shadowDocumentId: posting.shadowDocumentId ?? '' } }),
     );
   }
 
@@ -99,7 +193,11 @@ export class WalletContext {
   }
 
   async requireWallet(tenant: TenantId, walletId: string, field: string): Promise<WalletRow> {
-    const wallet = await this.repository.findWallet(tenant, walletId);
+    const wallet = this.caches
+      ? await this.caches.wallets.get(AggregatorCaches.walletKey(tenant, walletId), () =>
+          this.repository.findWallet(tenant, walletId),
+        )
+      : await this.repository.findWallet(tenant, walletId);
     if (!wallet)
       throw new LedgerError('WALLET_NOT_FOUND', `${field}: wallet ${walletId} does not exist`, { field });
     return wallet;

@@ -82,9 +82,19 @@ export function limitPeriodOf(value: transactionV1.LimitPeriod): PeriodUnit {
   }
 }
 
-/** "agg:<action>:<caller's key>": deterministic, so a retried flow hits the ledger's own replay. */
-export function ledgerKey(action: string, key: string): string {
-  return `agg:${action}:${key}`;
+/**
+ * The ledger idempotency key of a caller's key: "agg:<caller's key>", the same for every action,
+ * so a retried flow hits the ledger's own replay, and the ledger itself refuses one key reused for
+ * another request, of the same action or not, without a lookup here. (Before the lean path it was
+ * "agg:<action>:<key>": a retry of a request first sent before that change is not recognised.)
+ */
+export function ledgerKey(key: string): string {
+  return `agg:${key}`;
+}
+
+/** One ERP document, one top-up, whatever key the caller used. */
+export function documentLedgerKey(documentId: string): string {
+  return `agg:topup-doc:${documentId}`;
 }
 
 export function encodeToken(scope: string, value: string): string {

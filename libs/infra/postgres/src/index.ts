@@ -3,3 +3,5 @@ export type { DataSourceOptions } from './data-source';
 export { runMigrationsUnderLock } from './migrations';
 export { classifyPgError } from './pg-errors';
 export type { PgErrorClass } from './pg-errors';
+export { PgListener } from './pg-listener';
+export type { PgListenerOptions } from './pg-listener';

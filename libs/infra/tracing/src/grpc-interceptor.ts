@@ -18,12 +18,12 @@ interface MetadataLike {
 export class GrpcTracingInterceptor implements NestInterceptor {
   /**
    * @param statusOf the status name an error leaves with (as the service's exception filter maps it)
-   * @param rememberAs a key of a response (e.g. its transaction id) to remember the call's trace
-   *   context under, for work the call leaves behind (the ledger's outbox relay)
+   * @param rememberAs the keys of a response (e.g. its transaction ids; a batch has several) to
+   *   remember the call's trace context under, for work the call leaves behind (the ledger's relay)
    */
   constructor(
     private readonly statusOf: (error: unknown) => string,
-    private readonly rememberAs?: (response: unknown) => string | undefined,
+    private readonly rememberAs?: (response: unknown) => string | readonly string[] | undefined,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -54,8 +54,9 @@ export class GrpcTracingInterceptor implements NestInterceptor {
           otelContext.with(active, () =>
             next.handle().subscribe({
               next: (value) => {
-                const key = this.rememberAs?.(value);
-                if (key) rememberTraceContext(key, span.spanContext());
+                const keys = this.rememberAs?.(value);
+                for (const key of typeof keys === 'string' ? [keys] : (keys ?? []))
+                  rememberTraceContext(key, span.spanContext());
                 subscriber.next(value);
               },
               error: (error: unknown) => {

@@ -3,6 +3,7 @@ import type { ledgerV1, transactionV1 } from '@saldo/proto';
 import { callerMetadata, optionalText, requirePublicKey, requireWalletId } from '../input';
 import { referencesOf } from '../transaction-view';
 import type { WalletContext } from '../wallet-context';
+import type { WritePlan } from '../write-plan';
 import { A, CREDIT, DEBIT, ledgerKey } from '../wallet-rules';
 
 export async function bookUsage(
@@ -10,6 +11,15 @@ export async function bookUsage(
   tenant: TenantId,
   request: transactionV1.BookUsageRequest,
 ): Promise<transactionV1.Transaction> {
+  return ctx.execute(await planBookUsage(ctx, tenant, request));
+}
+
+/** Usage is lean unless the wallet is a member (its spend limit is checked under the journal's lock). */
+export async function planBookUsage(
+  ctx: WalletContext,
+  tenant: TenantId,
+  request: transactionV1.BookUsageRequest,
+): Promise<WritePlan> {
   const key = requirePublicKey(request.idempotencyKey);
   const walletId = requireWalletId(request.walletId, 'wallet_id');
   const amount = parseAmount(request.amount, 'amount');
@@ -45,7 +55,8 @@ export async function bookUsage(
       { accountId: '', systemAccount: A.ACCOUNT_TYPE_PAYABLES, side: CREDIT, amount: command.cost_amount },
     );
   }
-  return ctx.post(
+  return ctx.planPosting(
+    { lean: funding.wallet.role !== 'member' },
     tenant,
     {
       key,
@@ -56,7 +67,7 @@ export async function bookUsage(
     },
     {
       tenantId: tenant,
-      idempotencyKey: ledgerKey('bookusage', key),
+      idempotencyKey: ledgerKey(key),
       assetCode: funding.wallet.currency,
       legs,
       pending: false,

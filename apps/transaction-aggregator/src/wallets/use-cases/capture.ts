@@ -43,12 +43,14 @@ export async function capture(
     spend: await ctx.adjustmentOf(tenant, holdId, (amount ?? held) - held),
   };
   return ctx.run(tenant, claim, () =>
-    ctx.ledger.postPending({
-      tenantId: tenant,
-      idempotencyKey: ledgerKey('capture', key),
-      pendingTransactionId: holdId,
-      amount: command.amount,
-      metadata: {},
+    ctx.write({
+      postPending: {
+        tenantId: tenant,
+        idempotencyKey: ledgerKey(key),
+        pendingTransactionId: holdId,
+        amount: command.amount,
+        metadata: {},
+      },
     }),
   );
 }

@@ -76,7 +76,7 @@ export async function openWallet(
         : (
             await ctx.ledger.openAccount({
               tenantId: tenant,
-              idempotencyKey: ledgerKey('openwallet', key),
+              idempotencyKey: ledgerKey(key),
               assetCode: currency,
               type: A.ACCOUNT_TYPE_WALLET,
               overdraftLimit: command.overdraft_limit,

@@ -3,6 +3,7 @@ import type { transactionV1 } from '@saldo/proto';
 import { callerMetadata, MAX_HOLD_SECONDS, optionalText, requirePublicKey, requireWalletId } from '../input';
 import { referencesOf } from '../transaction-view';
 import type { WalletContext } from '../wallet-context';
+import type { WritePlan } from '../write-plan';
 import { A, CREDIT, DEBIT, ledgerKey } from '../wallet-rules';
 
 export async function reserve(
@@ -10,6 +11,15 @@ export async function reserve(
   tenant: TenantId,
   request: transactionV1.ReserveRequest,
 ): Promise<transactionV1.Transaction> {
+  return ctx.execute(await planReserve(ctx, tenant, request));
+}
+
+/** A hold is lean unless the wallet is a member (its spend limit is checked under the journal's lock). */
+export async function planReserve(
+  ctx: WalletContext,
+  tenant: TenantId,
+  request: transactionV1.ReserveRequest,
+): Promise<WritePlan> {
   const key = requirePublicKey(request.idempotencyKey);
   const walletId = requireWalletId(request.walletId, 'wallet_id');
   const amount = parseAmount(request.amount, 'amount');
@@ -27,7 +37,8 @@ export async function reserve(
     expires_in_seconds: expiresIn,
     metadata,
   };
-  return ctx.post(
+  return ctx.planPosting(
+    { lean: funding.wallet.role !== 'member' },
     tenant,
     {
       key,
@@ -39,7 +50,7 @@ export async function reserve(
     },
     {
       tenantId: tenant,
-      idempotencyKey: ledgerKey('reserve', key),
+      idempotencyKey: ledgerKey(key),
       assetCode: funding.wallet.currency,
       legs: [
         {

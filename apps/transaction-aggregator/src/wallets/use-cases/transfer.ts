@@ -1,8 +1,9 @@
-import { LedgerError, parseAmount, requestFingerprint, type TenantId } from '@saldo/ledger-domain';
+import { LedgerError, parseAmount, type TenantId } from '@saldo/ledger-domain';
 import type { transactionV1 } from '@saldo/proto';
 import { callerMetadata, requirePublicKey, requireWalletId } from '../input';
 import { referencesOf } from '../transaction-view';
 import type { WalletContext } from '../wallet-context';
+import type { WritePlan } from '../write-plan';
 import { A, checkTransfer, CREDIT, DEBIT, ledgerKey } from '../wallet-rules';
 
 export async function transfer(
@@ -10,6 +11,15 @@ export async function transfer(
   tenant: TenantId,
   request: transactionV1.TransferRequest,
 ): Promise<transactionV1.Transaction> {
+  return ctx.execute(await planTransfer(ctx, tenant, request));
+}
+
+/** Transfers are always lean: members (the only wallets with a spend limit) cannot send or receive. */
+export async function planTransfer(
+  ctx: WalletContext,
+  tenant: TenantId,
+  request: transactionV1.TransferRequest,
+): Promise<WritePlan> {
   const key = requirePublicKey(request.idempotencyKey);
   const fromId = requireWalletId(request.fromWalletId, 'from_wallet_id');
   const toId = requireWalletId(request.toWalletId, 'to_wallet_id');
@@ -20,37 +30,40 @@ export async function transfer(
   const to = await ctx.requireWallet(tenant, toId, 'to_wallet_id');
   checkTransfer(from, to);
   const command = { from_wallet_id: fromId, to_wallet_id: toId, amount: amount.toString(), metadata };
-  return ctx.post(
-    tenant,
-    { key, action: 'Transfer', requestHash: requestFingerprint('Transfer', command), walletId: fromId },
-    {
-      tenantId: tenant,
-      idempotencyKey: ledgerKey('transfer', key),
-      assetCode: from.currency,
-      legs: [
-        {
-          accountId: from.ledger_account_id as string,
-          systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED,
-          side: DEBIT,
-          amount: command.amount,
-        },
-        {
-          accountId: to.ledger_account_id as string,
-          systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED,
-          side: CREDIT,
-          amount: command.amount,
-        },
-      ],
-      pending: false,
-      timeoutSeconds: 0,
-      action: 'TRANSFER',
-      references: referencesOf({
-        wallet_id: fromId,
-        funding_wallet_id: fromId,
-        wallet_account_id: from.ledger_account_id as string,
-        counterparty_wallet_id: toId,
-      }),
-      metadata,
+  ctx.limits.check(amount, from.currency, 'amount');
+  return {
+    mode: 'lean',
+    command: {
+      postTransaction: {
+        tenantId: tenant,
+        idempotencyKey: ledgerKey(key),
+        assetCode: from.currency,
+        legs: [
+          {
+            accountId: from.ledger_account_id as string,
+            systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED,
+            side: DEBIT,
+            amount: command.amount,
+          },
+          {
+            accountId: to.ledger_account_id as string,
+            systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED,
+            side: CREDIT,
+            amount: command.amount,
+          },
+        ],
+        pending: false,
+        timeoutSeconds: 0,
+        action: 'TRANSFER',
+        references: referencesOf({
+          wallet_id: fromId,
+          funding_wallet_id: fromId,
+          wallet_account_id: from.ledger_account_id as string,
+          counterparty_wallet_id: toId,
+        }),
+        metadata,
+        shadowDocumentId: '',
+      },
     },
-  );
+  };
 }

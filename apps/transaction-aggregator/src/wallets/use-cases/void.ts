@@ -25,21 +25,25 @@ export async function voidTransaction(
     resolvesHoldId: isHold ? targetId : undefined,
     spend: await ctx.adjustmentOf(tenant, targetId, -walletAmountOf(target)),
   };
-  const ledgerIdempotencyKey = ledgerKey('void', key);
+  const ledgerIdempotencyKey = ledgerKey(key);
   const result = await ctx.run(tenant, claim, () =>
     isHold
-      ? ctx.ledger.voidPending({
-          tenantId: tenant,
-          idempotencyKey: ledgerIdempotencyKey,
-          pendingTransactionId: targetId,
-          reason,
+      ? ctx.write({
+          voidPending: {
+            tenantId: tenant,
+            idempotencyKey: ledgerIdempotencyKey,
+            pendingTransactionId: targetId,
+            reason,
+          },
         })
-      : ctx.ledger.reverseTransaction({
-          tenantId: tenant,
-          idempotencyKey: ledgerIdempotencyKey,
-          transactionId: targetId,
-          reason,
-          metadata: {},
+      : ctx.write({
+          reverseTransaction: {
+            tenantId: tenant,
+            idempotencyKey: ledgerIdempotencyKey,
+            transactionId: targetId,
+            reason,
+            metadata: {},
+          },
         }),
   );
   const document = target.references['erp_document'];

@@ -26,7 +26,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file saldo/transaction/v1/transaction.proto.
  */
 export const file_saldo_transaction_v1_transaction: GenFile = /*@__PURE__*/
-  fileDesc("CiZzYWxkby90cmFuc2FjdGlvbi92MS90cmFuc2FjdGlvbi5wcm90bxIUc2FsZG8udHJhbnNhY3Rpb24udjEiywUKBldhbGxldBIRCgl3YWxsZXRfaWQYASABKAkSOQoKb3duZXJfdHlwZRgCIAEoDjIlLnNhbGRvLnRyYW5zYWN0aW9uLnYxLldhbGxldE93bmVyVHlwZRIQCghvd25lcl9pZBgDIAEoCRIQCghjdXJyZW5jeRgEIAEoCRIWCg5wb3N0ZWRfYmFsYW5jZRgFIAEoCRIWCg5wZW5kaW5nX2RlYml0cxgGIAEoCRIZChFhdmFpbGFibGVfYmFsYW5jZRgHIAEoCRIPCgd2ZXJzaW9uGAggASgEEhgKEHBhcmVudF93YWxsZXRfaWQYCSABKAkSLgoEcm9sZRgKIAEoDjIgLnNhbGRvLnRyYW5zYWN0aW9uLnYxLldhbGxldFJvbGUSFwoPb3ZlcmRyYWZ0X2xpbWl0GAsgASgJEhMKC3NwZW5kX2xpbWl0GAwgASgJEjcKDGxpbWl0X3BlcmlvZBgNIAEoDjIhLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpbWl0UGVyaW9kEhQKDHBlcmlvZF9zcGVudBgOIAEoCRIwCgxwZXJpb2Rfc3RhcnQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjwKCG1ldGFkYXRhGBAgAygLMiouc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0Lk1ldGFkYXRhRW50cnkSLgoKY3JlYXRlZF9hdBgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVwbGF5ZWQYEiABKAgSFgoOY3VycmVuY3lfc2NhbGUYEyABKA0SGQoRY29uZmlybWVkX2JhbGFuY2UYFCABKAkSFgoOc2hhZG93X2JhbGFuY2UYFSABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItAGCgtUcmFuc2FjdGlvbhIWCg50cmFuc2FjdGlvbl9pZBgBIAEoCRI0CgR0eXBlGAIgASgOMiYuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb24uVHlwZRI4CgZzdGF0dXMYAyABKA4yKC5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbi5TdGF0dXMSEQoJd2FsbGV0X2lkGAQgASgJEg4KBmFtb3VudBgFIAEoCRIQCghjdXJyZW5jeRgGIAEoCRIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIeChZjb3VudGVycGFydHlfd2FsbGV0X2lkGAggASgJEhQKDHByb2R1Y3RfY29kZRgJIAEoCRITCgtjb3N0X2Ftb3VudBgKIAEoCRIRCglyZWZlcmVuY2UYCyABKAkSHgoWcmVsYXRlZF90cmFuc2FjdGlvbl9pZBgMIAEoCRIuCgpleHBpcmVzX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9pZGVtcG90ZW5jeV9rZXkYDiABKAkSQQoIbWV0YWRhdGEYDyADKAsyLy5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbi5NZXRhZGF0YUVudHJ5EhAKCHJlcGxheWVkGBAgASgIEhkKEWZ1bmRpbmdfd2FsbGV0X2lkGBEgASgJEiIKGnJlc29sdmVkX2J5X3RyYW5zYWN0aW9uX2lkGBIgASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJzCgRUeXBlEhQKEFRZUEVfVU5TUEVDSUZJRUQQABIKCgZUT1BfVVAQARIJCgVVU0FHRRACEgwKCFRSQU5TRkVSEAMSCwoHUkVTRVJWRRAEEgsKB0NBUFRVUkUQBRIICgRWT0lEEAYSDAoIUkVWRVJTQUwQByJTCgZTdGF0dXMSFgoSU1RBVFVTX1VOU1BFQ0lGSUVEEAASCwoHUEVORElORxABEgoKBlBPU1RFRBACEgoKBlZPSURFRBADEgwKCFJFVkVSU0VEEAQihgMKEU9wZW5XYWxsZXRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRI5Cgpvd25lcl90eXBlGAIgASgOMiUuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0T3duZXJUeXBlEhAKCG93bmVyX2lkGAMgASgJEhAKCGN1cnJlbmN5GAQgASgJEhgKEHBhcmVudF93YWxsZXRfaWQYBSABKAkSFwoPb3ZlcmRyYWZ0X2xpbWl0GAYgASgJEkcKCG1ldGFkYXRhGAcgAygLMjUuc2FsZG8udHJhbnNhY3Rpb24udjEuT3BlbldhbGxldFJlcXVlc3QuTWV0YWRhdGFFbnRyeRITCgtzcGVuZF9saW1pdBgIIAEoCRI3CgxsaW1pdF9wZXJpb2QYCSABKA4yIS5zYWxkby50cmFuc2FjdGlvbi52MS5MaW1pdFBlcmlvZBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiJQoQR2V0V2FsbGV0UmVxdWVzdBIRCgl3YWxsZXRfaWQYASABKAkirQIKDFRvcFVwUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEQoJd2FsbGV0X2lkGAIgASgJEg4KBmFtb3VudBgDIAEoCRIRCglyZWZlcmVuY2UYBCABKAkSQgoIbWV0YWRhdGEYBSADKAsyMC5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3QuTWV0YWRhdGFFbnRyeRJAChFlcnBfZG9jdW1lbnRfdHlwZRgGIAEoDjIlLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkVycERvY3VtZW50VHlwZRIXCg9lcnBfZG9jdW1lbnRfaWQYByABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIvIBChBCb29rVXNhZ2VSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSDgoGYW1vdW50GAMgASgJEhQKDHByb2R1Y3RfY29kZRgEIAEoCRITCgtjb3N0X2Ftb3VudBgFIAEoCRJGCghtZXRhZGF0YRgGIAMoCzI0LnNhbGRvLnRyYW5zYWN0aW9uLnYxLkJvb2tVc2FnZVJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi4AEKD1RyYW5zZmVyUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSFgoOZnJvbV93YWxsZXRfaWQYAiABKAkSFAoMdG9fd2FsbGV0X2lkGAMgASgJEg4KBmFtb3VudBgEIAEoCRJFCghtZXRhZGF0YRgFIAMoCzIzLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zZmVyUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASL1AQoOUmVzZXJ2ZVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhEKCXdhbGxldF9pZBgCIAEoCRIOCgZhbW91bnQYAyABKAkSFAoMcHJvZHVjdF9jb2RlGAQgASgJEhoKEmV4cGlyZXNfaW5fc2Vjb25kcxgFIAEoDRJECghtZXRhZGF0YRgGIAMoCzIyLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlJlc2VydmVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlEKDkNhcHR1cmVSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRIOCgZhbW91bnQYAyABKAkiTgoLVm9pZFJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSIvChVHZXRUcmFuc2FjdGlvblJlcXVlc3QSFgoOdHJhbnNhY3Rpb25faWQYASABKAkiUwoXTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJImwKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRI3Cgx0cmFuc2FjdGlvbnMYASADKAsyIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUwoXTGlzdENoaWxkV2FsbGV0c1JlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJImIKGExpc3RDaGlsZFdhbGxldHNSZXNwb25zZRItCgd3YWxsZXRzGAEgAygLMhwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ/ChlSZXNvbHZlRXJwRG9jdW1lbnRSZXF1ZXN0EhcKD2VycF9kb2N1bWVudF9pZBgBIAEoCRI5CgdvdXRjb21lGAIgASgOMiguc2FsZG8udHJhbnNhY3Rpb24udjEuRXJwRG9jdW1lbnRPdXRjb21lEg4KBnJlYXNvbhgDIAEoCSLsAgoLRXJwRG9jdW1lbnQSFwoPZXJwX2RvY3VtZW50X2lkGAEgASgJEkAKEWVycF9kb2N1bWVudF90eXBlGAIgASgOMiUuc2FsZG8udHJhbnNhY3Rpb24udjEuRXJwRG9jdW1lbnRUeXBlEhEKCXdhbGxldF9pZBgDIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgEIAEoCRIOCgZhbW91bnQYBSABKAkSNQoFc3RhdGUYBiABKA4yJi5zYWxkby50cmFuc2FjdGlvbi52MS5FcnBEb2N1bWVudFN0YXRlEg4KBnJlYXNvbhgHIAEoCRIfChdyZXZlcnNhbF90cmFuc2FjdGlvbl9pZBgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXNvbHZlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqdgoPRXJwRG9jdW1lbnRUeXBlEiEKHUVSUF9ET0NVTUVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASHQoZRVJQX0RPQ1VNRU5UX1RZUEVfSU5WT0lDRRABEiEKHUVSUF9ET0NVTUVOVF9UWVBFX1NBTEVTX09SREVSEAIqpwEKEkVycERvY3VtZW50T3V0Y29tZRIkCiBFUlBfRE9DVU1FTlRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEiIKHkVSUF9ET0NVTUVOVF9PVVRDT01FX0NPTkZJUk1FRBABEiEKHUVSUF9ET0NVTUVOVF9PVVRDT01FX1JFSkVDVEVEEAISJAogRVJQX0RPQ1VNRU5UX09VVENPTUVfV1JJVFRFTl9PRkYQAyr5AQoQRXJwRG9jdW1lbnRTdGF0ZRIiCh5FUlBfRE9DVU1FTlRfU1RBVEVfVU5TUEVDSUZJRUQQABIrCidFUlBfRE9DVU1FTlRfU1RBVEVfUEVORElOR19DT05GSVJNQVRJT04QARIgChxFUlBfRE9DVU1FTlRfU1RBVEVfQ09ORklSTUVEEAISHwobRVJQX0RPQ1VNRU5UX1NUQVRFX1JFSkVDVEVEEAMSLQopRVJQX0RPQ1VNRU5UX1NUQVRFX1JFSkVDVEVEX1VOUkVDT1ZFUkFCTEUQBBIiCh5FUlBfRE9DVU1FTlRfU1RBVEVfV1JJVFRFTl9PRkYQBSpgCg9XYWxsZXRPd25lclR5cGUSIQodV0FMTEVUX09XTkVSX1RZUEVfVU5TUEVDSUZJRUQQABIMCghQRVJTT05BTBABEg4KCkVOVEVSUFJJU0UQAhIMCghSRVNFTExFUhADKnUKCldhbGxldFJvbGUSGwoXV0FMTEVUX1JPTEVfVU5TUEVDSUZJRUQQABIaChZXQUxMRVRfUk9MRV9TVEFOREFMT05FEAESFgoSV0FMTEVUX1JPTEVfTUVNQkVSEAISFgoSV0FMTEVUX1JPTEVfQ0xJRU5UEAMqWQoLTGltaXRQZXJpb2QSHAoYTElNSVRfUEVSSU9EX1VOU1BFQ0lGSUVEEAASFgoSTElNSVRfUEVSSU9EX01PTlRIEAESFAoQTElNSVRfUEVSSU9EX0RBWRACMuIIChJUcmFuc2FjdGlvblNlcnZpY2USUwoKT3BlbldhbGxldBInLnNhbGRvLnRyYW5zYWN0aW9uLnYxLk9wZW5XYWxsZXRSZXF1ZXN0Ghwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0ElEKCUdldFdhbGxldBImLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdldFdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSTgoFVG9wVXASIi5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJWCglCb29rVXNhZ2USJi5zYWxkby50cmFuc2FjdGlvbi52MS5Cb29rVXNhZ2VSZXF1ZXN0GiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb24SVAoIVHJhbnNmZXISJS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2ZlclJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJSCgdSZXNlcnZlEiQuc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzZXJ2ZVJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJSCgdDYXB0dXJlEiQuc2FsZG8udHJhbnNhY3Rpb24udjEuQ2FwdHVyZVJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJMCgRWb2lkEiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVm9pZFJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJgCg5HZXRUcmFuc2FjdGlvbhIrLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdldFRyYW5zYWN0aW9uUmVxdWVzdBohLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uEnEKEExpc3RUcmFuc2FjdGlvbnMSLS5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBouLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRJxChBMaXN0Q2hpbGRXYWxsZXRzEi0uc2FsZG8udHJhbnNhY3Rpb24udjEuTGlzdENoaWxkV2FsbGV0c1JlcXVlc3QaLi5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0Q2hpbGRXYWxsZXRzUmVzcG9uc2USaAoSUmVzb2x2ZUVycERvY3VtZW50Ei8uc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzb2x2ZUVycERvY3VtZW50UmVxdWVzdBohLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkVycERvY3VtZW50YgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiZzYWxkby90cmFuc2FjdGlvbi92MS90cmFuc2FjdGlvbi5wcm90bxIUc2FsZG8udHJhbnNhY3Rpb24udjEiywUKBldhbGxldBIRCgl3YWxsZXRfaWQYASABKAkSOQoKb3duZXJfdHlwZRgCIAEoDjIlLnNhbGRvLnRyYW5zYWN0aW9uLnYxLldhbGxldE93bmVyVHlwZRIQCghvd25lcl9pZBgDIAEoCRIQCghjdXJyZW5jeRgEIAEoCRIWCg5wb3N0ZWRfYmFsYW5jZRgFIAEoCRIWCg5wZW5kaW5nX2RlYml0cxgGIAEoCRIZChFhdmFpbGFibGVfYmFsYW5jZRgHIAEoCRIPCgd2ZXJzaW9uGAggASgEEhgKEHBhcmVudF93YWxsZXRfaWQYCSABKAkSLgoEcm9sZRgKIAEoDjIgLnNhbGRvLnRyYW5zYWN0aW9uLnYxLldhbGxldFJvbGUSFwoPb3ZlcmRyYWZ0X2xpbWl0GAsgASgJEhMKC3NwZW5kX2xpbWl0GAwgASgJEjcKDGxpbWl0X3BlcmlvZBgNIAEoDjIhLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpbWl0UGVyaW9kEhQKDHBlcmlvZF9zcGVudBgOIAEoCRIwCgxwZXJpb2Rfc3RhcnQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjwKCG1ldGFkYXRhGBAgAygLMiouc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0Lk1ldGFkYXRhRW50cnkSLgoKY3JlYXRlZF9hdBgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVwbGF5ZWQYEiABKAgSFgoOY3VycmVuY3lfc2NhbGUYEyABKA0SGQoRY29uZmlybWVkX2JhbGFuY2UYFCABKAkSFgoOc2hhZG93X2JhbGFuY2UYFSABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItAGCgtUcmFuc2FjdGlvbhIWCg50cmFuc2FjdGlvbl9pZBgBIAEoCRI0CgR0eXBlGAIgASgOMiYuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb24uVHlwZRI4CgZzdGF0dXMYAyABKA4yKC5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbi5TdGF0dXMSEQoJd2FsbGV0X2lkGAQgASgJEg4KBmFtb3VudBgFIAEoCRIQCghjdXJyZW5jeRgGIAEoCRIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIeChZjb3VudGVycGFydHlfd2FsbGV0X2lkGAggASgJEhQKDHByb2R1Y3RfY29kZRgJIAEoCRITCgtjb3N0X2Ftb3VudBgKIAEoCRIRCglyZWZlcmVuY2UYCyABKAkSHgoWcmVsYXRlZF90cmFuc2FjdGlvbl9pZBgMIAEoCRIuCgpleHBpcmVzX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9pZGVtcG90ZW5jeV9rZXkYDiABKAkSQQoIbWV0YWRhdGEYDyADKAsyLy5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbi5NZXRhZGF0YUVudHJ5EhAKCHJlcGxheWVkGBAgASgIEhkKEWZ1bmRpbmdfd2FsbGV0X2lkGBEgASgJEiIKGnJlc29sdmVkX2J5X3RyYW5zYWN0aW9uX2lkGBIgASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJzCgRUeXBlEhQKEFRZUEVfVU5TUEVDSUZJRUQQABIKCgZUT1BfVVAQARIJCgVVU0FHRRACEgwKCFRSQU5TRkVSEAMSCwoHUkVTRVJWRRAEEgsKB0NBUFRVUkUQBRIICgRWT0lEEAYSDAoIUkVWRVJTQUwQByJTCgZTdGF0dXMSFgoSU1RBVFVTX1VOU1BFQ0lGSUVEEAASCwoHUEVORElORxABEgoKBlBPU1RFRBACEgoKBlZPSURFRBADEgwKCFJFVkVSU0VEEAQihgMKEU9wZW5XYWxsZXRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRI5Cgpvd25lcl90eXBlGAIgASgOMiUuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0T3duZXJUeXBlEhAKCG93bmVyX2lkGAMgASgJEhAKCGN1cnJlbmN5GAQgASgJEhgKEHBhcmVudF93YWxsZXRfaWQYBSABKAkSFwoPb3ZlcmRyYWZ0X2xpbWl0GAYgASgJEkcKCG1ldGFkYXRhGAcgAygLMjUuc2FsZG8udHJhbnNhY3Rpb24udjEuT3BlbldhbGxldFJlcXVlc3QuTWV0YWRhdGFFbnRyeRITCgtzcGVuZF9saW1pdBgIIAEoCRI3CgxsaW1pdF9wZXJpb2QYCSABKA4yIS5zYWxkby50cmFuc2FjdGlvbi52MS5MaW1pdFBlcmlvZBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiJQoQR2V0V2FsbGV0UmVxdWVzdBIRCgl3YWxsZXRfaWQYASABKAkirQIKDFRvcFVwUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEQoJd2FsbGV0X2lkGAIgASgJEg4KBmFtb3VudBgDIAEoCRIRCglyZWZlcmVuY2UYBCABKAkSQgoIbWV0YWRhdGEYBSADKAsyMC5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3QuTWV0YWRhdGFFbnRyeRJAChFlcnBfZG9jdW1lbnRfdHlwZRgGIAEoDjIlLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkVycERvY3VtZW50VHlwZRIXCg9lcnBfZG9jdW1lbnRfaWQYByABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIvIBChBCb29rVXNhZ2VSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSDgoGYW1vdW50GAMgASgJEhQKDHByb2R1Y3RfY29kZRgEIAEoCRITCgtjb3N0X2Ftb3VudBgFIAEoCRJGCghtZXRhZGF0YRgGIAMoCzI0LnNhbGRvLnRyYW5zYWN0aW9uLnYxLkJvb2tVc2FnZVJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi4AEKD1RyYW5zZmVyUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSFgoOZnJvbV93YWxsZXRfaWQYAiABKAkSFAoMdG9fd2FsbGV0X2lkGAMgASgJEg4KBmFtb3VudBgEIAEoCRJFCghtZXRhZGF0YRgFIAMoCzIzLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zZmVyUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASL1AQoOUmVzZXJ2ZVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhEKCXdhbGxldF9pZBgCIAEoCRIOCgZhbW91bnQYAyABKAkSFAoMcHJvZHVjdF9jb2RlGAQgASgJEhoKEmV4cGlyZXNfaW5fc2Vjb25kcxgFIAEoDRJECghtZXRhZGF0YRgGIAMoCzIyLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlJlc2VydmVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlEKDkNhcHR1cmVSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRIOCgZhbW91bnQYAyABKAkiTgoLVm9pZFJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSIvChVHZXRUcmFuc2FjdGlvblJlcXVlc3QSFgoOdHJhbnNhY3Rpb25faWQYASABKAkiUwoXTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJImwKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRI3Cgx0cmFuc2FjdGlvbnMYASADKAsyIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUwoXTGlzdENoaWxkV2FsbGV0c1JlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJImIKGExpc3RDaGlsZFdhbGxldHNSZXNwb25zZRItCgd3YWxsZXRzGAEgAygLMhwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ/ChlSZXNvbHZlRXJwRG9jdW1lbnRSZXF1ZXN0EhcKD2VycF9kb2N1bWVudF9pZBgBIAEoCRI5CgdvdXRjb21lGAIgASgOMiguc2FsZG8udHJhbnNhY3Rpb24udjEuRXJwRG9jdW1lbnRPdXRjb21lEg4KBnJlYXNvbhgDIAEoCSLsAgoLRXJwRG9jdW1lbnQSFwoPZXJwX2RvY3VtZW50X2lkGAEgASgJEkAKEWVycF9kb2N1bWVudF90eXBlGAIgASgOMiUuc2FsZG8udHJhbnNhY3Rpb24udjEuRXJwRG9jdW1lbnRUeXBlEhEKCXdhbGxldF9pZBgDIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgEIAEoCRIOCgZhbW91bnQYBSABKAkSNQoFc3RhdGUYBiABKA4yJi5zYWxkby50cmFuc2FjdGlvbi52MS5FcnBEb2N1bWVudFN0YXRlEg4KBnJlYXNvbhgHIAEoCRIfChdyZXZlcnNhbF90cmFuc2FjdGlvbl9pZBgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXNvbHZlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi6wIKC0JhdGNoQWN0aW9uEjQKBnRvcF91cBgBIAEoCzIiLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRvcFVwUmVxdWVzdEgAEjwKCmJvb2tfdXNhZ2UYAiABKAsyJi5zYWxkby50cmFuc2FjdGlvbi52MS5Cb29rVXNhZ2VSZXF1ZXN0SAASOQoIdHJhbnNmZXIYAyABKAsyJS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2ZlclJlcXVlc3RIABI3CgdyZXNlcnZlGAQgASgLMiQuc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzZXJ2ZVJlcXVlc3RIABI3CgdjYXB0dXJlGAUgASgLMiQuc2FsZG8udHJhbnNhY3Rpb24udjEuQ2FwdHVyZVJlcXVlc3RIABIxCgR2b2lkGAYgASgLMiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVm9pZFJlcXVlc3RIAEIICgZhY3Rpb24iSAoSU3VibWl0QmF0Y2hSZXF1ZXN0EjIKB2FjdGlvbnMYASADKAsyIS5zYWxkby50cmFuc2FjdGlvbi52MS5CYXRjaEFjdGlvbiK0AQoKQmF0Y2hFcnJvchIMCgRjb2RlGAEgASgJEg4KBnJlYXNvbhgCIAEoCRIPCgdtZXNzYWdlGAMgASgJEg0KBWZpZWxkGAQgASgJEjoKBWZhY3RzGAUgAygLMisuc2FsZG8udHJhbnNhY3Rpb24udjEuQmF0Y2hFcnJvci5GYWN0c0VudHJ5GiwKCkZhY3RzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKGAQoMQmF0Y2hPdXRjb21lEjgKC3RyYW5zYWN0aW9uGAEgASgLMiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb25IABIxCgVlcnJvchgCIAEoCzIgLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkJhdGNoRXJyb3JIAEIJCgdvdXRjb21lIksKE1N1Ym1pdEJhdGNoUmVzcG9uc2USNAoIb3V0Y29tZXMYASADKAsyIi5zYWxkby50cmFuc2FjdGlvbi52MS5CYXRjaE91dGNvbWUqdgoPRXJwRG9jdW1lbnRUeXBlEiEKHUVSUF9ET0NVTUVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASHQoZRVJQX0RPQ1VNRU5UX1RZUEVfSU5WT0lDRRABEiEKHUVSUF9ET0NVTUVOVF9UWVBFX1NBTEVTX09SREVSEAIqpwEKEkVycERvY3VtZW50T3V0Y29tZRIkCiBFUlBfRE9DVU1FTlRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEiIKHkVSUF9ET0NVTUVOVF9PVVRDT01FX0NPTkZJUk1FRBABEiEKHUVSUF9ET0NVTUVOVF9PVVRDT01FX1JFSkVDVEVEEAISJAogRVJQX0RPQ1VNRU5UX09VVENPTUVfV1JJVFRFTl9PRkYQAyr5AQoQRXJwRG9jdW1lbnRTdGF0ZRIiCh5FUlBfRE9DVU1FTlRfU1RBVEVfVU5TUEVDSUZJRUQQABIrCidFUlBfRE9DVU1FTlRfU1RBVEVfUEVORElOR19DT05GSVJNQVRJT04QARIgChxFUlBfRE9DVU1FTlRfU1RBVEVfQ09ORklSTUVEEAISHwobRVJQX0RPQ1VNRU5UX1NUQVRFX1JFSkVDVEVEEAMSLQopRVJQX0RPQ1VNRU5UX1NUQVRFX1JFSkVDVEVEX1VOUkVDT1ZFUkFCTEUQBBIiCh5FUlBfRE9DVU1FTlRfU1RBVEVfV1JJVFRFTl9PRkYQBSpgCg9XYWxsZXRPd25lclR5cGUSIQodV0FMTEVUX09XTkVSX1RZUEVfVU5TUEVDSUZJRUQQABIMCghQRVJTT05BTBABEg4KCkVOVEVSUFJJU0UQAhIMCghSRVNFTExFUhADKnUKCldhbGxldFJvbGUSGwoXV0FMTEVUX1JPTEVfVU5TUEVDSUZJRUQQABIaChZXQUxMRVRfUk9MRV9TVEFOREFMT05FEAESFgoSV0FMTEVUX1JPTEVfTUVNQkVSEAISFgoSV0FMTEVUX1JPTEVfQ0xJRU5UEAMqWQoLTGltaXRQZXJpb2QSHAoYTElNSVRfUEVSSU9EX1VOU1BFQ0lGSUVEEAASFgoSTElNSVRfUEVSSU9EX01PTlRIEAESFAoQTElNSVRfUEVSSU9EX0RBWRACMsYJChJUcmFuc2FjdGlvblNlcnZpY2USUwoKT3BlbldhbGxldBInLnNhbGRvLnRyYW5zYWN0aW9uLnYxLk9wZW5XYWxsZXRSZXF1ZXN0Ghwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0ElEKCUdldFdhbGxldBImLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdldFdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSTgoFVG9wVXASIi5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJWCglCb29rVXNhZ2USJi5zYWxkby50cmFuc2FjdGlvbi52MS5Cb29rVXNhZ2VSZXF1ZXN0GiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb24SVAoIVHJhbnNmZXISJS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2ZlclJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJSCgdSZXNlcnZlEiQuc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzZXJ2ZVJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJSCgdDYXB0dXJlEiQuc2FsZG8udHJhbnNhY3Rpb24udjEuQ2FwdHVyZVJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJMCgRWb2lkEiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVm9pZFJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJgCg5HZXRUcmFuc2FjdGlvbhIrLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdldFRyYW5zYWN0aW9uUmVxdWVzdBohLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uEnEKEExpc3RUcmFuc2FjdGlvbnMSLS5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBouLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRJxChBMaXN0Q2hpbGRXYWxsZXRzEi0uc2FsZG8udHJhbnNhY3Rpb24udjEuTGlzdENoaWxkV2FsbGV0c1JlcXVlc3QaLi5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0Q2hpbGRXYWxsZXRzUmVzcG9uc2USaAoSUmVzb2x2ZUVycERvY3VtZW50Ei8uc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzb2x2ZUVycERvY3VtZW50UmVxdWVzdBohLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkVycERvY3VtZW50EmIKC1N1Ym1pdEJhdGNoEiguc2FsZG8udHJhbnNhY3Rpb24udjEuU3VibWl0QmF0Y2hSZXF1ZXN0Gikuc2FsZG8udHJhbnNhY3Rpb24udjEuU3VibWl0QmF0Y2hSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message saldo.transaction.v1.Wallet
@@ -1577,6 +1577,299 @@ export const ErpDocumentSchema: GenMessage<ErpDocument, {jsonType: ErpDocumentJs
   messageDesc(file_saldo_transaction_v1_transaction, 16);
 
 /**
+ * One action of a SubmitBatch: exactly one of the write requests, as the unary method takes it.
+ *
+ * @generated from message saldo.transaction.v1.BatchAction
+ */
+export type BatchAction = Message<"saldo.transaction.v1.BatchAction"> & {
+  /**
+   * @generated from oneof saldo.transaction.v1.BatchAction.action
+   */
+  action: {
+    /**
+     * @generated from field: saldo.transaction.v1.TopUpRequest top_up = 1;
+     */
+    value: TopUpRequest;
+    case: "topUp";
+  } | {
+    /**
+     * @generated from field: saldo.transaction.v1.BookUsageRequest book_usage = 2;
+     */
+    value: BookUsageRequest;
+    case: "bookUsage";
+  } | {
+    /**
+     * @generated from field: saldo.transaction.v1.TransferRequest transfer = 3;
+     */
+    value: TransferRequest;
+    case: "transfer";
+  } | {
+    /**
+     * @generated from field: saldo.transaction.v1.ReserveRequest reserve = 4;
+     */
+    value: ReserveRequest;
+    case: "reserve";
+  } | {
+    /**
+     * @generated from field: saldo.transaction.v1.CaptureRequest capture = 5;
+     */
+    value: CaptureRequest;
+    case: "capture";
+  } | {
+    /**
+     * @generated from field: saldo.transaction.v1.VoidRequest void = 6;
+     */
+    value: VoidRequest;
+    case: "void";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * One action of a SubmitBatch: exactly one of the write requests, as the unary method takes it.
+ *
+ * @generated from message saldo.transaction.v1.BatchAction
+ */
+export type BatchActionJson = {
+  /**
+   * @generated from field: saldo.transaction.v1.TopUpRequest top_up = 1;
+   */
+  topUp?: TopUpRequestJson;
+
+  /**
+   * @generated from field: saldo.transaction.v1.BookUsageRequest book_usage = 2;
+   */
+  bookUsage?: BookUsageRequestJson;
+
+  /**
+   * @generated from field: saldo.transaction.v1.TransferRequest transfer = 3;
+   */
+  transfer?: TransferRequestJson;
+
+  /**
+   * @generated from field: saldo.transaction.v1.ReserveRequest reserve = 4;
+   */
+  reserve?: ReserveRequestJson;
+
+  /**
+   * @generated from field: saldo.transaction.v1.CaptureRequest capture = 5;
+   */
+  capture?: CaptureRequestJson;
+
+  /**
+   * @generated from field: saldo.transaction.v1.VoidRequest void = 6;
+   */
+  void?: VoidRequestJson;
+};
+
+/**
+ * Describes the message saldo.transaction.v1.BatchAction.
+ * Use `create(BatchActionSchema)` to create a new message.
+ */
+export const BatchActionSchema: GenMessage<BatchAction, {jsonType: BatchActionJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 17);
+
+/**
+ * @generated from message saldo.transaction.v1.SubmitBatchRequest
+ */
+export type SubmitBatchRequest = Message<"saldo.transaction.v1.SubmitBatchRequest"> & {
+  /**
+   * 1 to 1,000 actions. Each has its own idempotency_key; one key twice in a batch behaves as two
+   * unary calls in sequence (the second replays the first, or is ALREADY_EXISTS for another request).
+   *
+   * @generated from field: repeated saldo.transaction.v1.BatchAction actions = 1;
+   */
+  actions: BatchAction[];
+};
+
+/**
+ * @generated from message saldo.transaction.v1.SubmitBatchRequest
+ */
+export type SubmitBatchRequestJson = {
+  /**
+   * 1 to 1,000 actions. Each has its own idempotency_key; one key twice in a batch behaves as two
+   * unary calls in sequence (the second replays the first, or is ALREADY_EXISTS for another request).
+   *
+   * @generated from field: repeated saldo.transaction.v1.BatchAction actions = 1;
+   */
+  actions?: BatchActionJson[];
+};
+
+/**
+ * Describes the message saldo.transaction.v1.SubmitBatchRequest.
+ * Use `create(SubmitBatchRequestSchema)` to create a new message.
+ */
+export const SubmitBatchRequestSchema: GenMessage<SubmitBatchRequest, {jsonType: SubmitBatchRequestJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 18);
+
+/**
+ * Why one action was not done: what a unary call's error carries (and the Pub/Sub results).
+ *
+ * @generated from message saldo.transaction.v1.BatchError
+ */
+export type BatchError = Message<"saldo.transaction.v1.BatchError"> & {
+  /**
+   * The gRPC status name the unary method would answer: FAILED_PRECONDITION, ALREADY_EXISTS,
+   * INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, ABORTED, RESOURCE_EXHAUSTED, INTERNAL. UNAVAILABLE
+   * and ABORTED: not known to be done; retry that action with the same key. Anything else is
+   * definitive and leaves the key free.
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+
+  /**
+   * Saldo's reason: INSUFFICIENT_FUNDS, IDEMPOTENCY_CONFLICT, WALLET_RULE_VIOLATION, ...
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: string message = 3;
+   */
+  message: string;
+
+  /**
+   * The request field at fault ("" when none), e.g. "amount", "idempotency_key".
+   *
+   * @generated from field: string field = 4;
+   */
+  field: string;
+
+  /**
+   * @generated from field: map<string, string> facts = 5;
+   */
+  facts: { [key: string]: string };
+};
+
+/**
+ * Why one action was not done: what a unary call's error carries (and the Pub/Sub results).
+ *
+ * @generated from message saldo.transaction.v1.BatchError
+ */
+export type BatchErrorJson = {
+  /**
+   * The gRPC status name the unary method would answer: FAILED_PRECONDITION, ALREADY_EXISTS,
+   * INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, ABORTED, RESOURCE_EXHAUSTED, INTERNAL. UNAVAILABLE
+   * and ABORTED: not known to be done; retry that action with the same key. Anything else is
+   * definitive and leaves the key free.
+   *
+   * @generated from field: string code = 1;
+   */
+  code?: string;
+
+  /**
+   * Saldo's reason: INSUFFICIENT_FUNDS, IDEMPOTENCY_CONFLICT, WALLET_RULE_VIOLATION, ...
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason?: string;
+
+  /**
+   * @generated from field: string message = 3;
+   */
+  message?: string;
+
+  /**
+   * The request field at fault ("" when none), e.g. "amount", "idempotency_key".
+   *
+   * @generated from field: string field = 4;
+   */
+  field?: string;
+
+  /**
+   * @generated from field: map<string, string> facts = 5;
+   */
+  facts?: { [key: string]: string };
+};
+
+/**
+ * Describes the message saldo.transaction.v1.BatchError.
+ * Use `create(BatchErrorSchema)` to create a new message.
+ */
+export const BatchErrorSchema: GenMessage<BatchError, {jsonType: BatchErrorJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 19);
+
+/**
+ * @generated from message saldo.transaction.v1.BatchOutcome
+ */
+export type BatchOutcome = Message<"saldo.transaction.v1.BatchOutcome"> & {
+  /**
+   * @generated from oneof saldo.transaction.v1.BatchOutcome.outcome
+   */
+  outcome: {
+    /**
+     * Done; replayed = true when the key was done before (in an earlier call or earlier in this batch).
+     *
+     * @generated from field: saldo.transaction.v1.Transaction transaction = 1;
+     */
+    value: Transaction;
+    case: "transaction";
+  } | {
+    /**
+     * @generated from field: saldo.transaction.v1.BatchError error = 2;
+     */
+    value: BatchError;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * @generated from message saldo.transaction.v1.BatchOutcome
+ */
+export type BatchOutcomeJson = {
+  /**
+   * Done; replayed = true when the key was done before (in an earlier call or earlier in this batch).
+   *
+   * @generated from field: saldo.transaction.v1.Transaction transaction = 1;
+   */
+  transaction?: TransactionJson;
+
+  /**
+   * @generated from field: saldo.transaction.v1.BatchError error = 2;
+   */
+  error?: BatchErrorJson;
+};
+
+/**
+ * Describes the message saldo.transaction.v1.BatchOutcome.
+ * Use `create(BatchOutcomeSchema)` to create a new message.
+ */
+export const BatchOutcomeSchema: GenMessage<BatchOutcome, {jsonType: BatchOutcomeJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 20);
+
+/**
+ * @generated from message saldo.transaction.v1.SubmitBatchResponse
+ */
+export type SubmitBatchResponse = Message<"saldo.transaction.v1.SubmitBatchResponse"> & {
+  /**
+   * Same length and order as the request's actions.
+   *
+   * @generated from field: repeated saldo.transaction.v1.BatchOutcome outcomes = 1;
+   */
+  outcomes: BatchOutcome[];
+};
+
+/**
+ * @generated from message saldo.transaction.v1.SubmitBatchResponse
+ */
+export type SubmitBatchResponseJson = {
+  /**
+   * Same length and order as the request's actions.
+   *
+   * @generated from field: repeated saldo.transaction.v1.BatchOutcome outcomes = 1;
+   */
+  outcomes?: BatchOutcomeJson[];
+};
+
+/**
+ * Describes the message saldo.transaction.v1.SubmitBatchResponse.
+ * Use `create(SubmitBatchResponseSchema)` to create a new message.
+ */
+export const SubmitBatchResponseSchema: GenMessage<SubmitBatchResponse, {jsonType: SubmitBatchResponseJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 21);
+
+/**
  * The ERP document a top-up comes from (docs/erp-sync.md, "Shadow balance").
  *
  * @generated from enum saldo.transaction.v1.ErpDocumentType
@@ -1956,6 +2249,21 @@ export const TransactionService: GenService<{
     methodKind: "unary";
     input: typeof ResolveErpDocumentRequestSchema;
     output: typeof ErpDocumentSchema;
+  },
+  /**
+   * Up to 1,000 write actions in one call (top-ups, usage, transfers, reserves, captures, voids),
+   * each with its own idempotency key and its own outcome: outcomes[i] answers actions[i], and
+   * partial success is normal. Use it whenever a caller has several actions at hand (imports,
+   * queues, end-of-day settlement, a busy backend): one call and one authentication for the lot,
+   * posted by the ledger a batch at a time. The call itself fails only as a whole (bad key, 0 or
+   * more than 1,000 actions); every other failure is one action's outcome. See docs/batch-api.md.
+   *
+   * @generated from rpc saldo.transaction.v1.TransactionService.SubmitBatch
+   */
+  submitBatch: {
+    methodKind: "unary";
+    input: typeof SubmitBatchRequestSchema;
+    output: typeof SubmitBatchResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_saldo_transaction_v1_transaction, 0);

@@ -334,6 +334,57 @@ export interface ErpDocument {
   resolvedAt: Timestamp | undefined;
 }
 
+/** One action of a SubmitBatch: exactly one of the write requests, as the unary method takes it. */
+export interface BatchAction {
+  topUp?: TopUpRequest | undefined;
+  bookUsage?: BookUsageRequest | undefined;
+  transfer?: TransferRequest | undefined;
+  reserve?: ReserveRequest | undefined;
+  capture?: CaptureRequest | undefined;
+  void?: VoidRequest | undefined;
+}
+
+export interface SubmitBatchRequest {
+  /**
+   * 1 to 1,000 actions. Each has its own idempotency_key; one key twice in a batch behaves as two
+   * unary calls in sequence (the second replays the first, or is ALREADY_EXISTS for another request).
+   */
+  actions: BatchAction[];
+}
+
+/** Why one action was not done: what a unary call's error carries (and the Pub/Sub results). */
+export interface BatchError {
+  /**
+   * The gRPC status name the unary method would answer: FAILED_PRECONDITION, ALREADY_EXISTS,
+   * INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, ABORTED, RESOURCE_EXHAUSTED, INTERNAL. UNAVAILABLE
+   * and ABORTED: not known to be done; retry that action with the same key. Anything else is
+   * definitive and leaves the key free.
+   */
+  code: string;
+  /** Saldo's reason: INSUFFICIENT_FUNDS, IDEMPOTENCY_CONFLICT, WALLET_RULE_VIOLATION, ... */
+  reason: string;
+  message: string;
+  /** The request field at fault ("" when none), e.g. "amount", "idempotency_key". */
+  field: string;
+  facts: { [key: string]: string };
+}
+
+export interface BatchError_FactsEntry {
+  key: string;
+  value: string;
+}
+
+export interface BatchOutcome {
+  /** Done; replayed = true when the key was done before (in an earlier call or earlier in this batch). */
+  transaction?: Transaction | undefined;
+  error?: BatchError | undefined;
+}
+
+export interface SubmitBatchResponse {
+  /** Same length and order as the request's actions. */
+  outcomes: BatchOutcome[];
+}
+
 export interface TransactionServiceClient {
   /**
    * Opens a wallet. With parent_wallet_id: an enterprise member's wallet (parent ENTERPRISE) or a
@@ -394,6 +445,17 @@ export interface TransactionServiceClient {
    */
 
   resolveErpDocument(request: ResolveErpDocumentRequest, metadata?: Metadata): Observable<ErpDocument>;
+
+  /**
+   * Up to 1,000 write actions in one call (top-ups, usage, transfers, reserves, captures, voids),
+   * each with its own idempotency key and its own outcome: outcomes[i] answers actions[i], and
+   * partial success is normal. Use it whenever a caller has several actions at hand (imports,
+   * queues, end-of-day settlement, a busy backend): one call and one authentication for the lot,
+   * posted by the ledger a batch at a time. The call itself fails only as a whole (bad key, 0 or
+   * more than 1,000 actions); every other failure is one action's outcome. See docs/batch-api.md.
+   */
+
+  submitBatch(request: SubmitBatchRequest, metadata?: Metadata): Observable<SubmitBatchResponse>;
 }
 
 export interface TransactionServiceController {
@@ -471,6 +533,20 @@ export interface TransactionServiceController {
     request: ResolveErpDocumentRequest,
     metadata?: Metadata,
   ): Promise<ErpDocument> | Observable<ErpDocument> | ErpDocument;
+
+  /**
+   * Up to 1,000 write actions in one call (top-ups, usage, transfers, reserves, captures, voids),
+   * each with its own idempotency key and its own outcome: outcomes[i] answers actions[i], and
+   * partial success is normal. Use it whenever a caller has several actions at hand (imports,
+   * queues, end-of-day settlement, a busy backend): one call and one authentication for the lot,
+   * posted by the ledger a batch at a time. The call itself fails only as a whole (bad key, 0 or
+   * more than 1,000 actions); every other failure is one action's outcome. See docs/batch-api.md.
+   */
+
+  submitBatch(
+    request: SubmitBatchRequest,
+    metadata?: Metadata,
+  ): Promise<SubmitBatchResponse> | Observable<SubmitBatchResponse> | SubmitBatchResponse;
 }
 
 export function TransactionServiceControllerMethods() {
@@ -488,6 +564,7 @@ export function TransactionServiceControllerMethods() {
       "listTransactions",
       "listChildWallets",
       "resolveErpDocument",
+      "submitBatch",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
