@@ -5,6 +5,7 @@ import { ShadowTopUps1767398400000 } from './migrations/1767398400000-shadow-top
 import { ErpDocumentWriteOff1767484800000 } from './migrations/1767484800000-erp-document-write-off';
 import { CacheNotifications1767700000010 } from './migrations/1767700000010-cache-notifications';
 import { ApiKeyScopes1767700000020 } from './migrations/1767700000020-api-key-scopes';
+import { WalletLifecycle1767700000030 } from './migrations/1767700000030-wallet-lifecycle';
 
 /** Every migration of the aggregator, in order. Append only. */
 export const AGGREGATOR_MIGRATIONS = [
@@ -13,6 +14,7 @@ export const AGGREGATOR_MIGRATIONS = [
   ErpDocumentWriteOff1767484800000,
   CacheNotifications1767700000010,
   ApiKeyScopes1767700000020,
+  WalletLifecycle1767700000030,
 ];
 
 export const AGGREGATOR_MIGRATION_LOCK = 'saldo:transaction-aggregator:migrations';

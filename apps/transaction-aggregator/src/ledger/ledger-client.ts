@@ -25,6 +25,7 @@ export interface LedgerApi {
   confirmShadowCredit: Unary<ledgerV1.ConfirmShadowCreditRequest, ledgerV1.ShadowCredit>;
   getTransaction: Unary<ledgerV1.GetTransactionRequest, ledgerV1.Transaction>;
   listAccountTransactions: Unary<ledgerV1.ListAccountTransactionsRequest, ledgerV1.ListTransactionsResponse>;
+  listAccountEntries: Unary<ledgerV1.ListAccountEntriesRequest, ledgerV1.ListAccountEntriesResponse>;
   postBatch: Unary<ledgerV1.PostBatchRequest, ledgerV1.PostBatchResponse>;
 }
 
@@ -39,6 +40,7 @@ const METHODS = [
   'confirmShadowCredit',
   'getTransaction',
   'listAccountTransactions',
+  'listAccountEntries',
   'postBatch',
 ] as const satisfies ReadonlyArray<keyof LedgerApi>;
 

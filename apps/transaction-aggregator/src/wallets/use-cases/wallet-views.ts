@@ -1,7 +1,7 @@
 import type { TenantId } from '@saldo/ledger-domain';
 import { toTimestamp } from '@saldo/grpc-kit';
 import { ledgerV1, transactionV1 } from '@saldo/proto';
-import type { WalletRow } from '../aggregator.repository';
+import type { WalletRow, WalletStatus } from '../aggregator.repository';
 import { pageSizeOf, requireWalletId } from '../input';
 import type { WalletContext } from '../wallet-context';
 import {
@@ -59,7 +59,7 @@ export async function listChildWallets(
   };
 }
 
-async function walletView(
+export async function walletView(
   ctx: WalletContext,
   tenant: TenantId,
   wallet: WalletRow,
@@ -98,5 +98,13 @@ async function walletView(
     metadata: wallet.metadata,
     createdAt: toTimestamp(wallet.created_at),
     replayed: false,
+    status: STATUS_TO_WIRE[wallet.status] ?? transactionV1.WalletStatus.WALLET_STATUS_ACTIVE,
+    externalReference: wallet.external_reference ?? '',
   };
 }
+
+const STATUS_TO_WIRE: Readonly<Record<WalletStatus, transactionV1.WalletStatus>> = {
+  active: transactionV1.WalletStatus.WALLET_STATUS_ACTIVE,
+  frozen: transactionV1.WalletStatus.WALLET_STATUS_FROZEN,
+  closed: transactionV1.WalletStatus.WALLET_STATUS_CLOSED,
+};
