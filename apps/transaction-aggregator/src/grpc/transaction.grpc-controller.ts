@@ -58,6 +58,12 @@ export class TransactionGrpcController implements transactionV1.TransactionServi
   submitBatch(request: transactionV1.SubmitBatchRequest, metadata?: Metadata) {
     return this.as(metadata, (tenant) => this.service.submitBatch(tenant, request));
   }
+  grantCredit(request: transactionV1.GrantCreditRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.grantCredit(tenant, request));
+  }
+  listGrants(request: transactionV1.ListGrantsRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.listGrants(tenant, request));
+  }
 
   private async as<T>(metadata: Metadata | undefined, work: (tenant: TenantId) => Promise<T>): Promise<T> {
     return work(await this.keys.authenticate(bearerTokenOf(metadata)));

@@ -26,6 +26,8 @@ export interface LedgerApi {
   getTransaction: Unary<ledgerV1.GetTransactionRequest, ledgerV1.Transaction>;
   listAccountTransactions: Unary<ledgerV1.ListAccountTransactionsRequest, ledgerV1.ListTransactionsResponse>;
   postBatch: Unary<ledgerV1.PostBatchRequest, ledgerV1.PostBatchResponse>;
+  openGrant: Unary<ledgerV1.OpenGrantRequest, ledgerV1.Grant>;
+  listGrants: Unary<ledgerV1.ListGrantsRequest, ledgerV1.ListGrantsResponse>;
 }
 
 const METHODS = [
@@ -40,6 +42,8 @@ const METHODS = [
   'getTransaction',
   'listAccountTransactions',
   'postBatch',
+  'openGrant',
+  'listGrants',
 ] as const satisfies ReadonlyArray<keyof LedgerApi>;
 
 /**

@@ -49,6 +49,13 @@ export async function openWallet(
     );
   }
 
+  if (role === 'member' && request.creditGrants) {
+    throw LedgerError.invalid(
+      'credit_grants',
+      "a member spends its organisation's grants: open the enterprise wallet with credit_grants",
+    );
+  }
+
   const command = {
     owner_type: ownerType,
     owner_id: ownerId,
@@ -58,6 +65,8 @@ export async function openWallet(
     spend_limit: spendLimit?.toString() ?? null,
     limit_period: period,
     metadata,
+    // Only when set, so a request without it keeps its fingerprint from before grants existed.
+    ...(request.creditGrants ? { credit_grants: true } : {}),
   };
   const claimed = await ctx.repository.claim(tenant, {
     key,
@@ -102,6 +111,7 @@ export async function openWallet(
       spend_limit_minor: command.spend_limit,
       limit_period: period,
       metadata,
+      credit_grants: request.creditGrants,
     });
     return walletId;
   });

@@ -26,7 +26,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file saldo/transaction/v1/transaction.proto.
  */
 export const file_saldo_transaction_v1_transaction: GenFile = /*@__PURE__*/
-  fileDesc("CiZzYWxkby90cmFuc2FjdGlvbi92MS90cmFuc2FjdGlvbi5wcm90bxIUc2FsZG8udHJhbnNhY3Rpb24udjEiywUKBldhbGxldBIRCgl3YWxsZXRfaWQYASABKAkSOQoKb3duZXJfdHlwZRgCIAEoDjIlLnNhbGRvLnRyYW5zYWN0aW9uLnYxLldhbGxldE93bmVyVHlwZRIQCghvd25lcl9pZBgDIAEoCRIQCghjdXJyZW5jeRgEIAEoCRIWCg5wb3N0ZWRfYmFsYW5jZRgFIAEoCRIWCg5wZW5kaW5nX2RlYml0cxgGIAEoCRIZChFhdmFpbGFibGVfYmFsYW5jZRgHIAEoCRIPCgd2ZXJzaW9uGAggASgEEhgKEHBhcmVudF93YWxsZXRfaWQYCSABKAkSLgoEcm9sZRgKIAEoDjIgLnNhbGRvLnRyYW5zYWN0aW9uLnYxLldhbGxldFJvbGUSFwoPb3ZlcmRyYWZ0X2xpbWl0GAsgASgJEhMKC3NwZW5kX2xpbWl0GAwgASgJEjcKDGxpbWl0X3BlcmlvZBgNIAEoDjIhLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpbWl0UGVyaW9kEhQKDHBlcmlvZF9zcGVudBgOIAEoCRIwCgxwZXJpb2Rfc3RhcnQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjwKCG1ldGFkYXRhGBAgAygLMiouc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0Lk1ldGFkYXRhRW50cnkSLgoKY3JlYXRlZF9hdBgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVwbGF5ZWQYEiABKAgSFgoOY3VycmVuY3lfc2NhbGUYEyABKA0SGQoRY29uZmlybWVkX2JhbGFuY2UYFCABKAkSFgoOc2hhZG93X2JhbGFuY2UYFSABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItAGCgtUcmFuc2FjdGlvbhIWCg50cmFuc2FjdGlvbl9pZBgBIAEoCRI0CgR0eXBlGAIgASgOMiYuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb24uVHlwZRI4CgZzdGF0dXMYAyABKA4yKC5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbi5TdGF0dXMSEQoJd2FsbGV0X2lkGAQgASgJEg4KBmFtb3VudBgFIAEoCRIQCghjdXJyZW5jeRgGIAEoCRIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIeChZjb3VudGVycGFydHlfd2FsbGV0X2lkGAggASgJEhQKDHByb2R1Y3RfY29kZRgJIAEoCRITCgtjb3N0X2Ftb3VudBgKIAEoCRIRCglyZWZlcmVuY2UYCyABKAkSHgoWcmVsYXRlZF90cmFuc2FjdGlvbl9pZBgMIAEoCRIuCgpleHBpcmVzX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9pZGVtcG90ZW5jeV9rZXkYDiABKAkSQQoIbWV0YWRhdGEYDyADKAsyLy5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbi5NZXRhZGF0YUVudHJ5EhAKCHJlcGxheWVkGBAgASgIEhkKEWZ1bmRpbmdfd2FsbGV0X2lkGBEgASgJEiIKGnJlc29sdmVkX2J5X3RyYW5zYWN0aW9uX2lkGBIgASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJzCgRUeXBlEhQKEFRZUEVfVU5TUEVDSUZJRUQQABIKCgZUT1BfVVAQARIJCgVVU0FHRRACEgwKCFRSQU5TRkVSEAMSCwoHUkVTRVJWRRAEEgsKB0NBUFRVUkUQBRIICgRWT0lEEAYSDAoIUkVWRVJTQUwQByJTCgZTdGF0dXMSFgoSU1RBVFVTX1VOU1BFQ0lGSUVEEAASCwoHUEVORElORxABEgoKBlBPU1RFRBACEgoKBlZPSURFRBADEgwKCFJFVkVSU0VEEAQihgMKEU9wZW5XYWxsZXRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRI5Cgpvd25lcl90eXBlGAIgASgOMiUuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0T3duZXJUeXBlEhAKCG93bmVyX2lkGAMgASgJEhAKCGN1cnJlbmN5GAQgASgJEhgKEHBhcmVudF93YWxsZXRfaWQYBSABKAkSFwoPb3ZlcmRyYWZ0X2xpbWl0GAYgASgJEkcKCG1ldGFkYXRhGAcgAygLMjUuc2FsZG8udHJhbnNhY3Rpb24udjEuT3BlbldhbGxldFJlcXVlc3QuTWV0YWRhdGFFbnRyeRITCgtzcGVuZF9saW1pdBgIIAEoCRI3CgxsaW1pdF9wZXJpb2QYCSABKA4yIS5zYWxkby50cmFuc2FjdGlvbi52MS5MaW1pdFBlcmlvZBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiJQoQR2V0V2FsbGV0UmVxdWVzdBIRCgl3YWxsZXRfaWQYASABKAkirQIKDFRvcFVwUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEQoJd2FsbGV0X2lkGAIgASgJEg4KBmFtb3VudBgDIAEoCRIRCglyZWZlcmVuY2UYBCABKAkSQgoIbWV0YWRhdGEYBSADKAsyMC5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3QuTWV0YWRhdGFFbnRyeRJAChFlcnBfZG9jdW1lbnRfdHlwZRgGIAEoDjIlLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkVycERvY3VtZW50VHlwZRIXCg9lcnBfZG9jdW1lbnRfaWQYByABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIvIBChBCb29rVXNhZ2VSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSDgoGYW1vdW50GAMgASgJEhQKDHByb2R1Y3RfY29kZRgEIAEoCRITCgtjb3N0X2Ftb3VudBgFIAEoCRJGCghtZXRhZGF0YRgGIAMoCzI0LnNhbGRvLnRyYW5zYWN0aW9uLnYxLkJvb2tVc2FnZVJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi4AEKD1RyYW5zZmVyUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSFgoOZnJvbV93YWxsZXRfaWQYAiABKAkSFAoMdG9fd2FsbGV0X2lkGAMgASgJEg4KBmFtb3VudBgEIAEoCRJFCghtZXRhZGF0YRgFIAMoCzIzLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zZmVyUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASL1AQoOUmVzZXJ2ZVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhEKCXdhbGxldF9pZBgCIAEoCRIOCgZhbW91bnQYAyABKAkSFAoMcHJvZHVjdF9jb2RlGAQgASgJEhoKEmV4cGlyZXNfaW5fc2Vjb25kcxgFIAEoDRJECghtZXRhZGF0YRgGIAMoCzIyLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlJlc2VydmVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlEKDkNhcHR1cmVSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRIOCgZhbW91bnQYAyABKAkiTgoLVm9pZFJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSIvChVHZXRUcmFuc2FjdGlvblJlcXVlc3QSFgoOdHJhbnNhY3Rpb25faWQYASABKAkiUwoXTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJImwKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRI3Cgx0cmFuc2FjdGlvbnMYASADKAsyIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUwoXTGlzdENoaWxkV2FsbGV0c1JlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJImIKGExpc3RDaGlsZFdhbGxldHNSZXNwb25zZRItCgd3YWxsZXRzGAEgAygLMhwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ/ChlSZXNvbHZlRXJwRG9jdW1lbnRSZXF1ZXN0EhcKD2VycF9kb2N1bWVudF9pZBgBIAEoCRI5CgdvdXRjb21lGAIgASgOMiguc2FsZG8udHJhbnNhY3Rpb24udjEuRXJwRG9jdW1lbnRPdXRjb21lEg4KBnJlYXNvbhgDIAEoCSLsAgoLRXJwRG9jdW1lbnQSFwoPZXJwX2RvY3VtZW50X2lkGAEgASgJEkAKEWVycF9kb2N1bWVudF90eXBlGAIgASgOMiUuc2FsZG8udHJhbnNhY3Rpb24udjEuRXJwRG9jdW1lbnRUeXBlEhEKCXdhbGxldF9pZBgDIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgEIAEoCRIOCgZhbW91bnQYBSABKAkSNQoFc3RhdGUYBiABKA4yJi5zYWxkby50cmFuc2FjdGlvbi52MS5FcnBEb2N1bWVudFN0YXRlEg4KBnJlYXNvbhgHIAEoCRIfChdyZXZlcnNhbF90cmFuc2FjdGlvbl9pZBgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXNvbHZlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi6wIKC0JhdGNoQWN0aW9uEjQKBnRvcF91cBgBIAEoCzIiLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRvcFVwUmVxdWVzdEgAEjwKCmJvb2tfdXNhZ2UYAiABKAsyJi5zYWxkby50cmFuc2FjdGlvbi52MS5Cb29rVXNhZ2VSZXF1ZXN0SAASOQoIdHJhbnNmZXIYAyABKAsyJS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2ZlclJlcXVlc3RIABI3CgdyZXNlcnZlGAQgASgLMiQuc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzZXJ2ZVJlcXVlc3RIABI3CgdjYXB0dXJlGAUgASgLMiQuc2FsZG8udHJhbnNhY3Rpb24udjEuQ2FwdHVyZVJlcXVlc3RIABIxCgR2b2lkGAYgASgLMiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVm9pZFJlcXVlc3RIAEIICgZhY3Rpb24iSAoSU3VibWl0QmF0Y2hSZXF1ZXN0EjIKB2FjdGlvbnMYASADKAsyIS5zYWxkby50cmFuc2FjdGlvbi52MS5CYXRjaEFjdGlvbiK0AQoKQmF0Y2hFcnJvchIMCgRjb2RlGAEgASgJEg4KBnJlYXNvbhgCIAEoCRIPCgdtZXNzYWdlGAMgASgJEg0KBWZpZWxkGAQgASgJEjoKBWZhY3RzGAUgAygLMisuc2FsZG8udHJhbnNhY3Rpb24udjEuQmF0Y2hFcnJvci5GYWN0c0VudHJ5GiwKCkZhY3RzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKGAQoMQmF0Y2hPdXRjb21lEjgKC3RyYW5zYWN0aW9uGAEgASgLMiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb25IABIxCgVlcnJvchgCIAEoCzIgLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkJhdGNoRXJyb3JIAEIJCgdvdXRjb21lIksKE1N1Ym1pdEJhdGNoUmVzcG9uc2USNAoIb3V0Y29tZXMYASADKAsyIi5zYWxkby50cmFuc2FjdGlvbi52MS5CYXRjaE91dGNvbWUqdgoPRXJwRG9jdW1lbnRUeXBlEiEKHUVSUF9ET0NVTUVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASHQoZRVJQX0RPQ1VNRU5UX1RZUEVfSU5WT0lDRRABEiEKHUVSUF9ET0NVTUVOVF9UWVBFX1NBTEVTX09SREVSEAIqpwEKEkVycERvY3VtZW50T3V0Y29tZRIkCiBFUlBfRE9DVU1FTlRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEiIKHkVSUF9ET0NVTUVOVF9PVVRDT01FX0NPTkZJUk1FRBABEiEKHUVSUF9ET0NVTUVOVF9PVVRDT01FX1JFSkVDVEVEEAISJAogRVJQX0RPQ1VNRU5UX09VVENPTUVfV1JJVFRFTl9PRkYQAyr5AQoQRXJwRG9jdW1lbnRTdGF0ZRIiCh5FUlBfRE9DVU1FTlRfU1RBVEVfVU5TUEVDSUZJRUQQABIrCidFUlBfRE9DVU1FTlRfU1RBVEVfUEVORElOR19DT05GSVJNQVRJT04QARIgChxFUlBfRE9DVU1FTlRfU1RBVEVfQ09ORklSTUVEEAISHwobRVJQX0RPQ1VNRU5UX1NUQVRFX1JFSkVDVEVEEAMSLQopRVJQX0RPQ1VNRU5UX1NUQVRFX1JFSkVDVEVEX1VOUkVDT1ZFUkFCTEUQBBIiCh5FUlBfRE9DVU1FTlRfU1RBVEVfV1JJVFRFTl9PRkYQBSpgCg9XYWxsZXRPd25lclR5cGUSIQodV0FMTEVUX09XTkVSX1RZUEVfVU5TUEVDSUZJRUQQABIMCghQRVJTT05BTBABEg4KCkVOVEVSUFJJU0UQAhIMCghSRVNFTExFUhADKnUKCldhbGxldFJvbGUSGwoXV0FMTEVUX1JPTEVfVU5TUEVDSUZJRUQQABIaChZXQUxMRVRfUk9MRV9TVEFOREFMT05FEAESFgoSV0FMTEVUX1JPTEVfTUVNQkVSEAISFgoSV0FMTEVUX1JPTEVfQ0xJRU5UEAMqWQoLTGltaXRQZXJpb2QSHAoYTElNSVRfUEVSSU9EX1VOU1BFQ0lGSUVEEAASFgoSTElNSVRfUEVSSU9EX01PTlRIEAESFAoQTElNSVRfUEVSSU9EX0RBWRACMsYJChJUcmFuc2FjdGlvblNlcnZpY2USUwoKT3BlbldhbGxldBInLnNhbGRvLnRyYW5zYWN0aW9uLnYxLk9wZW5XYWxsZXRSZXF1ZXN0Ghwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0ElEKCUdldFdhbGxldBImLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdldFdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSTgoFVG9wVXASIi5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJWCglCb29rVXNhZ2USJi5zYWxkby50cmFuc2FjdGlvbi52MS5Cb29rVXNhZ2VSZXF1ZXN0GiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb24SVAoIVHJhbnNmZXISJS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2ZlclJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJSCgdSZXNlcnZlEiQuc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzZXJ2ZVJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJSCgdDYXB0dXJlEiQuc2FsZG8udHJhbnNhY3Rpb24udjEuQ2FwdHVyZVJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJMCgRWb2lkEiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVm9pZFJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJgCg5HZXRUcmFuc2FjdGlvbhIrLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdldFRyYW5zYWN0aW9uUmVxdWVzdBohLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uEnEKEExpc3RUcmFuc2FjdGlvbnMSLS5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBouLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRJxChBMaXN0Q2hpbGRXYWxsZXRzEi0uc2FsZG8udHJhbnNhY3Rpb24udjEuTGlzdENoaWxkV2FsbGV0c1JlcXVlc3QaLi5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0Q2hpbGRXYWxsZXRzUmVzcG9uc2USaAoSUmVzb2x2ZUVycERvY3VtZW50Ei8uc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzb2x2ZUVycERvY3VtZW50UmVxdWVzdBohLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkVycERvY3VtZW50EmIKC1N1Ym1pdEJhdGNoEiguc2FsZG8udHJhbnNhY3Rpb24udjEuU3VibWl0QmF0Y2hSZXF1ZXN0Gikuc2FsZG8udHJhbnNhY3Rpb24udjEuU3VibWl0QmF0Y2hSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiZzYWxkby90cmFuc2FjdGlvbi92MS90cmFuc2FjdGlvbi5wcm90bxIUc2FsZG8udHJhbnNhY3Rpb24udjEinQYKBldhbGxldBIRCgl3YWxsZXRfaWQYASABKAkSOQoKb3duZXJfdHlwZRgCIAEoDjIlLnNhbGRvLnRyYW5zYWN0aW9uLnYxLldhbGxldE93bmVyVHlwZRIQCghvd25lcl9pZBgDIAEoCRIQCghjdXJyZW5jeRgEIAEoCRIWCg5wb3N0ZWRfYmFsYW5jZRgFIAEoCRIWCg5wZW5kaW5nX2RlYml0cxgGIAEoCRIZChFhdmFpbGFibGVfYmFsYW5jZRgHIAEoCRIPCgd2ZXJzaW9uGAggASgEEhgKEHBhcmVudF93YWxsZXRfaWQYCSABKAkSLgoEcm9sZRgKIAEoDjIgLnNhbGRvLnRyYW5zYWN0aW9uLnYxLldhbGxldFJvbGUSFwoPb3ZlcmRyYWZ0X2xpbWl0GAsgASgJEhMKC3NwZW5kX2xpbWl0GAwgASgJEjcKDGxpbWl0X3BlcmlvZBgNIAEoDjIhLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpbWl0UGVyaW9kEhQKDHBlcmlvZF9zcGVudBgOIAEoCRIwCgxwZXJpb2Rfc3RhcnQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjwKCG1ldGFkYXRhGBAgAygLMiouc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0Lk1ldGFkYXRhRW50cnkSLgoKY3JlYXRlZF9hdBgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVwbGF5ZWQYEiABKAgSFgoOY3VycmVuY3lfc2NhbGUYEyABKA0SGQoRY29uZmlybWVkX2JhbGFuY2UYFCABKAkSFgoOc2hhZG93X2JhbGFuY2UYFSABKAkSFQoNY3JlZGl0X2dyYW50cxgoIAEoCBI5Cg1ncmFudF9zdW1tYXJ5GCkgASgLMiIuc2FsZG8udHJhbnNhY3Rpb24udjEuR3JhbnRTdW1tYXJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLQBgoLVHJhbnNhY3Rpb24SFgoOdHJhbnNhY3Rpb25faWQYASABKAkSNAoEdHlwZRgCIAEoDjImLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uLlR5cGUSOAoGc3RhdHVzGAMgASgOMiguc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb24uU3RhdHVzEhEKCXdhbGxldF9pZBgEIAEoCRIOCgZhbW91bnQYBSABKAkSEAoIY3VycmVuY3kYBiABKAkSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHgoWY291bnRlcnBhcnR5X3dhbGxldF9pZBgIIAEoCRIUCgxwcm9kdWN0X2NvZGUYCSABKAkSEwoLY29zdF9hbW91bnQYCiABKAkSEQoJcmVmZXJlbmNlGAsgASgJEh4KFnJlbGF0ZWRfdHJhbnNhY3Rpb25faWQYDCABKAkSLgoKZXhwaXJlc19hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPaWRlbXBvdGVuY3lfa2V5GA4gASgJEkEKCG1ldGFkYXRhGA8gAygLMi8uc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb24uTWV0YWRhdGFFbnRyeRIQCghyZXBsYXllZBgQIAEoCBIZChFmdW5kaW5nX3dhbGxldF9pZBgRIAEoCRIiChpyZXNvbHZlZF9ieV90cmFuc2FjdGlvbl9pZBgSIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEicwoEVHlwZRIUChBUWVBFX1VOU1BFQ0lGSUVEEAASCgoGVE9QX1VQEAESCQoFVVNBR0UQAhIMCghUUkFOU0ZFUhADEgsKB1JFU0VSVkUQBBILCgdDQVBUVVJFEAUSCAoEVk9JRBAGEgwKCFJFVkVSU0FMEAciUwoGU3RhdHVzEhYKElNUQVRVU19VTlNQRUNJRklFRBAAEgsKB1BFTkRJTkcQARIKCgZQT1NURUQQAhIKCgZWT0lERUQQAxIMCghSRVZFUlNFRBAEIp0DChFPcGVuV2FsbGV0UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSOQoKb3duZXJfdHlwZRgCIAEoDjIlLnNhbGRvLnRyYW5zYWN0aW9uLnYxLldhbGxldE93bmVyVHlwZRIQCghvd25lcl9pZBgDIAEoCRIQCghjdXJyZW5jeRgEIAEoCRIYChBwYXJlbnRfd2FsbGV0X2lkGAUgASgJEhcKD292ZXJkcmFmdF9saW1pdBgGIAEoCRJHCghtZXRhZGF0YRgHIAMoCzI1LnNhbGRvLnRyYW5zYWN0aW9uLnYxLk9wZW5XYWxsZXRSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSEwoLc3BlbmRfbGltaXQYCCABKAkSNwoMbGltaXRfcGVyaW9kGAkgASgOMiEuc2FsZG8udHJhbnNhY3Rpb24udjEuTGltaXRQZXJpb2QSFQoNY3JlZGl0X2dyYW50cxgoIAEoCBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiJQoQR2V0V2FsbGV0UmVxdWVzdBIRCgl3YWxsZXRfaWQYASABKAkirQIKDFRvcFVwUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEQoJd2FsbGV0X2lkGAIgASgJEg4KBmFtb3VudBgDIAEoCRIRCglyZWZlcmVuY2UYBCABKAkSQgoIbWV0YWRhdGEYBSADKAsyMC5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3QuTWV0YWRhdGFFbnRyeRJAChFlcnBfZG9jdW1lbnRfdHlwZRgGIAEoDjIlLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkVycERvY3VtZW50VHlwZRIXCg9lcnBfZG9jdW1lbnRfaWQYByABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIvIBChBCb29rVXNhZ2VSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSDgoGYW1vdW50GAMgASgJEhQKDHByb2R1Y3RfY29kZRgEIAEoCRITCgtjb3N0X2Ftb3VudBgFIAEoCRJGCghtZXRhZGF0YRgGIAMoCzI0LnNhbGRvLnRyYW5zYWN0aW9uLnYxLkJvb2tVc2FnZVJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi4AEKD1RyYW5zZmVyUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSFgoOZnJvbV93YWxsZXRfaWQYAiABKAkSFAoMdG9fd2FsbGV0X2lkGAMgASgJEg4KBmFtb3VudBgEIAEoCRJFCghtZXRhZGF0YRgFIAMoCzIzLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zZmVyUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASL1AQoOUmVzZXJ2ZVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhEKCXdhbGxldF9pZBgCIAEoCRIOCgZhbW91bnQYAyABKAkSFAoMcHJvZHVjdF9jb2RlGAQgASgJEhoKEmV4cGlyZXNfaW5fc2Vjb25kcxgFIAEoDRJECghtZXRhZGF0YRgGIAMoCzIyLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlJlc2VydmVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlEKDkNhcHR1cmVSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRIOCgZhbW91bnQYAyABKAkiTgoLVm9pZFJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSIvChVHZXRUcmFuc2FjdGlvblJlcXVlc3QSFgoOdHJhbnNhY3Rpb25faWQYASABKAkiUwoXTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJImwKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRI3Cgx0cmFuc2FjdGlvbnMYASADKAsyIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUwoXTGlzdENoaWxkV2FsbGV0c1JlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJImIKGExpc3RDaGlsZFdhbGxldHNSZXNwb25zZRItCgd3YWxsZXRzGAEgAygLMhwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ/ChlSZXNvbHZlRXJwRG9jdW1lbnRSZXF1ZXN0EhcKD2VycF9kb2N1bWVudF9pZBgBIAEoCRI5CgdvdXRjb21lGAIgASgOMiguc2FsZG8udHJhbnNhY3Rpb24udjEuRXJwRG9jdW1lbnRPdXRjb21lEg4KBnJlYXNvbhgDIAEoCSLsAgoLRXJwRG9jdW1lbnQSFwoPZXJwX2RvY3VtZW50X2lkGAEgASgJEkAKEWVycF9kb2N1bWVudF90eXBlGAIgASgOMiUuc2FsZG8udHJhbnNhY3Rpb24udjEuRXJwRG9jdW1lbnRUeXBlEhEKCXdhbGxldF9pZBgDIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgEIAEoCRIOCgZhbW91bnQYBSABKAkSNQoFc3RhdGUYBiABKA4yJi5zYWxkby50cmFuc2FjdGlvbi52MS5FcnBEb2N1bWVudFN0YXRlEg4KBnJlYXNvbhgHIAEoCRIfChdyZXZlcnNhbF90cmFuc2FjdGlvbl9pZBgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXNvbHZlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi6wIKC0JhdGNoQWN0aW9uEjQKBnRvcF91cBgBIAEoCzIiLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRvcFVwUmVxdWVzdEgAEjwKCmJvb2tfdXNhZ2UYAiABKAsyJi5zYWxkby50cmFuc2FjdGlvbi52MS5Cb29rVXNhZ2VSZXF1ZXN0SAASOQoIdHJhbnNmZXIYAyABKAsyJS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2ZlclJlcXVlc3RIABI3CgdyZXNlcnZlGAQgASgLMiQuc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzZXJ2ZVJlcXVlc3RIABI3CgdjYXB0dXJlGAUgASgLMiQuc2FsZG8udHJhbnNhY3Rpb24udjEuQ2FwdHVyZVJlcXVlc3RIABIxCgR2b2lkGAYgASgLMiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVm9pZFJlcXVlc3RIAEIICgZhY3Rpb24iSAoSU3VibWl0QmF0Y2hSZXF1ZXN0EjIKB2FjdGlvbnMYASADKAsyIS5zYWxkby50cmFuc2FjdGlvbi52MS5CYXRjaEFjdGlvbiK0AQoKQmF0Y2hFcnJvchIMCgRjb2RlGAEgASgJEg4KBnJlYXNvbhgCIAEoCRIPCgdtZXNzYWdlGAMgASgJEg0KBWZpZWxkGAQgASgJEjoKBWZhY3RzGAUgAygLMisuc2FsZG8udHJhbnNhY3Rpb24udjEuQmF0Y2hFcnJvci5GYWN0c0VudHJ5GiwKCkZhY3RzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKGAQoMQmF0Y2hPdXRjb21lEjgKC3RyYW5zYWN0aW9uGAEgASgLMiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb25IABIxCgVlcnJvchgCIAEoCzIgLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkJhdGNoRXJyb3JIAEIJCgdvdXRjb21lIksKE1N1Ym1pdEJhdGNoUmVzcG9uc2USNAoIb3V0Y29tZXMYASADKAsyIi5zYWxkby50cmFuc2FjdGlvbi52MS5CYXRjaE91dGNvbWUigQMKBUdyYW50EhAKCGdyYW50X2lkGAEgASgJEhEKCXdhbGxldF9pZBgCIAEoCRIQCghjYXRlZ29yeRgDIAEoCRIQCghwcmlvcml0eRgEIAEoBRIwCgxlZmZlY3RpdmVfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXByb2R1Y3RfY29kZXMYByADKAkSDgoGc291cmNlGAggASgJEhYKDmdyYW50ZWRfYW1vdW50GAkgASgJEhgKEHJlbWFpbmluZ19hbW91bnQYCiABKAkSEwoLaGVsZF9hbW91bnQYCyABKAkSFwoPY29uc3VtZWRfYW1vdW50GAwgASgJEhYKDmV4cGlyZWRfYW1vdW50GA0gASgJEi4KCmNyZWF0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqoBCgxHcmFudFN1bW1hcnkSFgoOcGFpZF9yZW1haW5pbmcYASABKAkSHQoVcHJvbW90aW9uYWxfcmVtYWluaW5nGAIgASgJEjIKDm5leHRfZXhwaXJ5X2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIaChJuZXh0X2V4cGlyeV9hbW91bnQYBCABKAkSEwoLb3Blbl9ncmFudHMYBSABKA0i+AIKEkdyYW50Q3JlZGl0UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEQoJd2FsbGV0X2lkGAIgASgJEg4KBmFtb3VudBgDIAEoCRIQCghjYXRlZ29yeRgEIAEoCRIQCghwcmlvcml0eRgFIAEoBRIwCgxlZmZlY3RpdmVfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXByb2R1Y3RfY29kZXMYCCADKAkSDgoGcmVhc29uGAkgASgJEkgKCG1ldGFkYXRhGAogAygLMjYuc2FsZG8udHJhbnNhY3Rpb24udjEuR3JhbnRDcmVkaXRSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIj4KEUxpc3RHcmFudHNSZXF1ZXN0EhEKCXdhbGxldF9pZBgBIAEoCRIWCg5pbmNsdWRlX2Nsb3NlZBgCIAEoCCJBChJMaXN0R3JhbnRzUmVzcG9uc2USKwoGZ3JhbnRzGAEgAygLMhsuc2FsZG8udHJhbnNhY3Rpb24udjEuR3JhbnQqdgoPRXJwRG9jdW1lbnRUeXBlEiEKHUVSUF9ET0NVTUVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASHQoZRVJQX0RPQ1VNRU5UX1RZUEVfSU5WT0lDRRABEiEKHUVSUF9ET0NVTUVOVF9UWVBFX1NBTEVTX09SREVSEAIqpwEKEkVycERvY3VtZW50T3V0Y29tZRIkCiBFUlBfRE9DVU1FTlRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEiIKHkVSUF9ET0NVTUVOVF9PVVRDT01FX0NPTkZJUk1FRBABEiEKHUVSUF9ET0NVTUVOVF9PVVRDT01FX1JFSkVDVEVEEAISJAogRVJQX0RPQ1VNRU5UX09VVENPTUVfV1JJVFRFTl9PRkYQAyr5AQoQRXJwRG9jdW1lbnRTdGF0ZRIiCh5FUlBfRE9DVU1FTlRfU1RBVEVfVU5TUEVDSUZJRUQQABIrCidFUlBfRE9DVU1FTlRfU1RBVEVfUEVORElOR19DT05GSVJNQVRJT04QARIgChxFUlBfRE9DVU1FTlRfU1RBVEVfQ09ORklSTUVEEAISHwobRVJQX0RPQ1VNRU5UX1NUQVRFX1JFSkVDVEVEEAMSLQopRVJQX0RPQ1VNRU5UX1NUQVRFX1JFSkVDVEVEX1VOUkVDT1ZFUkFCTEUQBBIiCh5FUlBfRE9DVU1FTlRfU1RBVEVfV1JJVFRFTl9PRkYQBSpgCg9XYWxsZXRPd25lclR5cGUSIQodV0FMTEVUX09XTkVSX1RZUEVfVU5TUEVDSUZJRUQQABIMCghQRVJTT05BTBABEg4KCkVOVEVSUFJJU0UQAhIMCghSRVNFTExFUhADKnUKCldhbGxldFJvbGUSGwoXV0FMTEVUX1JPTEVfVU5TUEVDSUZJRUQQABIaChZXQUxMRVRfUk9MRV9TVEFOREFMT05FEAESFgoSV0FMTEVUX1JPTEVfTUVNQkVSEAISFgoSV0FMTEVUX1JPTEVfQ0xJRU5UEAMqWQoLTGltaXRQZXJpb2QSHAoYTElNSVRfUEVSSU9EX1VOU1BFQ0lGSUVEEAASFgoSTElNSVRfUEVSSU9EX01PTlRIEAESFAoQTElNSVRfUEVSSU9EX0RBWRACMoMLChJUcmFuc2FjdGlvblNlcnZpY2USUwoKT3BlbldhbGxldBInLnNhbGRvLnRyYW5zYWN0aW9uLnYxLk9wZW5XYWxsZXRSZXF1ZXN0Ghwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0ElEKCUdldFdhbGxldBImLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdldFdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSTgoFVG9wVXASIi5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJWCglCb29rVXNhZ2USJi5zYWxkby50cmFuc2FjdGlvbi52MS5Cb29rVXNhZ2VSZXF1ZXN0GiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb24SVAoIVHJhbnNmZXISJS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2ZlclJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJSCgdSZXNlcnZlEiQuc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzZXJ2ZVJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJSCgdDYXB0dXJlEiQuc2FsZG8udHJhbnNhY3Rpb24udjEuQ2FwdHVyZVJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJMCgRWb2lkEiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVm9pZFJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJgCg5HZXRUcmFuc2FjdGlvbhIrLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdldFRyYW5zYWN0aW9uUmVxdWVzdBohLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uEnEKEExpc3RUcmFuc2FjdGlvbnMSLS5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBouLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRJxChBMaXN0Q2hpbGRXYWxsZXRzEi0uc2FsZG8udHJhbnNhY3Rpb24udjEuTGlzdENoaWxkV2FsbGV0c1JlcXVlc3QaLi5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0Q2hpbGRXYWxsZXRzUmVzcG9uc2USaAoSUmVzb2x2ZUVycERvY3VtZW50Ei8uc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzb2x2ZUVycERvY3VtZW50UmVxdWVzdBohLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkVycERvY3VtZW50EmIKC1N1Ym1pdEJhdGNoEiguc2FsZG8udHJhbnNhY3Rpb24udjEuU3VibWl0QmF0Y2hSZXF1ZXN0Gikuc2FsZG8udHJhbnNhY3Rpb24udjEuU3VibWl0QmF0Y2hSZXNwb25zZRJaCgtHcmFudENyZWRpdBIoLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdyYW50Q3JlZGl0UmVxdWVzdBohLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uEl8KCkxpc3RHcmFudHMSJy5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0R3JhbnRzUmVxdWVzdBooLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpc3RHcmFudHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message saldo.transaction.v1.Wallet
@@ -153,6 +153,20 @@ export type Wallet = Message<"saldo.transaction.v1.Wallet"> & {
    * @generated from field: string shadow_balance = 21;
    */
   shadowBalance: string;
+
+  /**
+   * The wallet holds credit grants (OpenWalletRequest.credit_grants); a member shows its organisation's.
+   *
+   * @generated from field: bool credit_grants = 40;
+   */
+  creditGrants: boolean;
+
+  /**
+   * Wallets with credit grants: totals per category and the next expiry.
+   *
+   * @generated from field: saldo.transaction.v1.GrantSummary grant_summary = 41;
+   */
+  grantSummary?: GrantSummary | undefined;
 };
 
 /**
@@ -280,6 +294,20 @@ export type WalletJson = {
    * @generated from field: string shadow_balance = 21;
    */
   shadowBalance?: string;
+
+  /**
+   * The wallet holds credit grants (OpenWalletRequest.credit_grants); a member shows its organisation's.
+   *
+   * @generated from field: bool credit_grants = 40;
+   */
+  creditGrants?: boolean;
+
+  /**
+   * Wallets with credit grants: totals per category and the next expiry.
+   *
+   * @generated from field: saldo.transaction.v1.GrantSummary grant_summary = 41;
+   */
+  grantSummary?: GrantSummaryJson;
 };
 
 /**
@@ -671,6 +699,15 @@ export type OpenWalletRequest = Message<"saldo.transaction.v1.OpenWalletRequest"
    * @generated from field: saldo.transaction.v1.LimitPeriod limit_period = 9;
    */
   limitPeriod: LimitPeriod;
+
+  /**
+   * Credit grants (docs/grants.md): every credit enters as a grant (paid, promotional, with
+   * validity, priority and products) and every debit draws from grants in a defined order. Not for
+   * members (they spend their organisation's grants). Fixed at opening.
+   *
+   * @generated from field: bool credit_grants = 40;
+   */
+  creditGrants: boolean;
 };
 
 /**
@@ -729,6 +766,15 @@ export type OpenWalletRequestJson = {
    * @generated from field: saldo.transaction.v1.LimitPeriod limit_period = 9;
    */
   limitPeriod?: LimitPeriodJson;
+
+  /**
+   * Credit grants (docs/grants.md): every credit enters as a grant (paid, promotional, with
+   * validity, priority and products) and every debit draws from grants in a defined order. Not for
+   * members (they spend their organisation's grants). Fixed at opening.
+   *
+   * @generated from field: bool credit_grants = 40;
+   */
+  creditGrants?: boolean;
 };
 
 /**
@@ -1870,6 +1916,465 @@ export const SubmitBatchResponseSchema: GenMessage<SubmitBatchResponse, {jsonTyp
   messageDesc(file_saldo_transaction_v1_transaction, 21);
 
 /**
+ * A credit grant: part of a wallet's balance with its own terms (docs/grants.md). Amounts in minor units.
+ *
+ * @generated from message saldo.transaction.v1.Grant
+ */
+export type Grant = Message<"saldo.transaction.v1.Grant"> & {
+  /**
+   * @generated from field: string grant_id = 1;
+   */
+  grantId: string;
+
+  /**
+   * @generated from field: string wallet_id = 2;
+   */
+  walletId: string;
+
+  /**
+   * "paid" or "promotional".
+   *
+   * @generated from field: string category = 3;
+   */
+  category: string;
+
+  /**
+   * Lower is consumed first (default 50).
+   *
+   * @generated from field: int32 priority = 4;
+   */
+  priority: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp effective_at = 5;
+   */
+  effectiveAt?: Timestamp | undefined;
+
+  /**
+   * Unset: never expires.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 6;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * Empty: pays for any product.
+   *
+   * @generated from field: repeated string product_codes = 7;
+   */
+  productCodes: string[];
+
+  /**
+   * top_up, transfer, promotion, subscription, erp_document, migration or opening.
+   *
+   * @generated from field: string source = 8;
+   */
+  source: string;
+
+  /**
+   * @generated from field: string granted_amount = 9;
+   */
+  grantedAmount: string;
+
+  /**
+   * @generated from field: string remaining_amount = 10;
+   */
+  remainingAmount: string;
+
+  /**
+   * @generated from field: string held_amount = 11;
+   */
+  heldAmount: string;
+
+  /**
+   * @generated from field: string consumed_amount = 12;
+   */
+  consumedAmount: string;
+
+  /**
+   * @generated from field: string expired_amount = 13;
+   */
+  expiredAmount: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 14;
+   */
+  createdAt?: Timestamp | undefined;
+};
+
+/**
+ * A credit grant: part of a wallet's balance with its own terms (docs/grants.md). Amounts in minor units.
+ *
+ * @generated from message saldo.transaction.v1.Grant
+ */
+export type GrantJson = {
+  /**
+   * @generated from field: string grant_id = 1;
+   */
+  grantId?: string;
+
+  /**
+   * @generated from field: string wallet_id = 2;
+   */
+  walletId?: string;
+
+  /**
+   * "paid" or "promotional".
+   *
+   * @generated from field: string category = 3;
+   */
+  category?: string;
+
+  /**
+   * Lower is consumed first (default 50).
+   *
+   * @generated from field: int32 priority = 4;
+   */
+  priority?: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp effective_at = 5;
+   */
+  effectiveAt?: TimestampJson;
+
+  /**
+   * Unset: never expires.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 6;
+   */
+  expiresAt?: TimestampJson;
+
+  /**
+   * Empty: pays for any product.
+   *
+   * @generated from field: repeated string product_codes = 7;
+   */
+  productCodes?: string[];
+
+  /**
+   * top_up, transfer, promotion, subscription, erp_document, migration or opening.
+   *
+   * @generated from field: string source = 8;
+   */
+  source?: string;
+
+  /**
+   * @generated from field: string granted_amount = 9;
+   */
+  grantedAmount?: string;
+
+  /**
+   * @generated from field: string remaining_amount = 10;
+   */
+  remainingAmount?: string;
+
+  /**
+   * @generated from field: string held_amount = 11;
+   */
+  heldAmount?: string;
+
+  /**
+   * @generated from field: string consumed_amount = 12;
+   */
+  consumedAmount?: string;
+
+  /**
+   * @generated from field: string expired_amount = 13;
+   */
+  expiredAmount?: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 14;
+   */
+  createdAt?: TimestampJson;
+};
+
+/**
+ * Describes the message saldo.transaction.v1.Grant.
+ * Use `create(GrantSchema)` to create a new message.
+ */
+export const GrantSchema: GenMessage<Grant, {jsonType: GrantJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 22);
+
+/**
+ * @generated from message saldo.transaction.v1.GrantSummary
+ */
+export type GrantSummary = Message<"saldo.transaction.v1.GrantSummary"> & {
+  /**
+   * Remaining (usable now or later) per category.
+   *
+   * @generated from field: string paid_remaining = 1;
+   */
+  paidRemaining: string;
+
+  /**
+   * @generated from field: string promotional_remaining = 2;
+   */
+  promotionalRemaining: string;
+
+  /**
+   * The soonest expiry with something left: when, and how much.
+   *
+   * @generated from field: google.protobuf.Timestamp next_expiry_at = 3;
+   */
+  nextExpiryAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string next_expiry_amount = 4;
+   */
+  nextExpiryAmount: string;
+
+  /**
+   * Grants with something left.
+   *
+   * @generated from field: uint32 open_grants = 5;
+   */
+  openGrants: number;
+};
+
+/**
+ * @generated from message saldo.transaction.v1.GrantSummary
+ */
+export type GrantSummaryJson = {
+  /**
+   * Remaining (usable now or later) per category.
+   *
+   * @generated from field: string paid_remaining = 1;
+   */
+  paidRemaining?: string;
+
+  /**
+   * @generated from field: string promotional_remaining = 2;
+   */
+  promotionalRemaining?: string;
+
+  /**
+   * The soonest expiry with something left: when, and how much.
+   *
+   * @generated from field: google.protobuf.Timestamp next_expiry_at = 3;
+   */
+  nextExpiryAt?: TimestampJson;
+
+  /**
+   * @generated from field: string next_expiry_amount = 4;
+   */
+  nextExpiryAmount?: string;
+
+  /**
+   * Grants with something left.
+   *
+   * @generated from field: uint32 open_grants = 5;
+   */
+  openGrants?: number;
+};
+
+/**
+ * Describes the message saldo.transaction.v1.GrantSummary.
+ * Use `create(GrantSummarySchema)` to create a new message.
+ */
+export const GrantSummarySchema: GenMessage<GrantSummary, {jsonType: GrantSummaryJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 23);
+
+/**
+ * @generated from message saldo.transaction.v1.GrantCreditRequest
+ */
+export type GrantCreditRequest = Message<"saldo.transaction.v1.GrantCreditRequest"> & {
+  /**
+   * @generated from field: string idempotency_key = 1;
+   */
+  idempotencyKey: string;
+
+  /**
+   * @generated from field: string wallet_id = 2;
+   */
+  walletId: string;
+
+  /**
+   * @generated from field: string amount = 3;
+   */
+  amount: string;
+
+  /**
+   * "promotional" (default): from the tenant's promotions account. "paid": money received (from
+   * cash clearing, like a top-up) with terms of its own, e.g. credits that expire.
+   *
+   * @generated from field: string category = 4;
+   */
+  category: string;
+
+  /**
+   * @generated from field: int32 priority = 5;
+   */
+  priority: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp effective_at = 6;
+   */
+  effectiveAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expires_at = 7;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: repeated string product_codes = 8;
+   */
+  productCodes: string[];
+
+  /**
+   * Why the credit was given (campaign, goodwill), for finance; up to 256 characters.
+   *
+   * @generated from field: string reason = 9;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: map<string, string> metadata = 10;
+   */
+  metadata: { [key: string]: string };
+};
+
+/**
+ * @generated from message saldo.transaction.v1.GrantCreditRequest
+ */
+export type GrantCreditRequestJson = {
+  /**
+   * @generated from field: string idempotency_key = 1;
+   */
+  idempotencyKey?: string;
+
+  /**
+   * @generated from field: string wallet_id = 2;
+   */
+  walletId?: string;
+
+  /**
+   * @generated from field: string amount = 3;
+   */
+  amount?: string;
+
+  /**
+   * "promotional" (default): from the tenant's promotions account. "paid": money received (from
+   * cash clearing, like a top-up) with terms of its own, e.g. credits that expire.
+   *
+   * @generated from field: string category = 4;
+   */
+  category?: string;
+
+  /**
+   * @generated from field: int32 priority = 5;
+   */
+  priority?: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp effective_at = 6;
+   */
+  effectiveAt?: TimestampJson;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expires_at = 7;
+   */
+  expiresAt?: TimestampJson;
+
+  /**
+   * @generated from field: repeated string product_codes = 8;
+   */
+  productCodes?: string[];
+
+  /**
+   * Why the credit was given (campaign, goodwill), for finance; up to 256 characters.
+   *
+   * @generated from field: string reason = 9;
+   */
+  reason?: string;
+
+  /**
+   * @generated from field: map<string, string> metadata = 10;
+   */
+  metadata?: { [key: string]: string };
+};
+
+/**
+ * Describes the message saldo.transaction.v1.GrantCreditRequest.
+ * Use `create(GrantCreditRequestSchema)` to create a new message.
+ */
+export const GrantCreditRequestSchema: GenMessage<GrantCreditRequest, {jsonType: GrantCreditRequestJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 24);
+
+/**
+ * @generated from message saldo.transaction.v1.ListGrantsRequest
+ */
+export type ListGrantsRequest = Message<"saldo.transaction.v1.ListGrantsRequest"> & {
+  /**
+   * @generated from field: string wallet_id = 1;
+   */
+  walletId: string;
+
+  /**
+   * Also grants with nothing left (spent or expired).
+   *
+   * @generated from field: bool include_closed = 2;
+   */
+  includeClosed: boolean;
+};
+
+/**
+ * @generated from message saldo.transaction.v1.ListGrantsRequest
+ */
+export type ListGrantsRequestJson = {
+  /**
+   * @generated from field: string wallet_id = 1;
+   */
+  walletId?: string;
+
+  /**
+   * Also grants with nothing left (spent or expired).
+   *
+   * @generated from field: bool include_closed = 2;
+   */
+  includeClosed?: boolean;
+};
+
+/**
+ * Describes the message saldo.transaction.v1.ListGrantsRequest.
+ * Use `create(ListGrantsRequestSchema)` to create a new message.
+ */
+export const ListGrantsRequestSchema: GenMessage<ListGrantsRequest, {jsonType: ListGrantsRequestJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 25);
+
+/**
+ * @generated from message saldo.transaction.v1.ListGrantsResponse
+ */
+export type ListGrantsResponse = Message<"saldo.transaction.v1.ListGrantsResponse"> & {
+  /**
+   * In consumption order: priority, soonest expiry, oldest.
+   *
+   * @generated from field: repeated saldo.transaction.v1.Grant grants = 1;
+   */
+  grants: Grant[];
+};
+
+/**
+ * @generated from message saldo.transaction.v1.ListGrantsResponse
+ */
+export type ListGrantsResponseJson = {
+  /**
+   * In consumption order: priority, soonest expiry, oldest.
+   *
+   * @generated from field: repeated saldo.transaction.v1.Grant grants = 1;
+   */
+  grants?: GrantJson[];
+};
+
+/**
+ * Describes the message saldo.transaction.v1.ListGrantsResponse.
+ * Use `create(ListGrantsResponseSchema)` to create a new message.
+ */
+export const ListGrantsResponseSchema: GenMessage<ListGrantsResponse, {jsonType: ListGrantsResponseJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 26);
+
+/**
  * The ERP document a top-up comes from (docs/erp-sync.md, "Shadow balance").
  *
  * @generated from enum saldo.transaction.v1.ErpDocumentType
@@ -2264,6 +2769,27 @@ export const TransactionService: GenService<{
     methodKind: "unary";
     input: typeof SubmitBatchRequestSchema;
     output: typeof SubmitBatchResponseSchema;
+  },
+  /**
+   * Credit grants (docs/grants.md), for wallets opened with credit_grants. Gives credit from the
+   * tenant's promotions account (promotional by default) as a grant with its own terms.
+   *
+   * @generated from rpc saldo.transaction.v1.TransactionService.GrantCredit
+   */
+  grantCredit: {
+    methodKind: "unary";
+    input: typeof GrantCreditRequestSchema;
+    output: typeof TransactionSchema;
+  },
+  /**
+   * A wallet's grants with what is left of each, in consumption order.
+   *
+   * @generated from rpc saldo.transaction.v1.TransactionService.ListGrants
+   */
+  listGrants: {
+    methodKind: "unary";
+    input: typeof ListGrantsRequestSchema;
+    output: typeof ListGrantsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_saldo_transaction_v1_transaction, 0);
