@@ -123,6 +123,8 @@ async function main() {
     AGGREGATOR_GRPC_URL: aggregatorTarget,
     AGGREGATOR_HTTP_HOST: '127.0.0.1',
     AGGREGATOR_HTTP_PORT: String(portBase + 4),
+    AGGREGATOR_CONNECT_HOST: '127.0.0.1',
+    AGGREGATOR_CONNECT_PORT: String(portBase + 5),
     AGGREGATOR_LEDGER_TARGET: ledgerTarget,
     LEDGER_SERVICE_TOKEN: token,
     SALDO_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),

@@ -255,6 +255,12 @@ async function main(): Promise<void> {
             toleranceS: config.ERP_SYNC_WEBHOOK_TOLERANCE_S,
             erpSecret: config.ERP_SYNC_WEBHOOK_SECRET,
             zendeskSecret: config.ZENDESK_WEBHOOK_SECRET,
+            onZendeskEvent: hubJobs
+              ? () =>
+                  void hubJobs
+                    .poke('zendesk')
+                    .catch((error: unknown) => logger.warn({ err: error }, 'hub: Zendesk webhook not queued'))
+              : undefined,
           },
           confirmer,
           logger,

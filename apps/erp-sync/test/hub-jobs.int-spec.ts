@@ -3,7 +3,8 @@
 // out, and the console's routes with their auth and error shapes.
 import { createLogger } from '@saldo/logging';
 import { waitFor } from '@saldo/test-support';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { startWebhookServer } from '../src/webhooks/webhook-server';
 import { HubApi } from '../src/hub/hub-api';
 import { HubJobs } from '../src/hub/hub-jobs';
 import type { HubService } from '../src/hub/hub-service';
@@ -119,6 +120,56 @@ describe('orchestration on BullMQ', () => {
     const result = (await w1.runNow(A, 'zendesk')) as Array<{ connector: string; written: number }>;
     expect(Array.isArray(result)).toBe(true);
     expect((await hub.service.customer(A, `${A}-c1`))?.fields['name']?.value).toBe('Firm renamed');
+  });
+});
+
+describe('webhooks', () => {
+  it('a verified Zendesk webhook makes the hub read Zendesk now; a forged one changes nothing', async () => {
+    const w = jobs[0]!;
+    const secret = randomBytes(24).toString('base64');
+    const server = await startWebhookServer(
+      {
+        host: '127.0.0.1',
+        port: 0,
+        toleranceS: 300,
+        zendeskSecret: secret,
+        onZendeskEvent: () => void w.poke('zendesk', 1_000),
+      },
+      undefined,
+      createLogger('hub-webhook-test', 'silent'),
+    );
+    try {
+      const event = JSON.stringify({ type: 'zen:event-type:user.updated', detail: { id: '1' } });
+      const post = (key: string) => {
+        const at = new Date().toISOString();
+        return fetch(`${server.url}/webhooks/zendesk`, {
+          method: 'POST',
+          headers: {
+            'x-zendesk-webhook-signature': createHmac('sha256', key)
+              .update(at + event)
+              .digest('base64'),
+            'x-zendesk-webhook-signature-timestamp': at,
+          },
+          body: event,
+        });
+      };
+      h.standins.zendesk.editUser(`${B}-c2`, { name: 'Changed in Zendesk' });
+      expect((await post('forged-secret-forged-secret')).status).toBe(401);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect((await hub.service.customer(B, `${B}-c2`))?.fields['name']?.value).toBe(`Firm ${B} 2`);
+      expect((await post(secret)).status).toBe(204);
+      await waitFor(
+        async () =>
+          (await hub.service.customer(B, `${B}-c2`))?.fields['name']?.value === 'Changed in Zendesk',
+        {
+          timeoutMs: 60_000,
+          intervalMs: 200,
+          what: 'the webhook-triggered read',
+        },
+      );
+    } finally {
+      await server.close();
+    }
   });
 });
 

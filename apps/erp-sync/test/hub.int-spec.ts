@@ -300,7 +300,7 @@ describe('write-back', () => {
 });
 
 describe('operator commands', () => {
-  it('hub status, mappings, conflicts, quarantine, review and sync now through the built CLI', async () => {
+  it('hub status, mappings, conflicts, preview, review and sync now through the built CLI', async () => {
     const env = h.env;
     const status = await cliAsync(['hub', 'status', '--tenant', T, '--json'], env);
     expect(status.code).toBe(0);
@@ -355,31 +355,6 @@ describe('operator commands', () => {
       before: { name: 'Customer 10' },
       after: { name: 'CUSTOMER 10' },
     });
-    const suggest = await cliAsync(
-      [
-        'hub',
-        'mappings',
-        'suggest',
-        '--tenant',
-        T,
-        '--connector',
-        'activecampaign',
-        '--to',
-        'netsuite',
-        '--json',
-      ],
-      env,
-    );
-    expect(JSON.parse(suggest.stdout)).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ from: 'email', to: 'email' }),
-        expect.objectContaining({ from: 'phone', to: 'phone' }),
-      ]),
-    );
-    const quarantine = await cliAsync(['hub', 'quarantine', 'list', '--tenant', T], env);
-    expect(quarantine.stdout).toContain('0 quarantined record(s)');
-    const review = await cliAsync(['hub', 'review', 'list', '--tenant', T], env);
-    expect(review.stdout).toContain('0 open review(s)');
     const sync = await cliAsync(['hub', 'sync', 'now', '--tenant', T, '--connector', 'zendesk'], env);
     expect(sync.code).toBe(0);
     expect(sync.stdout).toMatch(/^zendesk: read \d+/);
@@ -398,7 +373,7 @@ describe('operator commands', () => {
     );
     expect(saldo.stderr).toBe('');
     expect(JSON.parse(saldo.stdout)).toEqual([]);
-  });
+  }, 400_000); // a dozen CLI processes, each connecting to PostgreSQL and the stand-ins
 });
 
 describe('engine', () => {

@@ -28,7 +28,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-});
+}, 60_000);
 
 /** `buf curl` through reflection; the parsed JSON answer, or the failure with buf's stderr. */
 async function bufCurl(url: string, body: object, extra: string[] = []): Promise<Record<string, unknown>> {

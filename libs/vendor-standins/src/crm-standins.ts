@@ -135,6 +135,11 @@ export class ZendeskStandin extends StandinServer {
       if (wait !== null) return this.throttled(wait);
       return this.createOrUpdateMany(request.body);
     }
+    if (request.method === 'PUT' && request.path.replace(/\.json$/, '') === '/api/v2/users/update_many') {
+      const wait = this.limit.take();
+      if (wait !== null) return this.throttled(wait);
+      return this.updateMany(request.body);
+    }
     const job = /^\/api\/v2\/job_statuses\/([A-Za-z0-9-]+)(?:\.json)?$/.exec(request.path);
     if (request.method === 'GET' && job) {
       const wait = this.readLimit.take();
@@ -220,6 +225,39 @@ export class ZendeskStandin extends StandinServer {
           };
         }
         return { id: result.stored.id, index, status: result.created ? ('Created' as const) : ('Updated' as const), external_id: result.stored.external_id, email: result.stored.email };
+      });
+      job.status = 'completed';
+    }, this.jobDelayMs).unref();
+    return { status: 200, body: { job_status: this.jobBody(job) } };
+  }
+
+  /** `PUT /api/v2/users/update_many` `{users: [{id, …}]}`: by Zendesk id, as a job (up to 100). */
+  private updateMany(text: string): StandinReply {
+    let users: unknown;
+    try {
+      users = (JSON.parse(text) as { users?: unknown }).users;
+    } catch {
+      return { status: 400, body: { error: 'Unprocessable Entity', description: 'Invalid JSON' } };
+    }
+    if (!Array.isArray(users) || users.length === 0 || users.length > ZENDESK_MAX_BULK)
+      return { status: 400, body: { error: 'InvalidValue', description: `users: 1 to ${ZENDESK_MAX_BULK} users with an id` } };
+    const job: ZendeskJob = { id: `V3-${(this.jobSeq += 1).toString(16)}${randomHex()}`, status: 'queued', total: users.length, progress: 0, results: [] };
+    this.jobs.set(job.id, job);
+    setTimeout(() => {
+      job.results = (users as Array<Record<string, unknown>>).map((u, index) => {
+        const existing = [...this.users.entries()].find(([, x]) => x.id === Number(u['id']));
+        job.progress += 1;
+        if (!existing) return { index, status: 'Failed' as const, error: 'RecordNotFound', details: `no user ${String(u['id'])}` };
+        const [key, user] = existing;
+        if (typeof u['name'] === 'string') user.name = u['name'];
+        if (typeof u['email'] === 'string' || u['email'] === null) user.email = u['email'] as string | null;
+        if (typeof u['phone'] === 'string' || u['phone'] === null) user.phone = u['phone'] as string | null;
+        Object.assign(user.user_fields, (u['user_fields'] ?? {}) as Record<string, string | null>);
+        user.updated_at = this.stamp();
+        user.seq = this.seq += 1;
+        user.writes += 1;
+        this.users.set(key, user);
+        return { id: user.id, index, status: 'Updated' as const };
       });
       job.status = 'completed';
     }, this.jobDelayMs).unref();

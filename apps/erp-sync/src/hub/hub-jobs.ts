@@ -108,6 +108,17 @@ export class HubJobs {
     return node.job;
   }
 
+  /**
+   * A vendor said something changed (a verified webhook): every hub tenant reads that system now.
+   * Deliveries within the same `debounceMs` window share one flow per tenant.
+   */
+  async poke(connector: HubConnector, debounceMs = 5_000): Promise<number> {
+    const tenants = await this.store.tenants();
+    const slot = `hook${Math.floor(Date.now() / debounceMs)}`;
+    for (const tenantId of tenants) await this.enqueue(tenantId, connector, slot);
+    return tenants.length;
+  }
+
   /** Enqueues and waits for the flow's last step (operator's "sync now" through the queue). */
   async runNow(tenantId: string, connector: HubConnector, timeoutMs = 120_000): Promise<unknown> {
     this.events ??= new QueueEvents(this.options.queueName, { connection: this.duplicate() });

@@ -247,9 +247,7 @@ export class HubStore {
     });
   }
 
-  async paused(
-    tenantId?: string,
-  ): Promise<
+  async paused(tenantId?: string): Promise<
     Array<{
       tenantId: string;
       connector: string;

@@ -252,17 +252,40 @@ export class ZendeskCustomers implements CustomerSource {
     };
   }
 
+  /**
+   * By owner id (external_id) through `create_or_update_many`; a user without one (created by an
+   * agent, matched by the hub) by its Zendesk id through `update_many`.
+   */
   async write(records: readonly CustomerWrite[]): Promise<CustomerWriteResult[]> {
-    const results: CustomerWriteResult[] = [];
-    for (let i = 0; i < records.length; i += 100)
-      results.push(...(await this.writeMany(records.slice(i, i + 100))));
+    const results: CustomerWriteResult[] = records.map(() => ({ ok: false, error: 'not written' }));
+    // A linked record without an owner id is updated by its Zendesk id (an upsert by e-mail could create a second user).
+    const matched = records.map((r, i) => ({ r, i })).filter(({ r }) => r.key);
+    const byId = records.map((r, i) => ({ r, i })).filter(({ r }) => !r.key);
+    for (const [group, byZendeskId] of [
+      [matched, false],
+      [byId, true],
+    ] as const) {
+      for (let n = 0; n < group.length; n += 100) {
+        const chunk = group.slice(n, n + 100);
+        const out = await this.writeMany(
+          chunk.map((c) => c.r),
+          byZendeskId,
+        );
+        chunk.forEach((c, k) => (results[c.i] = out[k]!));
+      }
+    }
     return results;
   }
 
-  private async writeMany(records: readonly CustomerWrite[]): Promise<CustomerWriteResult[]> {
+  private async writeMany(
+    records: readonly CustomerWrite[],
+    byZendeskId: boolean,
+  ): Promise<CustomerWriteResult[]> {
     const all = (error: string) => records.map(() => ({ ok: false, error }));
     const users = records.map((r) => {
-      const user: Record<string, unknown> = r.key ? { external_id: r.key } : { email: r.email };
+      const user: Record<string, unknown> = byZendeskId
+        ? { id: Number(r.externalId) }
+        : { external_id: r.key };
       const userFields: Record<string, string | null> = {};
       for (const [f, v] of Object.entries(r.fields)) {
         if (f.startsWith('user_fields.')) userFields[f.slice('user_fields.'.length)] = v;
@@ -273,8 +296,8 @@ export class ZendeskCustomers implements CustomerSource {
     });
     const response = await patiently(() =>
       this.http.send({
-        method: 'POST',
-        path: '/api/v2/users/create_or_update_many',
+        method: byZendeskId ? 'PUT' : 'POST',
+        path: byZendeskId ? '/api/v2/users/update_many' : '/api/v2/users/create_or_update_many',
         headers: { ...this.headers(), 'content-type': 'application/json' },
         body: JSON.stringify({ users }),
         priority: HUB_PRIORITY,

@@ -21,6 +21,11 @@ export interface WebhookServerOptions {
   erpSecret?: string;
   /** Zendesk webhooks (404 when unset). */
   zendeskSecret?: string;
+  /**
+   * Called after a Zendesk delivery is verified (the integration hub reads Zendesk's changes now).
+   * The body is not believed: a delivery can only cause a read of the vendor's own data.
+   */
+  onZendeskEvent?: () => void;
 }
 
 export interface WebhookServer {
@@ -35,7 +40,8 @@ export interface WebhookServer {
  * parsed; a bad one is 401 and changes nothing.
  * - POST /webhooks/erp/documents `{"tenant":"acme","documentId":"INV-1001"}`: the ERP says a
  *   document changed; erp-sync reads its status from the ERP (SuiteQL) now. 202 with the state.
- * - POST /webhooks/zendesk: verified and acknowledged (204); no Zendesk event moves money.
+ * - POST /webhooks/zendesk: verified and acknowledged (204); no Zendesk event moves money; with the
+ *   integration hub on, it makes the hub read Zendesk's changes now (debounced).
  */
 export async function startWebhookServer(
   options: WebhookServerOptions,
@@ -85,6 +91,7 @@ export async function startWebhookServer(
     stats.accepted += 1;
     if (path === ZENDESK_WEBHOOK_PATH) {
       logger.info({ bytes: body.length }, 'Zendesk webhook verified');
+      options.onZendeskEvent?.();
       response.writeHead(204).end();
       return;
     }

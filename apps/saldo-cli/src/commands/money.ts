@@ -137,7 +137,7 @@ export const moneyCommands: Record<string, Command> = {
   'wallet open': {
     summary: 'open a wallet',
     usage:
-      'saldo wallet open --owner-type personal|enterprise|reseller --owner <id> --currency <code> [--parent <wallet>] [--overdraft-limit <minor>] [--spend-limit <minor> --limit-period month|day] [--credit-grants] [--metadata k=v]… [--idempotency-key <key>]',
+      'saldo wallet open --owner-type personal|enterprise|reseller --owner <id> --currency <code> [--parent <wallet>] [--overdraft-limit <minor>] [--spend-limit <minor> --limit-period month|day] [--external-reference <ref>] [--credit-grants] [--metadata k=v]… [--idempotency-key <key>]',
     flags: {
       values: [
         'owner-type',
@@ -147,6 +147,7 @@ export const moneyCommands: Record<string, Command> = {
         'overdraft-limit',
         'spend-limit',
         'limit-period',
+        'external-reference',
         ...KEY_FLAG,
       ],
       switches: ['credit-grants'],
@@ -170,6 +171,7 @@ export const moneyCommands: Record<string, Command> = {
         ownerId: owner,
         currency: currency.toUpperCase(),
         parentWalletId: args.value('parent') ?? '',
+        externalReference: args.value('external-reference') ?? '',
         overdraftLimit: args.has('overdraft-limit')
           ? zeroOrAmount(args.value('overdraft-limit') as string, 'overdraft limit')
           : '',

@@ -4,6 +4,7 @@ import { AggregatorSchema1767312000000 } from './migrations/1767312000000-aggreg
 import { ShadowTopUps1767398400000 } from './migrations/1767398400000-shadow-topups';
 import { ErpDocumentWriteOff1767484800000 } from './migrations/1767484800000-erp-document-write-off';
 import { CacheNotifications1767700000010 } from './migrations/1767700000010-cache-notifications';
+import { WalletLifecycle1767700000030 } from './migrations/1767700000030-wallet-lifecycle';
 import { CreditGrants1767700000040 } from './migrations/1767700000040-credit-grants';
 
 /** Every migration of the aggregator, in order. Append only. */
@@ -12,6 +13,7 @@ export const AGGREGATOR_MIGRATIONS = [
   ShadowTopUps1767398400000,
   ErpDocumentWriteOff1767484800000,
   CacheNotifications1767700000010,
+  WalletLifecycle1767700000030,
   CreditGrants1767700000040,
 ];
 

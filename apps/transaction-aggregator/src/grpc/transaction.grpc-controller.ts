@@ -65,6 +65,25 @@ export class TransactionGrpcController implements transactionV1.TransactionServi
     return this.as(metadata, (tenant) => this.service.listGrants(tenant, request));
   }
 
+  findWallets(request: transactionV1.FindWalletsRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.findWallets(tenant, request));
+  }
+  updateWallet(request: transactionV1.UpdateWalletRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.updateWallet(tenant, request));
+  }
+  freezeWallet(request: transactionV1.FreezeWalletRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.freezeWallet(tenant, request));
+  }
+  unfreezeWallet(request: transactionV1.UnfreezeWalletRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.unfreezeWallet(tenant, request));
+  }
+  closeWallet(request: transactionV1.CloseWalletRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.closeWallet(tenant, request));
+  }
+  exportStatement(request: transactionV1.ExportStatementRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.exportStatement(tenant, request));
+  }
+
   private async as<T>(metadata: Metadata | undefined, work: (tenant: TenantId) => Promise<T>): Promise<T> {
     return work(await this.keys.authenticate(bearerTokenOf(metadata)));
   }

@@ -25,6 +25,7 @@ export interface LedgerApi {
   confirmShadowCredit: Unary<ledgerV1.ConfirmShadowCreditRequest, ledgerV1.ShadowCredit>;
   getTransaction: Unary<ledgerV1.GetTransactionRequest, ledgerV1.Transaction>;
   listAccountTransactions: Unary<ledgerV1.ListAccountTransactionsRequest, ledgerV1.ListTransactionsResponse>;
+  listAccountEntries: Unary<ledgerV1.ListAccountEntriesRequest, ledgerV1.ListAccountEntriesResponse>;
   postBatch: Unary<ledgerV1.PostBatchRequest, ledgerV1.PostBatchResponse>;
   openGrant: Unary<ledgerV1.OpenGrantRequest, ledgerV1.Grant>;
   listGrants: Unary<ledgerV1.ListGrantsRequest, ledgerV1.ListGrantsResponse>;
@@ -41,6 +42,7 @@ const METHODS = [
   'confirmShadowCredit',
   'getTransaction',
   'listAccountTransactions',
+  'listAccountEntries',
   'postBatch',
   'openGrant',
   'listGrants',

@@ -22,7 +22,12 @@ export interface WalletRow {
   /** Credits and debits move credit grants (docs/grants.md); fixed at opening, never for members. */
   credit_grants: boolean;
   created_at: Date;
+  /** Wallet lifecycle (migration 1767700000030; lifecycle.repository.ts). */
+  status: WalletStatus;
+  external_reference: string | null;
 }
+
+export type WalletStatus = 'active' | 'frozen' | 'closed';
 
 export type ShadowState =
   'pending_confirmation' | 'confirmed' | 'rejected' | 'rejected_unrecoverable' | 'written_off';
@@ -116,7 +121,7 @@ const USAGE_COUNTS = `(o.state = 'completed' OR (o.state = 'started' AND o.spend
 
 /** Every SQL of the aggregator; each query takes the tenant first and filters by it. */
 export class AggregatorRepository {
-  constructor(private readonly db: DataSource) {}
+  constructor(readonly db: DataSource) {}
 
   async findWallet(tenant: TenantId, walletId: string): Promise<WalletRow | undefined> {
     const rows: WalletRow[] = await this.db.query(
@@ -150,7 +155,10 @@ export class AggregatorRepository {
   }
 
   /** Inserts the wallet row of a completed OpenWallet (a resumed attempt finds it there already). */
-  async insertWallet(tenant: TenantId, wallet: Omit<WalletRow, 'tenant_id' | 'created_at'>): Promise<void> {
+  async insertWallet(
+    tenant: TenantId,
+    wallet: Omit<WalletRow, 'tenant_id' | 'created_at' | 'status' | 'external_reference'>,
+  ): Promise<void> {
     await this.db.query(
       `INSERT INTO aggregator.wallets (tenant_id, id, owner_type, owner_id, currency, role, parent_wallet_id,
                                        ledger_account_id, spend_limit_minor, limit_period, metadata, credit_grants)

@@ -15,6 +15,11 @@ import { getTransaction, listTransactions } from './use-cases/transaction-reads'
 import { transfer } from './use-cases/transfer';
 import { voidTransaction } from './use-cases/void';
 import { getWallet, listChildWallets } from './use-cases/wallet-views';
+import { closeWallet } from './use-cases/close-wallet';
+import { exportStatement } from './use-cases/export-statement';
+import { findWallets } from './use-cases/find-wallets';
+import { freezeWallet, unfreezeWallet } from './use-cases/freeze-wallet';
+import { updateWallet } from './use-cases/update-wallet';
 import { WalletContext, type BatchingOptions } from './wallet-context';
 
 /**
@@ -82,6 +87,34 @@ export class AggregatorService {
     request: transactionV1.ResolveErpDocumentRequest,
   ): Promise<transactionV1.ErpDocument> {
     return resolveErpDocument(this.context, tenant, request);
+  }
+  // Wallet lifecycle (issue 12).
+  findWallets(
+    tenant: TenantId,
+    request: transactionV1.FindWalletsRequest,
+  ): Promise<transactionV1.FindWalletsResponse> {
+    return findWallets(this.context, tenant, request);
+  }
+  updateWallet(tenant: TenantId, request: transactionV1.UpdateWalletRequest): Promise<transactionV1.Wallet> {
+    return updateWallet(this.context, tenant, request);
+  }
+  freezeWallet(tenant: TenantId, request: transactionV1.FreezeWalletRequest): Promise<transactionV1.Wallet> {
+    return freezeWallet(this.context, tenant, request);
+  }
+  unfreezeWallet(
+    tenant: TenantId,
+    request: transactionV1.UnfreezeWalletRequest,
+  ): Promise<transactionV1.Wallet> {
+    return unfreezeWallet(this.context, tenant, request);
+  }
+  closeWallet(tenant: TenantId, request: transactionV1.CloseWalletRequest): Promise<transactionV1.Wallet> {
+    return closeWallet(this.context, tenant, request);
+  }
+  exportStatement(
+    tenant: TenantId,
+    request: transactionV1.ExportStatementRequest,
+  ): Promise<transactionV1.Statement> {
+    return exportStatement(this.context, tenant, request);
   }
   submitBatch(
     tenant: TenantId,

@@ -35,6 +35,9 @@ export const LEDGER_ERROR_CODES = [
   'WALLET_NOT_FOUND',
   'WALLET_RULE_VIOLATION',
   'SPEND_LIMIT_EXCEEDED',
+  // Wallet lifecycle: a frozen wallet refuses debits; a closed one refuses every write.
+  'WALLET_FROZEN',
+  'WALLET_CLOSED',
 ] as const;
 
 export type LedgerErrorCode = (typeof LEDGER_ERROR_CODES)[number];

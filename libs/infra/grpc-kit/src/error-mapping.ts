@@ -34,6 +34,8 @@ export function grpcStatusOf(code: LedgerErrorCode): status {
     case 'BALANCE_OVERFLOW':
     case 'WALLET_RULE_VIOLATION':
     case 'SPEND_LIMIT_EXCEEDED':
+    case 'WALLET_FROZEN':
+    case 'WALLET_CLOSED':
       return status.FAILED_PRECONDITION;
     case 'IDEMPOTENCY_CONFLICT':
     case 'ASSET_CONFLICT':

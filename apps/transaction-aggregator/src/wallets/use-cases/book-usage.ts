@@ -3,6 +3,7 @@ import type { ledgerV1, transactionV1 } from '@saldo/proto';
 import { callerMetadata, optionalText, requirePublicKey, requireWalletId } from '../input';
 import { referencesOf } from '../transaction-view';
 import type { WalletContext } from '../wallet-context';
+import { requireDebitable } from '../wallet-status';
 import type { WritePlan } from '../write-plan';
 import { A, CREDIT, DEBIT, ledgerKey } from '../wallet-rules';
 import { grantDebitLegs, hasGrants } from './grants';
@@ -28,6 +29,7 @@ export async function planBookUsage(
   const cost = parseOptionalAmount(request.costAmount, 'cost_amount');
   const metadata = callerMetadata(request.metadata);
   const funding = await ctx.fundingOf(tenant, await ctx.requireWallet(tenant, walletId, 'wallet_id'));
+  requireDebitable('wallet_id', funding.wallet, funding.funder);
   if (cost !== undefined) ctx.limits.check(cost, funding.wallet.currency, 'cost_amount');
   const command = {
     wallet_id: walletId,

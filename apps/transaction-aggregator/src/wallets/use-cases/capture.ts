@@ -4,6 +4,7 @@ import type { OperationClaim } from '../aggregator.repository';
 import { requirePublicKey, requireWalletId } from '../input';
 import { walletAmountOf } from '../transaction-view';
 import type { WalletContext } from '../wallet-context';
+import { requireDebitable } from '../wallet-status';
 import { ledgerKey } from '../wallet-rules';
 
 export async function capture(
@@ -33,6 +34,8 @@ export async function capture(
       },
     );
   }
+  const holder = await ctx.requireWallet(tenant, hold.references['wallet_id'] as string, 'transaction_id');
+  requireDebitable('transaction_id', holder, (await ctx.fundingOf(tenant, holder)).funder);
   const command = { transaction_id: holdId, amount: amount?.toString() ?? '' };
   const claim: OperationClaim = {
     key,

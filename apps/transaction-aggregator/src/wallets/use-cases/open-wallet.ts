@@ -8,7 +8,8 @@ import {
 } from '@saldo/ledger-domain';
 import { transactionV1 } from '@saldo/proto';
 import { currencyScale } from '../currencies';
-import { callerMetadata, requirePublicKey, requiredText, requireWalletId } from '../input';
+import { callerMetadata, optionalText, requirePublicKey, requiredText, requireWalletId } from '../input';
+import { LifecycleRepository } from '../lifecycle.repository';
 import type { WalletContext } from '../wallet-context';
 import { A, ledgerKey, limitPeriodOf, OWNER_TYPES, roleUnder } from '../wallet-rules';
 import { getWallet } from './wallet-views';
@@ -22,6 +23,7 @@ export async function openWallet(
   const ownerType = OWNER_TYPES[request.ownerType];
   if (!ownerType) throw LedgerError.invalid('owner_type', 'must be PERSONAL, ENTERPRISE or RESELLER');
   const ownerId = requiredText(request.ownerId, 'owner_id', 128);
+  const externalReference = optionalText(request.externalReference, 'external_reference', 128);
   const { code: currency, scale } = currencyScale(request.currency);
   const parentId = request.parentWalletId
     ? requireWalletId(request.parentWalletId, 'parent_wallet_id')
@@ -65,6 +67,8 @@ export async function openWallet(
     spend_limit: spendLimit?.toString() ?? null,
     limit_period: period,
     metadata,
+    // Only when given, so the fingerprint of a request without one is what it always was.
+    ...(externalReference ? { external_reference: externalReference } : {}),
     // Only when set, so a request without it keeps its fingerprint from before grants existed.
     ...(request.creditGrants ? { credit_grants: true } : {}),
   };
@@ -113,6 +117,8 @@ export async function openWallet(
       metadata,
       credit_grants: request.creditGrants,
     });
+    if (externalReference)
+      await new LifecycleRepository(ctx.repository).setExternalReference(tenant, walletId, externalReference);
     return walletId;
   });
   return getWallet(ctx, tenant, { walletId });

@@ -3,6 +3,7 @@ import type { transactionV1 } from '@saldo/proto';
 import { callerMetadata, MAX_HOLD_SECONDS, optionalText, requirePublicKey, requireWalletId } from '../input';
 import { referencesOf } from '../transaction-view';
 import type { WalletContext } from '../wallet-context';
+import { requireDebitable } from '../wallet-status';
 import type { WritePlan } from '../write-plan';
 import { A, CREDIT, DEBIT, ledgerKey } from '../wallet-rules';
 import { grantDebitLegs, hasGrants } from './grants';
@@ -31,6 +32,7 @@ export async function planReserve(
   }
   const metadata = callerMetadata(request.metadata);
   const funding = await ctx.fundingOf(tenant, await ctx.requireWallet(tenant, walletId, 'wallet_id'));
+  requireDebitable('wallet_id', funding.wallet, funding.funder);
   const command = {
     wallet_id: walletId,
     amount: amount.toString(),

@@ -3,6 +3,7 @@ import type { ledgerV1, transactionV1 } from '@saldo/proto';
 import { callerMetadata, optionalText, requirePublicKey, requireWalletId } from '../input';
 import { referencesOf } from '../transaction-view';
 import type { WalletContext } from '../wallet-context';
+import { requireWritable } from '../wallet-status';
 import { A, CREDIT, DEBIT, documentLedgerKey, ledgerKey, rule } from '../wallet-rules';
 import type { WritePlan } from '../write-plan';
 import { erpDocumentOf } from './erp-documents';
@@ -34,6 +35,7 @@ export async function planTopUp(
       "a member wallet spends its organisation's balance: top up the enterprise wallet instead",
     );
   }
+  requireWritable('wallet_id', funding.wallet, funding.funder);
   const document = erpDocumentOf(request);
   const command = {
     wallet_id: walletId,

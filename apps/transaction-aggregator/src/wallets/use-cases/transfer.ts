@@ -3,6 +3,7 @@ import type { ledgerV1, transactionV1 } from '@saldo/proto';
 import { callerMetadata, requirePublicKey, requireWalletId } from '../input';
 import { referencesOf } from '../transaction-view';
 import type { WalletContext } from '../wallet-context';
+import { requireDebitable, requireWritable } from '../wallet-status';
 import type { WritePlan } from '../write-plan';
 import { A, checkTransfer, CREDIT, DEBIT, ledgerKey } from '../wallet-rules';
 import { grantCreditLegs, grantDebitLegs } from './grants';
@@ -29,6 +30,8 @@ export async function planTransfer(
   const metadata = callerMetadata(request.metadata);
   const from = await ctx.requireWallet(tenant, fromId, 'from_wallet_id');
   const to = await ctx.requireWallet(tenant, toId, 'to_wallet_id');
+  requireDebitable('from_wallet_id', from);
+  requireWritable('to_wallet_id', to);
   checkTransfer(from, to);
   const command = { from_wallet_id: fromId, to_wallet_id: toId, amount: amount.toString(), metadata };
   ctx.limits.check(amount, from.currency, 'amount');

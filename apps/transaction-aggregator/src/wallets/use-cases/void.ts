@@ -4,6 +4,7 @@ import type { OperationClaim } from '../aggregator.repository';
 import { optionalText, requirePublicKey, requireWalletId } from '../input';
 import { walletAmountOf } from '../transaction-view';
 import type { WalletContext } from '../wallet-context';
+import { requireWritable } from '../wallet-status';
 import { ledgerKey } from '../wallet-rules';
 
 export async function voidTransaction(
@@ -16,6 +17,10 @@ export async function voidTransaction(
   const reason = optionalText(request.reason, 'reason', 256);
   const target = await ctx.requireOwnTransaction(tenant, targetId);
   const isHold = target.kind === ledgerV1.TransactionKind.TRANSACTION_KIND_PENDING;
+  requireWritable(
+    'transaction_id',
+    await ctx.requireWallet(tenant, target.references['wallet_id'] as string, 'transaction_id'),
+  );
   const command = { transaction_id: targetId, reason };
   const claim: OperationClaim = {
     key,

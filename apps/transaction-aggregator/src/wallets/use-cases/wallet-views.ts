@@ -1,7 +1,7 @@
 import type { TenantId } from '@saldo/ledger-domain';
 import { toTimestamp } from '@saldo/grpc-kit';
 import { ledgerV1, transactionV1 } from '@saldo/proto';
-import type { WalletRow } from '../aggregator.repository';
+import type { WalletRow, WalletStatus } from '../aggregator.repository';
 import { pageSizeOf, requireWalletId } from '../input';
 import type { WalletContext } from '../wallet-context';
 import { grantSummaryOf } from './grants';
@@ -60,7 +60,7 @@ export async function listChildWallets(
   };
 }
 
-async function walletView(
+export async function walletView(
   ctx: WalletContext,
   tenant: TenantId,
   wallet: WalletRow,
@@ -104,7 +104,15 @@ async function walletView(
     metadata: wallet.metadata,
     createdAt: toTimestamp(wallet.created_at),
     replayed: false,
+    status: STATUS_TO_WIRE[wallet.status] ?? transactionV1.WalletStatus.WALLET_STATUS_ACTIVE,
+    externalReference: wallet.external_reference ?? '',
     creditGrants: wallet.credit_grants || grantSummary !== undefined,
     grantSummary,
   };
 }
+
+const STATUS_TO_WIRE: Readonly<Record<WalletStatus, transactionV1.WalletStatus>> = {
+  active: transactionV1.WalletStatus.WALLET_STATUS_ACTIVE,
+  frozen: transactionV1.WalletStatus.WALLET_STATUS_FROZEN,
+  closed: transactionV1.WalletStatus.WALLET_STATUS_CLOSED,
+};

@@ -26,7 +26,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file saldo/transaction/v1/transaction.proto.
  */
 export const file_saldo_transaction_v1_transaction: GenFile = /*@__PURE__*/
-  fileDesc("CiZzYWxkby90cmFuc2FjdGlvbi92MS90cmFuc2FjdGlvbi5wcm90bxIUc2FsZG8udHJhbnNhY3Rpb24udjEinQYKBldhbGxldBIRCgl3YWxsZXRfaWQYASABKAkSOQoKb3duZXJfdHlwZRgCIAEoDjIlLnNhbGRvLnRyYW5zYWN0aW9uLnYxLldhbGxldE93bmVyVHlwZRIQCghvd25lcl9pZBgDIAEoCRIQCghjdXJyZW5jeRgEIAEoCRIWCg5wb3N0ZWRfYmFsYW5jZRgFIAEoCRIWCg5wZW5kaW5nX2RlYml0cxgGIAEoCRIZChFhdmFpbGFibGVfYmFsYW5jZRgHIAEoCRIPCgd2ZXJzaW9uGAggASgEEhgKEHBhcmVudF93YWxsZXRfaWQYCSABKAkSLgoEcm9sZRgKIAEoDjIgLnNhbGRvLnRyYW5zYWN0aW9uLnYxLldhbGxldFJvbGUSFwoPb3ZlcmRyYWZ0X2xpbWl0GAsgASgJEhMKC3NwZW5kX2xpbWl0GAwgASgJEjcKDGxpbWl0X3BlcmlvZBgNIAEoDjIhLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpbWl0UGVyaW9kEhQKDHBlcmlvZF9zcGVudBgOIAEoCRIwCgxwZXJpb2Rfc3RhcnQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjwKCG1ldGFkYXRhGBAgAygLMiouc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0Lk1ldGFkYXRhRW50cnkSLgoKY3JlYXRlZF9hdBgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVwbGF5ZWQYEiABKAgSFgoOY3VycmVuY3lfc2NhbGUYEyABKA0SGQoRY29uZmlybWVkX2JhbGFuY2UYFCABKAkSFgoOc2hhZG93X2JhbGFuY2UYFSABKAkSFQoNY3JlZGl0X2dyYW50cxgoIAEoCBI5Cg1ncmFudF9zdW1tYXJ5GCkgASgLMiIuc2FsZG8udHJhbnNhY3Rpb24udjEuR3JhbnRTdW1tYXJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLQBgoLVHJhbnNhY3Rpb24SFgoOdHJhbnNhY3Rpb25faWQYASABKAkSNAoEdHlwZRgCIAEoDjImLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uLlR5cGUSOAoGc3RhdHVzGAMgASgOMiguc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb24uU3RhdHVzEhEKCXdhbGxldF9pZBgEIAEoCRIOCgZhbW91bnQYBSABKAkSEAoIY3VycmVuY3kYBiABKAkSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHgoWY291bnRlcnBhcnR5X3dhbGxldF9pZBgIIAEoCRIUCgxwcm9kdWN0X2NvZGUYCSABKAkSEwoLY29zdF9hbW91bnQYCiABKAkSEQoJcmVmZXJlbmNlGAsgASgJEh4KFnJlbGF0ZWRfdHJhbnNhY3Rpb25faWQYDCABKAkSLgoKZXhwaXJlc19hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPaWRlbXBvdGVuY3lfa2V5GA4gASgJEkEKCG1ldGFkYXRhGA8gAygLMi8uc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb24uTWV0YWRhdGFFbnRyeRIQCghyZXBsYXllZBgQIAEoCBIZChFmdW5kaW5nX3dhbGxldF9pZBgRIAEoCRIiChpyZXNvbHZlZF9ieV90cmFuc2FjdGlvbl9pZBgSIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEicwoEVHlwZRIUChBUWVBFX1VOU1BFQ0lGSUVEEAASCgoGVE9QX1VQEAESCQoFVVNBR0UQAhIMCghUUkFOU0ZFUhADEgsKB1JFU0VSVkUQBBILCgdDQVBUVVJFEAUSCAoEVk9JRBAGEgwKCFJFVkVSU0FMEAciUwoGU3RhdHVzEhYKElNUQVRVU19VTlNQRUNJRklFRBAAEgsKB1BFTkRJTkcQARIKCgZQT1NURUQQAhIKCgZWT0lERUQQAxIMCghSRVZFUlNFRBAEIp0DChFPcGVuV2FsbGV0UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSOQoKb3duZXJfdHlwZRgCIAEoDjIlLnNhbGRvLnRyYW5zYWN0aW9uLnYxLldhbGxldE93bmVyVHlwZRIQCghvd25lcl9pZBgDIAEoCRIQCghjdXJyZW5jeRgEIAEoCRIYChBwYXJlbnRfd2FsbGV0X2lkGAUgASgJEhcKD292ZXJkcmFmdF9saW1pdBgGIAEoCRJHCghtZXRhZGF0YRgHIAMoCzI1LnNhbGRvLnRyYW5zYWN0aW9uLnYxLk9wZW5XYWxsZXRSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSEwoLc3BlbmRfbGltaXQYCCABKAkSNwoMbGltaXRfcGVyaW9kGAkgASgOMiEuc2FsZG8udHJhbnNhY3Rpb24udjEuTGltaXRQZXJpb2QSFQoNY3JlZGl0X2dyYW50cxgoIAEoCBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiJQoQR2V0V2FsbGV0UmVxdWVzdBIRCgl3YWxsZXRfaWQYASABKAkirQIKDFRvcFVwUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEQoJd2FsbGV0X2lkGAIgASgJEg4KBmFtb3VudBgDIAEoCRIRCglyZWZlcmVuY2UYBCABKAkSQgoIbWV0YWRhdGEYBSADKAsyMC5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3QuTWV0YWRhdGFFbnRyeRJAChFlcnBfZG9jdW1lbnRfdHlwZRgGIAEoDjIlLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkVycERvY3VtZW50VHlwZRIXCg9lcnBfZG9jdW1lbnRfaWQYByABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIvIBChBCb29rVXNhZ2VSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSDgoGYW1vdW50GAMgASgJEhQKDHByb2R1Y3RfY29kZRgEIAEoCRITCgtjb3N0X2Ftb3VudBgFIAEoCRJGCghtZXRhZGF0YRgGIAMoCzI0LnNhbGRvLnRyYW5zYWN0aW9uLnYxLkJvb2tVc2FnZVJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi4AEKD1RyYW5zZmVyUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSFgoOZnJvbV93YWxsZXRfaWQYAiABKAkSFAoMdG9fd2FsbGV0X2lkGAMgASgJEg4KBmFtb3VudBgEIAEoCRJFCghtZXRhZGF0YRgFIAMoCzIzLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zZmVyUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASL1AQoOUmVzZXJ2ZVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhEKCXdhbGxldF9pZBgCIAEoCRIOCgZhbW91bnQYAyABKAkSFAoMcHJvZHVjdF9jb2RlGAQgASgJEhoKEmV4cGlyZXNfaW5fc2Vjb25kcxgFIAEoDRJECghtZXRhZGF0YRgGIAMoCzIyLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlJlc2VydmVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlEKDkNhcHR1cmVSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRIOCgZhbW91bnQYAyABKAkiTgoLVm9pZFJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSIvChVHZXRUcmFuc2FjdGlvblJlcXVlc3QSFgoOdHJhbnNhY3Rpb25faWQYASABKAkiUwoXTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJImwKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRI3Cgx0cmFuc2FjdGlvbnMYASADKAsyIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUwoXTGlzdENoaWxkV2FsbGV0c1JlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJImIKGExpc3RDaGlsZFdhbGxldHNSZXNwb25zZRItCgd3YWxsZXRzGAEgAygLMhwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ/ChlSZXNvbHZlRXJwRG9jdW1lbnRSZXF1ZXN0EhcKD2VycF9kb2N1bWVudF9pZBgBIAEoCRI5CgdvdXRjb21lGAIgASgOMiguc2FsZG8udHJhbnNhY3Rpb24udjEuRXJwRG9jdW1lbnRPdXRjb21lEg4KBnJlYXNvbhgDIAEoCSLsAgoLRXJwRG9jdW1lbnQSFwoPZXJwX2RvY3VtZW50X2lkGAEgASgJEkAKEWVycF9kb2N1bWVudF90eXBlGAIgASgOMiUuc2FsZG8udHJhbnNhY3Rpb24udjEuRXJwRG9jdW1lbnRUeXBlEhEKCXdhbGxldF9pZBgDIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgEIAEoCRIOCgZhbW91bnQYBSABKAkSNQoFc3RhdGUYBiABKA4yJi5zYWxkby50cmFuc2FjdGlvbi52MS5FcnBEb2N1bWVudFN0YXRlEg4KBnJlYXNvbhgHIAEoCRIfChdyZXZlcnNhbF90cmFuc2FjdGlvbl9pZBgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXNvbHZlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi6wIKC0JhdGNoQWN0aW9uEjQKBnRvcF91cBgBIAEoCzIiLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRvcFVwUmVxdWVzdEgAEjwKCmJvb2tfdXNhZ2UYAiABKAsyJi5zYWxkby50cmFuc2FjdGlvbi52MS5Cb29rVXNhZ2VSZXF1ZXN0SAASOQoIdHJhbnNmZXIYAyABKAsyJS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2ZlclJlcXVlc3RIABI3CgdyZXNlcnZlGAQgASgLMiQuc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzZXJ2ZVJlcXVlc3RIABI3CgdjYXB0dXJlGAUgASgLMiQuc2FsZG8udHJhbnNhY3Rpb24udjEuQ2FwdHVyZVJlcXVlc3RIABIxCgR2b2lkGAYgASgLMiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVm9pZFJlcXVlc3RIAEIICgZhY3Rpb24iSAoSU3VibWl0QmF0Y2hSZXF1ZXN0EjIKB2FjdGlvbnMYASADKAsyIS5zYWxkby50cmFuc2FjdGlvbi52MS5CYXRjaEFjdGlvbiK0AQoKQmF0Y2hFcnJvchIMCgRjb2RlGAEgASgJEg4KBnJlYXNvbhgCIAEoCRIPCgdtZXNzYWdlGAMgASgJEg0KBWZpZWxkGAQgASgJEjoKBWZhY3RzGAUgAygLMisuc2FsZG8udHJhbnNhY3Rpb24udjEuQmF0Y2hFcnJvci5GYWN0c0VudHJ5GiwKCkZhY3RzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKGAQoMQmF0Y2hPdXRjb21lEjgKC3RyYW5zYWN0aW9uGAEgASgLMiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb25IABIxCgVlcnJvchgCIAEoCzIgLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkJhdGNoRXJyb3JIAEIJCgdvdXRjb21lIksKE1N1Ym1pdEJhdGNoUmVzcG9uc2USNAoIb3V0Y29tZXMYASADKAsyIi5zYWxkby50cmFuc2FjdGlvbi52MS5CYXRjaE91dGNvbWUigQMKBUdyYW50EhAKCGdyYW50X2lkGAEgASgJEhEKCXdhbGxldF9pZBgCIAEoCRIQCghjYXRlZ29yeRgDIAEoCRIQCghwcmlvcml0eRgEIAEoBRIwCgxlZmZlY3RpdmVfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXByb2R1Y3RfY29kZXMYByADKAkSDgoGc291cmNlGAggASgJEhYKDmdyYW50ZWRfYW1vdW50GAkgASgJEhgKEHJlbWFpbmluZ19hbW91bnQYCiABKAkSEwoLaGVsZF9hbW91bnQYCyABKAkSFwoPY29uc3VtZWRfYW1vdW50GAwgASgJEhYKDmV4cGlyZWRfYW1vdW50GA0gASgJEi4KCmNyZWF0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqoBCgxHcmFudFN1bW1hcnkSFgoOcGFpZF9yZW1haW5pbmcYASABKAkSHQoVcHJvbW90aW9uYWxfcmVtYWluaW5nGAIgASgJEjIKDm5leHRfZXhwaXJ5X2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIaChJuZXh0X2V4cGlyeV9hbW91bnQYBCABKAkSEwoLb3Blbl9ncmFudHMYBSABKA0i+AIKEkdyYW50Q3JlZGl0UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEQoJd2FsbGV0X2lkGAIgASgJEg4KBmFtb3VudBgDIAEoCRIQCghjYXRlZ29yeRgEIAEoCRIQCghwcmlvcml0eRgFIAEoBRIwCgxlZmZlY3RpdmVfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXByb2R1Y3RfY29kZXMYCCADKAkSDgoGcmVhc29uGAkgASgJEkgKCG1ldGFkYXRhGAogAygLMjYuc2FsZG8udHJhbnNhY3Rpb24udjEuR3JhbnRDcmVkaXRSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIj4KEUxpc3RHcmFudHNSZXF1ZXN0EhEKCXdhbGxldF9pZBgBIAEoCRIWCg5pbmNsdWRlX2Nsb3NlZBgCIAEoCCJBChJMaXN0R3JhbnRzUmVzcG9uc2USKwoGZ3JhbnRzGAEgAygLMhsuc2FsZG8udHJhbnNhY3Rpb24udjEuR3JhbnQqdgoPRXJwRG9jdW1lbnRUeXBlEiEKHUVSUF9ET0NVTUVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASHQoZRVJQX0RPQ1VNRU5UX1RZUEVfSU5WT0lDRRABEiEKHUVSUF9ET0NVTUVOVF9UWVBFX1NBTEVTX09SREVSEAIqpwEKEkVycERvY3VtZW50T3V0Y29tZRIkCiBFUlBfRE9DVU1FTlRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEiIKHkVSUF9ET0NVTUVOVF9PVVRDT01FX0NPTkZJUk1FRBABEiEKHUVSUF9ET0NVTUVOVF9PVVRDT01FX1JFSkVDVEVEEAISJAogRVJQX0RPQ1VNRU5UX09VVENPTUVfV1JJVFRFTl9PRkYQAyr5AQoQRXJwRG9jdW1lbnRTdGF0ZRIiCh5FUlBfRE9DVU1FTlRfU1RBVEVfVU5TUEVDSUZJRUQQABIrCidFUlBfRE9DVU1FTlRfU1RBVEVfUEVORElOR19DT05GSVJNQVRJT04QARIgChxFUlBfRE9DVU1FTlRfU1RBVEVfQ09ORklSTUVEEAISHwobRVJQX0RPQ1VNRU5UX1NUQVRFX1JFSkVDVEVEEAMSLQopRVJQX0RPQ1VNRU5UX1NUQVRFX1JFSkVDVEVEX1VOUkVDT1ZFUkFCTEUQBBIiCh5FUlBfRE9DVU1FTlRfU1RBVEVfV1JJVFRFTl9PRkYQBSpgCg9XYWxsZXRPd25lclR5cGUSIQodV0FMTEVUX09XTkVSX1RZUEVfVU5TUEVDSUZJRUQQABIMCghQRVJTT05BTBABEg4KCkVOVEVSUFJJU0UQAhIMCghSRVNFTExFUhADKnUKCldhbGxldFJvbGUSGwoXV0FMTEVUX1JPTEVfVU5TUEVDSUZJRUQQABIaChZXQUxMRVRfUk9MRV9TVEFOREFMT05FEAESFgoSV0FMTEVUX1JPTEVfTUVNQkVSEAISFgoSV0FMTEVUX1JPTEVfQ0xJRU5UEAMqWQoLTGltaXRQZXJpb2QSHAoYTElNSVRfUEVSSU9EX1VOU1BFQ0lGSUVEEAASFgoSTElNSVRfUEVSSU9EX01PTlRIEAESFAoQTElNSVRfUEVSSU9EX0RBWRACMoMLChJUcmFuc2FjdGlvblNlcnZpY2USUwoKT3BlbldhbGxldBInLnNhbGRvLnRyYW5zYWN0aW9uLnYxLk9wZW5XYWxsZXRSZXF1ZXN0Ghwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0ElEKCUdldFdhbGxldBImLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdldFdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSTgoFVG9wVXASIi5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJWCglCb29rVXNhZ2USJi5zYWxkby50cmFuc2FjdGlvbi52MS5Cb29rVXNhZ2VSZXF1ZXN0GiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb24SVAoIVHJhbnNmZXISJS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2ZlclJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJSCgdSZXNlcnZlEiQuc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzZXJ2ZVJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJSCgdDYXB0dXJlEiQuc2FsZG8udHJhbnNhY3Rpb24udjEuQ2FwdHVyZVJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJMCgRWb2lkEiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVm9pZFJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJgCg5HZXRUcmFuc2FjdGlvbhIrLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdldFRyYW5zYWN0aW9uUmVxdWVzdBohLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uEnEKEExpc3RUcmFuc2FjdGlvbnMSLS5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBouLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRJxChBMaXN0Q2hpbGRXYWxsZXRzEi0uc2FsZG8udHJhbnNhY3Rpb24udjEuTGlzdENoaWxkV2FsbGV0c1JlcXVlc3QaLi5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0Q2hpbGRXYWxsZXRzUmVzcG9uc2USaAoSUmVzb2x2ZUVycERvY3VtZW50Ei8uc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzb2x2ZUVycERvY3VtZW50UmVxdWVzdBohLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkVycERvY3VtZW50EmIKC1N1Ym1pdEJhdGNoEiguc2FsZG8udHJhbnNhY3Rpb24udjEuU3VibWl0QmF0Y2hSZXF1ZXN0Gikuc2FsZG8udHJhbnNhY3Rpb24udjEuU3VibWl0QmF0Y2hSZXNwb25zZRJaCgtHcmFudENyZWRpdBIoLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdyYW50Q3JlZGl0UmVxdWVzdBohLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uEl8KCkxpc3RHcmFudHMSJy5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0R3JhbnRzUmVxdWVzdBooLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpc3RHcmFudHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiZzYWxkby90cmFuc2FjdGlvbi92MS90cmFuc2FjdGlvbi5wcm90bxIUc2FsZG8udHJhbnNhY3Rpb24udjEi7QYKBldhbGxldBIRCgl3YWxsZXRfaWQYASABKAkSOQoKb3duZXJfdHlwZRgCIAEoDjIlLnNhbGRvLnRyYW5zYWN0aW9uLnYxLldhbGxldE93bmVyVHlwZRIQCghvd25lcl9pZBgDIAEoCRIQCghjdXJyZW5jeRgEIAEoCRIWCg5wb3N0ZWRfYmFsYW5jZRgFIAEoCRIWCg5wZW5kaW5nX2RlYml0cxgGIAEoCRIZChFhdmFpbGFibGVfYmFsYW5jZRgHIAEoCRIPCgd2ZXJzaW9uGAggASgEEhgKEHBhcmVudF93YWxsZXRfaWQYCSABKAkSLgoEcm9sZRgKIAEoDjIgLnNhbGRvLnRyYW5zYWN0aW9uLnYxLldhbGxldFJvbGUSFwoPb3ZlcmRyYWZ0X2xpbWl0GAsgASgJEhMKC3NwZW5kX2xpbWl0GAwgASgJEjcKDGxpbWl0X3BlcmlvZBgNIAEoDjIhLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpbWl0UGVyaW9kEhQKDHBlcmlvZF9zcGVudBgOIAEoCRIwCgxwZXJpb2Rfc3RhcnQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjwKCG1ldGFkYXRhGBAgAygLMiouc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0Lk1ldGFkYXRhRW50cnkSLgoKY3JlYXRlZF9hdBgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVwbGF5ZWQYEiABKAgSFgoOY3VycmVuY3lfc2NhbGUYEyABKA0SGQoRY29uZmlybWVkX2JhbGFuY2UYFCABKAkSFgoOc2hhZG93X2JhbGFuY2UYFSABKAkSMgoGc3RhdHVzGBYgASgOMiIuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0U3RhdHVzEhoKEmV4dGVybmFsX3JlZmVyZW5jZRgXIAEoCRIVCg1jcmVkaXRfZ3JhbnRzGCggASgIEjkKDWdyYW50X3N1bW1hcnkYKSABKAsyIi5zYWxkby50cmFuc2FjdGlvbi52MS5HcmFudFN1bW1hcnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItAGCgtUcmFuc2FjdGlvbhIWCg50cmFuc2FjdGlvbl9pZBgBIAEoCRI0CgR0eXBlGAIgASgOMiYuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb24uVHlwZRI4CgZzdGF0dXMYAyABKA4yKC5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbi5TdGF0dXMSEQoJd2FsbGV0X2lkGAQgASgJEg4KBmFtb3VudBgFIAEoCRIQCghjdXJyZW5jeRgGIAEoCRIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIeChZjb3VudGVycGFydHlfd2FsbGV0X2lkGAggASgJEhQKDHByb2R1Y3RfY29kZRgJIAEoCRITCgtjb3N0X2Ftb3VudBgKIAEoCRIRCglyZWZlcmVuY2UYCyABKAkSHgoWcmVsYXRlZF90cmFuc2FjdGlvbl9pZBgMIAEoCRIuCgpleHBpcmVzX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9pZGVtcG90ZW5jeV9rZXkYDiABKAkSQQoIbWV0YWRhdGEYDyADKAsyLy5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbi5NZXRhZGF0YUVudHJ5EhAKCHJlcGxheWVkGBAgASgIEhkKEWZ1bmRpbmdfd2FsbGV0X2lkGBEgASgJEiIKGnJlc29sdmVkX2J5X3RyYW5zYWN0aW9uX2lkGBIgASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJzCgRUeXBlEhQKEFRZUEVfVU5TUEVDSUZJRUQQABIKCgZUT1BfVVAQARIJCgVVU0FHRRACEgwKCFRSQU5TRkVSEAMSCwoHUkVTRVJWRRAEEgsKB0NBUFRVUkUQBRIICgRWT0lEEAYSDAoIUkVWRVJTQUwQByJTCgZTdGF0dXMSFgoSU1RBVFVTX1VOU1BFQ0lGSUVEEAASCwoHUEVORElORxABEgoKBlBPU1RFRBACEgoKBlZPSURFRBADEgwKCFJFVkVSU0VEEAQiuQMKEU9wZW5XYWxsZXRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRI5Cgpvd25lcl90eXBlGAIgASgOMiUuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0T3duZXJUeXBlEhAKCG93bmVyX2lkGAMgASgJEhAKCGN1cnJlbmN5GAQgASgJEhgKEHBhcmVudF93YWxsZXRfaWQYBSABKAkSFwoPb3ZlcmRyYWZ0X2xpbWl0GAYgASgJEkcKCG1ldGFkYXRhGAcgAygLMjUuc2FsZG8udHJhbnNhY3Rpb24udjEuT3BlbldhbGxldFJlcXVlc3QuTWV0YWRhdGFFbnRyeRITCgtzcGVuZF9saW1pdBgIIAEoCRI3CgxsaW1pdF9wZXJpb2QYCSABKA4yIS5zYWxkby50cmFuc2FjdGlvbi52MS5MaW1pdFBlcmlvZBIaChJleHRlcm5hbF9yZWZlcmVuY2UYCiABKAkSFQoNY3JlZGl0X2dyYW50cxgoIAEoCBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiJQoQR2V0V2FsbGV0UmVxdWVzdBIRCgl3YWxsZXRfaWQYASABKAkirQIKDFRvcFVwUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEQoJd2FsbGV0X2lkGAIgASgJEg4KBmFtb3VudBgDIAEoCRIRCglyZWZlcmVuY2UYBCABKAkSQgoIbWV0YWRhdGEYBSADKAsyMC5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3QuTWV0YWRhdGFFbnRyeRJAChFlcnBfZG9jdW1lbnRfdHlwZRgGIAEoDjIlLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkVycERvY3VtZW50VHlwZRIXCg9lcnBfZG9jdW1lbnRfaWQYByABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIvIBChBCb29rVXNhZ2VSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSDgoGYW1vdW50GAMgASgJEhQKDHByb2R1Y3RfY29kZRgEIAEoCRITCgtjb3N0X2Ftb3VudBgFIAEoCRJGCghtZXRhZGF0YRgGIAMoCzI0LnNhbGRvLnRyYW5zYWN0aW9uLnYxLkJvb2tVc2FnZVJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi4AEKD1RyYW5zZmVyUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSFgoOZnJvbV93YWxsZXRfaWQYAiABKAkSFAoMdG9fd2FsbGV0X2lkGAMgASgJEg4KBmFtb3VudBgEIAEoCRJFCghtZXRhZGF0YRgFIAMoCzIzLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zZmVyUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASL1AQoOUmVzZXJ2ZVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhEKCXdhbGxldF9pZBgCIAEoCRIOCgZhbW91bnQYAyABKAkSFAoMcHJvZHVjdF9jb2RlGAQgASgJEhoKEmV4cGlyZXNfaW5fc2Vjb25kcxgFIAEoDRJECghtZXRhZGF0YRgGIAMoCzIyLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlJlc2VydmVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlEKDkNhcHR1cmVSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRIOCgZhbW91bnQYAyABKAkiTgoLVm9pZFJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSIvChVHZXRUcmFuc2FjdGlvblJlcXVlc3QSFgoOdHJhbnNhY3Rpb25faWQYASABKAkiUwoXTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJImwKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRI3Cgx0cmFuc2FjdGlvbnMYASADKAsyIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUwoXTGlzdENoaWxkV2FsbGV0c1JlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJImIKGExpc3RDaGlsZFdhbGxldHNSZXNwb25zZRItCgd3YWxsZXRzGAEgAygLMhwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ/ChlSZXNvbHZlRXJwRG9jdW1lbnRSZXF1ZXN0EhcKD2VycF9kb2N1bWVudF9pZBgBIAEoCRI5CgdvdXRjb21lGAIgASgOMiguc2FsZG8udHJhbnNhY3Rpb24udjEuRXJwRG9jdW1lbnRPdXRjb21lEg4KBnJlYXNvbhgDIAEoCSLsAgoLRXJwRG9jdW1lbnQSFwoPZXJwX2RvY3VtZW50X2lkGAEgASgJEkAKEWVycF9kb2N1bWVudF90eXBlGAIgASgOMiUuc2FsZG8udHJhbnNhY3Rpb24udjEuRXJwRG9jdW1lbnRUeXBlEhEKCXdhbGxldF9pZBgDIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgEIAEoCRIOCgZhbW91bnQYBSABKAkSNQoFc3RhdGUYBiABKA4yJi5zYWxkby50cmFuc2FjdGlvbi52MS5FcnBEb2N1bWVudFN0YXRlEg4KBnJlYXNvbhgHIAEoCRIfChdyZXZlcnNhbF90cmFuc2FjdGlvbl9pZBgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXNvbHZlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAigwEKEkZpbmRXYWxsZXRzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIaChJleHRlcm5hbF9yZWZlcmVuY2UYAiABKAkSGAoQcGFyZW50X3dhbGxldF9pZBgDIAEoCRIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSJdChNGaW5kV2FsbGV0c1Jlc3BvbnNlEi0KB3dhbGxldHMYASADKAsyHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIvACChNVcGRhdGVXYWxsZXRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSEwoLc3BlbmRfbGltaXQYAyABKAkSGQoRY2xlYXJfc3BlbmRfbGltaXQYBCABKAgSNwoMbGltaXRfcGVyaW9kGAUgASgOMiEuc2FsZG8udHJhbnNhY3Rpb24udjEuTGltaXRQZXJpb2QSSQoIbWV0YWRhdGEYBiADKAsyNy5zYWxkby50cmFuc2FjdGlvbi52MS5VcGRhdGVXYWxsZXRSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSHAoUcmVtb3ZlX21ldGFkYXRhX2tleXMYByADKAkSGgoSZXh0ZXJuYWxfcmVmZXJlbmNlGAggASgJEg4KBnJlYXNvbhgJIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiUQoTRnJlZXplV2FsbGV0UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEQoJd2FsbGV0X2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSJTChVVbmZyZWV6ZVdhbGxldFJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhEKCXdhbGxldF9pZBgCIAEoCRIOCgZyZWFzb24YAyABKAkiUAoSQ2xvc2VXYWxsZXRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSDgoGcmVhc29uGAMgASgJIn0KFkV4cG9ydFN0YXRlbWVudFJlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEigKBGZyb20YAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKAnRvGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKaAQoNU3RhdGVtZW50TGluZRIQCghlbnRyeV9pZBgBIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZhY3Rpb24YBCABKAkSDgoGYW1vdW50GAUgASgJEg8KB2JhbGFuY2UYBiABKAkigAIKCVN0YXRlbWVudBIRCgl3YWxsZXRfaWQYASABKAkSEAoIY3VycmVuY3kYAiABKAkSFgoOY3VycmVuY3lfc2NhbGUYAyABKA0SKAoEZnJvbRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoCdG8YBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD29wZW5pbmdfYmFsYW5jZRgGIAEoCRIXCg9jbG9zaW5nX2JhbGFuY2UYByABKAkSMgoFbGluZXMYCCADKAsyIy5zYWxkby50cmFuc2FjdGlvbi52MS5TdGF0ZW1lbnRMaW5lIusCCgtCYXRjaEFjdGlvbhI0CgZ0b3BfdXAYASABKAsyIi5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3RIABI8Cgpib29rX3VzYWdlGAIgASgLMiYuc2FsZG8udHJhbnNhY3Rpb24udjEuQm9va1VzYWdlUmVxdWVzdEgAEjkKCHRyYW5zZmVyGAMgASgLMiUuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNmZXJSZXF1ZXN0SAASNwoHcmVzZXJ2ZRgEIAEoCzIkLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlJlc2VydmVSZXF1ZXN0SAASNwoHY2FwdHVyZRgFIAEoCzIkLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkNhcHR1cmVSZXF1ZXN0SAASMQoEdm9pZBgGIAEoCzIhLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlZvaWRSZXF1ZXN0SABCCAoGYWN0aW9uIkgKElN1Ym1pdEJhdGNoUmVxdWVzdBIyCgdhY3Rpb25zGAEgAygLMiEuc2FsZG8udHJhbnNhY3Rpb24udjEuQmF0Y2hBY3Rpb24itAEKCkJhdGNoRXJyb3ISDAoEY29kZRgBIAEoCRIOCgZyZWFzb24YAiABKAkSDwoHbWVzc2FnZRgDIAEoCRINCgVmaWVsZBgEIAEoCRI6CgVmYWN0cxgFIAMoCzIrLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkJhdGNoRXJyb3IuRmFjdHNFbnRyeRosCgpGYWN0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEihgEKDEJhdGNoT3V0Y29tZRI4Cgt0cmFuc2FjdGlvbhgBIAEoCzIhLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uSAASMQoFZXJyb3IYAiABKAsyIC5zYWxkby50cmFuc2FjdGlvbi52MS5CYXRjaEVycm9ySABCCQoHb3V0Y29tZSJLChNTdWJtaXRCYXRjaFJlc3BvbnNlEjQKCG91dGNvbWVzGAEgAygLMiIuc2FsZG8udHJhbnNhY3Rpb24udjEuQmF0Y2hPdXRjb21lIoEDCgVHcmFudBIQCghncmFudF9pZBgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSEAoIY2F0ZWdvcnkYAyABKAkSEAoIcHJpb3JpdHkYBCABKAUSMAoMZWZmZWN0aXZlX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1wcm9kdWN0X2NvZGVzGAcgAygJEg4KBnNvdXJjZRgIIAEoCRIWCg5ncmFudGVkX2Ftb3VudBgJIAEoCRIYChByZW1haW5pbmdfYW1vdW50GAogASgJEhMKC2hlbGRfYW1vdW50GAsgASgJEhcKD2NvbnN1bWVkX2Ftb3VudBgMIAEoCRIWCg5leHBpcmVkX2Ftb3VudBgNIAEoCRIuCgpjcmVhdGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKqAQoMR3JhbnRTdW1tYXJ5EhYKDnBhaWRfcmVtYWluaW5nGAEgASgJEh0KFXByb21vdGlvbmFsX3JlbWFpbmluZxgCIAEoCRIyCg5uZXh0X2V4cGlyeV9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGgoSbmV4dF9leHBpcnlfYW1vdW50GAQgASgJEhMKC29wZW5fZ3JhbnRzGAUgASgNIvgCChJHcmFudENyZWRpdFJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhEKCXdhbGxldF9pZBgCIAEoCRIOCgZhbW91bnQYAyABKAkSEAoIY2F0ZWdvcnkYBCABKAkSEAoIcHJpb3JpdHkYBSABKAUSMAoMZWZmZWN0aXZlX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1wcm9kdWN0X2NvZGVzGAggAygJEg4KBnJlYXNvbhgJIAEoCRJICghtZXRhZGF0YRgKIAMoCzI2LnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdyYW50Q3JlZGl0UmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI+ChFMaXN0R3JhbnRzUmVxdWVzdBIRCgl3YWxsZXRfaWQYASABKAkSFgoOaW5jbHVkZV9jbG9zZWQYAiABKAgiQQoSTGlzdEdyYW50c1Jlc3BvbnNlEisKBmdyYW50cxgBIAMoCzIbLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdyYW50KnYKD0VycERvY3VtZW50VHlwZRIhCh1FUlBfRE9DVU1FTlRfVFlQRV9VTlNQRUNJRklFRBAAEh0KGUVSUF9ET0NVTUVOVF9UWVBFX0lOVk9JQ0UQARIhCh1FUlBfRE9DVU1FTlRfVFlQRV9TQUxFU19PUkRFUhACKqcBChJFcnBEb2N1bWVudE91dGNvbWUSJAogRVJQX0RPQ1VNRU5UX09VVENPTUVfVU5TUEVDSUZJRUQQABIiCh5FUlBfRE9DVU1FTlRfT1VUQ09NRV9DT05GSVJNRUQQARIhCh1FUlBfRE9DVU1FTlRfT1VUQ09NRV9SRUpFQ1RFRBACEiQKIEVSUF9ET0NVTUVOVF9PVVRDT01FX1dSSVRURU5fT0ZGEAMq+QEKEEVycERvY3VtZW50U3RhdGUSIgoeRVJQX0RPQ1VNRU5UX1NUQVRFX1VOU1BFQ0lGSUVEEAASKwonRVJQX0RPQ1VNRU5UX1NUQVRFX1BFTkRJTkdfQ09ORklSTUFUSU9OEAESIAocRVJQX0RPQ1VNRU5UX1NUQVRFX0NPTkZJUk1FRBACEh8KG0VSUF9ET0NVTUVOVF9TVEFURV9SRUpFQ1RFRBADEi0KKUVSUF9ET0NVTUVOVF9TVEFURV9SRUpFQ1RFRF9VTlJFQ09WRVJBQkxFEAQSIgoeRVJQX0RPQ1VNRU5UX1NUQVRFX1dSSVRURU5fT0ZGEAUqYAoPV2FsbGV0T3duZXJUeXBlEiEKHVdBTExFVF9PV05FUl9UWVBFX1VOU1BFQ0lGSUVEEAASDAoIUEVSU09OQUwQARIOCgpFTlRFUlBSSVNFEAISDAoIUkVTRUxMRVIQAyp1CgpXYWxsZXRSb2xlEhsKF1dBTExFVF9ST0xFX1VOU1BFQ0lGSUVEEAASGgoWV0FMTEVUX1JPTEVfU1RBTkRBTE9ORRABEhYKEldBTExFVF9ST0xFX01FTUJFUhACEhYKEldBTExFVF9ST0xFX0NMSUVOVBADKlkKC0xpbWl0UGVyaW9kEhwKGExJTUlUX1BFUklPRF9VTlNQRUNJRklFRBAAEhYKEkxJTUlUX1BFUklPRF9NT05USBABEhQKEExJTUlUX1BFUklPRF9EQVkQAip7CgxXYWxsZXRTdGF0dXMSHQoZV0FMTEVUX1NUQVRVU19VTlNQRUNJRklFRBAAEhgKFFdBTExFVF9TVEFUVVNfQUNUSVZFEAESGAoUV0FMTEVUX1NUQVRVU19GUk9aRU4QAhIYChRXQUxMRVRfU1RBVFVTX0NMT1NFRBADMq8PChJUcmFuc2FjdGlvblNlcnZpY2USUwoKT3BlbldhbGxldBInLnNhbGRvLnRyYW5zYWN0aW9uLnYxLk9wZW5XYWxsZXRSZXF1ZXN0Ghwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0ElEKCUdldFdhbGxldBImLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdldFdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSTgoFVG9wVXASIi5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJWCglCb29rVXNhZ2USJi5zYWxkby50cmFuc2FjdGlvbi52MS5Cb29rVXNhZ2VSZXF1ZXN0GiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb24SVAoIVHJhbnNmZXISJS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2ZlclJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJSCgdSZXNlcnZlEiQuc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzZXJ2ZVJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJSCgdDYXB0dXJlEiQuc2FsZG8udHJhbnNhY3Rpb24udjEuQ2FwdHVyZVJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJMCgRWb2lkEiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVm9pZFJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJgCg5HZXRUcmFuc2FjdGlvbhIrLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdldFRyYW5zYWN0aW9uUmVxdWVzdBohLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uEnEKEExpc3RUcmFuc2FjdGlvbnMSLS5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBouLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRJxChBMaXN0Q2hpbGRXYWxsZXRzEi0uc2FsZG8udHJhbnNhY3Rpb24udjEuTGlzdENoaWxkV2FsbGV0c1JlcXVlc3QaLi5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0Q2hpbGRXYWxsZXRzUmVzcG9uc2USaAoSUmVzb2x2ZUVycERvY3VtZW50Ei8uc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzb2x2ZUVycERvY3VtZW50UmVxdWVzdBohLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkVycERvY3VtZW50EmIKC0ZpbmRXYWxsZXRzEiguc2FsZG8udHJhbnNhY3Rpb24udjEuRmluZFdhbGxldHNSZXF1ZXN0Gikuc2FsZG8udHJhbnNhY3Rpb24udjEuRmluZFdhbGxldHNSZXNwb25zZRJXCgxVcGRhdGVXYWxsZXQSKS5zYWxkby50cmFuc2FjdGlvbi52MS5VcGRhdGVXYWxsZXRSZXF1ZXN0Ghwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0ElcKDEZyZWV6ZVdhbGxldBIpLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkZyZWV6ZVdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSWwoOVW5mcmVlemVXYWxsZXQSKy5zYWxkby50cmFuc2FjdGlvbi52MS5VbmZyZWV6ZVdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSVQoLQ2xvc2VXYWxsZXQSKC5zYWxkby50cmFuc2FjdGlvbi52MS5DbG9zZVdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSYAoPRXhwb3J0U3RhdGVtZW50Eiwuc2FsZG8udHJhbnNhY3Rpb24udjEuRXhwb3J0U3RhdGVtZW50UmVxdWVzdBofLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlN0YXRlbWVudBJiCgtTdWJtaXRCYXRjaBIoLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlN1Ym1pdEJhdGNoUmVxdWVzdBopLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlN1Ym1pdEJhdGNoUmVzcG9uc2USWgoLR3JhbnRDcmVkaXQSKC5zYWxkby50cmFuc2FjdGlvbi52MS5HcmFudENyZWRpdFJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJfCgpMaXN0R3JhbnRzEicuc2FsZG8udHJhbnNhY3Rpb24udjEuTGlzdEdyYW50c1JlcXVlc3QaKC5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0R3JhbnRzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message saldo.transaction.v1.Wallet
@@ -153,6 +153,20 @@ export type Wallet = Message<"saldo.transaction.v1.Wallet"> & {
    * @generated from field: string shadow_balance = 21;
    */
   shadowBalance: string;
+
+  /**
+   * Wallet lifecycle (issue 12).
+   *
+   * @generated from field: saldo.transaction.v1.WalletStatus status = 22;
+   */
+  status: WalletStatus;
+
+  /**
+   * The tenant's own reference of this wallet (e.g. its account number); FindWallets finds it.
+   *
+   * @generated from field: string external_reference = 23;
+   */
+  externalReference: string;
 
   /**
    * The wallet holds credit grants (OpenWalletRequest.credit_grants); a member shows its organisation's.
@@ -294,6 +308,20 @@ export type WalletJson = {
    * @generated from field: string shadow_balance = 21;
    */
   shadowBalance?: string;
+
+  /**
+   * Wallet lifecycle (issue 12).
+   *
+   * @generated from field: saldo.transaction.v1.WalletStatus status = 22;
+   */
+  status?: WalletStatusJson;
+
+  /**
+   * The tenant's own reference of this wallet (e.g. its account number); FindWallets finds it.
+   *
+   * @generated from field: string external_reference = 23;
+   */
+  externalReference?: string;
 
   /**
    * The wallet holds credit grants (OpenWalletRequest.credit_grants); a member shows its organisation's.
@@ -701,6 +729,13 @@ export type OpenWalletRequest = Message<"saldo.transaction.v1.OpenWalletRequest"
   limitPeriod: LimitPeriod;
 
   /**
+   * The tenant's own reference of this wallet, 1 to 128 characters (optional).
+   *
+   * @generated from field: string external_reference = 10;
+   */
+  externalReference: string;
+
+  /**
    * Credit grants (docs/grants.md): every credit enters as a grant (paid, promotional, with
    * validity, priority and products) and every debit draws from grants in a defined order. Not for
    * members (they spend their organisation's grants). Fixed at opening.
@@ -766,6 +801,13 @@ export type OpenWalletRequestJson = {
    * @generated from field: saldo.transaction.v1.LimitPeriod limit_period = 9;
    */
   limitPeriod?: LimitPeriodJson;
+
+  /**
+   * The tenant's own reference of this wallet, 1 to 128 characters (optional).
+   *
+   * @generated from field: string external_reference = 10;
+   */
+  externalReference?: string;
 
   /**
    * Credit grants (docs/grants.md): every credit enters as a grant (paid, promotional, with
@@ -1623,6 +1665,635 @@ export const ErpDocumentSchema: GenMessage<ErpDocument, {jsonType: ErpDocumentJs
   messageDesc(file_saldo_transaction_v1_transaction, 16);
 
 /**
+ * @generated from message saldo.transaction.v1.FindWalletsRequest
+ */
+export type FindWalletsRequest = Message<"saldo.transaction.v1.FindWalletsRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string external_reference = 2;
+   */
+  externalReference: string;
+
+  /**
+   * @generated from field: string parent_wallet_id = 3;
+   */
+  parentWalletId: string;
+
+  /**
+   * 1..200, default 50.
+   *
+   * @generated from field: uint32 page_size = 4;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 5;
+   */
+  pageToken: string;
+};
+
+/**
+ * @generated from message saldo.transaction.v1.FindWalletsRequest
+ */
+export type FindWalletsRequestJson = {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId?: string;
+
+  /**
+   * @generated from field: string external_reference = 2;
+   */
+  externalReference?: string;
+
+  /**
+   * @generated from field: string parent_wallet_id = 3;
+   */
+  parentWalletId?: string;
+
+  /**
+   * 1..200, default 50.
+   *
+   * @generated from field: uint32 page_size = 4;
+   */
+  pageSize?: number;
+
+  /**
+   * @generated from field: string page_token = 5;
+   */
+  pageToken?: string;
+};
+
+/**
+ * Describes the message saldo.transaction.v1.FindWalletsRequest.
+ * Use `create(FindWalletsRequestSchema)` to create a new message.
+ */
+export const FindWalletsRequestSchema: GenMessage<FindWalletsRequest, {jsonType: FindWalletsRequestJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 17);
+
+/**
+ * @generated from message saldo.transaction.v1.FindWalletsResponse
+ */
+export type FindWalletsResponse = Message<"saldo.transaction.v1.FindWalletsResponse"> & {
+  /**
+   * @generated from field: repeated saldo.transaction.v1.Wallet wallets = 1;
+   */
+  wallets: Wallet[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * @generated from message saldo.transaction.v1.FindWalletsResponse
+ */
+export type FindWalletsResponseJson = {
+  /**
+   * @generated from field: repeated saldo.transaction.v1.Wallet wallets = 1;
+   */
+  wallets?: WalletJson[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken?: string;
+};
+
+/**
+ * Describes the message saldo.transaction.v1.FindWalletsResponse.
+ * Use `create(FindWalletsResponseSchema)` to create a new message.
+ */
+export const FindWalletsResponseSchema: GenMessage<FindWalletsResponse, {jsonType: FindWalletsResponseJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 18);
+
+/**
+ * @generated from message saldo.transaction.v1.UpdateWalletRequest
+ */
+export type UpdateWalletRequest = Message<"saldo.transaction.v1.UpdateWalletRequest"> & {
+  /**
+   * @generated from field: string idempotency_key = 1;
+   */
+  idempotencyKey: string;
+
+  /**
+   * @generated from field: string wallet_id = 2;
+   */
+  walletId: string;
+
+  /**
+   * Members only: the new spend limit per period (minor units); empty: unchanged.
+   *
+   * @generated from field: string spend_limit = 3;
+   */
+  spendLimit: string;
+
+  /**
+   * Members only: remove the spend limit.
+   *
+   * @generated from field: bool clear_spend_limit = 4;
+   */
+  clearSpendLimit: boolean;
+
+  /**
+   * Members only; unspecified: unchanged.
+   *
+   * @generated from field: saldo.transaction.v1.LimitPeriod limit_period = 5;
+   */
+  limitPeriod: LimitPeriod;
+
+  /**
+   * Entries to set (merged into the wallet's metadata).
+   *
+   * @generated from field: map<string, string> metadata = 6;
+   */
+  metadata: { [key: string]: string };
+
+  /**
+   * Metadata keys to remove.
+   *
+   * @generated from field: repeated string remove_metadata_keys = 7;
+   */
+  removeMetadataKeys: string[];
+
+  /**
+   * Empty: unchanged.
+   *
+   * @generated from field: string external_reference = 8;
+   */
+  externalReference: string;
+
+  /**
+   * Why (kept in the audit trail).
+   *
+   * @generated from field: string reason = 9;
+   */
+  reason: string;
+};
+
+/**
+ * @generated from message saldo.transaction.v1.UpdateWalletRequest
+ */
+export type UpdateWalletRequestJson = {
+  /**
+   * @generated from field: string idempotency_key = 1;
+   */
+  idempotencyKey?: string;
+
+  /**
+   * @generated from field: string wallet_id = 2;
+   */
+  walletId?: string;
+
+  /**
+   * Members only: the new spend limit per period (minor units); empty: unchanged.
+   *
+   * @generated from field: string spend_limit = 3;
+   */
+  spendLimit?: string;
+
+  /**
+   * Members only: remove the spend limit.
+   *
+   * @generated from field: bool clear_spend_limit = 4;
+   */
+  clearSpendLimit?: boolean;
+
+  /**
+   * Members only; unspecified: unchanged.
+   *
+   * @generated from field: saldo.transaction.v1.LimitPeriod limit_period = 5;
+   */
+  limitPeriod?: LimitPeriodJson;
+
+  /**
+   * Entries to set (merged into the wallet's metadata).
+   *
+   * @generated from field: map<string, string> metadata = 6;
+   */
+  metadata?: { [key: string]: string };
+
+  /**
+   * Metadata keys to remove.
+   *
+   * @generated from field: repeated string remove_metadata_keys = 7;
+   */
+  removeMetadataKeys?: string[];
+
+  /**
+   * Empty: unchanged.
+   *
+   * @generated from field: string external_reference = 8;
+   */
+  externalReference?: string;
+
+  /**
+   * Why (kept in the audit trail).
+   *
+   * @generated from field: string reason = 9;
+   */
+  reason?: string;
+};
+
+/**
+ * Describes the message saldo.transaction.v1.UpdateWalletRequest.
+ * Use `create(UpdateWalletRequestSchema)` to create a new message.
+ */
+export const UpdateWalletRequestSchema: GenMessage<UpdateWalletRequest, {jsonType: UpdateWalletRequestJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 19);
+
+/**
+ * @generated from message saldo.transaction.v1.FreezeWalletRequest
+ */
+export type FreezeWalletRequest = Message<"saldo.transaction.v1.FreezeWalletRequest"> & {
+  /**
+   * @generated from field: string idempotency_key = 1;
+   */
+  idempotencyKey: string;
+
+  /**
+   * @generated from field: string wallet_id = 2;
+   */
+  walletId: string;
+
+  /**
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * @generated from message saldo.transaction.v1.FreezeWalletRequest
+ */
+export type FreezeWalletRequestJson = {
+  /**
+   * @generated from field: string idempotency_key = 1;
+   */
+  idempotencyKey?: string;
+
+  /**
+   * @generated from field: string wallet_id = 2;
+   */
+  walletId?: string;
+
+  /**
+   * @generated from field: string reason = 3;
+   */
+  reason?: string;
+};
+
+/**
+ * Describes the message saldo.transaction.v1.FreezeWalletRequest.
+ * Use `create(FreezeWalletRequestSchema)` to create a new message.
+ */
+export const FreezeWalletRequestSchema: GenMessage<FreezeWalletRequest, {jsonType: FreezeWalletRequestJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 20);
+
+/**
+ * @generated from message saldo.transaction.v1.UnfreezeWalletRequest
+ */
+export type UnfreezeWalletRequest = Message<"saldo.transaction.v1.UnfreezeWalletRequest"> & {
+  /**
+   * @generated from field: string idempotency_key = 1;
+   */
+  idempotencyKey: string;
+
+  /**
+   * @generated from field: string wallet_id = 2;
+   */
+  walletId: string;
+
+  /**
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * @generated from message saldo.transaction.v1.UnfreezeWalletRequest
+ */
+export type UnfreezeWalletRequestJson = {
+  /**
+   * @generated from field: string idempotency_key = 1;
+   */
+  idempotencyKey?: string;
+
+  /**
+   * @generated from field: string wallet_id = 2;
+   */
+  walletId?: string;
+
+  /**
+   * @generated from field: string reason = 3;
+   */
+  reason?: string;
+};
+
+/**
+ * Describes the message saldo.transaction.v1.UnfreezeWalletRequest.
+ * Use `create(UnfreezeWalletRequestSchema)` to create a new message.
+ */
+export const UnfreezeWalletRequestSchema: GenMessage<UnfreezeWalletRequest, {jsonType: UnfreezeWalletRequestJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 21);
+
+/**
+ * @generated from message saldo.transaction.v1.CloseWalletRequest
+ */
+export type CloseWalletRequest = Message<"saldo.transaction.v1.CloseWalletRequest"> & {
+  /**
+   * @generated from field: string idempotency_key = 1;
+   */
+  idempotencyKey: string;
+
+  /**
+   * @generated from field: string wallet_id = 2;
+   */
+  walletId: string;
+
+  /**
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * @generated from message saldo.transaction.v1.CloseWalletRequest
+ */
+export type CloseWalletRequestJson = {
+  /**
+   * @generated from field: string idempotency_key = 1;
+   */
+  idempotencyKey?: string;
+
+  /**
+   * @generated from field: string wallet_id = 2;
+   */
+  walletId?: string;
+
+  /**
+   * @generated from field: string reason = 3;
+   */
+  reason?: string;
+};
+
+/**
+ * Describes the message saldo.transaction.v1.CloseWalletRequest.
+ * Use `create(CloseWalletRequestSchema)` to create a new message.
+ */
+export const CloseWalletRequestSchema: GenMessage<CloseWalletRequest, {jsonType: CloseWalletRequestJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 22);
+
+/**
+ * @generated from message saldo.transaction.v1.ExportStatementRequest
+ */
+export type ExportStatementRequest = Message<"saldo.transaction.v1.ExportStatementRequest"> & {
+  /**
+   * @generated from field: string wallet_id = 1;
+   */
+  walletId: string;
+
+  /**
+   * Inclusive; unset: the wallet's first entry.
+   *
+   * @generated from field: google.protobuf.Timestamp from = 2;
+   */
+  from?: Timestamp | undefined;
+
+  /**
+   * Exclusive; unset: now.
+   *
+   * @generated from field: google.protobuf.Timestamp to = 3;
+   */
+  to?: Timestamp | undefined;
+};
+
+/**
+ * @generated from message saldo.transaction.v1.ExportStatementRequest
+ */
+export type ExportStatementRequestJson = {
+  /**
+   * @generated from field: string wallet_id = 1;
+   */
+  walletId?: string;
+
+  /**
+   * Inclusive; unset: the wallet's first entry.
+   *
+   * @generated from field: google.protobuf.Timestamp from = 2;
+   */
+  from?: TimestampJson;
+
+  /**
+   * Exclusive; unset: now.
+   *
+   * @generated from field: google.protobuf.Timestamp to = 3;
+   */
+  to?: TimestampJson;
+};
+
+/**
+ * Describes the message saldo.transaction.v1.ExportStatementRequest.
+ * Use `create(ExportStatementRequestSchema)` to create a new message.
+ */
+export const ExportStatementRequestSchema: GenMessage<ExportStatementRequest, {jsonType: ExportStatementRequestJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 23);
+
+/**
+ * @generated from message saldo.transaction.v1.StatementLine
+ */
+export type StatementLine = Message<"saldo.transaction.v1.StatementLine"> & {
+  /**
+   * @generated from field: string entry_id = 1;
+   */
+  entryId: string;
+
+  /**
+   * @generated from field: string transaction_id = 2;
+   */
+  transactionId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 3;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * The business action (TOP_UP, USAGE, TRANSFER, CAPTURE, REVERSAL, ...).
+   *
+   * @generated from field: string action = 4;
+   */
+  action: string;
+
+  /**
+   * Signed minor units: credits positive, debits negative.
+   *
+   * @generated from field: string amount = 5;
+   */
+  amount: string;
+
+  /**
+   * The posted balance right after this line.
+   *
+   * @generated from field: string balance = 6;
+   */
+  balance: string;
+};
+
+/**
+ * @generated from message saldo.transaction.v1.StatementLine
+ */
+export type StatementLineJson = {
+  /**
+   * @generated from field: string entry_id = 1;
+   */
+  entryId?: string;
+
+  /**
+   * @generated from field: string transaction_id = 2;
+   */
+  transactionId?: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 3;
+   */
+  createdAt?: TimestampJson;
+
+  /**
+   * The business action (TOP_UP, USAGE, TRANSFER, CAPTURE, REVERSAL, ...).
+   *
+   * @generated from field: string action = 4;
+   */
+  action?: string;
+
+  /**
+   * Signed minor units: credits positive, debits negative.
+   *
+   * @generated from field: string amount = 5;
+   */
+  amount?: string;
+
+  /**
+   * The posted balance right after this line.
+   *
+   * @generated from field: string balance = 6;
+   */
+  balance?: string;
+};
+
+/**
+ * Describes the message saldo.transaction.v1.StatementLine.
+ * Use `create(StatementLineSchema)` to create a new message.
+ */
+export const StatementLineSchema: GenMessage<StatementLine, {jsonType: StatementLineJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 24);
+
+/**
+ * @generated from message saldo.transaction.v1.Statement
+ */
+export type Statement = Message<"saldo.transaction.v1.Statement"> & {
+  /**
+   * @generated from field: string wallet_id = 1;
+   */
+  walletId: string;
+
+  /**
+   * @generated from field: string currency = 2;
+   */
+  currency: string;
+
+  /**
+   * @generated from field: uint32 currency_scale = 3;
+   */
+  currencyScale: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp from = 4;
+   */
+  from?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp to = 5;
+   */
+  to?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string opening_balance = 6;
+   */
+  openingBalance: string;
+
+  /**
+   * @generated from field: string closing_balance = 7;
+   */
+  closingBalance: string;
+
+  /**
+   * @generated from field: repeated saldo.transaction.v1.StatementLine lines = 8;
+   */
+  lines: StatementLine[];
+};
+
+/**
+ * @generated from message saldo.transaction.v1.Statement
+ */
+export type StatementJson = {
+  /**
+   * @generated from field: string wallet_id = 1;
+   */
+  walletId?: string;
+
+  /**
+   * @generated from field: string currency = 2;
+   */
+  currency?: string;
+
+  /**
+   * @generated from field: uint32 currency_scale = 3;
+   */
+  currencyScale?: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp from = 4;
+   */
+  from?: TimestampJson;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp to = 5;
+   */
+  to?: TimestampJson;
+
+  /**
+   * @generated from field: string opening_balance = 6;
+   */
+  openingBalance?: string;
+
+  /**
+   * @generated from field: string closing_balance = 7;
+   */
+  closingBalance?: string;
+
+  /**
+   * @generated from field: repeated saldo.transaction.v1.StatementLine lines = 8;
+   */
+  lines?: StatementLineJson[];
+};
+
+/**
+ * Describes the message saldo.transaction.v1.Statement.
+ * Use `create(StatementSchema)` to create a new message.
+ */
+export const StatementSchema: GenMessage<Statement, {jsonType: StatementJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 25);
+
+/**
  * One action of a SubmitBatch: exactly one of the write requests, as the unary method takes it.
  *
  * @generated from message saldo.transaction.v1.BatchAction
@@ -1712,7 +2383,7 @@ export type BatchActionJson = {
  * Use `create(BatchActionSchema)` to create a new message.
  */
 export const BatchActionSchema: GenMessage<BatchAction, {jsonType: BatchActionJson}> = /*@__PURE__*/
-  messageDesc(file_saldo_transaction_v1_transaction, 17);
+  messageDesc(file_saldo_transaction_v1_transaction, 26);
 
 /**
  * @generated from message saldo.transaction.v1.SubmitBatchRequest
@@ -1745,7 +2416,7 @@ export type SubmitBatchRequestJson = {
  * Use `create(SubmitBatchRequestSchema)` to create a new message.
  */
 export const SubmitBatchRequestSchema: GenMessage<SubmitBatchRequest, {jsonType: SubmitBatchRequestJson}> = /*@__PURE__*/
-  messageDesc(file_saldo_transaction_v1_transaction, 18);
+  messageDesc(file_saldo_transaction_v1_transaction, 27);
 
 /**
  * Why one action was not done: what a unary call's error carries (and the Pub/Sub results).
@@ -1834,7 +2505,7 @@ export type BatchErrorJson = {
  * Use `create(BatchErrorSchema)` to create a new message.
  */
 export const BatchErrorSchema: GenMessage<BatchError, {jsonType: BatchErrorJson}> = /*@__PURE__*/
-  messageDesc(file_saldo_transaction_v1_transaction, 19);
+  messageDesc(file_saldo_transaction_v1_transaction, 28);
 
 /**
  * @generated from message saldo.transaction.v1.BatchOutcome
@@ -1882,7 +2553,7 @@ export type BatchOutcomeJson = {
  * Use `create(BatchOutcomeSchema)` to create a new message.
  */
 export const BatchOutcomeSchema: GenMessage<BatchOutcome, {jsonType: BatchOutcomeJson}> = /*@__PURE__*/
-  messageDesc(file_saldo_transaction_v1_transaction, 20);
+  messageDesc(file_saldo_transaction_v1_transaction, 29);
 
 /**
  * @generated from message saldo.transaction.v1.SubmitBatchResponse
@@ -1913,7 +2584,7 @@ export type SubmitBatchResponseJson = {
  * Use `create(SubmitBatchResponseSchema)` to create a new message.
  */
 export const SubmitBatchResponseSchema: GenMessage<SubmitBatchResponse, {jsonType: SubmitBatchResponseJson}> = /*@__PURE__*/
-  messageDesc(file_saldo_transaction_v1_transaction, 21);
+  messageDesc(file_saldo_transaction_v1_transaction, 30);
 
 /**
  * A credit grant: part of a wallet's balance with its own terms (docs/grants.md). Amounts in minor units.
@@ -2094,7 +2765,7 @@ export type GrantJson = {
  * Use `create(GrantSchema)` to create a new message.
  */
 export const GrantSchema: GenMessage<Grant, {jsonType: GrantJson}> = /*@__PURE__*/
-  messageDesc(file_saldo_transaction_v1_transaction, 22);
+  messageDesc(file_saldo_transaction_v1_transaction, 31);
 
 /**
  * @generated from message saldo.transaction.v1.GrantSummary
@@ -2173,7 +2844,7 @@ export type GrantSummaryJson = {
  * Use `create(GrantSummarySchema)` to create a new message.
  */
 export const GrantSummarySchema: GenMessage<GrantSummary, {jsonType: GrantSummaryJson}> = /*@__PURE__*/
-  messageDesc(file_saldo_transaction_v1_transaction, 23);
+  messageDesc(file_saldo_transaction_v1_transaction, 32);
 
 /**
  * @generated from message saldo.transaction.v1.GrantCreditRequest
@@ -2300,7 +2971,7 @@ export type GrantCreditRequestJson = {
  * Use `create(GrantCreditRequestSchema)` to create a new message.
  */
 export const GrantCreditRequestSchema: GenMessage<GrantCreditRequest, {jsonType: GrantCreditRequestJson}> = /*@__PURE__*/
-  messageDesc(file_saldo_transaction_v1_transaction, 24);
+  messageDesc(file_saldo_transaction_v1_transaction, 33);
 
 /**
  * @generated from message saldo.transaction.v1.ListGrantsRequest
@@ -2341,7 +3012,7 @@ export type ListGrantsRequestJson = {
  * Use `create(ListGrantsRequestSchema)` to create a new message.
  */
 export const ListGrantsRequestSchema: GenMessage<ListGrantsRequest, {jsonType: ListGrantsRequestJson}> = /*@__PURE__*/
-  messageDesc(file_saldo_transaction_v1_transaction, 25);
+  messageDesc(file_saldo_transaction_v1_transaction, 34);
 
 /**
  * @generated from message saldo.transaction.v1.ListGrantsResponse
@@ -2372,7 +3043,7 @@ export type ListGrantsResponseJson = {
  * Use `create(ListGrantsResponseSchema)` to create a new message.
  */
 export const ListGrantsResponseSchema: GenMessage<ListGrantsResponse, {jsonType: ListGrantsResponseJson}> = /*@__PURE__*/
-  messageDesc(file_saldo_transaction_v1_transaction, 26);
+  messageDesc(file_saldo_transaction_v1_transaction, 35);
 
 /**
  * The ERP document a top-up comes from (docs/erp-sync.md, "Shadow balance").
@@ -2628,6 +3299,46 @@ export const LimitPeriodSchema: GenEnum<LimitPeriod, LimitPeriodJson> = /*@__PUR
   enumDesc(file_saldo_transaction_v1_transaction, 5);
 
 /**
+ * @generated from enum saldo.transaction.v1.WalletStatus
+ */
+export enum WalletStatus {
+  /**
+   * @generated from enum value: WALLET_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: WALLET_STATUS_ACTIVE = 1;
+   */
+  ACTIVE = 1,
+
+  /**
+   * Refuses debits, receives credits.
+   *
+   * @generated from enum value: WALLET_STATUS_FROZEN = 2;
+   */
+  FROZEN = 2,
+
+  /**
+   * Refuses every write; final.
+   *
+   * @generated from enum value: WALLET_STATUS_CLOSED = 3;
+   */
+  CLOSED = 3,
+}
+
+/**
+ * @generated from enum saldo.transaction.v1.WalletStatus
+ */
+export type WalletStatusJson = "WALLET_STATUS_UNSPECIFIED" | "WALLET_STATUS_ACTIVE" | "WALLET_STATUS_FROZEN" | "WALLET_STATUS_CLOSED";
+
+/**
+ * Describes the enum saldo.transaction.v1.WalletStatus.
+ */
+export const WalletStatusSchema: GenEnum<WalletStatus, WalletStatusJson> = /*@__PURE__*/
+  enumDesc(file_saldo_transaction_v1_transaction, 6);
+
+/**
  * @generated from service saldo.transaction.v1.TransactionService
  */
 export const TransactionService: GenService<{
@@ -2754,6 +3465,71 @@ export const TransactionService: GenService<{
     methodKind: "unary";
     input: typeof ResolveErpDocumentRequestSchema;
     output: typeof ErpDocumentSchema;
+  },
+  /**
+   * --- Wallet lifecycle (issue 12) ---
+   * Wallets of the tenant by owner id, external reference and/or parent (at least one), oldest
+   * first, with cursor paging.
+   *
+   * @generated from rpc saldo.transaction.v1.TransactionService.FindWallets
+   */
+  findWallets: {
+    methodKind: "unary";
+    input: typeof FindWalletsRequestSchema;
+    output: typeof FindWalletsResponseSchema;
+  },
+  /**
+   * Changes a wallet's settings (member spend limit and period, metadata, external reference);
+   * audited, idempotent by key.
+   *
+   * @generated from rpc saldo.transaction.v1.TransactionService.UpdateWallet
+   */
+  updateWallet: {
+    methodKind: "unary";
+    input: typeof UpdateWalletRequestSchema;
+    output: typeof WalletSchema;
+  },
+  /**
+   * A frozen wallet refuses debits (usage, holds, captures, outgoing transfers) with
+   * FAILED_PRECONDITION (reason WALLET_FROZEN) and still receives credits; freezing an organisation
+   * freezes its members' spending. Idempotent by key; audited.
+   *
+   * @generated from rpc saldo.transaction.v1.TransactionService.FreezeWallet
+   */
+  freezeWallet: {
+    methodKind: "unary";
+    input: typeof FreezeWalletRequestSchema;
+    output: typeof WalletSchema;
+  },
+  /**
+   * @generated from rpc saldo.transaction.v1.TransactionService.UnfreezeWallet
+   */
+  unfreezeWallet: {
+    methodKind: "unary";
+    input: typeof UnfreezeWalletRequestSchema;
+    output: typeof WalletSchema;
+  },
+  /**
+   * Closes a wallet for good: only at zero posted balance, no pending hold and no open child
+   * wallet; afterwards every write naming it is refused (reason WALLET_CLOSED). Reads still work.
+   *
+   * @generated from rpc saldo.transaction.v1.TransactionService.CloseWallet
+   */
+  closeWallet: {
+    methodKind: "unary";
+    input: typeof CloseWalletRequestSchema;
+    output: typeof WalletSchema;
+  },
+  /**
+   * The wallet's posted entries in [from, to) with the opening and closing balance and a running
+   * balance per line (the account's own, for a member its organisation's).
+   *
+   * @generated from rpc saldo.transaction.v1.TransactionService.ExportStatement
+   */
+  exportStatement: {
+    methodKind: "unary";
+    input: typeof ExportStatementRequestSchema;
+    output: typeof StatementSchema;
   },
   /**
    * Up to 1,000 write actions in one call (top-ups, usage, transfers, reserves, captures, voids),

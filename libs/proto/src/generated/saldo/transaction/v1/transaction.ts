@@ -82,6 +82,16 @@ export enum LimitPeriod {
   UNRECOGNIZED = "UNRECOGNIZED",
 }
 
+export enum WalletStatus {
+  WALLET_STATUS_UNSPECIFIED = "WALLET_STATUS_UNSPECIFIED",
+  WALLET_STATUS_ACTIVE = "WALLET_STATUS_ACTIVE",
+  /** WALLET_STATUS_FROZEN - Refuses debits, receives credits. */
+  WALLET_STATUS_FROZEN = "WALLET_STATUS_FROZEN",
+  /** WALLET_STATUS_CLOSED - Refuses every write; final. */
+  WALLET_STATUS_CLOSED = "WALLET_STATUS_CLOSED",
+  UNRECOGNIZED = "UNRECOGNIZED",
+}
+
 export interface Wallet {
   walletId: string;
   ownerType: WalletOwnerType;
@@ -117,6 +127,10 @@ export interface Wallet {
    */
   confirmedBalance: string;
   shadowBalance: string;
+  /** Wallet lifecycle (issue 12). */
+  status: WalletStatus;
+  /** The tenant's own reference of this wallet (e.g. its account number); FindWallets finds it. */
+  externalReference: string;
   /** The wallet holds credit grants (OpenWalletRequest.credit_grants); a member shows its organisation's. */
   creditGrants: boolean;
   /** Wallets with credit grants: totals per category and the next expiry. */
@@ -199,6 +213,8 @@ export interface OpenWalletRequest {
   /** Members only: the most the member may spend per period; empty: no limit. */
   spendLimit: string;
   limitPeriod: LimitPeriod;
+  /** The tenant's own reference of this wallet, 1 to 128 characters (optional). */
+  externalReference: string;
   /**
    * Credit grants (docs/grants.md): every credit enters as a grant (paid, promotional, with
    * validity, priority and products) and every debit draws from grants in a defined order. Not for
@@ -342,6 +358,98 @@ export interface ErpDocument {
   reversalTransactionId: string;
   createdAt: Timestamp | undefined;
   resolvedAt: Timestamp | undefined;
+}
+
+export interface FindWalletsRequest {
+  ownerId: string;
+  externalReference: string;
+  parentWalletId: string;
+  /** 1..200, default 50. */
+  pageSize: number;
+  pageToken: string;
+}
+
+export interface FindWalletsResponse {
+  wallets: Wallet[];
+  /** Empty on the last page. */
+  nextPageToken: string;
+}
+
+export interface UpdateWalletRequest {
+  idempotencyKey: string;
+  walletId: string;
+  /** Members only: the new spend limit per period (minor units); empty: unchanged. */
+  spendLimit: string;
+  /** Members only: remove the spend limit. */
+  clearSpendLimit: boolean;
+  /** Members only; unspecified: unchanged. */
+  limitPeriod: LimitPeriod;
+  /** Entries to set (merged into the wallet's metadata). */
+  metadata: { [key: string]: string };
+  /** Metadata keys to remove. */
+  removeMetadataKeys: string[];
+  /** Empty: unchanged. */
+  externalReference: string;
+  /** Why (kept in the audit trail). */
+  reason: string;
+}
+
+export interface UpdateWalletRequest_MetadataEntry {
+  key: string;
+  value: string;
+}
+
+export interface FreezeWalletRequest {
+  idempotencyKey: string;
+  walletId: string;
+  reason: string;
+}
+
+export interface UnfreezeWalletRequest {
+  idempotencyKey: string;
+  walletId: string;
+  reason: string;
+}
+
+export interface CloseWalletRequest {
+  idempotencyKey: string;
+  walletId: string;
+  reason: string;
+}
+
+export interface ExportStatementRequest {
+  walletId: string;
+  /** Inclusive; unset: the wallet's first entry. */
+  from:
+    | Timestamp
+    | undefined;
+  /** Exclusive; unset: now. */
+  to: Timestamp | undefined;
+}
+
+export interface StatementLine {
+  entryId: string;
+  transactionId: string;
+  createdAt:
+    | Timestamp
+    | undefined;
+  /** The business action (TOP_UP, USAGE, TRANSFER, CAPTURE, REVERSAL, ...). */
+  action: string;
+  /** Signed minor units: credits positive, debits negative. */
+  amount: string;
+  /** The posted balance right after this line. */
+  balance: string;
+}
+
+export interface Statement {
+  walletId: string;
+  currency: string;
+  currencyScale: number;
+  from: Timestamp | undefined;
+  to: Timestamp | undefined;
+  openingBalance: string;
+  closingBalance: string;
+  lines: StatementLine[];
 }
 
 /** One action of a SubmitBatch: exactly one of the write requests, as the unary method takes it. */
@@ -529,6 +637,45 @@ export interface TransactionServiceClient {
   resolveErpDocument(request: ResolveErpDocumentRequest, metadata?: Metadata): Observable<ErpDocument>;
 
   /**
+   * --- Wallet lifecycle (issue 12) ---
+   * Wallets of the tenant by owner id, external reference and/or parent (at least one), oldest
+   * first, with cursor paging.
+   */
+
+  findWallets(request: FindWalletsRequest, metadata?: Metadata): Observable<FindWalletsResponse>;
+
+  /**
+   * Changes a wallet's settings (member spend limit and period, metadata, external reference);
+   * audited, idempotent by key.
+   */
+
+  updateWallet(request: UpdateWalletRequest, metadata?: Metadata): Observable<Wallet>;
+
+  /**
+   * A frozen wallet refuses debits (usage, holds, captures, outgoing transfers) with
+   * FAILED_PRECONDITION (reason WALLET_FROZEN) and still receives credits; freezing an organisation
+   * freezes its members' spending. Idempotent by key; audited.
+   */
+
+  freezeWallet(request: FreezeWalletRequest, metadata?: Metadata): Observable<Wallet>;
+
+  unfreezeWallet(request: UnfreezeWalletRequest, metadata?: Metadata): Observable<Wallet>;
+
+  /**
+   * Closes a wallet for good: only at zero posted balance, no pending hold and no open child
+   * wallet; afterwards every write naming it is refused (reason WALLET_CLOSED). Reads still work.
+   */
+
+  closeWallet(request: CloseWalletRequest, metadata?: Metadata): Observable<Wallet>;
+
+  /**
+   * The wallet's posted entries in [from, to) with the opening and closing balance and a running
+   * balance per line (the account's own, for a member its organisation's).
+   */
+
+  exportStatement(request: ExportStatementRequest, metadata?: Metadata): Observable<Statement>;
+
+  /**
    * Up to 1,000 write actions in one call (top-ups, usage, transfers, reserves, captures, voids),
    * each with its own idempotency key and its own outcome: outcomes[i] answers actions[i], and
    * partial success is normal. Use it whenever a caller has several actions at hand (imports,
@@ -628,6 +775,51 @@ export interface TransactionServiceController {
   ): Promise<ErpDocument> | Observable<ErpDocument> | ErpDocument;
 
   /**
+   * --- Wallet lifecycle (issue 12) ---
+   * Wallets of the tenant by owner id, external reference and/or parent (at least one), oldest
+   * first, with cursor paging.
+   */
+
+  findWallets(
+    request: FindWalletsRequest,
+    metadata?: Metadata,
+  ): Promise<FindWalletsResponse> | Observable<FindWalletsResponse> | FindWalletsResponse;
+
+  /**
+   * Changes a wallet's settings (member spend limit and period, metadata, external reference);
+   * audited, idempotent by key.
+   */
+
+  updateWallet(request: UpdateWalletRequest, metadata?: Metadata): Promise<Wallet> | Observable<Wallet> | Wallet;
+
+  /**
+   * A frozen wallet refuses debits (usage, holds, captures, outgoing transfers) with
+   * FAILED_PRECONDITION (reason WALLET_FROZEN) and still receives credits; freezing an organisation
+   * freezes its members' spending. Idempotent by key; audited.
+   */
+
+  freezeWallet(request: FreezeWalletRequest, metadata?: Metadata): Promise<Wallet> | Observable<Wallet> | Wallet;
+
+  unfreezeWallet(request: UnfreezeWalletRequest, metadata?: Metadata): Promise<Wallet> | Observable<Wallet> | Wallet;
+
+  /**
+   * Closes a wallet for good: only at zero posted balance, no pending hold and no open child
+   * wallet; afterwards every write naming it is refused (reason WALLET_CLOSED). Reads still work.
+   */
+
+  closeWallet(request: CloseWalletRequest, metadata?: Metadata): Promise<Wallet> | Observable<Wallet> | Wallet;
+
+  /**
+   * The wallet's posted entries in [from, to) with the opening and closing balance and a running
+   * balance per line (the account's own, for a member its organisation's).
+   */
+
+  exportStatement(
+    request: ExportStatementRequest,
+    metadata?: Metadata,
+  ): Promise<Statement> | Observable<Statement> | Statement;
+
+  /**
    * Up to 1,000 write actions in one call (top-ups, usage, transfers, reserves, captures, voids),
    * each with its own idempotency key and its own outcome: outcomes[i] answers actions[i], and
    * partial success is normal. Use it whenever a caller has several actions at hand (imports,
@@ -674,6 +866,12 @@ export function TransactionServiceControllerMethods() {
       "listTransactions",
       "listChildWallets",
       "resolveErpDocument",
+      "findWallets",
+      "updateWallet",
+      "freezeWallet",
+      "unfreezeWallet",
+      "closeWallet",
+      "exportStatement",
       "submitBatch",
       "grantCredit",
       "listGrants",
