@@ -638,22 +638,25 @@ async function drive(seconds, clients, work, { ratePerS } = {}) {
   let errors = 0;
   let firstError;
   let sequence = 0;
+  let warmupActions = 0;
   let done = 0;
-  let actions = 0;
   const warmupEnd = Date.now() + 1_000;
   const end = warmupEnd + seconds * 1000;
-  let measuredStart;
+  let lastDone = warmupEnd;
   const once = async (worker) => {
     const started = performance.now();
+    const startedAt = Date.now();
     try {
       const count = await work(`${process.pid}-${sequence++}`, worker);
-      actions += count;
-      const now = Date.now();
-      if (now >= warmupEnd && now <= end) {
-        measuredStart ??= now;
-        latencies.push(performance.now() - started);
-        done += count;
+      if (startedAt < warmupEnd) {
+        warmupActions += count;
+        return;
       }
+      // Every call started in the window counts, also one that ends after it (a batch of 1,000
+      // can take seconds): throughput = actions / (last completion - window start).
+      latencies.push(performance.now() - started);
+      done += count;
+      lastDone = Math.max(lastDone, Date.now());
     } catch (error) {
       errors += 1;
       firstError ??= `${error.code ?? ''} ${error.details ?? error.message}`.slice(0, 200);
@@ -677,12 +680,12 @@ async function drive(seconds, clients, work, { ratePerS } = {}) {
       }),
     );
   }
-  const elapsedS = (Math.min(Date.now(), end) - (measuredStart ?? warmupEnd)) / 1000;
+  const elapsedS = (lastDone - warmupEnd) / 1000;
   latencies.sort((a, b) => a - b);
   const pick = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
   return {
     ok: done,
-    actions,
+    actions: done + warmupActions,
     tps: done / Math.max(elapsedS, 0.001),
     p50: pick(0.5),
     p99: pick(0.99),

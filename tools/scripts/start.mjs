@@ -85,6 +85,7 @@ const MIGRATIONS = [
   { app: 'wallet-ledger', script: dist('wallet-ledger', 'cli.js') },
   { app: 'transaction-aggregator', script: dist('transaction-aggregator', 'cli.js') },
   { app: 'erp-sync', script: dist('erp-sync', 'cli.js') },
+  { app: 'migrator', script: dist('migrator', 'cli.js') },
   { app: 'console', script: dist('console', 'cli.js') },
 ];
 

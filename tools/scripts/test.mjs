@@ -47,6 +47,7 @@ const MIGRATIONS = [
     args: ['migrate'],
   },
   { app: 'erp-sync', script: 'dist/out-tsc/apps/erp-sync/src/cli.js', args: ['migrate'] },
+  { app: 'migrator', script: 'dist/out-tsc/apps/migrator/src/cli.js', args: ['migrate'] },
   { app: 'console', script: 'dist/out-tsc/apps/console/src/cli.js', args: ['migrate'] },
 ];
 

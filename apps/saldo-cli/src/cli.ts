@@ -7,6 +7,7 @@ import { parseArgs, UsageError } from './args';
 import { eventCommands } from './commands/events';
 import { hubCommands } from './commands/hub';
 import { moneyCommands, type Command } from './commands/money';
+import { MIGRATE_SUMMARY, runMigrate } from './commands/migrate';
 import { MissingTool, operatorCommands } from './commands/operator';
 import { createContext } from './context';
 import { toJson } from './format';
@@ -33,6 +34,7 @@ function help(): string {
 
 commands:
 ${lines.join('\n')}
+  ${'migrate <step>'.padEnd(width)}  ${MIGRATE_SUMMARY}
 
 every command:
   --json               machine-readable output on stdout (events tail: one JSON event per line)
@@ -61,6 +63,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(help());
     return argv.length === 0 ? 2 : 0;
   }
+  if (argv[0] === 'migrate') return runMigrate(argv.slice(1)); // the migrator parses its own options
   const resolved = resolve(argv);
   if (!resolved) {
     const group = argv[0] && GROUPS.has(argv[0]) ? argv[0] : undefined;

@@ -13,6 +13,7 @@ import { LedgerClient } from './ledger/ledger-client';
 import { BalanceActionsConsumer } from './pubsub/balance-actions.consumer';
 import { AggregatorRepository } from './wallets/aggregator.repository';
 import { AggregatorService } from './wallets/aggregator.service';
+import { MigrationGuard } from './wallets/migration-guard';
 
 const LOGGER = Symbol('LOGGER');
 const DATA_SOURCE = Symbol('DATA_SOURCE');
@@ -66,7 +67,7 @@ export class AggregatorModule implements OnApplicationBootstrap, OnApplicationSh
         {
           provide: AggregatorService,
           inject: [DATA_SOURCE, LedgerClient, AggregatorCaches],
-          useFactory: (db: DataSource, ledger: LedgerClient, caches: AggregatorCaches) =>
+          useFactory: async (db: DataSource, ledger: LedgerClient, caches: AggregatorCaches) =>
             new AggregatorService(
               new AggregatorRepository(db),
               ledger.api,
@@ -80,6 +81,7 @@ export class AggregatorModule implements OnApplicationBootstrap, OnApplicationSh
                 config.AGGREGATOR_MAX_AMOUNT_PER_ACTION,
                 config.AGGREGATOR_MAX_AMOUNT_BY_ASSET,
               ),
+              await startedGuard(db),
             ),
         },
         {
@@ -111,4 +113,11 @@ export class AggregatorModule implements OnApplicationBootstrap, OnApplicationSh
     await this.caches.close();
     await this.db.destroy();
   }
+}
+
+/** The migration write guard, loaded before the service takes its first call. */
+async function startedGuard(db: DataSource): Promise<MigrationGuard> {
+  const guard = new MigrationGuard(db);
+  await guard.start();
+  return guard;
 }

@@ -52,13 +52,14 @@ export interface Stack {
  */
 export async function startLedger(
   databaseUrl: string,
-  options: { at?: string; env?: Record<string, string> } = {},
+  options: { at?: string; env?: Record<string, string>; startTimeoutMs?: number } = {},
 ): Promise<{ process: ServiceProcess; target: string }> {
   const target = options.at ?? `127.0.0.1:${await freePort()}`;
   const process_ = await startServiceProcess({
     name: 'wallet-ledger',
     script: LEDGER_SCRIPT,
     healthTarget: target,
+    startTimeoutMs: options.startTimeoutMs,
     env: {
       LEDGER_GRPC_URL: target,
       DATABASE_URL: databaseUrl,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { LedgerEventBody, WalletStateBody } from './ledger-event';
+import { MIGRATION_ACTIONS, migrationAccountingOf } from './migration-journal';
 import type { TenantAccounting, TenantsConfig } from './tenant-config';
 
 /**
@@ -141,6 +142,7 @@ function accountingOf(event: LedgerEventBody, tenant: TenantAccounting): Transac
   if (!currencyId)
     throw new MappingError(`asset ${tx.assetCode} has no NetSuite currency in the tenant's configuration`);
   const action = event.businessAction?.action || tx.action;
+  if (MIGRATION_ACTIONS.has(action)) return migrationAccountingOf(event, tenant, currencyId);
   const productCode = event.businessAction?.productCode || tx.references['product_code'] || '';
   const isUsage = USAGE_ACTIONS.has(action) && tx.kind !== 'TRANSACTION_KIND_REVERSAL';
   const item = isUsage || productCode ? itemOf(tenant, productCode, isUsage) : null;

@@ -6,6 +6,7 @@ import { ErpDocumentWriteOff1767484800000 } from './migrations/1767484800000-erp
 import { CacheNotifications1767700000010 } from './migrations/1767700000010-cache-notifications';
 import { WalletLifecycle1767700000030 } from './migrations/1767700000030-wallet-lifecycle';
 import { CreditGrants1767700000040 } from './migrations/1767700000040-credit-grants';
+import { TenantMigrations1767700000050 } from './migrations/1767700000050-tenant-migrations';
 
 /** Every migration of the aggregator, in order. Append only. */
 export const AGGREGATOR_MIGRATIONS = [
@@ -15,6 +16,7 @@ export const AGGREGATOR_MIGRATIONS = [
   CacheNotifications1767700000010,
   WalletLifecycle1767700000030,
   CreditGrants1767700000040,
+  TenantMigrations1767700000050,
 ];
 
 export const AGGREGATOR_MIGRATION_LOCK = 'saldo:transaction-aggregator:migrations';

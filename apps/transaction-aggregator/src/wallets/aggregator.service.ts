@@ -20,6 +20,7 @@ import { exportStatement } from './use-cases/export-statement';
 import { findWallets } from './use-cases/find-wallets';
 import { freezeWallet, unfreezeWallet } from './use-cases/freeze-wallet';
 import { updateWallet } from './use-cases/update-wallet';
+import type { MigrationGuard } from './migration-guard';
 import { WalletContext, type BatchingOptions } from './wallet-context';
 
 /**
@@ -36,8 +37,9 @@ export class AggregatorService {
     caches?: AggregatorCaches,
     batching?: BatchingOptions,
     limits?: AmountLimits,
+    migrations?: MigrationGuard,
   ) {
-    this.context = new WalletContext(repository, ledger, caches, batching, limits);
+    this.context = new WalletContext(repository, ledger, caches, batching, limits, migrations);
   }
 
   openWallet(tenant: TenantId, request: transactionV1.OpenWalletRequest): Promise<transactionV1.Wallet> {

@@ -11,6 +11,7 @@ import type {
   SpendClaim,
   WalletRow,
 } from './aggregator.repository';
+import { MigrationGuard, tenantOfCommand } from './migration-guard';
 import { toPublicTransaction, type PostingReferences } from './transaction-view';
 import type { LeanPlan, WritePlan } from './write-plan';
 
@@ -51,6 +52,8 @@ export class WalletContext {
     batching: BatchingOptions = DEFAULT_BATCHING,
     /** Per-action maximum amounts per asset (issue 11 #5), checked before anything is claimed or posted. */
     readonly limits: AmountLimits = AmountLimits.DEFAULT,
+    /** Refuses writes of a tenant being migrated from a legacy system (apps/migrator). */
+    private readonly migrations?: MigrationGuard,
   ) {
     this.batcher = new LedgerBatcher(ledger, {
       ...batching,
@@ -75,8 +78,16 @@ export class WalletContext {
     return plan.mode === 'lean' ? this.executeLean(plan) : plan.run();
   }
 
+  /** A migrating tenant's wallets take no writes (checked in process, synchronously). */
+  private migrationRefusal(command: ledgerV1.BatchCommand): LedgerError | undefined {
+    const tenant = tenantOfCommand(command);
+    return tenant === undefined ? undefined : this.migrations?.refusal(tenant);
+  }
+
   /** Joins the ledger queue now (callers rely on that to keep a batch's order). */
   executeLean(plan: LeanPlan): Promise<transactionV1.Transaction> {
+    const refused = this.migrationRefusal(plan.command);
+    if (refused) return Promise.reject(refused);
     return this.batcher
       .submit({ command: plan.command, journal: plan.journal })
       .then((transaction) => toPublicTransaction(transaction, transaction.replayed));
@@ -89,6 +100,8 @@ export class WalletContext {
 
   /** One ledger write through the group commit. */
   write(command: ledgerV1.BatchCommand): Promise<ledgerV1.Transaction> {
+    const refused = this.migrationRefusal(command);
+    if (refused) return Promise.reject(refused);
     return this.batcher.submit({ command });
   }
 
@@ -144,6 +157,7 @@ export class WalletContext {
     claim: OperationClaim,
     call: () => Promise<ledgerV1.Transaction>,
   ): Promise<transactionV1.Transaction> {
+    this.migrations?.assertWritable(tenant); // a migrating tenant's wallets: reads only
     const claimed = await this.repository.claim(tenant, claim);
     if (claimed.kind === 'replay') {
       const original = await this.ledger.getTransaction({

@@ -7,6 +7,7 @@ import { ShadowCredits1767225600003 } from './migrations/1767225600003-shadow-cr
 import { SetBasedPosting1767225600010 } from './migrations/1767225600010-set-based-posting';
 import { BalancedCheckProbe1767225600011 } from './migrations/1767225600011-balanced-check-probe';
 import { CreditGrants1767225600040 } from './migrations/1767225600040-credit-grants';
+import { BulkWalletAccounts1767225600050 } from './migrations/1767225600050-bulk-wallet-accounts';
 
 /** Every migration of the ledger, in order. Append only. */
 export const LEDGER_MIGRATIONS = [
@@ -17,6 +18,7 @@ export const LEDGER_MIGRATIONS = [
   SetBasedPosting1767225600010,
   BalancedCheckProbe1767225600011,
   CreditGrants1767225600040,
+  BulkWalletAccounts1767225600050,
 ];
 
 export const LEDGER_MIGRATION_LOCK = 'saldo:wallet-ledger:migrations';

@@ -20,5 +20,6 @@ export {
   requireStorableText,
   printableFieldName,
 } from './input';
+export { CURRENCY_SCALES } from './currencies';
 export { allocateGrants, isGrantApplicable, GRANT_CATEGORIES, DEFAULT_GRANT_PRIORITY } from './grants';
 export type { GrantTerms, GrantAllocation, GrantCategory } from './grants';
