@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// `saldo` / `npx saldo`: runs the operator CLI (apps/saldo-cli), building the workspace first when
+// `saldo` / `npx saldo`: runs the operator CLI (apps/saldo-cli) in this process, building the workspace first when
 // the compiled code is missing or older than the sources (like tools/scripts/run-app-cli.mjs).
 // SALDO_CLI_BUILD=0 skips the check (images, scripts that built already).
 'use strict';
-const { execFileSync, spawnSync } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const { existsSync, readdirSync, statSync } = require('node:fs');
 const path = require('node:path');
 
@@ -45,6 +45,5 @@ if (process.env.SALDO_CLI_BUILD !== '0' && stale()) {
   }
 }
 
-const result = spawnSync(process.execPath, [main, ...process.argv.slice(2)], { stdio: 'inherit' });
-if (result.signal) process.kill(process.pid, result.signal);
-process.exit(result.status ?? 1);
+// One Node process: the CLI runs in this one (it reads process.argv.slice(2), as when spawned).
+require(main);
