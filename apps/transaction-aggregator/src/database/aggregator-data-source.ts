@@ -6,6 +6,7 @@ import { ErpDocumentWriteOff1767484800000 } from './migrations/1767484800000-erp
 import { CacheNotifications1767700000010 } from './migrations/1767700000010-cache-notifications';
 import { ApiKeyScopes1767700000020 } from './migrations/1767700000020-api-key-scopes';
 import { WalletLifecycle1767700000030 } from './migrations/1767700000030-wallet-lifecycle';
+import { CreditGrants1767700000040 } from './migrations/1767700000040-credit-grants';
 import { TenantMigrations1767700000050 } from './migrations/1767700000050-tenant-migrations';
 
 /** Every migration of the aggregator, in order. Append only. */
@@ -16,6 +17,7 @@ export const AGGREGATOR_MIGRATIONS = [
   CacheNotifications1767700000010,
   ApiKeyScopes1767700000020,
   WalletLifecycle1767700000030,
+  CreditGrants1767700000040,
   TenantMigrations1767700000050,
 ];
 

@@ -61,6 +61,12 @@ export class TransactionGrpcController implements transactionV1.TransactionServi
   submitBatch(request: transactionV1.SubmitBatchRequest, metadata?: Metadata) {
     return this.as(metadata, (tenant) => this.service.submitBatch(tenant, request));
   }
+  grantCredit(request: transactionV1.GrantCreditRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.grantCredit(tenant, request));
+  }
+  listGrants(request: transactionV1.ListGrantsRequest, metadata?: Metadata) {
+    return this.as(metadata, (tenant) => this.service.listGrants(tenant, request));
+  }
 
   findWallets(request: transactionV1.FindWalletsRequest, metadata?: Metadata) {
     return this.as(metadata, (tenant) => this.service.findWallets(tenant, request), 'wallets:read');
