@@ -227,6 +227,7 @@ async function waitForLedger(client) {
       await client.listSystemAccounts({ tenantId: 'probe', assetCode: 'USD' });
       return;
     } catch (error) {
+      if (error.code === 5) return; // NOT_FOUND: the ledger answers (the probe asset does not exist)
       if (Date.now() > until) throw error;
       await new Promise((resolve) => setTimeout(resolve, 300));
     }

@@ -295,7 +295,7 @@ describe('npm start (tools/scripts/start.mjs)', () => {
       ),
     );
     expect(saved['SALDO_API_KEYS']).toBe(
-      `demo=${saved['SALDO_DEMO_API_KEY']},demo=${saved['SALDO_ERP_SYNC_API_KEY']}`,
+      `demo=${saved['SALDO_DEMO_API_KEY']},demo=${saved['SALDO_ERP_SYNC_API_KEY']};scopes=erp:resolve`,
     );
     // erp-sync's own key of tenant "demo" turns shadow-balance confirmation on.
     expect(saved['SALDO_ERP_SYNC_API_KEY']).toMatch(/^sk_erp_sync_/);

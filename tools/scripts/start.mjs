@@ -178,7 +178,8 @@ function localSecrets() {
     SALDO_KEY_ENCRYPTION_KEY: saved.SALDO_KEY_ENCRYPTION_KEY || secret(48),
     SALDO_DEMO_API_KEY: demoKey,
     SALDO_ERP_SYNC_API_KEY: erpSyncKey,
-    SALDO_API_KEYS: withKeyEntry(apiKeys, `${DEMO_TENANT}=${erpSyncKey}`),
+    // erp-sync resolves ERP documents and nothing else (scoped keys, issue 11 #8).
+    SALDO_API_KEYS: withKeyEntry(apiKeys, `${DEMO_TENANT}=${erpSyncKey}`, ERP_SYNC_SCOPES),
   };
   const created = Object.keys(secrets).some((key) => saved[key] !== secrets[key]);
   if (created) {
@@ -193,9 +194,16 @@ function localSecrets() {
   return { secrets, newDemoKey: !saved.SALDO_DEMO_API_KEY };
 }
 
-/** SALDO_API_KEYS ("tenant=key,…") with `entry` in it. */
-const withKeyEntry = (keys, entry) =>
-  keys.split(',').some((e) => e.trim() === entry) ? keys : `${keys},${entry}`;
+const ERP_SYNC_SCOPES = ';scopes=erp:resolve';
+
+/** SALDO_API_KEYS ("tenant=key[;scopes=…],…") with `entry` + `scopes` in it (an unscoped entry of before gains them). */
+const withKeyEntry = (keys, entry, scopes = '') => {
+  const entries = keys.split(',').map((e) => e.trim());
+  if (entries.includes(entry + scopes)) return keys;
+  if (entries.some((e) => e.split(';')[0] === entry))
+    return entries.map((e) => (e.split(';')[0] === entry ? entry + scopes : e)).join(',');
+  return `${keys},${entry}${scopes}`;
+};
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -238,7 +246,7 @@ function stackEnv(secrets) {
   const erpSyncEntry = `${DEMO_TENANT}=${env.SALDO_ERP_SYNC_API_KEY}`;
   if (
     env.SALDO_ERP_SYNC_API_KEY &&
-    (env.SALDO_API_KEYS ?? '').split(',').some((e) => e.trim() === erpSyncEntry)
+    (env.SALDO_API_KEYS ?? '').split(',').some((e) => e.trim().split(';')[0] === erpSyncEntry)
   )
     env.ERP_SYNC_AGGREGATOR_API_KEYS ||= erpSyncEntry;
   // The Console reads and acts for tenant "demo" with the demo key, and reads the ledger's entries.

@@ -295,12 +295,17 @@ it('a balance action published with a traceparent attribute is handled, posted a
       walletId: wallet['walletId'],
       amount: '7000',
     });
+    const signedAt = String(Date.now());
     await pubsub.topic(ACTIONS).publishMessage({
       data: Buffer.from(body),
       attributes: {
         action: 'TopUp',
         tenant: TENANT,
-        signature: createHmac('sha256', API_KEY).update(Buffer.from(body)).digest('hex'),
+        timestamp: signedAt,
+        signature: createHmac('sha256', API_KEY)
+          .update(`${signedAt}.`)
+          .update(Buffer.from(body))
+          .digest('hex'),
         traceparent: `00-${traceId}-${producerSpanId}-01`,
       },
     });

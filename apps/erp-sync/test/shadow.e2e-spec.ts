@@ -177,7 +177,8 @@ beforeAll(async () => {
   aggregator = (
     await startAggregator(
       aggregatorEnv(database.url, ledgerTarget, {
-        SALDO_API_KEYS: `${TENANT}=${API_KEY},${TENANT}=${ERP_SYNC_KEY}`,
+        // erp-sync's key may resolve ERP documents (scoped keys, issue 11 #8).
+        SALDO_API_KEYS: `${TENANT}=${API_KEY},${TENANT}=${ERP_SYNC_KEY};scopes=erp:resolve`,
       }),
       { at: aggregatorTarget },
     )

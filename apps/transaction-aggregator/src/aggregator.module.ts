@@ -2,6 +2,8 @@ import { AmountLimits } from '@saldo/ledger-domain';
 import { Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from '@saldo/logging';
 import type { DataSource } from 'typeorm';
+import { createRedisClient } from '@saldo/locks';
+import { Admission } from './admission/admission';
 import { ApiKeyStore } from './auth/api-key.store';
 import { parseBootstrapKeys } from './auth/bootstrap-keys';
 import { AggregatorCaches } from './cache/aggregator-caches';
@@ -85,6 +87,20 @@ export class AggregatorModule implements OnApplicationBootstrap, OnApplicationSh
             ),
         },
         {
+          provide: Admission,
+          useFactory: () =>
+            new Admission(
+              {
+                maxInFlight: config.AGGREGATOR_MAX_IN_FLIGHT,
+                perKeyMaxInFlight: config.AGGREGATOR_KEY_MAX_IN_FLIGHT,
+                tenantRatePerS: config.AGGREGATOR_TENANT_RATE_PER_S,
+                retryAfterMs: config.AGGREGATOR_ADMISSION_RETRY_AFTER_MS,
+              },
+              createRedisClient(config.REDIS_URL, 'saldo-transaction-aggregator', logger),
+              logger,
+            ),
+        },
+        {
           provide: BalanceActionsConsumer,
           inject: [ApiKeyStore, AggregatorService],
           useFactory: (keys: ApiKeyStore, service: AggregatorService) =>
@@ -100,6 +116,7 @@ export class AggregatorModule implements OnApplicationBootstrap, OnApplicationSh
     private readonly ledger: LedgerClient,
     private readonly caches: AggregatorCaches,
     @Inject(DATA_SOURCE) private readonly db: DataSource,
+    private readonly admission: Admission,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -111,6 +128,7 @@ export class AggregatorModule implements OnApplicationBootstrap, OnApplicationSh
     await this.consumer.stop();
     this.ledger.close();
     await this.caches.close();
+    this.admission.close();
     await this.db.destroy();
   }
 }

@@ -4,6 +4,7 @@ import { isLedgerError } from '@saldo/ledger-domain';
 import { runMigrationsUnderLock } from '@saldo/postgres';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
+import { parseExpiry, parseScopes, type ApiKeyScope } from './auth/scopes';
 import { ApiKeyStore } from './auth/api-key.store';
 import { KeyCipher } from './auth/key-crypto';
 import { AGGREGATOR_MIGRATION_LOCK, createAggregatorDataSource } from './database/aggregator-data-source';
@@ -12,7 +13,9 @@ const USAGE = `usage: transaction-aggregator <command>
 
 commands:
   migrate                       apply pending migrations of the aggregator schema (under an advisory lock)
-  api-keys create --tenant <id> create an API key for a tenant; the key is printed once, only its hash
+  api-keys create --tenant <id> [--scope S]... [--expires 30d|<RFC 3339>]
+                                create an API key for a tenant (scopes: wallets:read, wallets:write,
+                                erp:resolve; default wallets:read + wallets:write); the key is printed once, only its hash
                                 and an encrypted copy (for Pub/Sub signatures) are stored
   api-keys revoke <key id>      revoke a key at once (gRPC calls and Pub/Sub signatures with it fail)
   api-keys list [--tenant <id>] list keys (id, tenant, hint, created, revoked); never the keys
@@ -53,8 +56,22 @@ async function apiKeys([sub, ...args]: string[]): Promise<number> {
     switch (sub) {
       case 'create': {
         if (!tenant) return usageError('api-keys create needs --tenant <id>');
-        const created = await store.create(tenant);
-        process.stdout.write(`key id: ${created.id}\ntenant: ${created.tenant}\nkey:    ${created.key}\n`);
+        const scopeArgs = flags(args, '--scope');
+        const expires = flag(args, '--expires');
+        let options: { scopes?: ApiKeyScope[]; expiresAt?: Date };
+        try {
+          options = {
+            ...(scopeArgs.length > 0 ? { scopes: parseScopes(scopeArgs.join(','), '--scope') } : {}),
+            ...(expires ? { expiresAt: parseExpiry(expires, new Date(), '--expires') } : {}),
+          };
+        } catch (error) {
+          return usageError((error as Error).message);
+        }
+        const created = await store.create(tenant, options);
+        process.stdout.write(
+          `key id: ${created.id}\ntenant: ${created.tenant}\nkey:    ${created.key}\nscopes: ${created.scopes.join(' ')}\n` +
+            (created.expiresAt ? `expires: ${created.expiresAt.toISOString()}\n` : ''),
+        );
         process.stderr.write('Store the key now: it is not shown again.\n');
         return 0;
       }
@@ -71,7 +88,7 @@ async function apiKeys([sub, ...args]: string[]): Promise<number> {
       case 'list': {
         for (const key of await store.list(tenant)) {
           process.stdout.write(
-            `${key.id}  ${key.tenant_id.padEnd(20)} ${key.key_hint.padEnd(9)} ${key.source.padEnd(4)} ${new Date(key.created_at).toISOString()}  ${key.revoked_at ? `revoked ${new Date(key.revoked_at).toISOString()}` : 'active'}\n`,
+            `${key.id}  ${key.tenant_id.padEnd(20)} ${key.key_hint.padEnd(9)} ${key.source.padEnd(4)} ${new Date(key.created_at).toISOString()}  ${key.revoked_at ? `revoked ${new Date(key.revoked_at).toISOString()}` : 'active'}  ${key.scopes.join(' ')}${key.expires_at ? `  expires ${new Date(key.expires_at).toISOString()}` : ''}\n`,
           );
         }
         return 0;
@@ -80,6 +97,11 @@ async function apiKeys([sub, ...args]: string[]): Promise<number> {
         return usageError(`unknown api-keys command "${sub ?? ''}"`);
     }
   });
+}
+
+/** Every value of a repeatable flag (`--scope a --scope b`). */
+function flags(args: string[], name: string): string[] {
+  return args.flatMap((arg, at) => (arg === name && args[at + 1] ? [args[at + 1] as string] : []));
 }
 
 function flag(args: string[], name: string): string | undefined {

@@ -47,6 +47,12 @@ export const aggregatorConfigSchema = z.object({
   AGGREGATOR_ACTIONS_SUBSCRIPTION: z.string().min(3).default('balance-actions-aggregator'),
   AGGREGATOR_RESULTS_TOPIC: z.string().min(3).default('balance-action-results'),
   AGGREGATOR_DEAD_LETTER_TOPIC: z.string().min(3).default('balance-actions-dead-letter'),
+  /**
+   * Replay window of the Pub/Sub intake (issue 11 #7): a message signed longer ago than this, or
+   * further ahead than the clock skew allowed, is dead-lettered with the reason.
+   */
+  AGGREGATOR_PUBSUB_REPLAY_WINDOW_S: envSchemas.positiveInt(900, 86_400),
+  AGGREGATOR_PUBSUB_MAX_CLOCK_SKEW_S: envSchemas.positiveInt(60, 3_600),
   /** At most this many messages in flight at once in one instance. */
   AGGREGATOR_PUBSUB_MAX_MESSAGES: envSchemas.positiveInt(32, 1_000),
   /** Ack deadline the subscriber keeps extending while a message is in flight (10..600 s). */
@@ -66,6 +72,16 @@ export const aggregatorConfigSchema = z.object({
       (v) => validAmountLimits('1', v),
       'expected ASSET=max minor units, comma-separated, e.g. USD=100000000',
     ),
+  /**
+   * Admission control (issue 11 #3): calls in flight in this process and per API key (refused at
+   * once beyond, RESOURCE_EXHAUSTED with retry-after-ms), calls per second per tenant across
+   * instances (Redis; each instance on its own while Redis is away).
+   */
+  AGGREGATOR_MAX_IN_FLIGHT: envSchemas.positiveInt(128, 100_000),
+  AGGREGATOR_KEY_MAX_IN_FLIGHT: envSchemas.positiveInt(32, 100_000),
+  AGGREGATOR_TENANT_RATE_PER_S: envSchemas.positiveInt(5_000, 1_000_000),
+  AGGREGATOR_ADMISSION_RETRY_AFTER_MS: envSchemas.positiveInt(200, 60_000),
+  REDIS_URL: envSchemas.url('redis://127.0.0.1:6379', ['redis', 'rediss']),
   /** /metrics, /healthz and /readyz (database + ledger reachable); 0 picks a free port (tests). */
   AGGREGATOR_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   AGGREGATOR_HTTP_PORT: z.coerce

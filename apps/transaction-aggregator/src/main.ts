@@ -16,6 +16,8 @@ import { createAggregatorObservability } from './observability';
 import { AggregatorCaches } from './cache/aggregator-caches';
 import { BalanceActionsConsumer } from './pubsub/balance-actions.consumer';
 import { AggregatorService } from './wallets/aggregator.service';
+import { Admission } from './admission/admission';
+import { AdmissionInterceptor } from './admission/admission.interceptor';
 
 const SERVICE = 'saldo.transaction.v1.TransactionService';
 
@@ -47,6 +49,8 @@ async function main(): Promise<void> {
   app.useGlobalInterceptors(
     new GrpcTracingInterceptor(statusOf),
     new GrpcMetricsInterceptor(observability.grpc, statusOf),
+    // Admission last: its refusals are traced and counted like any answer.
+    new AdmissionInterceptor(app.get(Admission)),
   );
   await app.listen();
   await observability.listen(

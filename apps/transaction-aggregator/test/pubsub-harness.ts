@@ -54,8 +54,9 @@ export class Collector {
   }
 }
 
-export function sign(body: string, key: string): string {
-  return createHmac('sha256', key).update(Buffer.from(body)).digest('hex');
+/** HMAC-SHA256 under the key of "<timestamp>.<body>" (the intake's signature). */
+export function sign(body: string, key: string, timestamp: string): string {
+  return createHmac('sha256', key).update(`${timestamp}.`).update(Buffer.from(body)).digest('hex');
 }
 
 /** Publishes a request as a producer does: proto3 JSON body, action, tenant and HMAC signature. */
@@ -66,15 +67,23 @@ export async function publishAction(
   tenant: string,
   key: string,
   request: Record<string, unknown>,
-  overrides: { body?: string; signature?: string; attributes?: Record<string, string> } = {},
+  overrides: {
+    body?: string;
+    signature?: string;
+    attributes?: Record<string, string>;
+    /** When it was signed (ms since epoch); now by default. */
+    signedAtMs?: number;
+  } = {},
 ): Promise<string> {
   const body = overrides.body ?? JSON.stringify(request);
+  const timestamp = String(overrides.signedAtMs ?? Date.now());
   return pubsub.topic(topic).publishMessage({
     data: Buffer.from(body),
     attributes: {
       action,
       tenant,
-      signature: overrides.signature ?? sign(body, key),
+      timestamp,
+      signature: overrides.signature ?? sign(body, key, timestamp),
       ...overrides.attributes,
     },
   });

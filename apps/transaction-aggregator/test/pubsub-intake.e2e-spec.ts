@@ -184,6 +184,11 @@ describe('balance-actions intake', () => {
       ],
       ['unknown-action', {}, 'Withdraw', 'unknown action'],
       ['no-tenant', { attributes: { tenant: '' } }, 'TopUp', 'tenant'],
+      // The replay window (issue 11 #7): the signature covers the timestamp, which must be recent.
+      ['stale', { signedAtMs: Date.now() - 16 * 60_000 }, 'TopUp', 'stale'],
+      ['from-the-future', { signedAtMs: Date.now() + 10 * 60_000 }, 'TopUp', 'from the future'],
+      ['no-timestamp', { attributes: { timestamp: '' } }, 'TopUp', 'timestamp'],
+      ['timestamp-changed', { attributes: { timestamp: String(Date.now() - 1) } }, 'TopUp', 'bad signature'],
     ];
     for (const [label, overrides, action, _reason] of cases) {
       const key = label === 'signed-by-another-key' ? 'x' : KEY;

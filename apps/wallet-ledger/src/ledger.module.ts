@@ -16,7 +16,8 @@ import { ServiceTokenGuard } from './ledger/service-token.guard';
 
 export const LOGGER = Symbol('LOGGER');
 const DATA_SOURCE = Symbol('DATA_SOURCE');
-const REDIS = Symbol('REDIS');
+export const REDIS = Symbol('REDIS');
+export const WALLET_LOCKS = Symbol('WALLET_LOCKS');
 
 /** Wires the wallet-ledger: PostgreSQL, Redis locks, the use cases, the sweeper and the gRPC controller. */
 @Module({})
@@ -33,20 +34,30 @@ export class LedgerModule implements OnApplicationBootstrap, OnApplicationShutdo
           useFactory: () =>
             createLedgerDataSource(config.DATABASE_URL, config.LEDGER_DB_POOL_SIZE).initialize(),
         },
-        { provide: REDIS, useFactory: () => createRedisClient(config.REDIS_URL, 'saldo-wallet-ledger') },
+        // Quiet while Redis is away: one warning per outage, one info on recovery (issue 11 #9).
         {
-          provide: LedgerService,
-          inject: [DATA_SOURCE, REDIS],
-          useFactory: (db: DataSource, redis: Redis) => {
-            const repository = new LedgerRepository(db);
-            const locks = new WalletLocks(redis, {
+          provide: REDIS,
+          useFactory: () => createRedisClient(config.REDIS_URL, 'saldo-wallet-ledger', logger),
+        },
+        {
+          provide: WALLET_LOCKS,
+          inject: [REDIS],
+          useFactory: (redis: Redis) =>
+            new WalletLocks(redis, {
               mode: config.LEDGER_REDIS_LOCK_MODE,
               ttlMs: config.LEDGER_LOCK_TTL_MS,
               retryCount: config.LEDGER_LOCK_RETRY_COUNT,
               retryDelayMs: config.LEDGER_LOCK_RETRY_DELAY_MS,
               maxWaitersPerKey: config.LEDGER_LOCK_MAX_WAITERS,
               keyPrefix: 'saldo:ledger:lock:',
-            });
+              logger,
+            }),
+        },
+        {
+          provide: LedgerService,
+          inject: [DATA_SOURCE, WALLET_LOCKS],
+          useFactory: (db: DataSource, locks: WalletLocks) => {
+            const repository = new LedgerRepository(db);
             const batcher = new PostingBatcher(repository, locks, {
               maxBatchSize: config.LEDGER_BATCH_MAX,
               maxConcurrentBatches: config.LEDGER_BATCH_CONCURRENCY,

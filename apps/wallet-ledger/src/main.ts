@@ -3,7 +3,9 @@ import { ConfigError, describeConfig } from '@saldo/config';
 import { createLogger } from '@saldo/logging';
 import { createMetricsRegistry, GrpcServerMetrics } from '@saldo/observability';
 import { initTracing } from '@saldo/tracing';
+import { registerRedisMetrics, type WalletLocks } from '@saldo/locks';
 import { startLedgerServer } from './bootstrap';
+import { REDIS, WALLET_LOCKS } from './ledger.module';
 import { loadLedgerConfig } from './config';
 import { startLedgerEventsRuntime } from './outbox/ledger-events-runtime';
 
@@ -13,6 +15,7 @@ async function main(): Promise<void> {
   const logger = createLogger('wallet-ledger', config.LOG_LEVEL);
   const registry = createMetricsRegistry('wallet-ledger');
   const ledger = await startLedgerServer(config, logger, new GrpcServerMetrics(registry));
+  registerRedisMetrics(registry, ledger.app.get(REDIS), ledger.app.get<WalletLocks>(WALLET_LOCKS).stats);
   // The outbox relay to Pub/Sub, the Firestore mirror and /metrics, /healthz, /readyz.
   const events = await startLedgerEventsRuntime(config, logger, { registry });
   logger.info({ url: config.LEDGER_GRPC_URL, config: describeConfig(config) }, 'wallet-ledger is serving');

@@ -145,6 +145,8 @@ export interface CallError {
   message: string;
   reason?: string;
   field?: string;
+  /** The retry-after-ms trailer of a RESOURCE_EXHAUSTED answer. */
+  retryAfterMs?: number;
 }
 
 type Unary = (
@@ -228,6 +230,9 @@ function toCallError(error: ServiceError): CallError {
     message: error.details,
     reason: details?.reason,
     field: details?.fieldViolations[0]?.field,
+    ...(error.metadata?.get('retry-after-ms')[0]
+      ? { retryAfterMs: Number(error.metadata.get('retry-after-ms')[0]) }
+      : {}),
   };
 }
 

@@ -137,7 +137,7 @@ export const moneyCommands: Record<string, Command> = {
   'wallet open': {
     summary: 'open a wallet',
     usage:
-      'saldo wallet open --owner-type personal|enterprise|reseller --owner <id> --currency <code> [--parent <wallet>] [--overdraft-limit <minor>] [--spend-limit <minor> --limit-period month|day] [--external-reference <ref>] [--metadata k=v]… [--idempotency-key <key>]',
+      'saldo wallet open --owner-type personal|enterprise|reseller --owner <id> --currency <code> [--parent <wallet>] [--overdraft-limit <minor>] [--spend-limit <minor> --limit-period month|day] [--external-reference <ref>] [--credit-grants] [--metadata k=v]… [--idempotency-key <key>]',
     flags: {
       values: [
         'owner-type',
@@ -150,6 +150,7 @@ export const moneyCommands: Record<string, Command> = {
         'external-reference',
         ...KEY_FLAG,
       ],
+      switches: ['credit-grants'],
       repeatable: ['metadata'],
     },
     run: async (ctx, args) => {
@@ -181,6 +182,7 @@ export const moneyCommands: Record<string, Command> = {
         limitPeriod: (period
           ? LIMIT_PERIODS[period]
           : 'LIMIT_PERIOD_UNSPECIFIED') as unknown as transactionV1.LimitPeriod,
+        creditGrants: args.has('credit-grants'),
       };
       const wallet = await withApi(ctx, (api) => api.openWallet(request));
       if (ctx.json) out(toJson({ ...wallet, idempotencyKey: key.key }));

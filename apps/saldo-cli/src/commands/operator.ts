@@ -86,20 +86,25 @@ export function parseKeyList(text: string): Array<Record<string, string | null>>
 export const operatorCommands: Record<string, Command> = {
   'api-keys create': {
     summary: 'create an API key for a tenant (a new tenant starts with its first key); printed once',
-    usage: 'saldo api-keys create --tenant <id>',
-    flags: { values: ['tenant'] },
+    usage:
+      'saldo api-keys create --tenant <id> [--scope wallets:read,wallets:write,erp:resolve] [--expires 30d|<RFC 3339>]',
+    flags: { values: ['tenant', 'scope', 'expires'] },
     run: async (ctx, args) => {
       noMorePositionals(args, 0);
       const tenant = args.value('tenant');
       if (!tenant) throw new UsageError('Missing --tenant <id>: the tenant the key will act for.');
-      if (!ctx.json)
-        return delegate(ctx, 'transaction-aggregator', ['api-keys', 'create', '--tenant', tenant]);
-      const result = await runAppCli(
-        ctx,
-        'transaction-aggregator',
-        ['api-keys', 'create', '--tenant', tenant],
-        true,
-      );
+      const scope = args.value('scope');
+      const expires = args.value('expires');
+      const cliArgs = [
+        'api-keys',
+        'create',
+        '--tenant',
+        tenant,
+        ...(scope ? ['--scope', scope] : []),
+        ...(expires ? ['--expires', expires] : []),
+      ];
+      if (!ctx.json) return delegate(ctx, 'transaction-aggregator', cliArgs);
+      const result = await runAppCli(ctx, 'transaction-aggregator', cliArgs, true);
       if (result.code === 0) out(toJson(parseCreatedKey(result.stdout)));
       return result.code;
     },

@@ -64,8 +64,24 @@ export function signBody(body: Buffer, apiKey: string): string {
 }
 
 /** Constant-time check of a hex signature against the body, for one candidate key. */
-export function signatureMatches(body: Buffer, signatureHex: string, apiKey: string): boolean {
+export function signatureMatches(
+  body: Buffer,
+  signatureHex: string,
+  apiKey: string,
+  timestamp?: string,
+): boolean {
   if (!/^[0-9a-fA-F]{64}$/.test(signatureHex)) return false;
-  const expected = createHmac('sha256', apiKey).update(body).digest();
+  const expected = signBalanceAction(body, apiKey, timestamp);
   return timingSafeEqual(expected, Buffer.from(signatureHex, 'hex'));
+}
+
+/**
+ * A producer's signature of a balance action: HMAC-SHA256 under the API key of
+ * "<timestamp>.<body>" (the `timestamp` attribute, ms since epoch, so the signature covers when it
+ * was signed), or of the body alone for the signature of before (no timestamp).
+ */
+export function signBalanceAction(body: Buffer, apiKey: string, timestamp?: string): Buffer {
+  const hmac = createHmac('sha256', apiKey);
+  if (timestamp !== undefined) hmac.update(`${timestamp}.`);
+  return hmac.update(body).digest();
 }

@@ -11,11 +11,14 @@ export const WALLETS_CHANNEL = 'saldo_wallets';
 export interface CachedKey {
   id: string;
   tenant_id: string;
+  /** Scoped keys (issue 11 #8): checked per call; expiry checked at use time. */
+  scopes: string[];
+  expires_at: Date | null;
 }
 
 /** A tenant's active keys, decrypted, for verifying Pub/Sub signatures. */
 export interface CachedSigningKeys {
-  keys: ReadonlyArray<{ id: string; key: string }>;
+  keys: ReadonlyArray<{ id: string; key: string; expiresAt?: Date | null }>;
 }
 
 export interface CacheSizes {

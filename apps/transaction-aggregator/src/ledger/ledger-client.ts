@@ -27,6 +27,8 @@ export interface LedgerApi {
   listAccountTransactions: Unary<ledgerV1.ListAccountTransactionsRequest, ledgerV1.ListTransactionsResponse>;
   listAccountEntries: Unary<ledgerV1.ListAccountEntriesRequest, ledgerV1.ListAccountEntriesResponse>;
   postBatch: Unary<ledgerV1.PostBatchRequest, ledgerV1.PostBatchResponse>;
+  openGrant: Unary<ledgerV1.OpenGrantRequest, ledgerV1.Grant>;
+  listGrants: Unary<ledgerV1.ListGrantsRequest, ledgerV1.ListGrantsResponse>;
 }
 
 const METHODS = [
@@ -42,6 +44,8 @@ const METHODS = [
   'listAccountTransactions',
   'listAccountEntries',
   'postBatch',
+  'openGrant',
+  'listGrants',
 ] as const satisfies ReadonlyArray<keyof LedgerApi>;
 
 /**

@@ -98,7 +98,12 @@ export class BalanceActionsConsumer {
     let tenant: TenantId;
     let request: Record<string, unknown>;
     try {
-      tenant = await this.authenticate(attributes['tenant'], attributes['signature'], message.data);
+      tenant = await this.authenticate(
+        attributes['tenant'],
+        attributes['signature'],
+        attributes['timestamp'],
+        message.data,
+      );
       if (!isPubSubAction(action))
         throw new Unprocessable(
           `unknown action "${String(action).slice(0, 64)}"; expected one of ${Object.keys(PUBSUB_ACTIONS).join(', ')}`,
@@ -142,9 +147,15 @@ export class BalanceActionsConsumer {
     }
   }
 
+  /**
+   * The tenant of a message signed by one of its keys over its timestamp and body, and signed
+   * recently: older than the replay window or from the future (beyond the clock skew allowed), it
+   * is dead-lettered with the reason, so a refused charge cannot be replayed later (issue 11 #7).
+   */
   private async authenticate(
     tenantRaw: string | undefined,
     signature: string | undefined,
+    timestamp: string | undefined,
     body: Buffer,
   ): Promise<TenantId> {
     let tenant: TenantId;
@@ -154,11 +165,25 @@ export class BalanceActionsConsumer {
       throw new Unprocessable('missing or malformed "tenant" attribute');
     }
     if (!signature) throw new Unprocessable('missing "signature" attribute');
-    if (!(await this.keys.verifySignature(tenant, body, signature))) {
+    if (!timestamp || !/^\d{1,15}$/.test(timestamp))
       throw new Unprocessable(
-        'bad signature: not the HMAC-SHA256 of the body under an active API key of the tenant',
+        'missing or malformed "timestamp" attribute: ms since epoch, covered by the signature',
+      );
+    if (!(await this.keys.verifySignature(tenant, body, signature, timestamp))) {
+      throw new Unprocessable(
+        'bad signature: not the HMAC-SHA256 of "<timestamp>.<body>" under an active API key of the tenant',
       );
     }
+    const ageMs = Date.now() - Number(timestamp);
+    const windowMs = this.config.AGGREGATOR_PUBSUB_REPLAY_WINDOW_S * 1_000;
+    if (ageMs > windowMs)
+      throw new Unprocessable(
+        `stale: signed ${Math.round(ageMs / 1_000)} s ago, outside the replay window of ${windowMs / 1_000} s; sign and publish it again`,
+      );
+    if (-ageMs > this.config.AGGREGATOR_PUBSUB_MAX_CLOCK_SKEW_S * 1_000)
+      throw new Unprocessable(
+        `from the future: signed ${Math.round(-ageMs / 1_000)} s ahead of this clock (at most ${this.config.AGGREGATOR_PUBSUB_MAX_CLOCK_SKEW_S} s allowed)`,
+      );
     return tenant;
   }
 

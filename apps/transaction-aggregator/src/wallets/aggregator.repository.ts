@@ -19,6 +19,8 @@ export interface WalletRow {
   spend_limit_minor: string | null;
   limit_period: PeriodUnit;
   metadata: Record<string, string>;
+  /** Credits and debits move credit grants (docs/grants.md); fixed at opening, never for members. */
+  credit_grants: boolean;
   created_at: Date;
   /** Wallet lifecycle (migration 1767700000030; lifecycle.repository.ts). */
   status: WalletStatus;
@@ -159,8 +161,8 @@ export class AggregatorRepository {
   ): Promise<void> {
     await this.db.query(
       `INSERT INTO aggregator.wallets (tenant_id, id, owner_type, owner_id, currency, role, parent_wallet_id,
-                                       ledger_account_id, spend_limit_minor, limit_period, metadata)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (tenant_id, id) DO NOTHING`,
+                                       ledger_account_id, spend_limit_minor, limit_period, metadata, credit_grants)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (tenant_id, id) DO NOTHING`,
       [
         tenant,
         wallet.id,
@@ -173,6 +175,7 @@ export class AggregatorRepository {
         wallet.spend_limit_minor,
         wallet.limit_period,
         JSON.stringify(wallet.metadata),
+        wallet.credit_grants,
       ],
     );
   }

@@ -6,6 +6,7 @@ import type { AggregatorRepository } from './aggregator.repository';
 import { bookUsage } from './use-cases/book-usage';
 import { capture } from './use-cases/capture';
 import { resolveErpDocument } from './use-cases/erp-documents';
+import { grantCredit, listGrants } from './use-cases/grants';
 import { openWallet } from './use-cases/open-wallet';
 import { reserve } from './use-cases/reserve';
 import { submitBatch } from './use-cases/submit-batch';
@@ -122,5 +123,17 @@ export class AggregatorService {
     request: transactionV1.SubmitBatchRequest,
   ): Promise<transactionV1.SubmitBatchResponse> {
     return submitBatch(this.context, tenant, request);
+  }
+  grantCredit(
+    tenant: TenantId,
+    request: transactionV1.GrantCreditRequest,
+  ): Promise<transactionV1.Transaction> {
+    return grantCredit(this.context, tenant, request);
+  }
+  listGrants(
+    tenant: TenantId,
+    request: transactionV1.ListGrantsRequest,
+  ): Promise<transactionV1.ListGrantsResponse> {
+    return listGrants(this.context, tenant, request);
   }
 }

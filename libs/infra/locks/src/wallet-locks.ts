@@ -1,4 +1,6 @@
+import { classifyFault } from '@saldo/faults';
 import { LedgerError } from '@saldo/ledger-domain';
+import type { RedisLogger } from './redis-client';
 import type Redis from 'ioredis';
 import Redlock, { ExecutionError, ResourceLockedError, type Lock } from 'redlock';
 import { KeyedMutex } from './keyed-mutex';
@@ -17,6 +19,8 @@ export interface WalletLocksOptions {
   readonly retryDelayMs: number;
   readonly maxWaitersPerKey: number;
   readonly keyPrefix: string;
+  /** One warning when the locks degrade to best-effort, one info when Redis locks work again. */
+  readonly logger?: RedisLogger;
 }
 
 export interface WalletLockStats {
@@ -24,6 +28,9 @@ export interface WalletLockStats {
   contended: number;
   redisSkipped: number;
   queueFull: number;
+  /** Times the locks fell back to best-effort (one per outage). */
+  degradations: number;
+  degraded: boolean;
 }
 
 /**
@@ -34,7 +41,14 @@ export interface WalletLockStats {
 export class WalletLocks {
   private readonly local: KeyedMutex;
   private readonly redlock: Redlock;
-  readonly stats: WalletLockStats = { acquired: 0, contended: 0, redisSkipped: 0, queueFull: 0 };
+  readonly stats: WalletLockStats = {
+    acquired: 0,
+    contended: 0,
+    redisSkipped: 0,
+    queueFull: 0,
+    degradations: 0,
+    degraded: false,
+  };
 
   constructor(
     private readonly redis: Redis,
@@ -88,6 +102,13 @@ export class WalletLocks {
         this.options.ttlMs,
       );
       this.stats.acquired += 1;
+      if (this.stats.degraded) {
+        this.stats.degraded = false;
+        this.options.logger?.info(
+          { locks: this.options.keyPrefix },
+          'wallet locks recovered: Redis locks again',
+        );
+      }
       return lock;
     } catch (error) {
       if (await isContention(error)) {
@@ -109,6 +130,19 @@ export class WalletLocks {
       );
     }
     this.stats.redisSkipped += 1;
+    if (!this.stats.degraded) {
+      this.stats.degraded = true;
+      this.stats.degradations += 1;
+      const fault = classifyFault(cause);
+      this.options.logger?.warn(
+        {
+          locks: this.options.keyPrefix,
+          fault: fault?.reason ?? 'redis_unavailable',
+          cause: cause instanceof Error ? cause.message : String(cause),
+        },
+        'wallet locks degraded to best-effort: PostgreSQL row locks alone serialise the work until Redis is back',
+      );
+    }
     return undefined;
   }
 }

@@ -6,6 +6,7 @@ import type { WalletContext } from '../wallet-context';
 import { requireDebitable } from '../wallet-status';
 import type { WritePlan } from '../write-plan';
 import { A, CREDIT, DEBIT, ledgerKey } from '../wallet-rules';
+import { grantDebitLegs, hasGrants } from './grants';
 
 export async function bookUsage(
   ctx: WalletContext,
@@ -46,6 +47,8 @@ export async function planBookUsage(
     },
     { accountId: '', systemAccount: A.ACCOUNT_TYPE_REVENUE, side: CREDIT, amount: command.amount },
   ];
+  // A wallet with credit grants draws on them in consumption order (docs/grants.md).
+  legs.push(...(await grantDebitLegs(ctx, tenant, funding, amount, productCode)));
   if (cost !== undefined) {
     legs.push(
       {
@@ -58,7 +61,8 @@ export async function planBookUsage(
     );
   }
   return ctx.planPosting(
-    { lean: funding.wallet.role !== 'member' },
+    // Grants take the journal: a retry must replay, not draw again on other grants.
+    { lean: funding.wallet.role !== 'member' && !hasGrants(funding) },
     tenant,
     {
       key,

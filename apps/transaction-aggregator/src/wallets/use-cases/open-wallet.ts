@@ -51,6 +51,13 @@ export async function openWallet(
     );
   }
 
+  if (role === 'member' && request.creditGrants) {
+    throw LedgerError.invalid(
+      'credit_grants',
+      "a member spends its organisation's grants: open the enterprise wallet with credit_grants",
+    );
+  }
+
   const command = {
     owner_type: ownerType,
     owner_id: ownerId,
@@ -62,6 +69,8 @@ export async function openWallet(
     metadata,
     // Only when given, so the fingerprint of a request without one is what it always was.
     ...(externalReference ? { external_reference: externalReference } : {}),
+    // Only when set, so a request without it keeps its fingerprint from before grants existed.
+    ...(request.creditGrants ? { credit_grants: true } : {}),
   };
   const claimed = await ctx.repository.claim(tenant, {
     key,
@@ -106,6 +115,7 @@ export async function openWallet(
       spend_limit_minor: command.spend_limit,
       limit_period: period,
       metadata,
+      credit_grants: request.creditGrants,
     });
     if (externalReference)
       await new LifecycleRepository(ctx.repository).setExternalReference(tenant, walletId, externalReference);

@@ -6,6 +6,7 @@ import type { WalletContext } from '../wallet-context';
 import { requireDebitable } from '../wallet-status';
 import type { WritePlan } from '../write-plan';
 import { A, CREDIT, DEBIT, ledgerKey } from '../wallet-rules';
+import { grantDebitLegs, hasGrants } from './grants';
 
 export async function reserve(
   ctx: WalletContext,
@@ -39,8 +40,11 @@ export async function planReserve(
     expires_in_seconds: expiresIn,
     metadata,
   };
+  // A hold reserves from the grants the way a usage would draw; a void gives it back.
+  const grantLegs = await grantDebitLegs(ctx, tenant, funding, amount, productCode);
   return ctx.planPosting(
-    { lean: funding.wallet.role !== 'member' },
+    // Grants take the journal: a retry must replay, not draw again on other grants.
+    { lean: funding.wallet.role !== 'member' && !hasGrants(funding) },
     tenant,
     {
       key,
@@ -62,6 +66,7 @@ export async function planReserve(
           amount: command.amount,
         },
         { accountId: '', systemAccount: A.ACCOUNT_TYPE_REVENUE, side: CREDIT, amount: command.amount },
+        ...grantLegs,
       ],
       pending: true,
       timeoutSeconds: expiresIn,

@@ -7,6 +7,7 @@ import { requireWritable } from '../wallet-status';
 import { A, CREDIT, DEBIT, documentLedgerKey, ledgerKey, rule } from '../wallet-rules';
 import type { WritePlan } from '../write-plan';
 import { erpDocumentOf } from './erp-documents';
+import { grantCreditLegs } from './grants';
 
 export async function topUp(
   ctx: WalletContext,
@@ -43,6 +44,24 @@ export async function planTopUp(
     metadata,
     ...(document ? { erp_document_type: document.type, erp_document_id: document.id } : {}),
   };
+  // A wallet with credit grants: the top-up is a paid grant without expiry (GrantCredit sets terms).
+  const grantLegs = await grantCreditLegs(
+    ctx,
+    tenant,
+    funding.wallet,
+    funding.accountId,
+    command.amount,
+    key,
+    {
+      category: 'paid',
+      priority: 0,
+      effectiveAt: undefined,
+      expiresAt: undefined,
+      productCodes: [],
+      source: document ? 'erp_document' : 'top_up',
+      sourceRef: document?.id ?? reference,
+    },
+  );
   const posting: ledgerV1.PostTransactionRequest = {
     tenantId: tenant,
     // One document, one posting: the ledger's own idempotency refuses a second, different
@@ -57,6 +76,7 @@ export async function planTopUp(
         side: CREDIT,
         amount: command.amount,
       },
+      ...grantLegs,
     ],
     pending: false,
     timeoutSeconds: 0,
@@ -69,6 +89,18 @@ export async function planTopUp(
     // The ledger records the credit as shadow in the posting's own transaction.
     shadowDocumentId: document?.id ?? '',
   };
+  if (!document && grantLegs.length > 0) {
+    // Grants take the journal, like every write whose legs depend on the wallet's state.
+    return {
+      mode: 'journal',
+      run: () =>
+        ctx.post(
+          tenant,
+          { key, action: 'TopUp', requestHash: requestFingerprint('TopUp', command), walletId },
+          posting,
+        ),
+    };
+  }
   if (!document) {
     ctx.checkLimits(posting);
     return { mode: 'lean', command: { postTransaction: posting } };

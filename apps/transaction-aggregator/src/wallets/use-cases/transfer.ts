@@ -1,11 +1,12 @@
-import { LedgerError, parseAmount, type TenantId } from '@saldo/ledger-domain';
-import type { transactionV1 } from '@saldo/proto';
+import { LedgerError, parseAmount, requestFingerprint, type TenantId } from '@saldo/ledger-domain';
+import type { ledgerV1, transactionV1 } from '@saldo/proto';
 import { callerMetadata, requirePublicKey, requireWalletId } from '../input';
 import { referencesOf } from '../transaction-view';
 import type { WalletContext } from '../wallet-context';
 import { requireDebitable, requireWritable } from '../wallet-status';
 import type { WritePlan } from '../write-plan';
 import { A, checkTransfer, CREDIT, DEBIT, ledgerKey } from '../wallet-rules';
+import { grantCreditLegs, grantDebitLegs } from './grants';
 
 export async function transfer(
   ctx: WalletContext,
@@ -34,39 +35,67 @@ export async function planTransfer(
   checkTransfer(from, to);
   const command = { from_wallet_id: fromId, to_wallet_id: toId, amount: amount.toString(), metadata };
   ctx.limits.check(amount, from.currency, 'amount');
-  return {
-    mode: 'lean',
-    command: {
-      postTransaction: {
-        tenantId: tenant,
-        idempotencyKey: ledgerKey(key),
-        assetCode: from.currency,
-        legs: [
-          {
-            accountId: from.ledger_account_id as string,
-            systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED,
-            side: DEBIT,
-            amount: command.amount,
-          },
-          {
-            accountId: to.ledger_account_id as string,
-            systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED,
-            side: CREDIT,
-            amount: command.amount,
-          },
-        ],
-        pending: false,
-        timeoutSeconds: 0,
-        action: 'TRANSFER',
-        references: referencesOf({
-          wallet_id: fromId,
-          funding_wallet_id: fromId,
-          wallet_account_id: from.ledger_account_id as string,
-          counterparty_wallet_id: toId,
-        }),
-        metadata,
-        shadowDocumentId: '',
+  // Wallets with credit grants: drawn from the sender's grants, received as a paid grant.
+  const grantLegs = [
+    ...(await grantDebitLegs(
+      ctx,
+      tenant,
+      { wallet: from, funder: from, accountId: from.ledger_account_id as string },
+      amount,
+      '',
+    )),
+    ...(await grantCreditLegs(ctx, tenant, to, to.ledger_account_id as string, command.amount, key, {
+      category: 'paid',
+      priority: 0,
+      effectiveAt: undefined,
+      expiresAt: undefined,
+      productCodes: [],
+      source: 'transfer',
+      sourceRef: fromId,
+    })),
+  ];
+  const posting: ledgerV1.PostTransactionRequest = {
+    tenantId: tenant,
+    idempotencyKey: ledgerKey(key),
+    assetCode: from.currency,
+    legs: [
+      {
+        accountId: from.ledger_account_id as string,
+        systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED,
+        side: DEBIT,
+        amount: command.amount,
       },
-    },
+      {
+        accountId: to.ledger_account_id as string,
+        systemAccount: A.ACCOUNT_TYPE_UNSPECIFIED,
+        side: CREDIT,
+        amount: command.amount,
+      },
+      ...grantLegs,
+    ],
+    pending: false,
+    timeoutSeconds: 0,
+    action: 'TRANSFER',
+    references: referencesOf({
+      wallet_id: fromId,
+      funding_wallet_id: fromId,
+      wallet_account_id: from.ledger_account_id as string,
+      counterparty_wallet_id: toId,
+    }),
+    metadata,
+    shadowDocumentId: '',
   };
+  if (grantLegs.length > 0) {
+    // Grants take the journal: a retry must replay, not draw again on other grants.
+    return {
+      mode: 'journal',
+      run: () =>
+        ctx.post(
+          tenant,
+          { key, action: 'Transfer', requestHash: requestFingerprint('Transfer', command), walletId: fromId },
+          posting,
+        ),
+    };
+  }
+  return { mode: 'lean', command: { postTransaction: posting } };
 }

@@ -4,6 +4,7 @@ import { ledgerV1, transactionV1 } from '@saldo/proto';
 import type { WalletRow, WalletStatus } from '../aggregator.repository';
 import { pageSizeOf, requireWalletId } from '../input';
 import type { WalletContext } from '../wallet-context';
+import { grantSummaryOf } from './grants';
 import {
   decodeToken,
   encodeToken,
@@ -67,6 +68,11 @@ export async function walletView(
 ): Promise<transactionV1.Wallet> {
   const balance = account.balance as ledgerV1.Balance;
   const usage = await ctx.repository.periodSpent(tenant, wallet.id, wallet.limit_period);
+  // A member shows its organisation's grants (the account it spends).
+  const grantSummary =
+    wallet.credit_grants || wallet.role === 'member'
+      ? await grantSummaryOf(ctx, tenant, account.accountId)
+      : undefined;
   let available = BigInt(balance.availableBalance);
   if (wallet.spend_limit_minor !== null) {
     const remaining = BigInt(wallet.spend_limit_minor) - usage.spent;
@@ -100,6 +106,8 @@ export async function walletView(
     replayed: false,
     status: STATUS_TO_WIRE[wallet.status] ?? transactionV1.WalletStatus.WALLET_STATUS_ACTIVE,
     externalReference: wallet.external_reference ?? '',
+    creditGrants: wallet.credit_grants || grantSummary !== undefined,
+    grantSummary,
   };
 }
 

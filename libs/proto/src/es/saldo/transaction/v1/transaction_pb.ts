@@ -26,7 +26,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file saldo/transaction/v1/transaction.proto.
  */
 export const file_saldo_transaction_v1_transaction: GenFile = /*@__PURE__*/
-  fileDesc("CiZzYWxkby90cmFuc2FjdGlvbi92MS90cmFuc2FjdGlvbi5wcm90bxIUc2FsZG8udHJhbnNhY3Rpb24udjEimwYKBldhbGxldBIRCgl3YWxsZXRfaWQYASABKAkSOQoKb3duZXJfdHlwZRgCIAEoDjIlLnNhbGRvLnRyYW5zYWN0aW9uLnYxLldhbGxldE93bmVyVHlwZRIQCghvd25lcl9pZBgDIAEoCRIQCghjdXJyZW5jeRgEIAEoCRIWCg5wb3N0ZWRfYmFsYW5jZRgFIAEoCRIWCg5wZW5kaW5nX2RlYml0cxgGIAEoCRIZChFhdmFpbGFibGVfYmFsYW5jZRgHIAEoCRIPCgd2ZXJzaW9uGAggASgEEhgKEHBhcmVudF93YWxsZXRfaWQYCSABKAkSLgoEcm9sZRgKIAEoDjIgLnNhbGRvLnRyYW5zYWN0aW9uLnYxLldhbGxldFJvbGUSFwoPb3ZlcmRyYWZ0X2xpbWl0GAsgASgJEhMKC3NwZW5kX2xpbWl0GAwgASgJEjcKDGxpbWl0X3BlcmlvZBgNIAEoDjIhLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpbWl0UGVyaW9kEhQKDHBlcmlvZF9zcGVudBgOIAEoCRIwCgxwZXJpb2Rfc3RhcnQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjwKCG1ldGFkYXRhGBAgAygLMiouc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0Lk1ldGFkYXRhRW50cnkSLgoKY3JlYXRlZF9hdBgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVwbGF5ZWQYEiABKAgSFgoOY3VycmVuY3lfc2NhbGUYEyABKA0SGQoRY29uZmlybWVkX2JhbGFuY2UYFCABKAkSFgoOc2hhZG93X2JhbGFuY2UYFSABKAkSMgoGc3RhdHVzGBYgASgOMiIuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0U3RhdHVzEhoKEmV4dGVybmFsX3JlZmVyZW5jZRgXIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi0AYKC1RyYW5zYWN0aW9uEhYKDnRyYW5zYWN0aW9uX2lkGAEgASgJEjQKBHR5cGUYAiABKA4yJi5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbi5UeXBlEjgKBnN0YXR1cxgDIAEoDjIoLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uLlN0YXR1cxIRCgl3YWxsZXRfaWQYBCABKAkSDgoGYW1vdW50GAUgASgJEhAKCGN1cnJlbmN5GAYgASgJEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh4KFmNvdW50ZXJwYXJ0eV93YWxsZXRfaWQYCCABKAkSFAoMcHJvZHVjdF9jb2RlGAkgASgJEhMKC2Nvc3RfYW1vdW50GAogASgJEhEKCXJlZmVyZW5jZRgLIAEoCRIeChZyZWxhdGVkX3RyYW5zYWN0aW9uX2lkGAwgASgJEi4KCmV4cGlyZXNfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2lkZW1wb3RlbmN5X2tleRgOIAEoCRJBCghtZXRhZGF0YRgPIAMoCzIvLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uLk1ldGFkYXRhRW50cnkSEAoIcmVwbGF5ZWQYECABKAgSGQoRZnVuZGluZ193YWxsZXRfaWQYESABKAkSIgoacmVzb2x2ZWRfYnlfdHJhbnNhY3Rpb25faWQYEiABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInMKBFR5cGUSFAoQVFlQRV9VTlNQRUNJRklFRBAAEgoKBlRPUF9VUBABEgkKBVVTQUdFEAISDAoIVFJBTlNGRVIQAxILCgdSRVNFUlZFEAQSCwoHQ0FQVFVSRRAFEggKBFZPSUQQBhIMCghSRVZFUlNBTBAHIlMKBlN0YXR1cxIWChJTVEFUVVNfVU5TUEVDSUZJRUQQABILCgdQRU5ESU5HEAESCgoGUE9TVEVEEAISCgoGVk9JREVEEAMSDAoIUkVWRVJTRUQQBCKiAwoRT3BlbldhbGxldFJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEjkKCm93bmVyX3R5cGUYAiABKA4yJS5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXRPd25lclR5cGUSEAoIb3duZXJfaWQYAyABKAkSEAoIY3VycmVuY3kYBCABKAkSGAoQcGFyZW50X3dhbGxldF9pZBgFIAEoCRIXCg9vdmVyZHJhZnRfbGltaXQYBiABKAkSRwoIbWV0YWRhdGEYByADKAsyNS5zYWxkby50cmFuc2FjdGlvbi52MS5PcGVuV2FsbGV0UmVxdWVzdC5NZXRhZGF0YUVudHJ5EhMKC3NwZW5kX2xpbWl0GAggASgJEjcKDGxpbWl0X3BlcmlvZBgJIAEoDjIhLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpbWl0UGVyaW9kEhoKEmV4dGVybmFsX3JlZmVyZW5jZRgKIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiJQoQR2V0V2FsbGV0UmVxdWVzdBIRCgl3YWxsZXRfaWQYASABKAkirQIKDFRvcFVwUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEQoJd2FsbGV0X2lkGAIgASgJEg4KBmFtb3VudBgDIAEoCRIRCglyZWZlcmVuY2UYBCABKAkSQgoIbWV0YWRhdGEYBSADKAsyMC5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3QuTWV0YWRhdGFFbnRyeRJAChFlcnBfZG9jdW1lbnRfdHlwZRgGIAEoDjIlLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkVycERvY3VtZW50VHlwZRIXCg9lcnBfZG9jdW1lbnRfaWQYByABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIvIBChBCb29rVXNhZ2VSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSDgoGYW1vdW50GAMgASgJEhQKDHByb2R1Y3RfY29kZRgEIAEoCRITCgtjb3N0X2Ftb3VudBgFIAEoCRJGCghtZXRhZGF0YRgGIAMoCzI0LnNhbGRvLnRyYW5zYWN0aW9uLnYxLkJvb2tVc2FnZVJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi4AEKD1RyYW5zZmVyUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSFgoOZnJvbV93YWxsZXRfaWQYAiABKAkSFAoMdG9fd2FsbGV0X2lkGAMgASgJEg4KBmFtb3VudBgEIAEoCRJFCghtZXRhZGF0YRgFIAMoCzIzLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zZmVyUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASL1AQoOUmVzZXJ2ZVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhEKCXdhbGxldF9pZBgCIAEoCRIOCgZhbW91bnQYAyABKAkSFAoMcHJvZHVjdF9jb2RlGAQgASgJEhoKEmV4cGlyZXNfaW5fc2Vjb25kcxgFIAEoDRJECghtZXRhZGF0YRgGIAMoCzIyLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlJlc2VydmVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlEKDkNhcHR1cmVSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRIOCgZhbW91bnQYAyABKAkiTgoLVm9pZFJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSIvChVHZXRUcmFuc2FjdGlvblJlcXVlc3QSFgoOdHJhbnNhY3Rpb25faWQYASABKAkiUwoXTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJImwKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRI3Cgx0cmFuc2FjdGlvbnMYASADKAsyIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUwoXTGlzdENoaWxkV2FsbGV0c1JlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJImIKGExpc3RDaGlsZFdhbGxldHNSZXNwb25zZRItCgd3YWxsZXRzGAEgAygLMhwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ/ChlSZXNvbHZlRXJwRG9jdW1lbnRSZXF1ZXN0EhcKD2VycF9kb2N1bWVudF9pZBgBIAEoCRI5CgdvdXRjb21lGAIgASgOMiguc2FsZG8udHJhbnNhY3Rpb24udjEuRXJwRG9jdW1lbnRPdXRjb21lEg4KBnJlYXNvbhgDIAEoCSLsAgoLRXJwRG9jdW1lbnQSFwoPZXJwX2RvY3VtZW50X2lkGAEgASgJEkAKEWVycF9kb2N1bWVudF90eXBlGAIgASgOMiUuc2FsZG8udHJhbnNhY3Rpb24udjEuRXJwRG9jdW1lbnRUeXBlEhEKCXdhbGxldF9pZBgDIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgEIAEoCRIOCgZhbW91bnQYBSABKAkSNQoFc3RhdGUYBiABKA4yJi5zYWxkby50cmFuc2FjdGlvbi52MS5FcnBEb2N1bWVudFN0YXRlEg4KBnJlYXNvbhgHIAEoCRIfChdyZXZlcnNhbF90cmFuc2FjdGlvbl9pZBgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXNvbHZlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAigwEKEkZpbmRXYWxsZXRzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIaChJleHRlcm5hbF9yZWZlcmVuY2UYAiABKAkSGAoQcGFyZW50X3dhbGxldF9pZBgDIAEoCRIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSJdChNGaW5kV2FsbGV0c1Jlc3BvbnNlEi0KB3dhbGxldHMYASADKAsyHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIvACChNVcGRhdGVXYWxsZXRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSEwoLc3BlbmRfbGltaXQYAyABKAkSGQoRY2xlYXJfc3BlbmRfbGltaXQYBCABKAgSNwoMbGltaXRfcGVyaW9kGAUgASgOMiEuc2FsZG8udHJhbnNhY3Rpb24udjEuTGltaXRQZXJpb2QSSQoIbWV0YWRhdGEYBiADKAsyNy5zYWxkby50cmFuc2FjdGlvbi52MS5VcGRhdGVXYWxsZXRSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSHAoUcmVtb3ZlX21ldGFkYXRhX2tleXMYByADKAkSGgoSZXh0ZXJuYWxfcmVmZXJlbmNlGAggASgJEg4KBnJlYXNvbhgJIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiUQoTRnJlZXplV2FsbGV0UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEQoJd2FsbGV0X2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSJTChVVbmZyZWV6ZVdhbGxldFJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhEKCXdhbGxldF9pZBgCIAEoCRIOCgZyZWFzb24YAyABKAkiUAoSQ2xvc2VXYWxsZXRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSDgoGcmVhc29uGAMgASgJIn0KFkV4cG9ydFN0YXRlbWVudFJlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEigKBGZyb20YAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKAnRvGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKaAQoNU3RhdGVtZW50TGluZRIQCghlbnRyeV9pZBgBIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZhY3Rpb24YBCABKAkSDgoGYW1vdW50GAUgASgJEg8KB2JhbGFuY2UYBiABKAkigAIKCVN0YXRlbWVudBIRCgl3YWxsZXRfaWQYASABKAkSEAoIY3VycmVuY3kYAiABKAkSFgoOY3VycmVuY3lfc2NhbGUYAyABKA0SKAoEZnJvbRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoCdG8YBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD29wZW5pbmdfYmFsYW5jZRgGIAEoCRIXCg9jbG9zaW5nX2JhbGFuY2UYByABKAkSMgoFbGluZXMYCCADKAsyIy5zYWxkby50cmFuc2FjdGlvbi52MS5TdGF0ZW1lbnRMaW5lIusCCgtCYXRjaEFjdGlvbhI0CgZ0b3BfdXAYASABKAsyIi5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3RIABI8Cgpib29rX3VzYWdlGAIgASgLMiYuc2FsZG8udHJhbnNhY3Rpb24udjEuQm9va1VzYWdlUmVxdWVzdEgAEjkKCHRyYW5zZmVyGAMgASgLMiUuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNmZXJSZXF1ZXN0SAASNwoHcmVzZXJ2ZRgEIAEoCzIkLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlJlc2VydmVSZXF1ZXN0SAASNwoHY2FwdHVyZRgFIAEoCzIkLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkNhcHR1cmVSZXF1ZXN0SAASMQoEdm9pZBgGIAEoCzIhLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlZvaWRSZXF1ZXN0SABCCAoGYWN0aW9uIkgKElN1Ym1pdEJhdGNoUmVxdWVzdBIyCgdhY3Rpb25zGAEgAygLMiEuc2FsZG8udHJhbnNhY3Rpb24udjEuQmF0Y2hBY3Rpb24itAEKCkJhdGNoRXJyb3ISDAoEY29kZRgBIAEoCRIOCgZyZWFzb24YAiABKAkSDwoHbWVzc2FnZRgDIAEoCRINCgVmaWVsZBgEIAEoCRI6CgVmYWN0cxgFIAMoCzIrLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkJhdGNoRXJyb3IuRmFjdHNFbnRyeRosCgpGYWN0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEihgEKDEJhdGNoT3V0Y29tZRI4Cgt0cmFuc2FjdGlvbhgBIAEoCzIhLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uSAASMQoFZXJyb3IYAiABKAsyIC5zYWxkby50cmFuc2FjdGlvbi52MS5CYXRjaEVycm9ySABCCQoHb3V0Y29tZSJLChNTdWJtaXRCYXRjaFJlc3BvbnNlEjQKCG91dGNvbWVzGAEgAygLMiIuc2FsZG8udHJhbnNhY3Rpb24udjEuQmF0Y2hPdXRjb21lKnYKD0VycERvY3VtZW50VHlwZRIhCh1FUlBfRE9DVU1FTlRfVFlQRV9VTlNQRUNJRklFRBAAEh0KGUVSUF9ET0NVTUVOVF9UWVBFX0lOVk9JQ0UQARIhCh1FUlBfRE9DVU1FTlRfVFlQRV9TQUxFU19PUkRFUhACKqcBChJFcnBEb2N1bWVudE91dGNvbWUSJAogRVJQX0RPQ1VNRU5UX09VVENPTUVfVU5TUEVDSUZJRUQQABIiCh5FUlBfRE9DVU1FTlRfT1VUQ09NRV9DT05GSVJNRUQQARIhCh1FUlBfRE9DVU1FTlRfT1VUQ09NRV9SRUpFQ1RFRBACEiQKIEVSUF9ET0NVTUVOVF9PVVRDT01FX1dSSVRURU5fT0ZGEAMq+QEKEEVycERvY3VtZW50U3RhdGUSIgoeRVJQX0RPQ1VNRU5UX1NUQVRFX1VOU1BFQ0lGSUVEEAASKwonRVJQX0RPQ1VNRU5UX1NUQVRFX1BFTkRJTkdfQ09ORklSTUFUSU9OEAESIAocRVJQX0RPQ1VNRU5UX1NUQVRFX0NPTkZJUk1FRBACEh8KG0VSUF9ET0NVTUVOVF9TVEFURV9SRUpFQ1RFRBADEi0KKUVSUF9ET0NVTUVOVF9TVEFURV9SRUpFQ1RFRF9VTlJFQ09WRVJBQkxFEAQSIgoeRVJQX0RPQ1VNRU5UX1NUQVRFX1dSSVRURU5fT0ZGEAUqYAoPV2FsbGV0T3duZXJUeXBlEiEKHVdBTExFVF9PV05FUl9UWVBFX1VOU1BFQ0lGSUVEEAASDAoIUEVSU09OQUwQARIOCgpFTlRFUlBSSVNFEAISDAoIUkVTRUxMRVIQAyp1CgpXYWxsZXRSb2xlEhsKF1dBTExFVF9ST0xFX1VOU1BFQ0lGSUVEEAASGgoWV0FMTEVUX1JPTEVfU1RBTkRBTE9ORRABEhYKEldBTExFVF9ST0xFX01FTUJFUhACEhYKEldBTExFVF9ST0xFX0NMSUVOVBADKlkKC0xpbWl0UGVyaW9kEhwKGExJTUlUX1BFUklPRF9VTlNQRUNJRklFRBAAEhYKEkxJTUlUX1BFUklPRF9NT05USBABEhQKEExJTUlUX1BFUklPRF9EQVkQAip7CgxXYWxsZXRTdGF0dXMSHQoZV0FMTEVUX1NUQVRVU19VTlNQRUNJRklFRBAAEhgKFFdBTExFVF9TVEFUVVNfQUNUSVZFEAESGAoUV0FMTEVUX1NUQVRVU19GUk9aRU4QAhIYChRXQUxMRVRfU1RBVFVTX0NMT1NFRBADMvINChJUcmFuc2FjdGlvblNlcnZpY2USUwoKT3BlbldhbGxldBInLnNhbGRvLnRyYW5zYWN0aW9uLnYxLk9wZW5XYWxsZXRSZXF1ZXN0Ghwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0ElEKCUdldFdhbGxldBImLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdldFdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSTgoFVG9wVXASIi5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJWCglCb29rVXNhZ2USJi5zYWxkby50cmFuc2FjdGlvbi52MS5Cb29rVXNhZ2VSZXF1ZXN0GiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb24SVAoIVHJhbnNmZXISJS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2ZlclJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJSCgdSZXNlcnZlEiQuc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzZXJ2ZVJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJSCgdDYXB0dXJlEiQuc2FsZG8udHJhbnNhY3Rpb24udjEuQ2FwdHVyZVJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJMCgRWb2lkEiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVm9pZFJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJgCg5HZXRUcmFuc2FjdGlvbhIrLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdldFRyYW5zYWN0aW9uUmVxdWVzdBohLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uEnEKEExpc3RUcmFuc2FjdGlvbnMSLS5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBouLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRJxChBMaXN0Q2hpbGRXYWxsZXRzEi0uc2FsZG8udHJhbnNhY3Rpb24udjEuTGlzdENoaWxkV2FsbGV0c1JlcXVlc3QaLi5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0Q2hpbGRXYWxsZXRzUmVzcG9uc2USaAoSUmVzb2x2ZUVycERvY3VtZW50Ei8uc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzb2x2ZUVycERvY3VtZW50UmVxdWVzdBohLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkVycERvY3VtZW50EmIKC0ZpbmRXYWxsZXRzEiguc2FsZG8udHJhbnNhY3Rpb24udjEuRmluZFdhbGxldHNSZXF1ZXN0Gikuc2FsZG8udHJhbnNhY3Rpb24udjEuRmluZFdhbGxldHNSZXNwb25zZRJXCgxVcGRhdGVXYWxsZXQSKS5zYWxkby50cmFuc2FjdGlvbi52MS5VcGRhdGVXYWxsZXRSZXF1ZXN0Ghwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0ElcKDEZyZWV6ZVdhbGxldBIpLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkZyZWV6ZVdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSWwoOVW5mcmVlemVXYWxsZXQSKy5zYWxkby50cmFuc2FjdGlvbi52MS5VbmZyZWV6ZVdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSVQoLQ2xvc2VXYWxsZXQSKC5zYWxkby50cmFuc2FjdGlvbi52MS5DbG9zZVdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSYAoPRXhwb3J0U3RhdGVtZW50Eiwuc2FsZG8udHJhbnNhY3Rpb24udjEuRXhwb3J0U3RhdGVtZW50UmVxdWVzdBofLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlN0YXRlbWVudBJiCgtTdWJtaXRCYXRjaBIoLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlN1Ym1pdEJhdGNoUmVxdWVzdBopLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlN1Ym1pdEJhdGNoUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiZzYWxkby90cmFuc2FjdGlvbi92MS90cmFuc2FjdGlvbi5wcm90bxIUc2FsZG8udHJhbnNhY3Rpb24udjEi7QYKBldhbGxldBIRCgl3YWxsZXRfaWQYASABKAkSOQoKb3duZXJfdHlwZRgCIAEoDjIlLnNhbGRvLnRyYW5zYWN0aW9uLnYxLldhbGxldE93bmVyVHlwZRIQCghvd25lcl9pZBgDIAEoCRIQCghjdXJyZW5jeRgEIAEoCRIWCg5wb3N0ZWRfYmFsYW5jZRgFIAEoCRIWCg5wZW5kaW5nX2RlYml0cxgGIAEoCRIZChFhdmFpbGFibGVfYmFsYW5jZRgHIAEoCRIPCgd2ZXJzaW9uGAggASgEEhgKEHBhcmVudF93YWxsZXRfaWQYCSABKAkSLgoEcm9sZRgKIAEoDjIgLnNhbGRvLnRyYW5zYWN0aW9uLnYxLldhbGxldFJvbGUSFwoPb3ZlcmRyYWZ0X2xpbWl0GAsgASgJEhMKC3NwZW5kX2xpbWl0GAwgASgJEjcKDGxpbWl0X3BlcmlvZBgNIAEoDjIhLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpbWl0UGVyaW9kEhQKDHBlcmlvZF9zcGVudBgOIAEoCRIwCgxwZXJpb2Rfc3RhcnQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjwKCG1ldGFkYXRhGBAgAygLMiouc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0Lk1ldGFkYXRhRW50cnkSLgoKY3JlYXRlZF9hdBgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVwbGF5ZWQYEiABKAgSFgoOY3VycmVuY3lfc2NhbGUYEyABKA0SGQoRY29uZmlybWVkX2JhbGFuY2UYFCABKAkSFgoOc2hhZG93X2JhbGFuY2UYFSABKAkSMgoGc3RhdHVzGBYgASgOMiIuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0U3RhdHVzEhoKEmV4dGVybmFsX3JlZmVyZW5jZRgXIAEoCRIVCg1jcmVkaXRfZ3JhbnRzGCggASgIEjkKDWdyYW50X3N1bW1hcnkYKSABKAsyIi5zYWxkby50cmFuc2FjdGlvbi52MS5HcmFudFN1bW1hcnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItAGCgtUcmFuc2FjdGlvbhIWCg50cmFuc2FjdGlvbl9pZBgBIAEoCRI0CgR0eXBlGAIgASgOMiYuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb24uVHlwZRI4CgZzdGF0dXMYAyABKA4yKC5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbi5TdGF0dXMSEQoJd2FsbGV0X2lkGAQgASgJEg4KBmFtb3VudBgFIAEoCRIQCghjdXJyZW5jeRgGIAEoCRIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIeChZjb3VudGVycGFydHlfd2FsbGV0X2lkGAggASgJEhQKDHByb2R1Y3RfY29kZRgJIAEoCRITCgtjb3N0X2Ftb3VudBgKIAEoCRIRCglyZWZlcmVuY2UYCyABKAkSHgoWcmVsYXRlZF90cmFuc2FjdGlvbl9pZBgMIAEoCRIuCgpleHBpcmVzX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9pZGVtcG90ZW5jeV9rZXkYDiABKAkSQQoIbWV0YWRhdGEYDyADKAsyLy5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbi5NZXRhZGF0YUVudHJ5EhAKCHJlcGxheWVkGBAgASgIEhkKEWZ1bmRpbmdfd2FsbGV0X2lkGBEgASgJEiIKGnJlc29sdmVkX2J5X3RyYW5zYWN0aW9uX2lkGBIgASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJzCgRUeXBlEhQKEFRZUEVfVU5TUEVDSUZJRUQQABIKCgZUT1BfVVAQARIJCgVVU0FHRRACEgwKCFRSQU5TRkVSEAMSCwoHUkVTRVJWRRAEEgsKB0NBUFRVUkUQBRIICgRWT0lEEAYSDAoIUkVWRVJTQUwQByJTCgZTdGF0dXMSFgoSU1RBVFVTX1VOU1BFQ0lGSUVEEAASCwoHUEVORElORxABEgoKBlBPU1RFRBACEgoKBlZPSURFRBADEgwKCFJFVkVSU0VEEAQiuQMKEU9wZW5XYWxsZXRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRI5Cgpvd25lcl90eXBlGAIgASgOMiUuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0T3duZXJUeXBlEhAKCG93bmVyX2lkGAMgASgJEhAKCGN1cnJlbmN5GAQgASgJEhgKEHBhcmVudF93YWxsZXRfaWQYBSABKAkSFwoPb3ZlcmRyYWZ0X2xpbWl0GAYgASgJEkcKCG1ldGFkYXRhGAcgAygLMjUuc2FsZG8udHJhbnNhY3Rpb24udjEuT3BlbldhbGxldFJlcXVlc3QuTWV0YWRhdGFFbnRyeRITCgtzcGVuZF9saW1pdBgIIAEoCRI3CgxsaW1pdF9wZXJpb2QYCSABKA4yIS5zYWxkby50cmFuc2FjdGlvbi52MS5MaW1pdFBlcmlvZBIaChJleHRlcm5hbF9yZWZlcmVuY2UYCiABKAkSFQoNY3JlZGl0X2dyYW50cxgoIAEoCBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiJQoQR2V0V2FsbGV0UmVxdWVzdBIRCgl3YWxsZXRfaWQYASABKAkirQIKDFRvcFVwUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEQoJd2FsbGV0X2lkGAIgASgJEg4KBmFtb3VudBgDIAEoCRIRCglyZWZlcmVuY2UYBCABKAkSQgoIbWV0YWRhdGEYBSADKAsyMC5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3QuTWV0YWRhdGFFbnRyeRJAChFlcnBfZG9jdW1lbnRfdHlwZRgGIAEoDjIlLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkVycERvY3VtZW50VHlwZRIXCg9lcnBfZG9jdW1lbnRfaWQYByABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIvIBChBCb29rVXNhZ2VSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSDgoGYW1vdW50GAMgASgJEhQKDHByb2R1Y3RfY29kZRgEIAEoCRITCgtjb3N0X2Ftb3VudBgFIAEoCRJGCghtZXRhZGF0YRgGIAMoCzI0LnNhbGRvLnRyYW5zYWN0aW9uLnYxLkJvb2tVc2FnZVJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi4AEKD1RyYW5zZmVyUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSFgoOZnJvbV93YWxsZXRfaWQYAiABKAkSFAoMdG9fd2FsbGV0X2lkGAMgASgJEg4KBmFtb3VudBgEIAEoCRJFCghtZXRhZGF0YRgFIAMoCzIzLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zZmVyUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASL1AQoOUmVzZXJ2ZVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhEKCXdhbGxldF9pZBgCIAEoCRIOCgZhbW91bnQYAyABKAkSFAoMcHJvZHVjdF9jb2RlGAQgASgJEhoKEmV4cGlyZXNfaW5fc2Vjb25kcxgFIAEoDRJECghtZXRhZGF0YRgGIAMoCzIyLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlJlc2VydmVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlEKDkNhcHR1cmVSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRIOCgZhbW91bnQYAyABKAkiTgoLVm9pZFJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSIvChVHZXRUcmFuc2FjdGlvblJlcXVlc3QSFgoOdHJhbnNhY3Rpb25faWQYASABKAkiUwoXTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJImwKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRI3Cgx0cmFuc2FjdGlvbnMYASADKAsyIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUwoXTGlzdENoaWxkV2FsbGV0c1JlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJImIKGExpc3RDaGlsZFdhbGxldHNSZXNwb25zZRItCgd3YWxsZXRzGAEgAygLMhwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ/ChlSZXNvbHZlRXJwRG9jdW1lbnRSZXF1ZXN0EhcKD2VycF9kb2N1bWVudF9pZBgBIAEoCRI5CgdvdXRjb21lGAIgASgOMiguc2FsZG8udHJhbnNhY3Rpb24udjEuRXJwRG9jdW1lbnRPdXRjb21lEg4KBnJlYXNvbhgDIAEoCSLsAgoLRXJwRG9jdW1lbnQSFwoPZXJwX2RvY3VtZW50X2lkGAEgASgJEkAKEWVycF9kb2N1bWVudF90eXBlGAIgASgOMiUuc2FsZG8udHJhbnNhY3Rpb24udjEuRXJwRG9jdW1lbnRUeXBlEhEKCXdhbGxldF9pZBgDIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgEIAEoCRIOCgZhbW91bnQYBSABKAkSNQoFc3RhdGUYBiABKA4yJi5zYWxkby50cmFuc2FjdGlvbi52MS5FcnBEb2N1bWVudFN0YXRlEg4KBnJlYXNvbhgHIAEoCRIfChdyZXZlcnNhbF90cmFuc2FjdGlvbl9pZBgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXNvbHZlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAigwEKEkZpbmRXYWxsZXRzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIaChJleHRlcm5hbF9yZWZlcmVuY2UYAiABKAkSGAoQcGFyZW50X3dhbGxldF9pZBgDIAEoCRIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSJdChNGaW5kV2FsbGV0c1Jlc3BvbnNlEi0KB3dhbGxldHMYASADKAsyHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIvACChNVcGRhdGVXYWxsZXRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSEwoLc3BlbmRfbGltaXQYAyABKAkSGQoRY2xlYXJfc3BlbmRfbGltaXQYBCABKAgSNwoMbGltaXRfcGVyaW9kGAUgASgOMiEuc2FsZG8udHJhbnNhY3Rpb24udjEuTGltaXRQZXJpb2QSSQoIbWV0YWRhdGEYBiADKAsyNy5zYWxkby50cmFuc2FjdGlvbi52MS5VcGRhdGVXYWxsZXRSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSHAoUcmVtb3ZlX21ldGFkYXRhX2tleXMYByADKAkSGgoSZXh0ZXJuYWxfcmVmZXJlbmNlGAggASgJEg4KBnJlYXNvbhgJIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiUQoTRnJlZXplV2FsbGV0UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEQoJd2FsbGV0X2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSJTChVVbmZyZWV6ZVdhbGxldFJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhEKCXdhbGxldF9pZBgCIAEoCRIOCgZyZWFzb24YAyABKAkiUAoSQ2xvc2VXYWxsZXRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSDgoGcmVhc29uGAMgASgJIn0KFkV4cG9ydFN0YXRlbWVudFJlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEigKBGZyb20YAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKAnRvGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKaAQoNU3RhdGVtZW50TGluZRIQCghlbnRyeV9pZBgBIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZhY3Rpb24YBCABKAkSDgoGYW1vdW50GAUgASgJEg8KB2JhbGFuY2UYBiABKAkigAIKCVN0YXRlbWVudBIRCgl3YWxsZXRfaWQYASABKAkSEAoIY3VycmVuY3kYAiABKAkSFgoOY3VycmVuY3lfc2NhbGUYAyABKA0SKAoEZnJvbRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoCdG8YBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD29wZW5pbmdfYmFsYW5jZRgGIAEoCRIXCg9jbG9zaW5nX2JhbGFuY2UYByABKAkSMgoFbGluZXMYCCADKAsyIy5zYWxkby50cmFuc2FjdGlvbi52MS5TdGF0ZW1lbnRMaW5lIusCCgtCYXRjaEFjdGlvbhI0CgZ0b3BfdXAYASABKAsyIi5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3RIABI8Cgpib29rX3VzYWdlGAIgASgLMiYuc2FsZG8udHJhbnNhY3Rpb24udjEuQm9va1VzYWdlUmVxdWVzdEgAEjkKCHRyYW5zZmVyGAMgASgLMiUuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNmZXJSZXF1ZXN0SAASNwoHcmVzZXJ2ZRgEIAEoCzIkLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlJlc2VydmVSZXF1ZXN0SAASNwoHY2FwdHVyZRgFIAEoCzIkLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkNhcHR1cmVSZXF1ZXN0SAASMQoEdm9pZBgGIAEoCzIhLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlZvaWRSZXF1ZXN0SABCCAoGYWN0aW9uIkgKElN1Ym1pdEJhdGNoUmVxdWVzdBIyCgdhY3Rpb25zGAEgAygLMiEuc2FsZG8udHJhbnNhY3Rpb24udjEuQmF0Y2hBY3Rpb24itAEKCkJhdGNoRXJyb3ISDAoEY29kZRgBIAEoCRIOCgZyZWFzb24YAiABKAkSDwoHbWVzc2FnZRgDIAEoCRINCgVmaWVsZBgEIAEoCRI6CgVmYWN0cxgFIAMoCzIrLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkJhdGNoRXJyb3IuRmFjdHNFbnRyeRosCgpGYWN0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEihgEKDEJhdGNoT3V0Y29tZRI4Cgt0cmFuc2FjdGlvbhgBIAEoCzIhLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uSAASMQoFZXJyb3IYAiABKAsyIC5zYWxkby50cmFuc2FjdGlvbi52MS5CYXRjaEVycm9ySABCCQoHb3V0Y29tZSJLChNTdWJtaXRCYXRjaFJlc3BvbnNlEjQKCG91dGNvbWVzGAEgAygLMiIuc2FsZG8udHJhbnNhY3Rpb24udjEuQmF0Y2hPdXRjb21lIoEDCgVHcmFudBIQCghncmFudF9pZBgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSEAoIY2F0ZWdvcnkYAyABKAkSEAoIcHJpb3JpdHkYBCABKAUSMAoMZWZmZWN0aXZlX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1wcm9kdWN0X2NvZGVzGAcgAygJEg4KBnNvdXJjZRgIIAEoCRIWCg5ncmFudGVkX2Ftb3VudBgJIAEoCRIYChByZW1haW5pbmdfYW1vdW50GAogASgJEhMKC2hlbGRfYW1vdW50GAsgASgJEhcKD2NvbnN1bWVkX2Ftb3VudBgMIAEoCRIWCg5leHBpcmVkX2Ftb3VudBgNIAEoCRIuCgpjcmVhdGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKqAQoMR3JhbnRTdW1tYXJ5EhYKDnBhaWRfcmVtYWluaW5nGAEgASgJEh0KFXByb21vdGlvbmFsX3JlbWFpbmluZxgCIAEoCRIyCg5uZXh0X2V4cGlyeV9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGgoSbmV4dF9leHBpcnlfYW1vdW50GAQgASgJEhMKC29wZW5fZ3JhbnRzGAUgASgNIvgCChJHcmFudENyZWRpdFJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhEKCXdhbGxldF9pZBgCIAEoCRIOCgZhbW91bnQYAyABKAkSEAoIY2F0ZWdvcnkYBCABKAkSEAoIcHJpb3JpdHkYBSABKAUSMAoMZWZmZWN0aXZlX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1wcm9kdWN0X2NvZGVzGAggAygJEg4KBnJlYXNvbhgJIAEoCRJICghtZXRhZGF0YRgKIAMoCzI2LnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdyYW50Q3JlZGl0UmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI+ChFMaXN0R3JhbnRzUmVxdWVzdBIRCgl3YWxsZXRfaWQYASABKAkSFgoOaW5jbHVkZV9jbG9zZWQYAiABKAgiQQoSTGlzdEdyYW50c1Jlc3BvbnNlEisKBmdyYW50cxgBIAMoCzIbLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdyYW50KnYKD0VycERvY3VtZW50VHlwZRIhCh1FUlBfRE9DVU1FTlRfVFlQRV9VTlNQRUNJRklFRBAAEh0KGUVSUF9ET0NVTUVOVF9UWVBFX0lOVk9JQ0UQARIhCh1FUlBfRE9DVU1FTlRfVFlQRV9TQUxFU19PUkRFUhACKqcBChJFcnBEb2N1bWVudE91dGNvbWUSJAogRVJQX0RPQ1VNRU5UX09VVENPTUVfVU5TUEVDSUZJRUQQABIiCh5FUlBfRE9DVU1FTlRfT1VUQ09NRV9DT05GSVJNRUQQARIhCh1FUlBfRE9DVU1FTlRfT1VUQ09NRV9SRUpFQ1RFRBACEiQKIEVSUF9ET0NVTUVOVF9PVVRDT01FX1dSSVRURU5fT0ZGEAMq+QEKEEVycERvY3VtZW50U3RhdGUSIgoeRVJQX0RPQ1VNRU5UX1NUQVRFX1VOU1BFQ0lGSUVEEAASKwonRVJQX0RPQ1VNRU5UX1NUQVRFX1BFTkRJTkdfQ09ORklSTUFUSU9OEAESIAocRVJQX0RPQ1VNRU5UX1NUQVRFX0NPTkZJUk1FRBACEh8KG0VSUF9ET0NVTUVOVF9TVEFURV9SRUpFQ1RFRBADEi0KKUVSUF9ET0NVTUVOVF9TVEFURV9SRUpFQ1RFRF9VTlJFQ09WRVJBQkxFEAQSIgoeRVJQX0RPQ1VNRU5UX1NUQVRFX1dSSVRURU5fT0ZGEAUqYAoPV2FsbGV0T3duZXJUeXBlEiEKHVdBTExFVF9PV05FUl9UWVBFX1VOU1BFQ0lGSUVEEAASDAoIUEVSU09OQUwQARIOCgpFTlRFUlBSSVNFEAISDAoIUkVTRUxMRVIQAyp1CgpXYWxsZXRSb2xlEhsKF1dBTExFVF9ST0xFX1VOU1BFQ0lGSUVEEAASGgoWV0FMTEVUX1JPTEVfU1RBTkRBTE9ORRABEhYKEldBTExFVF9ST0xFX01FTUJFUhACEhYKEldBTExFVF9ST0xFX0NMSUVOVBADKlkKC0xpbWl0UGVyaW9kEhwKGExJTUlUX1BFUklPRF9VTlNQRUNJRklFRBAAEhYKEkxJTUlUX1BFUklPRF9NT05USBABEhQKEExJTUlUX1BFUklPRF9EQVkQAip7CgxXYWxsZXRTdGF0dXMSHQoZV0FMTEVUX1NUQVRVU19VTlNQRUNJRklFRBAAEhgKFFdBTExFVF9TVEFUVVNfQUNUSVZFEAESGAoUV0FMTEVUX1NUQVRVU19GUk9aRU4QAhIYChRXQUxMRVRfU1RBVFVTX0NMT1NFRBADMq8PChJUcmFuc2FjdGlvblNlcnZpY2USUwoKT3BlbldhbGxldBInLnNhbGRvLnRyYW5zYWN0aW9uLnYxLk9wZW5XYWxsZXRSZXF1ZXN0Ghwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0ElEKCUdldFdhbGxldBImLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdldFdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSTgoFVG9wVXASIi5zYWxkby50cmFuc2FjdGlvbi52MS5Ub3BVcFJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJWCglCb29rVXNhZ2USJi5zYWxkby50cmFuc2FjdGlvbi52MS5Cb29rVXNhZ2VSZXF1ZXN0GiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVHJhbnNhY3Rpb24SVAoIVHJhbnNmZXISJS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2ZlclJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJSCgdSZXNlcnZlEiQuc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzZXJ2ZVJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJSCgdDYXB0dXJlEiQuc2FsZG8udHJhbnNhY3Rpb24udjEuQ2FwdHVyZVJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJMCgRWb2lkEiEuc2FsZG8udHJhbnNhY3Rpb24udjEuVm9pZFJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJgCg5HZXRUcmFuc2FjdGlvbhIrLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkdldFRyYW5zYWN0aW9uUmVxdWVzdBohLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlRyYW5zYWN0aW9uEnEKEExpc3RUcmFuc2FjdGlvbnMSLS5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBouLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRJxChBMaXN0Q2hpbGRXYWxsZXRzEi0uc2FsZG8udHJhbnNhY3Rpb24udjEuTGlzdENoaWxkV2FsbGV0c1JlcXVlc3QaLi5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0Q2hpbGRXYWxsZXRzUmVzcG9uc2USaAoSUmVzb2x2ZUVycERvY3VtZW50Ei8uc2FsZG8udHJhbnNhY3Rpb24udjEuUmVzb2x2ZUVycERvY3VtZW50UmVxdWVzdBohLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkVycERvY3VtZW50EmIKC0ZpbmRXYWxsZXRzEiguc2FsZG8udHJhbnNhY3Rpb24udjEuRmluZFdhbGxldHNSZXF1ZXN0Gikuc2FsZG8udHJhbnNhY3Rpb24udjEuRmluZFdhbGxldHNSZXNwb25zZRJXCgxVcGRhdGVXYWxsZXQSKS5zYWxkby50cmFuc2FjdGlvbi52MS5VcGRhdGVXYWxsZXRSZXF1ZXN0Ghwuc2FsZG8udHJhbnNhY3Rpb24udjEuV2FsbGV0ElcKDEZyZWV6ZVdhbGxldBIpLnNhbGRvLnRyYW5zYWN0aW9uLnYxLkZyZWV6ZVdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSWwoOVW5mcmVlemVXYWxsZXQSKy5zYWxkby50cmFuc2FjdGlvbi52MS5VbmZyZWV6ZVdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSVQoLQ2xvc2VXYWxsZXQSKC5zYWxkby50cmFuc2FjdGlvbi52MS5DbG9zZVdhbGxldFJlcXVlc3QaHC5zYWxkby50cmFuc2FjdGlvbi52MS5XYWxsZXQSYAoPRXhwb3J0U3RhdGVtZW50Eiwuc2FsZG8udHJhbnNhY3Rpb24udjEuRXhwb3J0U3RhdGVtZW50UmVxdWVzdBofLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlN0YXRlbWVudBJiCgtTdWJtaXRCYXRjaBIoLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlN1Ym1pdEJhdGNoUmVxdWVzdBopLnNhbGRvLnRyYW5zYWN0aW9uLnYxLlN1Ym1pdEJhdGNoUmVzcG9uc2USWgoLR3JhbnRDcmVkaXQSKC5zYWxkby50cmFuc2FjdGlvbi52MS5HcmFudENyZWRpdFJlcXVlc3QaIS5zYWxkby50cmFuc2FjdGlvbi52MS5UcmFuc2FjdGlvbhJfCgpMaXN0R3JhbnRzEicuc2FsZG8udHJhbnNhY3Rpb24udjEuTGlzdEdyYW50c1JlcXVlc3QaKC5zYWxkby50cmFuc2FjdGlvbi52MS5MaXN0R3JhbnRzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message saldo.transaction.v1.Wallet
@@ -167,6 +167,20 @@ export type Wallet = Message<"saldo.transaction.v1.Wallet"> & {
    * @generated from field: string external_reference = 23;
    */
   externalReference: string;
+
+  /**
+   * The wallet holds credit grants (OpenWalletRequest.credit_grants); a member shows its organisation's.
+   *
+   * @generated from field: bool credit_grants = 40;
+   */
+  creditGrants: boolean;
+
+  /**
+   * Wallets with credit grants: totals per category and the next expiry.
+   *
+   * @generated from field: saldo.transaction.v1.GrantSummary grant_summary = 41;
+   */
+  grantSummary?: GrantSummary | undefined;
 };
 
 /**
@@ -308,6 +322,20 @@ export type WalletJson = {
    * @generated from field: string external_reference = 23;
    */
   externalReference?: string;
+
+  /**
+   * The wallet holds credit grants (OpenWalletRequest.credit_grants); a member shows its organisation's.
+   *
+   * @generated from field: bool credit_grants = 40;
+   */
+  creditGrants?: boolean;
+
+  /**
+   * Wallets with credit grants: totals per category and the next expiry.
+   *
+   * @generated from field: saldo.transaction.v1.GrantSummary grant_summary = 41;
+   */
+  grantSummary?: GrantSummaryJson;
 };
 
 /**
@@ -706,6 +734,15 @@ export type OpenWalletRequest = Message<"saldo.transaction.v1.OpenWalletRequest"
    * @generated from field: string external_reference = 10;
    */
   externalReference: string;
+
+  /**
+   * Credit grants (docs/grants.md): every credit enters as a grant (paid, promotional, with
+   * validity, priority and products) and every debit draws from grants in a defined order. Not for
+   * members (they spend their organisation's grants). Fixed at opening.
+   *
+   * @generated from field: bool credit_grants = 40;
+   */
+  creditGrants: boolean;
 };
 
 /**
@@ -771,6 +808,15 @@ export type OpenWalletRequestJson = {
    * @generated from field: string external_reference = 10;
    */
   externalReference?: string;
+
+  /**
+   * Credit grants (docs/grants.md): every credit enters as a grant (paid, promotional, with
+   * validity, priority and products) and every debit draws from grants in a defined order. Not for
+   * members (they spend their organisation's grants). Fixed at opening.
+   *
+   * @generated from field: bool credit_grants = 40;
+   */
+  creditGrants?: boolean;
 };
 
 /**
@@ -2541,6 +2587,465 @@ export const SubmitBatchResponseSchema: GenMessage<SubmitBatchResponse, {jsonTyp
   messageDesc(file_saldo_transaction_v1_transaction, 30);
 
 /**
+ * A credit grant: part of a wallet's balance with its own terms (docs/grants.md). Amounts in minor units.
+ *
+ * @generated from message saldo.transaction.v1.Grant
+ */
+export type Grant = Message<"saldo.transaction.v1.Grant"> & {
+  /**
+   * @generated from field: string grant_id = 1;
+   */
+  grantId: string;
+
+  /**
+   * @generated from field: string wallet_id = 2;
+   */
+  walletId: string;
+
+  /**
+   * "paid" or "promotional".
+   *
+   * @generated from field: string category = 3;
+   */
+  category: string;
+
+  /**
+   * Lower is consumed first (default 50).
+   *
+   * @generated from field: int32 priority = 4;
+   */
+  priority: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp effective_at = 5;
+   */
+  effectiveAt?: Timestamp | undefined;
+
+  /**
+   * Unset: never expires.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 6;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * Empty: pays for any product.
+   *
+   * @generated from field: repeated string product_codes = 7;
+   */
+  productCodes: string[];
+
+  /**
+   * top_up, transfer, promotion, subscription, erp_document, migration or opening.
+   *
+   * @generated from field: string source = 8;
+   */
+  source: string;
+
+  /**
+   * @generated from field: string granted_amount = 9;
+   */
+  grantedAmount: string;
+
+  /**
+   * @generated from field: string remaining_amount = 10;
+   */
+  remainingAmount: string;
+
+  /**
+   * @generated from field: string held_amount = 11;
+   */
+  heldAmount: string;
+
+  /**
+   * @generated from field: string consumed_amount = 12;
+   */
+  consumedAmount: string;
+
+  /**
+   * @generated from field: string expired_amount = 13;
+   */
+  expiredAmount: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 14;
+   */
+  createdAt?: Timestamp | undefined;
+};
+
+/**
+ * A credit grant: part of a wallet's balance with its own terms (docs/grants.md). Amounts in minor units.
+ *
+ * @generated from message saldo.transaction.v1.Grant
+ */
+export type GrantJson = {
+  /**
+   * @generated from field: string grant_id = 1;
+   */
+  grantId?: string;
+
+  /**
+   * @generated from field: string wallet_id = 2;
+   */
+  walletId?: string;
+
+  /**
+   * "paid" or "promotional".
+   *
+   * @generated from field: string category = 3;
+   */
+  category?: string;
+
+  /**
+   * Lower is consumed first (default 50).
+   *
+   * @generated from field: int32 priority = 4;
+   */
+  priority?: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp effective_at = 5;
+   */
+  effectiveAt?: TimestampJson;
+
+  /**
+   * Unset: never expires.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 6;
+   */
+  expiresAt?: TimestampJson;
+
+  /**
+   * Empty: pays for any product.
+   *
+   * @generated from field: repeated string product_codes = 7;
+   */
+  productCodes?: string[];
+
+  /**
+   * top_up, transfer, promotion, subscription, erp_document, migration or opening.
+   *
+   * @generated from field: string source = 8;
+   */
+  source?: string;
+
+  /**
+   * @generated from field: string granted_amount = 9;
+   */
+  grantedAmount?: string;
+
+  /**
+   * @generated from field: string remaining_amount = 10;
+   */
+  remainingAmount?: string;
+
+  /**
+   * @generated from field: string held_amount = 11;
+   */
+  heldAmount?: string;
+
+  /**
+   * @generated from field: string consumed_amount = 12;
+   */
+  consumedAmount?: string;
+
+  /**
+   * @generated from field: string expired_amount = 13;
+   */
+  expiredAmount?: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 14;
+   */
+  createdAt?: TimestampJson;
+};
+
+/**
+ * Describes the message saldo.transaction.v1.Grant.
+ * Use `create(GrantSchema)` to create a new message.
+ */
+export const GrantSchema: GenMessage<Grant, {jsonType: GrantJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 31);
+
+/**
+ * @generated from message saldo.transaction.v1.GrantSummary
+ */
+export type GrantSummary = Message<"saldo.transaction.v1.GrantSummary"> & {
+  /**
+   * Remaining (usable now or later) per category.
+   *
+   * @generated from field: string paid_remaining = 1;
+   */
+  paidRemaining: string;
+
+  /**
+   * @generated from field: string promotional_remaining = 2;
+   */
+  promotionalRemaining: string;
+
+  /**
+   * The soonest expiry with something left: when, and how much.
+   *
+   * @generated from field: google.protobuf.Timestamp next_expiry_at = 3;
+   */
+  nextExpiryAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string next_expiry_amount = 4;
+   */
+  nextExpiryAmount: string;
+
+  /**
+   * Grants with something left.
+   *
+   * @generated from field: uint32 open_grants = 5;
+   */
+  openGrants: number;
+};
+
+/**
+ * @generated from message saldo.transaction.v1.GrantSummary
+ */
+export type GrantSummaryJson = {
+  /**
+   * Remaining (usable now or later) per category.
+   *
+   * @generated from field: string paid_remaining = 1;
+   */
+  paidRemaining?: string;
+
+  /**
+   * @generated from field: string promotional_remaining = 2;
+   */
+  promotionalRemaining?: string;
+
+  /**
+   * The soonest expiry with something left: when, and how much.
+   *
+   * @generated from field: google.protobuf.Timestamp next_expiry_at = 3;
+   */
+  nextExpiryAt?: TimestampJson;
+
+  /**
+   * @generated from field: string next_expiry_amount = 4;
+   */
+  nextExpiryAmount?: string;
+
+  /**
+   * Grants with something left.
+   *
+   * @generated from field: uint32 open_grants = 5;
+   */
+  openGrants?: number;
+};
+
+/**
+ * Describes the message saldo.transaction.v1.GrantSummary.
+ * Use `create(GrantSummarySchema)` to create a new message.
+ */
+export const GrantSummarySchema: GenMessage<GrantSummary, {jsonType: GrantSummaryJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 32);
+
+/**
+ * @generated from message saldo.transaction.v1.GrantCreditRequest
+ */
+export type GrantCreditRequest = Message<"saldo.transaction.v1.GrantCreditRequest"> & {
+  /**
+   * @generated from field: string idempotency_key = 1;
+   */
+  idempotencyKey: string;
+
+  /**
+   * @generated from field: string wallet_id = 2;
+   */
+  walletId: string;
+
+  /**
+   * @generated from field: string amount = 3;
+   */
+  amount: string;
+
+  /**
+   * "promotional" (default): from the tenant's promotions account. "paid": money received (from
+   * cash clearing, like a top-up) with terms of its own, e.g. credits that expire.
+   *
+   * @generated from field: string category = 4;
+   */
+  category: string;
+
+  /**
+   * @generated from field: int32 priority = 5;
+   */
+  priority: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp effective_at = 6;
+   */
+  effectiveAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expires_at = 7;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: repeated string product_codes = 8;
+   */
+  productCodes: string[];
+
+  /**
+   * Why the credit was given (campaign, goodwill), for finance; up to 256 characters.
+   *
+   * @generated from field: string reason = 9;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: map<string, string> metadata = 10;
+   */
+  metadata: { [key: string]: string };
+};
+
+/**
+ * @generated from message saldo.transaction.v1.GrantCreditRequest
+ */
+export type GrantCreditRequestJson = {
+  /**
+   * @generated from field: string idempotency_key = 1;
+   */
+  idempotencyKey?: string;
+
+  /**
+   * @generated from field: string wallet_id = 2;
+   */
+  walletId?: string;
+
+  /**
+   * @generated from field: string amount = 3;
+   */
+  amount?: string;
+
+  /**
+   * "promotional" (default): from the tenant's promotions account. "paid": money received (from
+   * cash clearing, like a top-up) with terms of its own, e.g. credits that expire.
+   *
+   * @generated from field: string category = 4;
+   */
+  category?: string;
+
+  /**
+   * @generated from field: int32 priority = 5;
+   */
+  priority?: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp effective_at = 6;
+   */
+  effectiveAt?: TimestampJson;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expires_at = 7;
+   */
+  expiresAt?: TimestampJson;
+
+  /**
+   * @generated from field: repeated string product_codes = 8;
+   */
+  productCodes?: string[];
+
+  /**
+   * Why the credit was given (campaign, goodwill), for finance; up to 256 characters.
+   *
+   * @generated from field: string reason = 9;
+   */
+  reason?: string;
+
+  /**
+   * @generated from field: map<string, string> metadata = 10;
+   */
+  metadata?: { [key: string]: string };
+};
+
+/**
+ * Describes the message saldo.transaction.v1.GrantCreditRequest.
+ * Use `create(GrantCreditRequestSchema)` to create a new message.
+ */
+export const GrantCreditRequestSchema: GenMessage<GrantCreditRequest, {jsonType: GrantCreditRequestJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 33);
+
+/**
+ * @generated from message saldo.transaction.v1.ListGrantsRequest
+ */
+export type ListGrantsRequest = Message<"saldo.transaction.v1.ListGrantsRequest"> & {
+  /**
+   * @generated from field: string wallet_id = 1;
+   */
+  walletId: string;
+
+  /**
+   * Also grants with nothing left (spent or expired).
+   *
+   * @generated from field: bool include_closed = 2;
+   */
+  includeClosed: boolean;
+};
+
+/**
+ * @generated from message saldo.transaction.v1.ListGrantsRequest
+ */
+export type ListGrantsRequestJson = {
+  /**
+   * @generated from field: string wallet_id = 1;
+   */
+  walletId?: string;
+
+  /**
+   * Also grants with nothing left (spent or expired).
+   *
+   * @generated from field: bool include_closed = 2;
+   */
+  includeClosed?: boolean;
+};
+
+/**
+ * Describes the message saldo.transaction.v1.ListGrantsRequest.
+ * Use `create(ListGrantsRequestSchema)` to create a new message.
+ */
+export const ListGrantsRequestSchema: GenMessage<ListGrantsRequest, {jsonType: ListGrantsRequestJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 34);
+
+/**
+ * @generated from message saldo.transaction.v1.ListGrantsResponse
+ */
+export type ListGrantsResponse = Message<"saldo.transaction.v1.ListGrantsResponse"> & {
+  /**
+   * In consumption order: priority, soonest expiry, oldest.
+   *
+   * @generated from field: repeated saldo.transaction.v1.Grant grants = 1;
+   */
+  grants: Grant[];
+};
+
+/**
+ * @generated from message saldo.transaction.v1.ListGrantsResponse
+ */
+export type ListGrantsResponseJson = {
+  /**
+   * In consumption order: priority, soonest expiry, oldest.
+   *
+   * @generated from field: repeated saldo.transaction.v1.Grant grants = 1;
+   */
+  grants?: GrantJson[];
+};
+
+/**
+ * Describes the message saldo.transaction.v1.ListGrantsResponse.
+ * Use `create(ListGrantsResponseSchema)` to create a new message.
+ */
+export const ListGrantsResponseSchema: GenMessage<ListGrantsResponse, {jsonType: ListGrantsResponseJson}> = /*@__PURE__*/
+  messageDesc(file_saldo_transaction_v1_transaction, 35);
+
+/**
  * The ERP document a top-up comes from (docs/erp-sync.md, "Shadow balance").
  *
  * @generated from enum saldo.transaction.v1.ErpDocumentType
@@ -3040,6 +3545,27 @@ export const TransactionService: GenService<{
     methodKind: "unary";
     input: typeof SubmitBatchRequestSchema;
     output: typeof SubmitBatchResponseSchema;
+  },
+  /**
+   * Credit grants (docs/grants.md), for wallets opened with credit_grants. Gives credit from the
+   * tenant's promotions account (promotional by default) as a grant with its own terms.
+   *
+   * @generated from rpc saldo.transaction.v1.TransactionService.GrantCredit
+   */
+  grantCredit: {
+    methodKind: "unary";
+    input: typeof GrantCreditRequestSchema;
+    output: typeof TransactionSchema;
+  },
+  /**
+   * A wallet's grants with what is left of each, in consumption order.
+   *
+   * @generated from rpc saldo.transaction.v1.TransactionService.ListGrants
+   */
+  listGrants: {
+    methodKind: "unary";
+    input: typeof ListGrantsRequestSchema;
+    output: typeof ListGrantsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_saldo_transaction_v1_transaction, 0);

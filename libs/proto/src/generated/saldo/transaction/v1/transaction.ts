@@ -131,6 +131,10 @@ export interface Wallet {
   status: WalletStatus;
   /** The tenant's own reference of this wallet (e.g. its account number); FindWallets finds it. */
   externalReference: string;
+  /** The wallet holds credit grants (OpenWalletRequest.credit_grants); a member shows its organisation's. */
+  creditGrants: boolean;
+  /** Wallets with credit grants: totals per category and the next expiry. */
+  grantSummary: GrantSummary | undefined;
 }
 
 export interface Wallet_MetadataEntry {
@@ -211,6 +215,12 @@ export interface OpenWalletRequest {
   limitPeriod: LimitPeriod;
   /** The tenant's own reference of this wallet, 1 to 128 characters (optional). */
   externalReference: string;
+  /**
+   * Credit grants (docs/grants.md): every credit enters as a grant (paid, promotional, with
+   * validity, priority and products) and every debit draws from grants in a defined order. Not for
+   * members (they spend their organisation's grants). Fixed at opening.
+   */
+  creditGrants: boolean;
 }
 
 export interface OpenWalletRequest_MetadataEntry {
@@ -493,6 +503,78 @@ export interface SubmitBatchResponse {
   outcomes: BatchOutcome[];
 }
 
+/** A credit grant: part of a wallet's balance with its own terms (docs/grants.md). Amounts in minor units. */
+export interface Grant {
+  grantId: string;
+  walletId: string;
+  /** "paid" or "promotional". */
+  category: string;
+  /** Lower is consumed first (default 50). */
+  priority: number;
+  effectiveAt:
+    | Timestamp
+    | undefined;
+  /** Unset: never expires. */
+  expiresAt:
+    | Timestamp
+    | undefined;
+  /** Empty: pays for any product. */
+  productCodes: string[];
+  /** top_up, transfer, promotion, subscription, erp_document, migration or opening. */
+  source: string;
+  grantedAmount: string;
+  remainingAmount: string;
+  heldAmount: string;
+  consumedAmount: string;
+  expiredAmount: string;
+  createdAt: Timestamp | undefined;
+}
+
+export interface GrantSummary {
+  /** Remaining (usable now or later) per category. */
+  paidRemaining: string;
+  promotionalRemaining: string;
+  /** The soonest expiry with something left: when, and how much. */
+  nextExpiryAt: Timestamp | undefined;
+  nextExpiryAmount: string;
+  /** Grants with something left. */
+  openGrants: number;
+}
+
+export interface GrantCreditRequest {
+  idempotencyKey: string;
+  walletId: string;
+  amount: string;
+  /**
+   * "promotional" (default): from the tenant's promotions account. "paid": money received (from
+   * cash clearing, like a top-up) with terms of its own, e.g. credits that expire.
+   */
+  category: string;
+  priority: number;
+  effectiveAt: Timestamp | undefined;
+  expiresAt: Timestamp | undefined;
+  productCodes: string[];
+  /** Why the credit was given (campaign, goodwill), for finance; up to 256 characters. */
+  reason: string;
+  metadata: { [key: string]: string };
+}
+
+export interface GrantCreditRequest_MetadataEntry {
+  key: string;
+  value: string;
+}
+
+export interface ListGrantsRequest {
+  walletId: string;
+  /** Also grants with nothing left (spent or expired). */
+  includeClosed: boolean;
+}
+
+export interface ListGrantsResponse {
+  /** In consumption order: priority, soonest expiry, oldest. */
+  grants: Grant[];
+}
+
 export interface TransactionServiceClient {
   /**
    * Opens a wallet. With parent_wallet_id: an enterprise member's wallet (parent ENTERPRISE) or a
@@ -603,6 +685,17 @@ export interface TransactionServiceClient {
    */
 
   submitBatch(request: SubmitBatchRequest, metadata?: Metadata): Observable<SubmitBatchResponse>;
+
+  /**
+   * Credit grants (docs/grants.md), for wallets opened with credit_grants. Gives credit from the
+   * tenant's promotions account (promotional by default) as a grant with its own terms.
+   */
+
+  grantCredit(request: GrantCreditRequest, metadata?: Metadata): Observable<Transaction>;
+
+  /** A wallet's grants with what is left of each, in consumption order. */
+
+  listGrants(request: ListGrantsRequest, metadata?: Metadata): Observable<ListGrantsResponse>;
 }
 
 export interface TransactionServiceController {
@@ -739,6 +832,23 @@ export interface TransactionServiceController {
     request: SubmitBatchRequest,
     metadata?: Metadata,
   ): Promise<SubmitBatchResponse> | Observable<SubmitBatchResponse> | SubmitBatchResponse;
+
+  /**
+   * Credit grants (docs/grants.md), for wallets opened with credit_grants. Gives credit from the
+   * tenant's promotions account (promotional by default) as a grant with its own terms.
+   */
+
+  grantCredit(
+    request: GrantCreditRequest,
+    metadata?: Metadata,
+  ): Promise<Transaction> | Observable<Transaction> | Transaction;
+
+  /** A wallet's grants with what is left of each, in consumption order. */
+
+  listGrants(
+    request: ListGrantsRequest,
+    metadata?: Metadata,
+  ): Promise<ListGrantsResponse> | Observable<ListGrantsResponse> | ListGrantsResponse;
 }
 
 export function TransactionServiceControllerMethods() {
@@ -763,6 +873,8 @@ export function TransactionServiceControllerMethods() {
       "closeWallet",
       "exportStatement",
       "submitBatch",
+      "grantCredit",
+      "listGrants",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
