@@ -5,6 +5,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { setupWallets, startLedgerHarness, transferRequest, uniqueTenant, withPg } from './ledger-harness';
 
+// Each test runs the built CLI as a child process: more than Jest's 5 s default on a busy machine.
+jest.setTimeout(60_000);
+
 const run = promisify(execFile);
 const CLI = path.resolve(__dirname, '../../../dist/out-tsc/apps/wallet-ledger/src/cli.js');
 
