@@ -5,7 +5,17 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default [
-  { ignores: ['**/dist', '**/node_modules', '**/tmp', 'libs/proto/src/generated/**', 'libs/proto/src/es/**', 'libs/client/src/gen/**', '.nx/**'] },
+  {
+    ignores: [
+      '**/dist',
+      '**/node_modules',
+      '**/tmp',
+      'libs/proto/src/generated/**',
+      'libs/proto/src/es/**',
+      'libs/client/src/gen/**',
+      '.nx/**',
+    ],
+  },
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
   {

@@ -56,20 +56,50 @@ export class ZendeskStandin extends StandinServer {
   /** The incremental exports: 10 requests a minute. */
   private exportLimit = new RateLimit(10 / 60, 10);
   /** The account's custom user fields (`GET /api/v2/user_fields`); a test may rename or retype one. */
-  userFieldDefs: Array<{ key: string; type: 'text' | 'decimal' | 'date' | 'dropdown' | 'integer'; title: string }> = [];
+  userFieldDefs: Array<{
+    key: string;
+    type: 'text' | 'decimal' | 'date' | 'dropdown' | 'integer';
+    title: string;
+  }> = [];
 
   constructor(
-    private readonly options: { email: string; apiToken: string; userFields?: readonly string[]; requestsPerSecond?: number; burst?: number },
+    private readonly options: {
+      email: string;
+      apiToken: string;
+      userFields?: readonly string[];
+      requestsPerSecond?: number;
+      burst?: number;
+    },
   ) {
     super();
     this.limit = new RateLimit(options.requestsPerSecond ?? 1, options.burst ?? 3);
-    this.userFieldDefs = (options.userFields ?? []).map((key) => ({ key, type: 'text', title: key.replace(/_/g, ' ') }));
+    this.userFieldDefs = (options.userFields ?? []).map((key) => ({
+      key,
+      type: 'text',
+      title: key.replace(/_/g, ' '),
+    }));
   }
 
   /** Creates or edits a user "inside Zendesk" (an agent's change): a new `updated_at` and export position. */
-  editUser(externalId: string, change: Partial<Pick<ZendeskUser, 'name' | 'email' | 'phone'>> & { user_fields?: Record<string, string | null> }, at?: string): ZendeskUser {
+  editUser(
+    externalId: string,
+    change: Partial<Pick<ZendeskUser, 'name' | 'email' | 'phone'>> & {
+      user_fields?: Record<string, string | null>;
+    },
+    at?: string,
+  ): ZendeskUser {
     const existing = this.users.get(`x:${externalId}`);
-    const user: ZendeskUser = existing ?? { id: (this.nextId += 1), name: change.name ?? externalId, email: null, phone: null, external_id: externalId, user_fields: {}, updated_at: '', seq: 0, writes: 0 };
+    const user: ZendeskUser = existing ?? {
+      id: (this.nextId += 1),
+      name: change.name ?? externalId,
+      email: null,
+      phone: null,
+      external_id: externalId,
+      user_fields: {},
+      updated_at: '',
+      seq: 0,
+      writes: 0,
+    };
     if (change.name !== undefined) user.name = change.name;
     if (change.email !== undefined) user.email = change.email;
     if (change.phone !== undefined) user.phone = change.phone;
@@ -82,7 +112,15 @@ export class ZendeskStandin extends StandinServer {
   }
 
   /** A user without an owner id (an agent created it by hand), keyed by e-mail or its own id. */
-  addUser(change: { name: string; email: string | null; phone: string | null; user_fields?: Record<string, string | null> }, at?: string): ZendeskUser {
+  addUser(
+    change: {
+      name: string;
+      email: string | null;
+      phone: string | null;
+      user_fields?: Record<string, string | null>;
+    },
+    at?: string,
+  ): ZendeskUser {
     const user: ZendeskUser = {
       id: (this.nextId += 1),
       name: change.name,
@@ -100,7 +138,10 @@ export class ZendeskStandin extends StandinServer {
   }
 
   /** Schema drift: renames or retypes a custom user field (stored values move along with a rename). */
-  changeUserField(key: string, change: { rename?: string; type?: 'text' | 'decimal' | 'date' | 'dropdown' | 'integer' }): void {
+  changeUserField(
+    key: string,
+    change: { rename?: string; type?: 'text' | 'decimal' | 'date' | 'dropdown' | 'integer' },
+  ): void {
     const field = this.userFieldDefs.find((f) => f.key === key);
     if (!field) throw new Error(`no user field ${key}`);
     if (change.type) field.type = change.type;
@@ -116,21 +157,34 @@ export class ZendeskStandin extends StandinServer {
   }
 
   protected throttleBody(): unknown {
-    return { error: 'APIRateLimitExceeded', description: 'Number of allowed API requests per minute exceeded' };
+    return {
+      error: 'APIRateLimitExceeded',
+      description: 'Number of allowed API requests per minute exceeded',
+    };
   }
 
   protected handle(request: StandinRequest): StandinReply {
     const expected = `Basic ${Buffer.from(`${this.options.email}/token:${this.options.apiToken}`).toString('base64')}`;
-    if (request.headers.authorization !== expected) return { status: 401, body: { error: "Couldn't authenticate you" } };
+    if (request.headers.authorization !== expected)
+      return { status: 401, body: { error: "Couldn't authenticate you" } };
     if (request.method === 'GET' && request.path === '/api/v2/users/me') {
-      return { status: 200, body: { user: { id: 1, name: 'Saldo integration', email: this.options.email, role: 'admin' } } };
+      return {
+        status: 200,
+        body: { user: { id: 1, name: 'Saldo integration', email: this.options.email, role: 'admin' } },
+      };
     }
-    if (request.method === 'POST' && request.path.replace(/\.json$/, '') === '/api/v2/users/create_or_update') {
+    if (
+      request.method === 'POST' &&
+      request.path.replace(/\.json$/, '') === '/api/v2/users/create_or_update'
+    ) {
       const wait = this.limit.take();
       if (wait !== null) return this.throttled(wait);
       return this.createOrUpdate(request.body);
     }
-    if (request.method === 'POST' && request.path.replace(/\.json$/, '') === '/api/v2/users/create_or_update_many') {
+    if (
+      request.method === 'POST' &&
+      request.path.replace(/\.json$/, '') === '/api/v2/users/create_or_update_many'
+    ) {
       const wait = this.limit.take();
       if (wait !== null) return this.throttled(wait);
       return this.createOrUpdateMany(request.body);
@@ -149,20 +203,39 @@ export class ZendeskStandin extends StandinServer {
       return { status: 200, body: { job_status: this.jobBody(found) } };
     }
     if (request.method === 'GET' && request.path.replace(/\.json$/, '') === '/api/v2/user_fields') {
-      return { status: 200, body: { user_fields: this.userFieldDefs.map((f, i) => ({ id: 9000 + i, key: f.key, type: f.type, title: f.title, active: true })), count: this.userFieldDefs.length } };
+      return {
+        status: 200,
+        body: {
+          user_fields: this.userFieldDefs.map((f, i) => ({
+            id: 9000 + i,
+            key: f.key,
+            type: f.type,
+            title: f.title,
+            active: true,
+          })),
+          count: this.userFieldDefs.length,
+        },
+      };
     }
     if (request.method === 'GET' && request.path === '/api/v2/incremental/users/cursor') {
       const exportWait = this.exportLimit.take();
       if (exportWait !== null) return this.throttled(exportWait);
-      const after = request.query.get('cursor') ? Number(Buffer.from(request.query.get('cursor')!, 'base64url').toString()) : 0;
+      const after = request.query.get('cursor')
+        ? Number(Buffer.from(request.query.get('cursor')!, 'base64url').toString())
+        : 0;
       const perPage = Math.min(1000, Number(request.query.get('per_page') ?? 1000));
-      const users = [...this.users.values()].filter((u) => u.seq > after).sort((a, b) => a.seq - b.seq).slice(0, perPage);
+      const users = [...this.users.values()]
+        .filter((u) => u.seq > after)
+        .sort((a, b) => a.seq - b.seq)
+        .slice(0, perPage);
       const last = users[users.length - 1];
       return {
         status: 200,
         body: {
           users: users.map(({ seq: _seq, writes: _w, ...u }) => u),
-          after_cursor: last ? Buffer.from(String(last.seq)).toString('base64url') : (request.query.get('cursor') ?? null),
+          after_cursor: last
+            ? Buffer.from(String(last.seq)).toString('base64url')
+            : (request.query.get('cursor') ?? null),
           end_of_stream: users.length < perPage,
         },
       };
@@ -181,7 +254,11 @@ export class ZendeskStandin extends StandinServer {
     if ('invalid' in result) {
       return {
         status: 422,
-        body: { error: 'RecordInvalid', description: 'Record validation errors', details: { [result.invalid]: [{ description: result.description, error: 'InvalidValue' }] } },
+        body: {
+          error: 'RecordInvalid',
+          description: 'Record validation errors',
+          details: { [result.invalid]: [{ description: result.description, error: 'InvalidValue' }] },
+        },
       };
     }
     const { seq: _seq, writes: _writes, ...body } = result.stored;
@@ -196,17 +273,38 @@ export class ZendeskStandin extends StandinServer {
       return { status: 400, body: { error: 'Unprocessable Entity', description: 'Invalid JSON' } };
     }
     if (!Array.isArray(users) || users.length === 0) {
-      return { status: 400, body: { error: 'InvalidValue', description: 'users: an array of at least one user is required' } };
+      return {
+        status: 400,
+        body: { error: 'InvalidValue', description: 'users: an array of at least one user is required' },
+      };
     }
     if (users.length > ZENDESK_MAX_BULK) {
-      return { status: 400, body: { error: 'TooManyValues', description: `users: at most ${ZENDESK_MAX_BULK} users per request` } };
+      return {
+        status: 400,
+        body: { error: 'TooManyValues', description: `users: at most ${ZENDESK_MAX_BULK} users per request` },
+      };
     }
-    const queued = [...this.jobs.values()].filter((j) => j.status === 'queued' || j.status === 'working').length;
+    const queued = [...this.jobs.values()].filter(
+      (j) => j.status === 'queued' || j.status === 'working',
+    ).length;
     if (queued >= ZENDESK_MAX_QUEUED_JOBS) {
       this.counters.throttled += 1;
-      return { status: 429, headers: { 'retry-after': '1' }, body: { error: 'TooManyJobs', description: `Number of queued jobs exceeds ${ZENDESK_MAX_QUEUED_JOBS}` } };
+      return {
+        status: 429,
+        headers: { 'retry-after': '1' },
+        body: {
+          error: 'TooManyJobs',
+          description: `Number of queued jobs exceeds ${ZENDESK_MAX_QUEUED_JOBS}`,
+        },
+      };
     }
-    const job: ZendeskJob = { id: `V3-${(this.jobSeq += 1).toString(16)}${randomHex()}`, status: 'queued', total: users.length, progress: 0, results: [] };
+    const job: ZendeskJob = {
+      id: `V3-${(this.jobSeq += 1).toString(16)}${randomHex()}`,
+      status: 'queued',
+      total: users.length,
+      progress: 0,
+      results: [],
+    };
     this.jobs.set(job.id, job);
     setTimeout(() => {
       job.status = 'working';
@@ -224,7 +322,13 @@ export class ZendeskStandin extends StandinServer {
             details: `${result.invalid}: ${result.description}`,
           };
         }
-        return { id: result.stored.id, index, status: result.created ? ('Created' as const) : ('Updated' as const), external_id: result.stored.external_id, email: result.stored.email };
+        return {
+          id: result.stored.id,
+          index,
+          status: result.created ? ('Created' as const) : ('Updated' as const),
+          external_id: result.stored.external_id,
+          email: result.stored.email,
+        };
       });
       job.status = 'completed';
     }, this.jobDelayMs).unref();
@@ -240,14 +344,29 @@ export class ZendeskStandin extends StandinServer {
       return { status: 400, body: { error: 'Unprocessable Entity', description: 'Invalid JSON' } };
     }
     if (!Array.isArray(users) || users.length === 0 || users.length > ZENDESK_MAX_BULK)
-      return { status: 400, body: { error: 'InvalidValue', description: `users: 1 to ${ZENDESK_MAX_BULK} users with an id` } };
-    const job: ZendeskJob = { id: `V3-${(this.jobSeq += 1).toString(16)}${randomHex()}`, status: 'queued', total: users.length, progress: 0, results: [] };
+      return {
+        status: 400,
+        body: { error: 'InvalidValue', description: `users: 1 to ${ZENDESK_MAX_BULK} users with an id` },
+      };
+    const job: ZendeskJob = {
+      id: `V3-${(this.jobSeq += 1).toString(16)}${randomHex()}`,
+      status: 'queued',
+      total: users.length,
+      progress: 0,
+      results: [],
+    };
     this.jobs.set(job.id, job);
     setTimeout(() => {
       job.results = (users as Array<Record<string, unknown>>).map((u, index) => {
         const existing = [...this.users.entries()].find(([, x]) => x.id === Number(u['id']));
         job.progress += 1;
-        if (!existing) return { index, status: 'Failed' as const, error: 'RecordNotFound', details: `no user ${String(u['id'])}` };
+        if (!existing)
+          return {
+            index,
+            status: 'Failed' as const,
+            error: 'RecordNotFound',
+            details: `no user ${String(u['id'])}`,
+          };
         const [key, user] = existing;
         if (typeof u['name'] === 'string') user.name = u['name'];
         if (typeof u['email'] === 'string' || u['email'] === null) user.email = u['email'] as string | null;
@@ -278,20 +397,33 @@ export class ZendeskStandin extends StandinServer {
   }
 
   /** One user of `create_or_update(_many)`: matched by external_id, else e-mail. */
-  private upsertUser(input: unknown): { stored: ZendeskUser; created: boolean } | { invalid: string; description: string } {
-    const user = (input ?? {}) as { name?: unknown; email?: unknown; phone?: unknown; external_id?: unknown; user_fields?: Record<string, unknown> };
+  private upsertUser(
+    input: unknown,
+  ): { stored: ZendeskUser; created: boolean } | { invalid: string; description: string } {
+    const user = (input ?? {}) as {
+      name?: unknown;
+      email?: unknown;
+      phone?: unknown;
+      external_id?: unknown;
+      user_fields?: Record<string, unknown>;
+    };
     const externalId = typeof user.external_id === 'string' ? user.external_id : null;
     const email = typeof user.email === 'string' ? user.email : null;
-    if (!externalId && !email) return { invalid: 'email', description: 'Email or external_id is required to match a user' };
-    if (email !== null && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) return { invalid: 'email', description: `Email: ${email} is not properly formatted` };
+    if (!externalId && !email)
+      return { invalid: 'email', description: 'Email or external_id is required to match a user' };
+    if (email !== null && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email))
+      return { invalid: 'email', description: `Email: ${email} is not properly formatted` };
     const key = externalId ? `x:${externalId}` : `e:${email}`;
-    const existing = this.users.get(key) ?? (email ? [...this.users.values()].find((u) => u.email === email) : undefined);
+    const existing =
+      this.users.get(key) ?? (email ? [...this.users.values()].find((u) => u.email === email) : undefined);
     const name = typeof user.name === 'string' && user.name !== '' ? user.name : existing?.name;
     if (!name) return { invalid: 'name', description: 'Name: cannot be blank' };
     const fields = user.user_fields ?? {};
     for (const [field, value] of Object.entries(fields)) {
-      if (this.options.userFields && !this.userFieldKeys().includes(field)) return { invalid: 'user_fields', description: `${field} is not a user field` };
-      if (value !== null && typeof value !== 'string' && typeof value !== 'number') return { invalid: 'user_fields', description: `${field}: invalid value` };
+      if (this.options.userFields && !this.userFieldKeys().includes(field))
+        return { invalid: 'user_fields', description: `${field} is not a user field` };
+      if (value !== null && typeof value !== 'string' && typeof value !== 'number')
+        return { invalid: 'user_fields', description: `${field}: invalid value` };
     }
     const stored: ZendeskUser = {
       id: existing?.id ?? (this.nextId += 1),
@@ -299,7 +431,10 @@ export class ZendeskStandin extends StandinServer {
       email: email ?? existing?.email ?? null,
       phone: typeof user.phone === 'string' ? user.phone : (existing?.phone ?? null),
       external_id: externalId ?? existing?.external_id ?? null,
-      user_fields: { ...existing?.user_fields, ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v === null ? null : String(v)])) },
+      user_fields: {
+        ...existing?.user_fields,
+        ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v === null ? null : String(v)])),
+      },
       updated_at: this.stamp(),
       seq: (this.seq += 1),
       writes: (existing?.writes ?? 0) + 1,
@@ -327,7 +462,9 @@ export class ZendeskStandin extends StandinServer {
 }
 
 function randomHex(): string {
-  return Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, '0');
+  return Math.floor(Math.random() * 0xffffff)
+    .toString(16)
+    .padStart(6, '0');
 }
 
 /**
@@ -372,21 +509,40 @@ export class ActiveCampaignStandin extends StandinServer {
   /** The account's custom fields (`GET /api/3/fields`); a test may retype or remove one. */
   fieldDefs: Array<{ id: string; title: string; type: 'text' | 'date' | 'dropdown' | 'textarea' }> = [];
 
-  constructor(private readonly options: { apiToken: string; fieldIds?: readonly string[]; fieldTitles?: Record<string, string>; requestsPerSecond?: number; burst?: number }) {
+  constructor(
+    private readonly options: {
+      apiToken: string;
+      fieldIds?: readonly string[];
+      fieldTitles?: Record<string, string>;
+      requestsPerSecond?: number;
+      burst?: number;
+    },
+  ) {
     super();
     this.limit = new RateLimit(options.requestsPerSecond ?? 5, options.burst ?? 5);
-    this.fieldDefs = (options.fieldIds ?? []).map((id) => ({ id, title: options.fieldTitles?.[id] ?? `Field ${id}`, type: 'text' }));
+    this.fieldDefs = (options.fieldIds ?? []).map((id) => ({
+      id,
+      title: options.fieldTitles?.[id] ?? `Field ${id}`,
+      type: 'text',
+    }));
   }
 
   /** Creates or edits a contact "inside ActiveCampaign" (a marketer's change): a new `udate`. */
-  editContact(email: string, change: { firstName?: string; lastName?: string; phone?: string; fieldValues?: Record<string, string> }, at?: string): ActiveCampaignContact {
+  editContact(
+    email: string,
+    change: { firstName?: string; lastName?: string; phone?: string; fieldValues?: Record<string, string> },
+    at?: string,
+  ): ActiveCampaignContact {
     if (at) this.lastStamp = Math.max(this.lastStamp, Date.parse(at) - 1);
     const { stored } = this.upsert(email, change, change.fieldValues ?? {});
     return stored;
   }
 
   /** Schema drift: retypes, renames (title) or removes a custom field. */
-  changeField(id: string, change: { title?: string; type?: 'text' | 'date' | 'dropdown' | 'textarea'; remove?: boolean }): void {
+  changeField(
+    id: string,
+    change: { title?: string; type?: 'text' | 'date' | 'dropdown' | 'textarea'; remove?: boolean },
+  ): void {
     const i = this.fieldDefs.findIndex((f) => f.id === id);
     if (i < 0) throw new Error(`no field ${id}`);
     if (change.remove) {
@@ -402,10 +558,12 @@ export class ActiveCampaignStandin extends StandinServer {
   }
 
   protected handle(request: StandinRequest): StandinReply {
-    if (request.headers['api-token'] !== this.options.apiToken) return { status: 403, body: { message: 'No Result found for User with id 0' } };
+    if (request.headers['api-token'] !== this.options.apiToken)
+      return { status: 403, body: { message: 'No Result found for User with id 0' } };
     const wait = this.limit.take();
     if (wait !== null) return this.throttled(wait);
-    if (request.method === 'GET' && request.path === '/api/3/users/me') return { status: 200, body: { user: { id: '1', username: 'saldo' } } };
+    if (request.method === 'GET' && request.path === '/api/3/users/me')
+      return { status: 200, body: { user: { id: '1', username: 'saldo' } } };
     if (request.method === 'POST' && request.path === '/api/3/contact/sync') return this.sync(request.body);
     if (request.method === 'POST' && request.path === '/api/3/import/bulk_import') {
       const importWait = this.importLimit.take();
@@ -419,18 +577,26 @@ export class ActiveCampaignStandin extends StandinServer {
       if (!batch) return { status: 404, body: { message: 'No Result found for Import with id ' + batchId } };
       return { status: 200, body: batch };
     }
-    if (request.method === 'GET' && request.path === '/api/3/fields') return { status: 200, body: { fields: this.fieldList(), meta: { total: String(this.fieldList().length) } } };
+    if (request.method === 'GET' && request.path === '/api/3/fields')
+      return {
+        status: 200,
+        body: { fields: this.fieldList(), meta: { total: String(this.fieldList().length) } },
+      };
     if (request.method === 'GET' && request.path === '/api/3/contacts') {
       const after = request.query.get('filters[updated_after]') ?? '';
       const limit = Math.min(100, Number(request.query.get('limit') ?? 20));
       const offset = Math.max(0, Number(request.query.get('offset') ?? 0));
-      const all = [...this.contacts.values()].filter((c) => c.udate > after).sort((a, b) => a.udate.localeCompare(b.udate) || Number(a.id) - Number(b.id));
+      const all = [...this.contacts.values()]
+        .filter((c) => c.udate > after)
+        .sort((a, b) => a.udate.localeCompare(b.udate) || Number(a.id) - Number(b.id));
       const page = all.slice(offset, offset + limit);
       return {
         status: 200,
         body: {
           contacts: page.map(({ writes: _w, fieldValues: _f, ...c }) => c),
-          fieldValues: page.flatMap((c) => Object.entries(c.fieldValues).map(([field, value]) => ({ contact: c.id, field, value }))),
+          fieldValues: page.flatMap((c) =>
+            Object.entries(c.fieldValues).map(([field, value]) => ({ contact: c.id, field, value })),
+          ),
           meta: { total: String(all.length) },
         },
       };
@@ -440,7 +606,12 @@ export class ActiveCampaignStandin extends StandinServer {
 
   /** The account's custom fields (`GET /api/3/fields`). */
   protected fieldList(): Array<{ id: string; title: string; type: string; perstag: string }> {
-    return this.fieldDefs.map((f) => ({ id: f.id, title: f.title, type: f.type, perstag: f.title.toUpperCase().replace(/[^A-Z0-9]+/g, '_') }));
+    return this.fieldDefs.map((f) => ({
+      id: f.id,
+      title: f.title,
+      type: f.type,
+      perstag: f.title.toUpperCase().replace(/[^A-Z0-9]+/g, '_'),
+    }));
   }
 
   protected fieldExists(id: string): boolean {
@@ -448,27 +619,47 @@ export class ActiveCampaignStandin extends StandinServer {
   }
 
   private sync(text: string): StandinReply {
-    let contact: { email?: unknown; firstName?: unknown; lastName?: unknown; phone?: unknown; fieldValues?: Array<{ field?: unknown; value?: unknown }> } | undefined;
+    let contact:
+      | {
+          email?: unknown;
+          firstName?: unknown;
+          lastName?: unknown;
+          phone?: unknown;
+          fieldValues?: Array<{ field?: unknown; value?: unknown }>;
+        }
+      | undefined;
     try {
       contact = (JSON.parse(text) as { contact?: typeof contact }).contact;
     } catch {
       return { status: 400, body: { message: 'Invalid JSON' } };
     }
-    const error = (title: string, code: string, pointer: string): StandinReply => ({ status: 422, body: { errors: [{ title, detail: '', code, source: { pointer } }] } });
+    const error = (title: string, code: string, pointer: string): StandinReply => ({
+      status: 422,
+      body: { errors: [{ title, detail: '', code, source: { pointer } }] },
+    });
     if (!contact || typeof contact.email !== 'string' || !EMAIL.test(contact.email)) {
       return error('Contact Email Address is not valid.', 'email_invalid', '/data/attributes/email');
     }
     const values: Record<string, string> = {};
     for (const fv of contact.fieldValues ?? []) {
       const field = String(fv.field ?? '');
-      if (!this.fieldExists(field)) return error(`Field ${field} does not exist.`, 'field_missing', '/data/attributes/fieldValues');
+      if (!this.fieldExists(field))
+        return error(`Field ${field} does not exist.`, 'field_missing', '/data/attributes/fieldValues');
       values[field] = String(fv.value ?? '');
     }
-    const { stored, created } = this.upsert(contact.email, { firstName: contact.firstName, lastName: contact.lastName, phone: contact.phone }, values);
+    const { stored, created } = this.upsert(
+      contact.email,
+      { firstName: contact.firstName, lastName: contact.lastName, phone: contact.phone },
+      values,
+    );
     return {
       status: created ? 201 : 200,
       body: {
-        fieldValues: Object.entries(stored.fieldValues).map(([field, value]) => ({ contact: stored.id, field, value })),
+        fieldValues: Object.entries(stored.fieldValues).map(([field, value]) => ({
+          contact: stored.id,
+          field,
+          value,
+        })),
         contact: { id: stored.id, email: stored.email, udate: stored.udate },
       },
     };
@@ -481,11 +672,17 @@ export class ActiveCampaignStandin extends StandinServer {
     } catch {
       return { status: 400, body: { success: 0, message: 'Invalid JSON' } };
     }
-    if (!Array.isArray(contacts) || contacts.length === 0) return { status: 400, body: { success: 0, message: "'contacts' is a required field." } };
-    if (contacts.length > AC_MAX_BULK) return { status: 400, body: { success: 0, message: `A maximum of ${AC_MAX_BULK} contacts may be imported per request.` } };
+    if (!Array.isArray(contacts) || contacts.length === 0)
+      return { status: 400, body: { success: 0, message: "'contacts' is a required field." } };
+    if (contacts.length > AC_MAX_BULK)
+      return {
+        status: 400,
+        body: { success: 0, message: `A maximum of ${AC_MAX_BULK} contacts may be imported per request.` },
+      };
     for (const c of contacts as Array<{ fields?: Array<{ id?: unknown }> }>) {
       for (const f of c?.fields ?? []) {
-        if (!this.fieldExists(String(f.id ?? ''))) return { status: 400, body: { success: 0, message: `Field ${String(f.id)} does not exist.` } };
+        if (!this.fieldExists(String(f.id ?? '')))
+          return { status: 400, body: { success: 0, message: `Field ${String(f.id)} does not exist.` } };
       }
     }
     const batchId = `${(this.batchSeq += 1).toString(16).padStart(8, '0')}-${randomHexAc()}`;
@@ -499,8 +696,17 @@ export class ActiveCampaignStandin extends StandinServer {
           batch.failure.push(typeof email === 'string' ? email : '');
           continue;
         }
-        const values = Object.fromEntries(((raw['fields'] ?? []) as Array<{ id: unknown; value: unknown }>).map((f) => [String(f.id), String(f.value ?? '')]));
-        const { stored } = this.upsert(email, { firstName: raw['first_name'], lastName: raw['last_name'], phone: raw['phone'] }, values);
+        const values = Object.fromEntries(
+          ((raw['fields'] ?? []) as Array<{ id: unknown; value: unknown }>).map((f) => [
+            String(f.id),
+            String(f.value ?? ''),
+          ]),
+        );
+        const { stored } = this.upsert(
+          email,
+          { firstName: raw['first_name'], lastName: raw['last_name'], phone: raw['phone'] },
+          values,
+        );
         batch.success.push(stored.id);
       }
       batch.status = 'completed';
@@ -508,7 +714,11 @@ export class ActiveCampaignStandin extends StandinServer {
     return { status: 200, body: { success: 1, queued_contacts: contacts.length, batchId } };
   }
 
-  upsert(email: string, names: { firstName?: unknown; lastName?: unknown; phone?: unknown }, values: Record<string, string>): { stored: ActiveCampaignContact; created: boolean } {
+  upsert(
+    email: string,
+    names: { firstName?: unknown; lastName?: unknown; phone?: unknown },
+    values: Record<string, string>,
+  ): { stored: ActiveCampaignContact; created: boolean } {
     const existing = this.contacts.get(email.toLowerCase());
     const text = (v: unknown, fallback: string) => (typeof v === 'string' ? v : fallback);
     const stored: ActiveCampaignContact = {
@@ -534,5 +744,7 @@ export class ActiveCampaignStandin extends StandinServer {
 }
 
 function randomHexAc(): string {
-  return Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, '0');
+  return Math.floor(Math.random() * 0xffffffff)
+    .toString(16)
+    .padStart(8, '0');
 }

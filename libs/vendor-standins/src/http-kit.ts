@@ -81,7 +81,11 @@ export abstract class StandinServer {
 
   protected throttled(retryAfterS: number | null): StandinReply {
     this.counters.throttled += 1;
-    return { status: 429, headers: retryAfterS === null ? {} : { 'retry-after': String(retryAfterS) }, body: this.throttleBody() };
+    return {
+      status: 429,
+      headers: retryAfterS === null ? {} : { 'retry-after': String(retryAfterS) },
+      body: this.throttleBody(),
+    };
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -92,20 +96,37 @@ export abstract class StandinServer {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const url = new URL(req.url ?? '/', 'http://standin');
-      const request = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const request = {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: url.searchParams,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       let reply: StandinReply;
       if (this.forced.remaining > 0) {
         this.forced.remaining -= 1;
         reply = this.throttled(this.forced.retryAfterS);
       } else if (this.failing.remaining > 0) {
         this.failing.remaining -= 1;
-        reply = { status: this.failing.status, body: { error: 'Service Unavailable', description: 'try again later' } };
+        reply = {
+          status: this.failing.status,
+          body: { error: 'Service Unavailable', description: 'try again later' },
+        };
       } else {
         reply = await this.handle(request);
       }
       if (this.latencyMs > 0 && !this.latencyInHandler) await this.delay();
-      const text = reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
-      res.writeHead(reply.status, { ...(text ? { 'content-type': 'application/json' } : {}), ...reply.headers });
+      const text =
+        reply.body === undefined
+          ? ''
+          : typeof reply.body === 'string'
+            ? reply.body
+            : JSON.stringify(reply.body);
+      res.writeHead(reply.status, {
+        ...(text ? { 'content-type': 'application/json' } : {}),
+        ...reply.headers,
+      });
       res.end(text);
     } catch (error) {
       res.writeHead(500, { 'content-type': 'application/json' });
@@ -121,7 +142,10 @@ export class RateLimit {
   private tokens: number;
   private updatedAt = Date.now();
 
-  constructor(private readonly perSecond: number, private readonly burst: number) {
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+  ) {
     this.tokens = burst;
   }
 

@@ -67,7 +67,11 @@ export function seedHubScenario(
       if (k === 6) values['4'] = 'PRO';
       if (k === 7) values['4'] = 'free';
       if (k === 8) values['4'] = 'pro';
-      standins.activecampaign.editContact(email, { firstName: 'Customer', lastName: String(i), phone: '', fieldValues: values }, iso(20));
+      standins.activecampaign.editContact(
+        email,
+        { firstName: 'Customer', lastName: String(i), phone: '', fieldValues: values },
+        iso(20),
+      );
       records.activecampaign += 1;
       if (k === 7) tier = 'free';
       if (k === 8) tier = 'pro';
@@ -83,14 +87,22 @@ export function seedHubScenario(
     // A marketing lead that is probably the same company (typo, same domain) → review queue.
     if (i % 100 === 2 && i % 3 !== 0) {
       const lead = `sales${i}@firm${i}-${tenant}.test`;
-      standins.activecampaign.editContact(lead, { firstName: 'Custmer', lastName: String(i), phone: '', fieldValues: {} }, iso(21));
+      standins.activecampaign.editContact(
+        lead,
+        { firstName: 'Custmer', lastName: String(i), phone: '', fieldValues: {} },
+        iso(21),
+      );
       records.activecampaign += 1;
       expected.reviews += 1;
       golden.set(lead, { name: `Custmer ${i}`, phone: null, tier: null, company: null });
     }
     // A broken import: quarantined, never a customer.
     if (i % 200 === 5) {
-      standins.activecampaign.editContact(`broken-${i}-${tenant}@`, { firstName: 'Broken', lastName: String(i), fieldValues: {} }, iso(22));
+      standins.activecampaign.editContact(
+        `broken-${i}-${tenant}@`,
+        { firstName: 'Broken', lastName: String(i), fieldValues: {} },
+        iso(22),
+      );
       records.activecampaign += 1;
       expected.quarantined += 1;
     }

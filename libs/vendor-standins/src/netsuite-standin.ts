@@ -1,5 +1,12 @@
 import { constants, createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
-import { decimalToScaled, parseJsonExact, scaledToDecimal, StandinServer, type StandinReply, type StandinRequest } from './http-kit';
+import {
+  decimalToScaled,
+  parseJsonExact,
+  scaledToDecimal,
+  StandinServer,
+  type StandinReply,
+  type StandinRequest,
+} from './http-kit';
 
 /**
  * NetSuite REST web services, for the endpoints Saldo uses: OAuth 2.0 client credentials (JWT
@@ -77,11 +84,17 @@ const CUSTOMER_PATH = /^\/services\/rest\/record\/v1\/customer\/(eid:[A-Za-z0-9_
 const TOKEN_PATH = '/services/rest/auth/oauth2/v1/token';
 const JOURNAL_PATH = /^\/services\/rest\/record\/v1\/journalEntry\/eid:([A-Za-z0-9_-]+)$/;
 
-export function netsuiteError(status: number, title: string, code: string, detail: string, path?: string): StandinReply {
+export function netsuiteError(
+  status: number,
+  title: string,
+  code: string,
+  detail: string,
+  path?: string,
+): StandinReply {
   return {
     status,
     body: {
-      type: `https://www.rfc-editor.org/rfc/rfc9110.html#section-15.${status >= 500 ? 6 : 5}.${status % 100 + 1}`,
+      type: `https://www.rfc-editor.org/rfc/rfc9110.html#section-15.${status >= 500 ? 6 : 5}.${(status % 100) + 1}`,
       title,
       status,
       'o:errorDetails': [{ detail, 'o:errorCode': code, ...(path ? { 'o:errorPath': path } : {}) }],
@@ -133,9 +146,22 @@ export class NetSuiteStandin extends StandinServer {
   }
 
   /** Creates or edits a customer "inside NetSuite" (an accountant's change); returns it. */
-  editCustomer(key: { id?: number; externalId?: string }, fields: Record<string, string | null>, at?: string): StoredCustomer {
-    const existing = key.id !== undefined ? this.customers.get(key.id) : [...this.customers.values()].find((c) => c.externalId === key.externalId);
-    const customer: StoredCustomer = existing ?? { id: (this.nextId += 1), externalId: key.externalId ?? null, fields: {}, lastModified: '', writes: 0 };
+  editCustomer(
+    key: { id?: number; externalId?: string },
+    fields: Record<string, string | null>,
+    at?: string,
+  ): StoredCustomer {
+    const existing =
+      key.id !== undefined
+        ? this.customers.get(key.id)
+        : [...this.customers.values()].find((c) => c.externalId === key.externalId);
+    const customer: StoredCustomer = existing ?? {
+      id: (this.nextId += 1),
+      externalId: key.externalId ?? null,
+      fields: {},
+      lastModified: '',
+      writes: 0,
+    };
     Object.assign(customer.fields, fields);
     customer.lastModified = at ?? this.stamp();
     if (customer.lastModified > this.lastStamp) this.lastStamp = customer.lastModified;
@@ -160,16 +186,27 @@ export class NetSuiteStandin extends StandinServer {
   }
 
   protected throttleBody(): unknown {
-    return netsuiteError(429, 'Too Many Requests', 'CONCURRENCY_LIMIT_EXCEEDED', 'Request blocked by the concurrency limit: too many concurrent requests for this account.').body;
+    return netsuiteError(
+      429,
+      'Too Many Requests',
+      'CONCURRENCY_LIMIT_EXCEEDED',
+      'Request blocked by the concurrency limit: too many concurrent requests for this account.',
+    ).body;
   }
 
   protected async handle(request: StandinRequest): Promise<StandinReply> {
     if (request.method === 'POST' && request.path === TOKEN_PATH) return this.token(request);
-    if (!request.path.startsWith('/services/rest/')) return netsuiteError(404, 'Not Found', 'NONEXISTENT_ID', `No resource at ${request.path}.`);
+    if (!request.path.startsWith('/services/rest/'))
+      return netsuiteError(404, 'Not Found', 'NONEXISTENT_ID', `No resource at ${request.path}.`);
     const auth = /^Bearer (.+)$/.exec(String(request.headers.authorization ?? ''));
     const expiry = auth ? this.tokens.get(auth[1]!) : undefined;
     if (!expiry || expiry < Date.now()) {
-      return netsuiteError(401, 'Unauthorized', 'INVALID_LOGIN', 'Invalid login attempt. For more details, see the Login Audit Trail in the NetSuite UI.');
+      return netsuiteError(
+        401,
+        'Unauthorized',
+        'INVALID_LOGIN',
+        'Invalid login attempt. For more details, see the Login Audit Trail in the NetSuite UI.',
+      );
     }
     if (this.active >= this.concurrencyLimit) return this.throttled(null);
     this.active += 1;
@@ -189,24 +226,46 @@ export class NetSuiteStandin extends StandinServer {
     if (journal && request.method === 'PUT') return this.upsert(journal[1]!, request);
     if (journal && request.method === 'GET') {
       const found = this.journals.get(journal[1]!);
-      return found ? { status: 200, body: this.toRecord(found) } : netsuiteError(404, 'Not Found', 'NONEXISTENT_ID', `Record journalEntry eid:${journal[1]} was not found.`);
+      return found
+        ? { status: 200, body: this.toRecord(found) }
+        : netsuiteError(
+            404,
+            'Not Found',
+            'NONEXISTENT_ID',
+            `Record journalEntry eid:${journal[1]} was not found.`,
+          );
     }
-    if (request.method === 'POST' && request.path === '/services/rest/query/v1/suiteql') return this.suiteql(request);
-    if (request.method === 'GET' && request.path === '/services/rest/record/v1/metadata-catalog/customer') return this.customerCatalog();
+    if (request.method === 'POST' && request.path === '/services/rest/query/v1/suiteql')
+      return this.suiteql(request);
+    if (request.method === 'GET' && request.path === '/services/rest/record/v1/metadata-catalog/customer')
+      return this.customerCatalog();
     const customer = CUSTOMER_PATH.exec(request.path);
-    if (customer && (request.method === 'PATCH' || request.method === 'PUT')) return this.writeCustomer(customer[1]!, request);
+    if (customer && (request.method === 'PATCH' || request.method === 'PUT'))
+      return this.writeCustomer(customer[1]!, request);
     if (customer && request.method === 'GET') {
       const found = this.findCustomer(customer[1]!);
-      return found ? { status: 200, body: this.customerRecord(found) } : netsuiteError(404, 'Not Found', 'NONEXISTENT_ID', `Record customer ${customer[1]} was not found.`);
+      return found
+        ? { status: 200, body: this.customerRecord(found) }
+        : netsuiteError(404, 'Not Found', 'NONEXISTENT_ID', `Record customer ${customer[1]} was not found.`);
     }
-    return netsuiteError(404, 'Not Found', 'NONEXISTENT_ID', `No resource at ${request.method} ${request.path}.`);
+    return netsuiteError(
+      404,
+      'Not Found',
+      'NONEXISTENT_ID',
+      `No resource at ${request.method} ${request.path}.`,
+    );
   }
 
   private token(request: StandinRequest): StandinReply {
     const form = new URLSearchParams(request.body);
-    const invalid = (error: string, description: string): StandinReply => ({ status: 400, body: { error, error_description: description } });
-    if (form.get('grant_type') !== 'client_credentials') return invalid('unsupported_grant_type', 'grant_type must be client_credentials');
-    if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') return invalid('invalid_request', 'bad client_assertion_type');
+    const invalid = (error: string, description: string): StandinReply => ({
+      status: 400,
+      body: { error, error_description: description },
+    });
+    if (form.get('grant_type') !== 'client_credentials')
+      return invalid('unsupported_grant_type', 'grant_type must be client_credentials');
+    if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
+      return invalid('invalid_request', 'bad client_assertion_type');
     const parts = (form.get('client_assertion') ?? '').split('.');
     if (parts.length !== 3) return invalid('invalid_request', 'client_assertion is not a JWT');
     let header: { alg?: string; kid?: string };
@@ -217,24 +276,49 @@ export class NetSuiteStandin extends StandinServer {
     } catch {
       return invalid('invalid_request', 'client_assertion is not a JWT');
     }
-    if (header.kid !== this.options.certificateId) return invalid('invalid_client', 'unknown certificate id (kid)');
+    if (header.kid !== this.options.certificateId)
+      return invalid('invalid_client', 'unknown certificate id (kid)');
     const data = Buffer.from(`${parts[0]}.${parts[1]}`);
     const signature = Buffer.from(parts[2]!, 'base64url');
     const valid =
       header.alg === 'PS256'
-        ? verify('sha256', data, { key: this.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature)
+        ? verify(
+            'sha256',
+            data,
+            {
+              key: this.publicKey,
+              padding: constants.RSA_PKCS1_PSS_PADDING,
+              saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+            },
+            signature,
+          )
         : header.alg === 'ES256'
           ? verify('sha256', data, { key: this.publicKey, dsaEncoding: 'ieee-p1363' }, signature)
           : false;
-    if (!valid) return invalid('invalid_grant', 'signature of the client assertion does not verify (or the algorithm is not PS256/ES256)');
+    if (!valid)
+      return invalid(
+        'invalid_grant',
+        'signature of the client assertion does not verify (or the algorithm is not PS256/ES256)',
+      );
     const now = Math.floor(Date.now() / 1000);
-    if (payload.iss !== this.options.clientId) return invalid('invalid_client', 'iss is not a known client id');
+    if (payload.iss !== this.options.clientId)
+      return invalid('invalid_client', 'iss is not a known client id');
     if (!payload.aud?.endsWith(TOKEN_PATH)) return invalid('invalid_grant', 'aud must be the token endpoint');
-    if (!payload.exp || payload.exp < now || !payload.iat || payload.iat > now + 60 || payload.exp - payload.iat > 3600) {
-      return invalid('invalid_grant', 'the assertion is expired, from the future or valid for more than an hour');
+    if (
+      !payload.exp ||
+      payload.exp < now ||
+      !payload.iat ||
+      payload.iat > now + 60 ||
+      payload.exp - payload.iat > 3600
+    ) {
+      return invalid(
+        'invalid_grant',
+        'the assertion is expired, from the future or valid for more than an hour',
+      );
     }
     const scopes = Array.isArray(payload.scope) ? payload.scope : String(payload.scope ?? '').split(/[ ,]/);
-    if (!scopes.includes('rest_webservices')) return invalid('invalid_scope', 'scope must include rest_webservices');
+    if (!scopes.includes('rest_webservices'))
+      return invalid('invalid_scope', 'scope must include rest_webservices');
     const token = randomBytes(24).toString('base64url');
     this.tokens.set(token, Date.now() + 3600_000);
     return { status: 200, body: { access_token: token, token_type: 'bearer', expires_in: '3600' } };
@@ -253,23 +337,52 @@ export class NetSuiteStandin extends StandinServer {
     };
     const subsidiary = ref(body['subsidiary']);
     const currency = ref(body['currency']);
-    if (!subsidiary) return netsuiteError(400, 'Bad Request', 'USER_ERROR', 'Please enter value(s) for: Subsidiary', 'subsidiary');
-    if (!currency) return netsuiteError(400, 'Bad Request', 'USER_ERROR', 'Please enter value(s) for: Currency', 'currency');
+    if (!subsidiary)
+      return netsuiteError(
+        400,
+        'Bad Request',
+        'USER_ERROR',
+        'Please enter value(s) for: Subsidiary',
+        'subsidiary',
+      );
+    if (!currency)
+      return netsuiteError(
+        400,
+        'Bad Request',
+        'USER_ERROR',
+        'Please enter value(s) for: Currency',
+        'currency',
+      );
     const trandate = body['trandate'];
-    if (typeof trandate !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(trandate)) return netsuiteError(400, 'Bad Request', 'INVALID_FLD_VALUE', 'Invalid trandate', 'trandate');
-    const items = ((body['line'] as { items?: unknown[] } | undefined)?.items ?? []) as Array<Record<string, unknown>>;
+    if (typeof trandate !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(trandate))
+      return netsuiteError(400, 'Bad Request', 'INVALID_FLD_VALUE', 'Invalid trandate', 'trandate');
+    const items = ((body['line'] as { items?: unknown[] } | undefined)?.items ?? []) as Array<
+      Record<string, unknown>
+    >;
     const lines: StoredJournalLine[] = [];
     for (const [i, item] of items.entries()) {
       const account = ref(item['account']);
       if (!account || (this.accounts && !this.accounts.has(account))) {
-        return netsuiteError(400, 'Bad Request', 'INVALID_KEY_OR_REF', `Invalid account reference key ${account ?? '(none)'}.`, `line.items[${i}].account`);
+        return netsuiteError(
+          400,
+          'Bad Request',
+          'INVALID_KEY_OR_REF',
+          `Invalid account reference key ${account ?? '(none)'}.`,
+          `line.items[${i}].account`,
+        );
       }
       const debit = item['debit'] === undefined ? null : String(item['debit']);
       const credit = item['credit'] === undefined ? null : String(item['credit']);
       const amount = debit ?? credit;
       const scaled = amount === null ? null : decimalToScaled(amount, SCALE);
       if ((debit === null) === (credit === null) || scaled === null || scaled <= 0n) {
-        return netsuiteError(400, 'Bad Request', 'INVALID_FLD_VALUE', 'Each line needs exactly one positive debit or credit with at most 2 decimals.', `line.items[${i}]`);
+        return netsuiteError(
+          400,
+          'Bad Request',
+          'INVALID_FLD_VALUE',
+          'Each line needs exactly one positive debit or credit with at most 2 decimals.',
+          `line.items[${i}]`,
+        );
       }
       lines.push({
         account,
@@ -283,11 +396,26 @@ export class NetSuiteStandin extends StandinServer {
     }
     const existing = this.journals.get(externalId);
     // Without ?replace=line NetSuite keeps the existing lines and adds the sent ones.
-    const allLines = existing && request.query.get('replace') !== 'line' ? [...existing.lines, ...lines] : lines;
-    if (allLines.length < 2) return netsuiteError(400, 'Bad Request', 'USER_ERROR', 'You must enter at least two line items for this transaction.', 'line');
-    const total = (side: 'debit' | 'credit') => allLines.reduce((s, l) => s + (l[side] ? decimalToScaled(l[side]!, SCALE)! : 0n), 0n);
+    const allLines =
+      existing && request.query.get('replace') !== 'line' ? [...existing.lines, ...lines] : lines;
+    if (allLines.length < 2)
+      return netsuiteError(
+        400,
+        'Bad Request',
+        'USER_ERROR',
+        'You must enter at least two line items for this transaction.',
+        'line',
+      );
+    const total = (side: 'debit' | 'credit') =>
+      allLines.reduce((s, l) => s + (l[side] ? decimalToScaled(l[side]!, SCALE)! : 0n), 0n);
     if (total('debit') !== total('credit')) {
-      return netsuiteError(400, 'Bad Request', 'USER_ERROR', 'The transaction is out of balance: total debits must equal total credits.', 'line');
+      return netsuiteError(
+        400,
+        'Bad Request',
+        'USER_ERROR',
+        'The transaction is out of balance: total debits must equal total credits.',
+        'line',
+      );
     }
     const journal: StoredJournal = {
       id: existing?.id ?? (this.nextId += 1),
@@ -302,12 +430,20 @@ export class NetSuiteStandin extends StandinServer {
       writes: (existing?.writes ?? 0) + 1,
     };
     this.journals.set(externalId, journal);
-    return { status: 204, headers: { location: `${this.url}/services/rest/record/v1/journalEntry/${journal.id}` } };
+    return {
+      status: 204,
+      headers: { location: `${this.url}/services/rest/record/v1/journalEntry/${journal.id}` },
+    };
   }
 
   private suiteql(request: StandinRequest): StandinReply {
     if (!/transient/i.test(String(request.headers.prefer ?? ''))) {
-      return netsuiteError(400, 'Bad Request', 'INVALID_PARAMETER', 'SuiteQL queries need the header Prefer: transient.');
+      return netsuiteError(
+        400,
+        'Bad Request',
+        'INVALID_PARAMETER',
+        'SuiteQL queries need the header Prefer: transient.',
+      );
     }
     let q: string;
     try {
@@ -319,9 +455,16 @@ export class NetSuiteStandin extends StandinServer {
     const offset = Number(request.query.get('offset') ?? 0);
     const normalized = q.replace(/\s+/g, ' ').trim();
     const customers = this.customerQuery(normalized);
-    if (customers === 'unknown-column') return netsuiteError(400, 'Bad Request', 'INVALID_SEARCH', `Invalid search query: Unknown identifier in ${q.slice(0, 200)}`);
+    if (customers === 'unknown-column')
+      return netsuiteError(
+        400,
+        'Bad Request',
+        'INVALID_SEARCH',
+        `Invalid search query: Unknown identifier in ${q.slice(0, 200)}`,
+      );
     const rows = customers ?? this.runQuery(normalized);
-    if (!rows) return netsuiteError(400, 'Bad Request', 'INVALID_SEARCH', `Invalid search query: ${q.slice(0, 200)}`);
+    if (!rows)
+      return netsuiteError(400, 'Bad Request', 'INVALID_SEARCH', `Invalid search query: ${q.slice(0, 200)}`);
     const page = rows.slice(offset, offset + limit);
     return {
       status: 200,
@@ -355,10 +498,17 @@ export class NetSuiteStandin extends StandinServer {
           sums.set(key, sum);
         }
       }
-      return [...sums.values()].map((s) => ({ currency: s.currency, account: s.account, debit: scaledToDecimal(s.debit, SCALE), credit: scaledToDecimal(s.credit, SCALE) }));
+      return [...sums.values()].map((s) => ({
+        currency: s.currency,
+        account: s.account,
+        debit: scaledToDecimal(s.debit, SCALE),
+        credit: scaledToDecimal(s.credit, SCALE),
+      }));
     }
     const documents =
-      /^SELECT t\.tranid AS tranid, t\.type AS type, t\.status AS status FROM transaction t WHERE t\.type IN \('CustInvc', 'SalesOrd'\) AND t\.tranid IN \(((?:'[^']*'(?:, )?)+)\)$/.exec(q);
+      /^SELECT t\.tranid AS tranid, t\.type AS type, t\.status AS status FROM transaction t WHERE t\.type IN \('CustInvc', 'SalesOrd'\) AND t\.tranid IN \(((?:'[^']*'(?:, )?)+)\)$/.exec(
+        q,
+      );
     if (documents) {
       const ids = new Set([...documents[1]!.matchAll(/'([^']*)'/g)].map((m) => m[1]!));
       return [...this.documents.values()]
@@ -384,12 +534,14 @@ export class NetSuiteStandin extends StandinServer {
       externalId: { type: 'string', title: 'External ID' },
       lastModifiedDate: { type: 'string', format: 'date-time', title: 'Last Modified Date' },
     };
-    for (const f of this.customerFields) properties[f.name] = { type: f.type, title: f.title, nullable: true };
+    for (const f of this.customerFields)
+      properties[f.name] = { type: f.type, title: f.title, nullable: true };
     return { status: 200, body: { type: 'object', properties } };
   }
 
   private findCustomer(ref: string): StoredCustomer | undefined {
-    if (ref.startsWith('eid:')) return [...this.customers.values()].find((c) => c.externalId === ref.slice(4));
+    if (ref.startsWith('eid:'))
+      return [...this.customers.values()].find((c) => c.externalId === ref.slice(4));
     return this.customers.get(Number(ref));
   }
 
@@ -404,19 +556,42 @@ export class NetSuiteStandin extends StandinServer {
     for (const [name, value] of Object.entries(body)) {
       if (name === 'externalId') continue;
       const field = this.customerFields.find((f) => f.name === name);
-      if (!field) return netsuiteError(400, 'Bad Request', 'INVALID_KEY_OR_REF', `Invalid field ${name}: not a field of customer.`, name);
-      if (value !== null && typeof value !== 'string') return netsuiteError(400, 'Bad Request', 'INVALID_FLD_VALUE', `Invalid value for field ${name}.`, name);
+      if (!field)
+        return netsuiteError(
+          400,
+          'Bad Request',
+          'INVALID_KEY_OR_REF',
+          `Invalid field ${name}: not a field of customer.`,
+          name,
+        );
+      if (value !== null && typeof value !== 'string')
+        return netsuiteError(
+          400,
+          'Bad Request',
+          'INVALID_FLD_VALUE',
+          `Invalid value for field ${name}.`,
+          name,
+        );
     }
     let found = this.findCustomer(ref);
-    if (!found && !ref.startsWith('eid:')) return netsuiteError(404, 'Not Found', 'NONEXISTENT_ID', `Record customer ${ref} was not found.`);
-    const fields = Object.fromEntries(Object.entries(body).filter(([k]) => k !== 'externalId')) as Record<string, string | null>;
+    if (!found && !ref.startsWith('eid:'))
+      return netsuiteError(404, 'Not Found', 'NONEXISTENT_ID', `Record customer ${ref} was not found.`);
+    const fields = Object.fromEntries(Object.entries(body).filter(([k]) => k !== 'externalId')) as Record<
+      string,
+      string | null
+    >;
     found = this.editCustomer(found ? { id: found.id } : { externalId: ref.slice(4) }, fields);
     found.writes += 1;
     return { status: 204, headers: { location: `${this.url}/services/rest/record/v1/customer/${found.id}` } };
   }
 
   private customerRecord(c: StoredCustomer): unknown {
-    return { id: String(c.id), externalId: c.externalId, lastModifiedDate: `${c.lastModified.replace(' ', 'T')}Z`, ...c.fields };
+    return {
+      id: String(c.id),
+      externalId: c.externalId,
+      lastModifiedDate: `${c.lastModified.replace(' ', 'T')}Z`,
+      ...c.fields,
+    };
   }
 
   /**
@@ -426,7 +601,10 @@ export class NetSuiteStandin extends StandinServer {
    * columns are field names in lower case; an unknown one is an invalid query, as in NetSuite.
    */
   private customerQuery(q: string): Array<Record<string, string>> | null | 'unknown-column' {
-    const m = /^SELECT id, externalid, ((?:[a-z_0-9]+, )*)TO_CHAR\(lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS'\) AS lastmodified FROM customer WHERE \(lastmodifieddate > TO_TIMESTAMP\('([\d :-]+)', 'YYYY-MM-DD HH24:MI:SS'\) OR \(lastmodifieddate = TO_TIMESTAMP\('([\d :-]+)', 'YYYY-MM-DD HH24:MI:SS'\) AND id > (\d+)\)\) ORDER BY lastmodifieddate, id$/.exec(q);
+    const m =
+      /^SELECT id, externalid, ((?:[a-z_0-9]+, )*)TO_CHAR\(lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS'\) AS lastmodified FROM customer WHERE \(lastmodifieddate > TO_TIMESTAMP\('([\d :-]+)', 'YYYY-MM-DD HH24:MI:SS'\) OR \(lastmodifieddate = TO_TIMESTAMP\('([\d :-]+)', 'YYYY-MM-DD HH24:MI:SS'\) AND id > (\d+)\)\) ORDER BY lastmodifieddate, id$/.exec(
+        q,
+      );
     if (!m || m[2] !== m[3]) return null;
     const afterId = Number(m[4]);
     const columns = m[1]!.split(', ').filter(Boolean);

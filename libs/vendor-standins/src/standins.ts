@@ -22,7 +22,12 @@ export interface RunningStandins {
   stop(): Promise<void>;
 }
 
-export const ZENDESK_USER_FIELDS = ['saldo_balance', 'saldo_currency', 'saldo_wallet_id', 'saldo_last_usage_at'] as const;
+export const ZENDESK_USER_FIELDS = [
+  'saldo_balance',
+  'saldo_currency',
+  'saldo_wallet_id',
+  'saldo_last_usage_at',
+] as const;
 export const ACTIVECAMPAIGN_FIELD_IDS = { balance: '1', currency: '2', lastUsageAt: '3' } as const;
 /** Custom fields the integration hub maps (customer records): Zendesk user fields, ActiveCampaign field ids. */
 export const ZENDESK_HUB_USER_FIELDS = ['saldo_tier', 'company', 'saldo_tenant'] as const;
@@ -55,7 +60,14 @@ export async function startStandins(options: StartStandinsOptions = {}): Promise
   const activecampaign = new ActiveCampaignStandin({
     apiToken: acToken,
     fieldIds: [...Object.values(ACTIVECAMPAIGN_FIELD_IDS), ...Object.values(ACTIVECAMPAIGN_HUB_FIELDS)],
-    fieldTitles: { '1': 'Saldo Balance', '2': 'Saldo Currency', '3': 'Saldo Last Usage', '4': 'Tier', '5': 'Company', '6': 'Saldo Tenant' },
+    fieldTitles: {
+      '1': 'Saldo Balance',
+      '2': 'Saldo Currency',
+      '3': 'Saldo Last Usage',
+      '4': 'Tier',
+      '5': 'Company',
+      '6': 'Saldo Tenant',
+    },
     requestsPerSecond: options.activeCampaignRequestsPerSecond ?? 5,
   });
   const started: Array<{ close(): Promise<void> }> = [];

@@ -65,7 +65,7 @@ export class TransactionGrpcController implements transactionV1.TransactionServi
     return this.as(metadata, (tenant) => this.service.grantCredit(tenant, request));
   }
   listGrants(request: transactionV1.ListGrantsRequest, metadata?: Metadata) {
-    return this.as(metadata, (tenant) => this.service.listGrants(tenant, request));
+    return this.as(metadata, (tenant) => this.service.listGrants(tenant, request), 'wallets:read');
   }
 
   findWallets(request: transactionV1.FindWalletsRequest, metadata?: Metadata) {

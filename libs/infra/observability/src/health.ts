@@ -36,12 +36,10 @@ export async function evaluateReadiness(
       });
       try {
         const result = await Promise.race([
-          check
-            .check()
-            .catch((error: unknown) => ({
-              ok: false,
-              detail: error instanceof Error ? error.message : String(error),
-            })),
+          check.check().catch((error: unknown) => ({
+            ok: false,
+            detail: error instanceof Error ? error.message : String(error),
+          })),
           timeout,
         ]);
         return [check.name, { ...result, critical: check.critical }] as const;
