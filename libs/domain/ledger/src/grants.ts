@@ -35,7 +35,7 @@ export function isGrantApplicable(grant: GrantTerms, productCode: string, now: D
 }
 
 /** Consumption order: priority, then soonest expiry (never-expiring last), then oldest, then id. */
-function compareConsumption(a: GrantTerms, b: GrantTerms): number {
+export function compareGrantConsumption(a: GrantTerms, b: GrantTerms): number {
   if (a.priority !== b.priority) return a.priority - b.priority;
   const ea = a.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY;
   const eb = b.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY;
@@ -60,7 +60,7 @@ export function allocateGrants(
   const allocations: GrantAllocation[] = [];
   let left = amount;
   const usable = grants.filter((g) => g.remaining > 0n && isGrantApplicable(g, productCode, now));
-  for (const grant of [...usable].sort(compareConsumption)) {
+  for (const grant of [...usable].sort(compareGrantConsumption)) {
     if (left === 0n) break;
     const take = grant.remaining < left ? grant.remaining : left;
     allocations.push({ grantId: grant.grantId, amount: take });

@@ -21,5 +21,11 @@ export {
   printableFieldName,
 } from './input';
 export { CURRENCY_SCALES } from './currencies';
-export { allocateGrants, isGrantApplicable, GRANT_CATEGORIES, DEFAULT_GRANT_PRIORITY } from './grants';
+export {
+  allocateGrants,
+  compareGrantConsumption,
+  isGrantApplicable,
+  GRANT_CATEGORIES,
+  DEFAULT_GRANT_PRIORITY,
+} from './grants';
 export type { GrantTerms, GrantAllocation, GrantCategory } from './grants';

@@ -1,9 +1,11 @@
 import { fromTimestamp, toTimestamp } from '@saldo/grpc-kit';
 import {
   allocateGrants,
+  compareGrantConsumption,
   LedgerError,
   parseAmount,
   requestFingerprint,
+  type GrantTerms,
   type TenantId,
 } from '@saldo/ledger-domain';
 import type { ledgerV1, transactionV1 } from '@saldo/proto';
@@ -89,17 +91,10 @@ export async function grantDebitLegs(
   const safeUntil = now.getTime() + GRANT_EXPIRY_MARGIN_MS;
   const { allocations, shortfall } = allocateGrants(
     grants.map((g) => {
-      const expiresAt = fromTimestamp(g.expiresAt) ?? null;
-      return {
-        grantId: g.grantId,
-        priority: g.priority,
-        effectiveAt: fromTimestamp(g.effectiveAt) ?? new Date(0),
-        expiresAt,
-        productCodes: g.productCodes,
-        createdAt: fromTimestamp(g.createdAt) ?? new Date(0),
-        // A grant about to expire is left alone (see GRANT_EXPIRY_MARGIN_MS).
-        remaining: expiresAt && expiresAt.getTime() <= safeUntil ? 0n : BigInt(g.remainingAmount),
-      };
+      const terms = termsOf(g);
+      // A grant about to expire is left alone (see GRANT_EXPIRY_MARGIN_MS).
+      const expiring = terms.expiresAt !== null && terms.expiresAt.getTime() <= safeUntil;
+      return expiring ? { ...terms, remaining: 0n } : terms;
     }),
     amount,
     productCode,
@@ -244,14 +239,22 @@ export async function grantSummaryOf(
   };
 }
 
+/** The domain's view of a ledger grant: the one consumption order lives in @saldo/ledger-domain. */
+function termsOf(g: ledgerV1.Grant): GrantTerms {
+  return {
+    grantId: g.grantId,
+    priority: g.priority,
+    effectiveAt: fromTimestamp(g.effectiveAt) ?? new Date(0),
+    expiresAt: fromTimestamp(g.expiresAt) ?? null,
+    productCodes: g.productCodes,
+    createdAt: fromTimestamp(g.createdAt) ?? new Date(0),
+    remaining: BigInt(g.remainingAmount),
+  };
+}
+
 function inConsumptionOrder(grants: ledgerV1.Grant[]): ledgerV1.Grant[] {
-  const expiry = (g: ledgerV1.Grant) => fromTimestamp(g.expiresAt)?.getTime() ?? Number.POSITIVE_INFINITY;
-  return [...grants].sort(
-    (a, b) =>
-      a.priority - b.priority ||
-      expiry(a) - expiry(b) ||
-      (fromTimestamp(a.createdAt)?.getTime() ?? 0) - (fromTimestamp(b.createdAt)?.getTime() ?? 0),
-  );
+  const terms = new Map(grants.map((g) => [g, termsOf(g)]));
+  return [...grants].sort((a, b) => compareGrantConsumption(terms.get(a)!, terms.get(b)!));
 }
 
 function publicGrant(g: ledgerV1.Grant, walletId: string): transactionV1.Grant {
